@@ -1,0 +1,61 @@
+"""Build the long-lived parts (engines, sessions, Redis, upstream client) from a Config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import redis_conn
+from core.config import Config
+from core.db import make_engine, make_sessionmaker
+from core import calendar
+from core.upstream import versions
+from core.upstream.client import HttpTransport, Transport, UpstreamClient
+
+
+@dataclass
+class Runtime:
+    """One process's connections; passed in, never imported as a global."""
+
+    config: Config
+    transport: Transport | None = None
+    _redis: redis.Redis | None = field(default=None, repr=False)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.config.effective_database_url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return make_sessionmaker(self.engine)
+
+    @cached_property
+    def replica_sessions(self) -> sessionmaker[Session]:
+        """Sessions for bulk reads: the read replica when one is configured (R7)."""
+        if not self.config.replica_url:
+            return self.sessions
+        return make_sessionmaker(make_engine(self.config.replica_url))
+
+    @property
+    def redis(self) -> redis.Redis:
+        if self._redis is None:
+            self._redis = redis_conn.connect(self.config)
+        return self._redis
+
+    def upstream(self) -> UpstreamClient:
+        """Return a client for HUDOOR_UPSTREAM_URL accepting today's registered versions."""
+        transport = self.transport or HttpTransport(
+            self.config.upstream_url, token=self.config.upstream_token,
+            timeout=self.config.upstream_timeout, retries=self.config.upstream_retries)
+        with self.sessions() as session:
+            accepted = versions.accepted_versions(session, calendar.today())
+        return UpstreamClient(transport, accepted, page_size=self.config.upstream_page_size)
+
+    def close(self) -> None:
+        """Release database connections."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()

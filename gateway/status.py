@@ -1,0 +1,80 @@
+"""Health, status and metrics: the honest pages (R1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from core import calendar, status
+from core.models import utcnow
+from gateway.app import runtime_of
+
+bp = Blueprint("status", __name__)
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[Response, int]:
+    """Answer 200 when the database and Redis both answer, 503 otherwise."""
+    rt = runtime_of(current_app)
+    checks: dict[str, str] = {}
+    try:
+        with rt.sessions() as session:
+            session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except SQLAlchemyError as exc:
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        rt.redis.ping()
+        checks["redis"] = "ok"
+    except RedisError as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return jsonify(status="ok" if ok else "degraded", **checks), (200 if ok else 503)
+
+
+def _collect() -> dict[str, Any]:
+    rt = runtime_of(current_app)
+    with rt.replica_sessions() as session:
+        return status.collect(session, rt.redis, utcnow())
+
+
+@bp.get("/status")
+def status_page() -> Any:
+    """Show last syncs, counts, revocation lag and queue lag (HTML, or JSON if asked)."""
+    data = _collect()
+    if request.accept_mimetypes.best == "application/json" or request.args.get("format") == "json":
+        return jsonify(data)
+    return render_template("status.html", s=data, cairo_now=calendar.now_cairo())
+
+
+@bp.get("/status.json")
+def status_json() -> Response:
+    """Return the status data as JSON."""
+    return jsonify(_collect())
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Expose the key gauges in Prometheus text format."""
+    data = _collect()
+    lines = ["# TYPE hudoor_people gauge"]
+    for role, n in sorted(data["people"].items()):
+        lines.append(f'hudoor_people{{role="{role}",state="active"}} {n["active"]}')
+        lines.append(f'hudoor_people{{role="{role}",state="inactive"}} {n["inactive"]}')
+    lag = data["revocation_lag_24h"]
+    lines += ["# TYPE hudoor_revocation_lag_max_seconds gauge",
+              f"hudoor_revocation_lag_max_seconds {lag['max_seconds'] or 0}",
+              "# TYPE hudoor_seconds_since_delta_sync gauge",
+              f"hudoor_seconds_since_delta_sync {data['seconds_since_delta_sync'] or -1}",
+              "# TYPE hudoor_quarantine_open gauge", f"hudoor_quarantine_open {data['quarantine_open']}"]
+    full = data["last_full_sync"] or {}
+    lines.append("# TYPE hudoor_sync_dropped_fields_total counter")
+    lines.append(f"hudoor_sync_dropped_fields_total {full.get('counts', {}).get('dropped_fields', 0)}")
+    lines.append("# TYPE hudoor_queue_oldest_age_seconds gauge")
+    for name, q in data.get("queues", {}).items():
+        lines.append(f'hudoor_queue_oldest_age_seconds{{queue="{name}"}} {q["oldest_age_seconds"] or 0}')
+    return Response("\n".join(lines) + "\n", mimetype="text/plain")
