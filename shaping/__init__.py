@@ -1,0 +1,1 @@
+"""Per-operator SMS send-rate shaping shared by every worker through Redis."""

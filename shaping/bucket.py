@@ -1,0 +1,267 @@
+"""Share each operator's send rate across all workers through one Redis.
+
+Why not a plain token bucket: a bucket of capacity C refilled at r/s admits
+C + r*W grants in any window of W seconds, because it can be drained full at
+the start of the window and keeps refilling during it. With C = r = cap that
+is up to 2 * cap in one second - exactly the burst an operator's SMSC counts
+as a violation. A bucket only honours the cap if C + r <= cap, which wastes
+throughput (C = 1, r = cap - 1 loses one message a second; C = r = cap/2
+loses half) and still needs tuning per cap.
+
+So the "bucket" is a sliding-window log kept in a Redis sorted set: one
+member per grant, scored with the Redis server time in microseconds. A grant
+at t is made only if the grants in (t - 1 s, t], itself included, number at
+most the operator's current limit (<= cap). Any one-second window's grants
+lie within one second before its latest grant, and that grant was checked
+against exactly that span, so NO one-second window anywhere holds more than
+the cap; yet a steady sender still gets the full cap every second. Memory is
+O(cap) members per operator (a few hundred), pruned on every call.
+
+* Atomic: one Lua script reads, decides and writes, so concurrent workers on
+  any machine cannot both take the last slot.
+* One clock: the script reads ``redis.call('TIME')``, so skew between worker
+  machines cannot widen the window; they never send timestamps.
+* Priority: digests may only fill a window up to ``limit - reserve``; the
+  reserve (a share of every second) is left for URGENT traffic.
+* Backoff: the backed-off rate lives in a Redis hash, so a throttle report
+  seen by one worker slows every worker; the script applies the linear
+  recovery itself, mirroring ``BackoffPolicy.effective_rate``.
+* Redis unreachable: fail closed. ``try_acquire`` grants nothing, asks the
+  caller to retry in ``UNAVAILABLE_RETRY_AFTER`` seconds and counts the
+  failure in ``redis_failures``. Sending unshaped could breach an operator's
+  contract for every worker at once; a stalled queue only delays messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from shaping import keys
+from shaping.operators import Operator
+from shaping.policy import (
+    DEFAULT_URGENT_SHARE,
+    UNTHROTTLED,
+    BackoffPolicy,
+    Event,
+    InvalidPolicy,
+    OperatorCaps,
+    Priority,
+    RateState,
+)
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE_RETRY_AFTER = 1.0
+_UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+ACQUIRE_LUA = r"""
+-- KEYS[1] grant log: sorted set, score = grant time in µs of Redis TIME
+-- KEYS[2] counter that keeps grant-log members unique
+-- KEYS[3] rate-state hash written by report_throttle: rate, since_us
+-- ARGV[1] cap (messages per second)      ARGV[2] recovery (msg/s regained per s)
+-- ARGV[3] n wanted   ARGV[4] priority (0 urgent)   ARGV[5] urgent share
+-- Returns {granted, retry_after_us, now_us, limit}.
+local WINDOW = 1000000
+
+-- The server's clock, not the caller's: machines may disagree by seconds.
+-- Writing after TIME relies on effects replication, the default since Redis 5.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * WINDOW + tonumber(t[2])
+
+local cap = tonumber(ARGV[1])
+local recovery = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local priority = tonumber(ARGV[4])
+local share = tonumber(ARGV[5])
+
+-- Backed-off rate with linear recovery; same operations, same order as
+-- BackoffPolicy.effective_rate, so Python and Lua agree to the bit.
+local rate = cap
+local state = redis.call('HMGET', KEYS[3], 'rate', 'since_us')
+if state[1] then
+  local elapsed = math.max(0, now - tonumber(state[2]))
+  rate = math.min(cap, tonumber(state[1]) + recovery * (elapsed / WINDOW))
+end
+local limit = math.floor(rate)
+
+-- Digests stop short of the reserve, so urgent alerts always find room.
+local allowed = limit
+if priority ~= 0 then
+  allowed = limit - math.ceil(limit * share)
+end
+
+-- Keep only grants in (now - 1 s, now]; %d because Lua 5.1 would print a
+-- 16-digit number in %.14g and lose the microseconds.
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now - WINDOW))
+local used = redis.call('ZCARD', KEYS[1])
+local granted = math.max(0, math.min(n, allowed - used))
+
+if granted > 0 then
+  local last = redis.call('INCRBY', KEYS[2], granted)
+  local stamp = string.format('%d', now)
+  local entries = {}
+  for i = 1, granted do
+    entries[#entries + 1] = stamp
+    entries[#entries + 1] = stamp .. ':' .. string.format('%d', last - granted + i)
+  end
+  redis.call('ZADD', KEYS[1], unpack(entries))
+  -- Idle operators clean up after themselves; 2 s outlives every live grant.
+  redis.call('PEXPIRE', KEYS[1], 2000)
+  redis.call('PEXPIRE', KEYS[2], 2000)
+end
+
+local retry = 0
+if granted < n then
+  if allowed <= 0 then
+    retry = WINDOW
+  else
+    -- A slot frees once the k-th oldest grant ages out of the window.
+    local k = used + granted - allowed + 1
+    local oldest = redis.call('ZRANGE', KEYS[1], k - 1, k - 1, 'WITHSCORES')
+    retry = tonumber(oldest[2]) + WINDOW - now
+  end
+end
+return {granted, retry, now, limit}
+"""
+
+
+class InvalidRequest(ValueError):
+    """Signal an acquire request that asks for fewer than one message."""
+
+
+@dataclass(frozen=True)
+class Acquired:
+    """Report how many sends were granted and when to ask again."""
+
+    granted: int
+    retry_after: float  # seconds; 0.0 when everything asked for was granted
+    server_time_us: int | None = None  # Redis TIME of the decision; None if Redis was down
+    limit: int = 0  # the operator's per-second limit in force at that time
+
+    @property
+    def unavailable(self) -> bool:
+        """Return whether the shaper could not reach Redis (so granted is 0)."""
+        return self.server_time_us is None
+
+
+def _decode_state(raw: dict[Any, Any]) -> RateState:
+    fields = {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in raw.items()
+    }
+    if "rate" not in fields:
+        return UNTHROTTLED
+    backed_off = fields.get("backed_off_us")
+    return RateState(
+        rate=float(fields["rate"]),
+        since_us=int(fields["since_us"]),
+        backed_off_us=int(backed_off) if backed_off else None,
+    )
+
+
+def _encode_state(state: RateState) -> dict[str, str]:
+    # repr() round-trips a float exactly, so Lua's tonumber sees the same value.
+    fields = {"rate": repr(state.rate), "since_us": str(state.since_us)}
+    if state.backed_off_us is not None:
+        fields["backed_off_us"] = str(state.backed_off_us)
+    return fields
+
+
+class RateShaper:
+    """Grant per-operator send slots from Redis so no second exceeds the cap."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        caps: OperatorCaps,
+        *,
+        backoff: BackoffPolicy | None = None,
+        urgent_share: float = DEFAULT_URGENT_SHARE,
+    ) -> None:
+        if not 0 <= urgent_share < 1:
+            raise InvalidPolicy(f"urgent_share {urgent_share} must be in [0, 1)")
+        self._client = client
+        self._caps = caps
+        self._backoff = backoff or BackoffPolicy()
+        self._urgent_share = urgent_share
+        self._acquire = client.register_script(ACQUIRE_LUA)
+        self._lock = threading.Lock()
+        self._failures = 0
+
+    @property
+    def redis_failures(self) -> int:
+        """Return how many calls found Redis unreachable since this shaper was made."""
+        with self._lock:
+            return self._failures
+
+    def _count_failure(self, what: str, exc: Exception) -> None:
+        with self._lock:
+            self._failures += 1
+            count = self._failures
+        # Log on the 1st, 2nd, 4th, 8th... failure: a dead Redis would
+        # otherwise log once per message.
+        if count & (count - 1) == 0:
+            log.warning("shaping: Redis unreachable during %s (%d so far): %s", what, count, exc)
+
+    def try_acquire(self, operator: Operator, n: int = 1, *, priority: Priority) -> Acquired:
+        """Take up to n send slots for operator now; grant 0 if Redis is unreachable."""
+        if n < 1:
+            raise InvalidRequest(f"n must be >= 1, got {n}")
+        cap = self._caps.cap_for(operator)
+        try:
+            granted, retry_us, now_us, limit = self._acquire(
+                keys=keys.operator_keys(operator),
+                args=[
+                    cap,
+                    repr(self._backoff.recovery_per_second(cap)),
+                    n,
+                    int(priority),
+                    repr(self._urgent_share),
+                ],
+            )
+        except _UNREACHABLE as exc:
+            self._count_failure("acquire", exc)
+            return Acquired(0, UNAVAILABLE_RETRY_AFTER)
+        return Acquired(int(granted), int(retry_us) / 1_000_000, int(now_us), int(limit))
+
+    def rate_state(self, operator: Operator) -> RateState:
+        """Return the operator's stored backoff state (UNTHROTTLED if none)."""
+        return _decode_state(self._client.hgetall(keys.rate_state(operator)))
+
+    def effective_rate(self, operator: Operator) -> float:
+        """Return the operator's rate in force now, by Redis time."""
+        state = self.rate_state(operator)
+        seconds, micros = self._client.time()
+        cap = self._caps.cap_for(operator)
+        return self._backoff.effective_rate(state, cap, seconds * 1_000_000 + micros)
+
+    def report_throttle(self, operator: Operator) -> RateState | None:
+        """Back the operator's shared rate off; return the new state, None if Redis is down."""
+        key = keys.rate_state(operator)
+        cap = self._caps.cap_for(operator)
+        try:
+            with self._client.pipeline() as pipe:
+                while True:
+                    try:
+                        # Optimistic transaction: the pure policy decides in
+                        # Python; WATCH retries if another worker wrote first.
+                        pipe.watch(key)
+                        state = _decode_state(pipe.hgetall(key))
+                        seconds, micros = pipe.time()
+                        now_us = seconds * 1_000_000 + micros
+                        new = self._backoff.step(state, Event.THROTTLED, cap, now_us)
+                        pipe.multi()
+                        if new != state:
+                            pipe.hset(key, mapping=_encode_state(new))
+                        pipe.execute()
+                        return new
+                    except redis.WatchError:
+                        continue
+        except _UNREACHABLE as exc:
+            self._count_failure("report_throttle", exc)
+            return None
