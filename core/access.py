@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, union, update
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -67,14 +67,14 @@ def deactivate(session: Session, person_ids: list[int], changed_at: datetime, *,
                     .values(active=False, left_at=now, updated_at=now))
     session.execute(update(Enrolment).where(Enrolment.person_id.in_(active),
                                             Enrolment.ended_at.is_(None)).values(ended_at=now))
-    staff_with_access = session.scalars(
+    staff_with_access = session.scalars(union(
         select(Contact.person_id).where(Contact.person_id.in_(active),
                                         Contact.kind == ContactKind.STAFF.value,
-                                        Contact.revoked_at.is_(None))
-        .union(select(Delegation.grantor_id).where(Delegation.grantor_id.in_(active),
-                                                   Delegation.revoked_at.is_(None)))
-        .union(select(Delegation.grantee_id).where(Delegation.grantee_id.in_(active),
-                                                   Delegation.revoked_at.is_(None)))).all()
+                                        Contact.revoked_at.is_(None)),
+        select(Delegation.grantor_id).where(Delegation.grantor_id.in_(active),
+                                            Delegation.revoked_at.is_(None)),
+        select(Delegation.grantee_id).where(Delegation.grantee_id.in_(active),
+                                            Delegation.revoked_at.is_(None)))).all()
     for pid in set(staff_with_access):
         revoke_access(session, pid, "left", changed_at, actor=actor, reason=reason)
     audit.record(session, actor=actor, action="person.deactivate", entity="people",

@@ -12,9 +12,11 @@ from flask.cli import AppGroup, FlaskGroup
 
 from core import audit as audit_log
 from core import migrate
+from core.sandbox.cli import sandbox as sandbox_cli
 from core.sync.runs import SyncBusy
 from core.upstream.client import UpstreamError
 from core.upstream.versions import NoticeTooShort, SchemaVersionRefused
+from digests.cli import sms as sms_cli
 from gateway.app import create_app, runtime_of
 
 
@@ -38,6 +40,8 @@ audit = AppGroup("audit", help="The hash-chained audit log.")
 contract = AppGroup("contract", help="Upstream schema versions and their notice.")
 for group in (db, sync, audit, contract):
     cli.add_command(group)
+cli.add_command(sandbox_cli)
+cli.add_command(sms_cli)
 
 
 @db.command("upgrade")

@@ -27,7 +27,7 @@ class Catalog:
     def load(cls, session: Session) -> "Catalog":
         """Read every school and class id into memory (tens of thousands of rows at most)."""
         cat = cls()
-        cat.schools = dict(session.execute(select(School.upstream_id, School.id)).tuples().all())
+        cat.schools = {up: sid for up, sid in session.execute(select(School.upstream_id, School.id))}
         for up, cid, sid in session.execute(
             select(SchoolClass.upstream_id, SchoolClass.id, SchoolClass.school_id)
         ):

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.access import deactivate
-from core.models import Person, utcnow
+from core.models import Person, SyncRun, utcnow
 from core.sync import runs
 from core.sync.catalog import Catalog, upsert_classes, upsert_schools
+from core.sync.prefetch import Item, roster_pages
 from core.sync.counts import Counts
 from core.sync.writer import RunContext, apply_people
 from core.upstream.adapter import DropCounter
@@ -46,43 +47,34 @@ def run_full(factory: sessionmaker[Session], client: UpstreamClient, *, school: 
                 raise KeyError(f"upstream has no school {school}")
             order = [school]
         start_at = int(cursor.get("school_index", 0))
-        for index in range(start_at, len(order)):
-            token = cursor.get("page_token") if index == start_at else None
-            _sync_school(session, client, run, ctx, order, index, token)
-            say(f"[{index + 1}/{len(order)}] {order[index]} "
-                f"{Counts.from_json(run.counts).seen} people seen so far")
+        page_no = 0
+        for item in roster_pages(client, order, start_at, cursor.get("page_token")):
+            page_no = 1 if item.classes is not None else page_no + 1
+            _apply_page(session, run, ctx, item, page_no)
+            if item.page.next_page_token is None:
+                say(f"[{item.index + 1}/{len(order)}] {item.school}: "
+                    f"{Counts.from_json(run.counts).seen} people seen so far")
         with session.begin():
             runs.finish(run, "done")
         return runs.report(run, resumed, time.monotonic() - started)
 
 
-def _sync_school(session: Session, client: UpstreamClient, run: object, ctx: RunContext,
-                 order: list[str], index: int, token: str | None) -> None:
-    school = order[index]
-    school_pk = ctx.catalog.schools[school]
-    if token is None:
-        raw_classes = client.classes(school)
-        with session.begin():
-            counts, bad = upsert_classes(session, school_pk, raw_classes, ctx.catalog, ctx.actor)
+def _apply_page(session: Session, run: SyncRun, ctx: RunContext, item: Item, page_no: int) -> None:
+    """Apply one roster page (and the school's classes before its first page) in one transaction."""
+    school_pk = ctx.catalog.schools[item.school]
+    with session.begin():
+        ctx.dropped.clear()
+        counts = Counts()
+        if item.classes is not None:
+            counts, bad = upsert_classes(session, school_pk, item.classes, ctx.catalog, ctx.actor)
             counts.quarantined += bad
-            runs.checkpoint(run, {"school_index": index, "page_token": None,  # type: ignore[arg-type]
-                                  "pages_done": 0}, counts, ctx.dropped)
-    page_no = 0
-    while True:
-        page = client.roster_page(school, token)
-        page_no += 1
-        with session.begin():
-            ctx.dropped.clear()
-            counts = apply_people(session, ((p, school) for p in page.people), ctx,
-                                  reason=f"upstream full sync of {school}, page {page_no}")
-            cursor = {"school_index": index, "page_token": page.next_page_token}
-            if page.next_page_token is None:
-                counts.deactivated += _deactivate_leavers(session, ctx, school_pk, school)
-                cursor = {"school_index": index + 1, "page_token": None}
-            runs.checkpoint(run, cursor, counts, ctx.dropped)  # type: ignore[arg-type]
-        if page.next_page_token is None:
-            return
-        token = page.next_page_token
+        counts.add(apply_people(session, ((p, item.school) for p in item.page.people), ctx,
+                                reason=f"upstream full sync of {item.school}, page {page_no}"))
+        cursor: dict[str, object] = {"school_index": item.index, "page_token": item.page.next_page_token}
+        if item.page.next_page_token is None:
+            counts.deactivated += _deactivate_leavers(session, ctx, school_pk, item.school)
+            cursor = {"school_index": item.index + 1, "page_token": None}
+        runs.checkpoint(run, cursor, counts, ctx.dropped)
 
 
 def _deactivate_leavers(session: Session, ctx: RunContext, school_pk: int, school: str) -> int:

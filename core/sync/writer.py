@@ -21,6 +21,7 @@ from core.models import (
     Role,
     utcnow,
 )
+from core.sync import bulk
 from core.sync.catalog import Catalog
 from core.sync.counts import Counts
 from core.upstream.adapter import DropCounter, PersonRecord, Rejected, minimise, name_key, validate
@@ -103,18 +104,13 @@ def parse_batch(raws: Iterable[tuple[Any, str]], ctx: RunContext,
 
 
 def _load_existing(session: Session, ids: list[str]) -> dict[str, _Existing]:
-    rows = session.execute(
-        select(P.c.upstream_id, P.c.id, P.c.school_id, P.c.role, P.c.display_name, P.c.status,
-               P.c.active, P.c.last_seen_run).where(P.c.upstream_id.in_(ids)))
-    return {r[0]: _Existing(*r[1:]) for r in rows}
+    return {r[0]: _Existing(*r[1:]) for r in bulk.existing_people(session, ids)}
 
 
 def _open_classes(session: Session, person_ids: list[int]) -> dict[int, set[int]]:
     out: dict[int, set[int]] = {pid: set() for pid in person_ids}
-    if person_ids:
-        for pid, cid in session.execute(select(E.c.person_id, E.c.class_id).where(
-                E.c.person_id.in_(person_ids), E.c.ended_at.is_(None))):
-            out[pid].add(cid)
+    for pid, cid in bulk.open_enrolments(session, person_ids):
+        out[pid].add(cid)
     return out
 
 
@@ -180,21 +176,23 @@ def apply_people(session: Session, raws: Iterable[tuple[Any, str]], ctx: RunCont
             counts.unchanged += 1
             if ctx.mark_seen and old.last_seen_run != ctx.run_id:
                 seen_only.append(old.id)
+    by_up = {r.upstream_id: r for r, _, _ in placed}
+    class_by_up = {r.upstream_id: cls for r, _, cls in placed}
     added_ids = _insert_new(session, new_rows, enrol_add, stamp)
     counts.added += len(added_ids)
     _update_changed(session, updates)
-    if seen_only:
-        session.execute(update(P).where(P.c.id.in_(seen_only)).values(last_seen_run=ctx.run_id))
+    bulk.mark_seen(session, seen_only, ctx.run_id)
     if enrol_end:
         session.execute(update(E).where(and_(E.c.person_id == bindparam("p"),
                                              E.c.class_id == bindparam("c"), E.c.ended_at.is_(None)))
                         .values(ended_at=stamp), enrol_end)
-    if enrol_add:
-        session.execute(insert(E), enrol_add)
+    bulk.insert_enrolments(session, enrol_add)
     for pid, status in revokes:
         revoke_access(session, pid, status, now or stamp, actor=ctx.actor, reason=reason)
         counts.revoked += 1
-    counts.duplicates_flagged += flag_duplicates(session, added_ids)
+    counts.duplicates_flagged += flag_duplicates(session, [
+        (pid, name_key(by_up[up].display_name), class_by_up[up]) for pid, up in added_ids.items()
+        if by_up[up].role == Role.STUDENT.value])
     if counts.changes or counts.quarantined:
         audit.record(session, actor=ctx.actor, action="sync.apply", entity="people",
                      entity_id=f"run-{ctx.run_id}", reason=reason,
@@ -210,8 +208,7 @@ def _insert_new(session: Session, rows: list[dict[str, Any]], enrol_add: list[di
     if not rows:
         return {}
     classes = {r["upstream_id"]: r.pop("_classes") for r in rows}
-    result = session.execute(insert(P).returning(P.c.id, P.c.upstream_id), rows)
-    ids = {pid: up for pid, up in result}
+    ids = dict(bulk.insert_people(session, rows))
     for pid, up in ids.items():
         enrol_add.extend({"person_id": pid, "class_id": c, "started_at": stamp} for c in classes[up])
     return ids
@@ -228,25 +225,27 @@ def _update_changed(session: Session, updates: list[dict[str, Any]]) -> None:
         session.execute(stmt, [{"pid": p["pid"], **{f"v_{k}": p[k] for k in cols}} for p in params])
 
 
-def flag_duplicates(session: Session, added: dict[int, str]) -> int:
-    """Flag each new person who shares a class and a folded name with someone else."""
+def flag_duplicates(session: Session, added: list[tuple[int, str, list[int]]]) -> int:
+    """Flag each new student who shares a class and a folded name with another student.
+
+    Args:
+        added: (person id, name key, class ids) of the people this batch inserted.
+    """
     if not added:
         return 0
-    rows = session.execute(
-        select(E.c.class_id, P.c.name_key, P.c.id, P.c.role)
-        .join(P, P.c.id == E.c.person_id)
-        .where(E.c.class_id.in_(select(E.c.class_id).where(E.c.person_id.in_(list(added)),
-                                                           E.c.ended_at.is_(None))),
-               E.c.ended_at.is_(None), P.c.active.is_(True), P.c.role == Role.STUDENT.value))
+    classes = sorted({c for _, _, cls in added for c in cls})
+    keys = sorted({k for _, k, _ in added})
+    rows = bulk.students_named(session, classes, keys)
     by_key: dict[tuple[int, str], list[int]] = {}
-    for class_id, key, pid, _role in rows:
+    for class_id, key, pid in rows:
         by_key.setdefault((class_id, key), []).append(pid)
+    new_ids = {pid for pid, _, _ in added}
     flags = []
-    for (_class_id, _key), pids in by_key.items():
+    for pids in by_key.values():
         if len(pids) < 2:
             continue
         for pid in pids:
-            if pid in added:
+            if pid in new_ids:
                 other = min(p for p in pids if p != pid)
                 flags.append({"person_id": pid, "other_person_id": other,
                               "reason": "same folded name in the same class"})

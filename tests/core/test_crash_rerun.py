@@ -1,0 +1,102 @@
+"""kill -9 a sync at arbitrary points, rerun it: the end state equals an uninterrupted run."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core import audit
+from core.db import make_engine, make_sessionmaker
+from core.sandbox.district import District
+from core.sandbox.server import SandboxServer
+from tests.core.snapshot import snapshot
+
+HUDOOR = str(Path(sys.executable).parent / "hudoor")
+
+
+def _env(db_url: str, redis_url: str, upstream: str) -> dict[str, str]:
+    return {**os.environ, "HUDOOR_DATABASE_URL": db_url, "HUDOOR_REDIS_URL": redis_url,
+            "HUDOOR_UPSTREAM_URL": upstream, "HUDOOR_UPSTREAM_PAGE_SIZE": "30"}
+
+
+def _reference_db(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if db_url.startswith("sqlite"):
+        ref = tmp_path / "reference.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), ref)
+        return f"sqlite:///{ref}"
+    return request.getfixturevalue("pg_cluster").create_database(
+        "hudoor_reference", template="hudoor_template")
+
+
+def _state(url: str) -> dict:  # type: ignore[type-arg]
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s:
+        snap = snapshot(s)
+        assert audit.verify(s).ok
+    engine.dispose()
+    return snap
+
+
+def _district() -> District:
+    return District(seed=21, schools=6, students_per_school=300, teachers_per_school=8)
+
+
+def _faulty(sandbox: SandboxServer) -> None:
+    sandbox.faults.update(missing_fields=0.01, duplicates=0.02, seed=9)
+
+
+def _run(env: dict[str, str], *args: str) -> None:
+    done = subprocess.run([HUDOOR, "sync", *args], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def _kill_during(env: dict[str, str], args: list[str], delays: tuple[float, ...],
+                 rng: random.Random) -> int:
+    kills = 0
+    for delay in delays:
+        proc = subprocess.Popen([HUDOOR, "sync", *args], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay + rng.random() * 0.3)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    return kills
+
+
+@pytest.mark.slow
+def test_full_and_delta_sync_survive_kill_9(db_url, redis_url, tmp_path, request) -> None:  # type: ignore[no-untyped-def]
+    # The reference: the same district and the same changes, synced without interruption.
+    ref_url = _reference_db(db_url, tmp_path, request)
+    with SandboxServer(_district()) as sandbox:
+        _faulty(sandbox)
+        env = _env(ref_url, redis_url, sandbox.url)
+        _run(env, "full")
+        sandbox.district.random_changes(600, rng_seed=5)
+        _run(env, "delta")
+    reference = _state(ref_url)
+
+    rng = random.Random(4)
+    with SandboxServer(_district()) as sandbox:
+        _faulty(sandbox)
+        env = _env(db_url, redis_url, sandbox.url)
+        kills = _kill_during(env, ["full"], (0.8, 1.0, 1.2, 1.4), rng)
+        _run(env, "full")
+        sandbox.district.random_changes(600, rng_seed=5)
+        kills += _kill_during({**env, "HUDOOR_UPSTREAM_PAGE_SIZE": "20"}, ["delta"], (0.9, 1.1), rng)
+        _run(env, "delta")
+    assert kills >= 3, "the syncs were really interrupted"
+    interrupted = _state(db_url)
+    assert interrupted["people"] == reference["people"]
+    assert interrupted["enrolments"] == reference["enrolments"]
+    assert interrupted["classes"] == reference["classes"]
+    assert interrupted["flags"] == reference["flags"]
+    assert sorted(set(interrupted["quarantine"])) == sorted(set(reference["quarantine"]))
