@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select, union, update
+from sqlalchemy import insert, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -25,36 +25,55 @@ def has_access(person: Person) -> bool:
     return person.active and person.status == IdentityStatus.ACTIVE.value and person.canonical_id is None
 
 
+def revoke_many(session: Session, changes: dict[int, tuple[str, datetime]], *, actor: str,
+                reason: str) -> int:
+    """Remove SIM bindings and every delegation given or held, for many people at once.
+
+    Args:
+        changes: person id → (new status, when upstream changed it); the lag from that
+            moment to now is recorded per person.
+    Returns:
+        how many people were revoked.
+    """
+    if not changes:
+        return 0
+    now, ids = utcnow(), list(changes)
+    contacts: dict[int, int] = dict.fromkeys(ids, 0)
+    for (pid,) in session.execute(
+            update(Contact).where(Contact.person_id.in_(ids), Contact.kind == ContactKind.STAFF.value,
+                                  Contact.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason[:200]).returning(Contact.person_id)):
+        contacts[pid] += 1
+    delegations: dict[int, int] = dict.fromkeys(ids, 0)
+    for grantor, grantee in session.execute(
+            update(Delegation).where(or_(Delegation.grantor_id.in_(ids), Delegation.grantee_id.in_(ids)),
+                                     Delegation.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason[:200])
+            .returning(Delegation.grantor_id, Delegation.grantee_id)):
+        for pid in {grantor, grantee} & set(ids):
+            delegations[pid] += 1
+    rows = [{"person_id": pid, "status": status, "changed_at": changed_at, "applied_at": now,
+             "lag_seconds": max(0.0, (now - changed_at).total_seconds()),
+             "contacts_revoked": contacts[pid], "delegations_revoked": delegations[pid]}
+            for pid, (status, changed_at) in changes.items()]
+    session.execute(insert(Revocation), rows)
+    audit.record(session, actor=actor, action="access.revoke", entity="people",
+                 entity_id=str(ids[0]) if len(ids) == 1 else "batch", reason=reason,
+                 data={"revoked": [{"person_id": r["person_id"], "status": r["status"],
+                                    "lag_seconds": round(r["lag_seconds"], 3),
+                                    "contacts": r["contacts_revoked"],
+                                    "delegations": r["delegations_revoked"]} for r in rows]})
+    return len(rows)
+
+
 def revoke_access(session: Session, person_id: int, status: str, changed_at: datetime, *,
-                  actor: str, reason: str) -> Revocation:
-    """Remove a person's SIM bindings and every delegation they gave or hold; record the lag."""
-    now = utcnow()
-    contacts = session.execute(
-        update(Contact)
-        .where(Contact.person_id == person_id, Contact.kind == ContactKind.STAFF.value,
-               Contact.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_reason=f"upstream status {status}")
-    ).rowcount
-    delegations = session.execute(
-        update(Delegation)
-        .where(or_(Delegation.grantor_id == person_id, Delegation.grantee_id == person_id),
-               Delegation.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_reason=f"upstream status {status}")
-    ).rowcount
-    lag = max(0.0, (now - changed_at).total_seconds())
-    rev = Revocation(person_id=person_id, status=status, changed_at=changed_at, applied_at=now,
-                     lag_seconds=lag, contacts_revoked=contacts or 0,
-                     delegations_revoked=delegations or 0)
-    session.add(rev)
-    audit.record(session, actor=actor, action="access.revoke", entity="person", entity_id=person_id,
-                 reason=reason, data={"status": status, "changed_at": changed_at.isoformat(),
-                                      "lag_seconds": round(lag, 3), "contacts": contacts,
-                                      "delegations": delegations})
-    return rev
+                  actor: str, reason: str) -> None:
+    """Remove one person's SIM bindings and delegations; record the lag."""
+    revoke_many(session, {person_id: (status, changed_at)}, actor=actor, reason=reason)
 
 
-def deactivate(session: Session, person_ids: list[int], changed_at: datetime, *, actor: str,
-               reason: str) -> int:
+def deactivate(session: Session, person_ids: list[int], changed_at: datetime | dict[int, datetime],
+               *, actor: str, reason: str) -> int:
     """Mark people as having left (never deleted): close enrolments, revoke their access."""
     if not person_ids:
         return 0
@@ -67,18 +86,16 @@ def deactivate(session: Session, person_ids: list[int], changed_at: datetime, *,
                     .values(active=False, left_at=now, updated_at=now))
     session.execute(update(Enrolment).where(Enrolment.person_id.in_(active),
                                             Enrolment.ended_at.is_(None)).values(ended_at=now))
-    staff_with_access = session.scalars(union(
+    with_access = set(session.scalars(union(
         select(Contact.person_id).where(Contact.person_id.in_(active),
                                         Contact.kind == ContactKind.STAFF.value,
                                         Contact.revoked_at.is_(None)),
         select(Delegation.grantor_id).where(Delegation.grantor_id.in_(active),
                                             Delegation.revoked_at.is_(None)),
         select(Delegation.grantee_id).where(Delegation.grantee_id.in_(active),
-                                            Delegation.revoked_at.is_(None)))).all()
-    for pid in set(staff_with_access):
-        revoke_access(session, pid, "left", changed_at, actor=actor, reason=reason)
+                                            Delegation.revoked_at.is_(None)))).all())
+    when = changed_at if isinstance(changed_at, dict) else dict.fromkeys(active, changed_at)
+    revoke_many(session, {pid: ("left", when[pid]) for pid in with_access}, actor=actor, reason=reason)
     audit.record(session, actor=actor, action="person.deactivate", entity="people",
                  entity_id="batch", reason=reason, data={"person_ids": list(active)})
     return len(active)
-
-

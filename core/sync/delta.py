@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import audit
-from core.access import deactivate, revoke_access
+from core.access import deactivate, revoke_many
 from core.models import IdentityStatus, Person, SyncCursor, utcnow
 from core.sync import runs
 from core.sync.catalog import Catalog, upsert_classes, upsert_schools
@@ -109,59 +109,100 @@ def _refresh_catalog(session: Session, client: UpstreamClient, ctx: RunContext,
                                ctx.catalog, ctx.actor)
 
 
+def _subject(ch: Any) -> str | None:
+    """Return the upstream person id a change is about (None when malformed)."""
+    if not isinstance(ch, dict):
+        return None
+    if ch.get("type") == "upsert":
+        person = ch.get("person")
+        pid = person.get("id") if isinstance(person, dict) else None
+    else:
+        pid = ch.get("person_id")
+    return pid if isinstance(pid, str) else None
+
+
 def _apply_changes(session: Session, ctx: RunContext, changes: list[Any]) -> Counts:
-    """Apply changes in feed order, batching runs of consecutive upserts."""
-    counts, batch = Counts(), []
+    """Apply a page of changes in feed order, in as few batches as order allows.
+
+    Changes about different people commute, so a batch grows until a person comes
+    up a second time; then it is applied and a new batch starts.
+    """
+    counts, batch, people = Counts(), [], set()
     for ch in changes:
-        kind = ch.get("type") if isinstance(ch, dict) else None
-        if kind == "upsert" and isinstance(ch.get("school_id"), str):
-            batch.append((ch.get("person"), ch["school_id"]))
-            continue
-        if batch:
-            counts.add(apply_people(session, batch, ctx, reason="upstream delta feed"))
-            batch = []
-        counts.add(_apply_one(session, ctx, ch, kind))
+        subject = _subject(ch)
+        if subject is not None and subject in people:
+            counts.add(_apply_batch(session, ctx, batch))
+            batch, people = [], set()
+        batch.append(ch)
+        if subject is not None:
+            people.add(subject)
     if batch:
-        counts.add(apply_people(session, batch, ctx, reason="upstream delta feed"))
+        counts.add(_apply_batch(session, ctx, batch))
     return counts
 
 
-def _apply_one(session: Session, ctx: RunContext, ch: Any, kind: Any) -> Counts:
-    counts = Counts(seen=1)
-    pid = ch.get("person_id") if isinstance(ch, dict) else None
-    changed_at = _when(ch.get("changed_at")) if isinstance(ch, dict) else None
-    person = (session.scalars(select(Person).where(Person.upstream_id == pid)).first()
-              if isinstance(pid, str) else None)
-    problem = None
+def _apply_batch(session: Session, ctx: RunContext, batch: list[Any]) -> Counts:
+    """Apply changes about distinct people: upserts in bulk, then leavers, then statuses."""
+    counts = Counts()
+    upserts = [(ch.get("person"), ch["school_id"]) for ch in batch if isinstance(ch, dict)
+               and ch.get("type") == "upsert" and isinstance(ch.get("school_id"), str)]
+    if upserts:
+        counts.add(apply_people(session, upserts, ctx, reason="upstream delta feed"))
+    others = [ch for ch in batch if not (isinstance(ch, dict) and ch.get("type") == "upsert"
+                                         and isinstance(ch.get("school_id"), str))]
+    if not others:
+        return counts
+    ids = [_subject(ch) for ch in others]
+    known = {up: p for up, p in ((p.upstream_id, p) for p in session.scalars(
+        select(Person).where(Person.upstream_id.in_([i for i in ids if i]))))}
+    leavers: dict[int, datetime] = {}
+    revoke: dict[int, tuple[str, datetime]] = {}
+    statuses: list[dict[str, Any]] = []
+    rejects: list[Rejected] = []
+    for ch, pid in zip(others, ids):
+        counts.seen += 1
+        kind = ch.get("type") if isinstance(ch, dict) else None
+        changed_at = _when(ch.get("changed_at")) if isinstance(ch, dict) else None
+        person = known.get(pid) if pid else None
+        problem = _problem(ch, kind, changed_at, person, pid)
+        if problem is not None:
+            rejects.append(Rejected(pid, problem, {"type": str(kind)[:20]}))
+            continue
+        assert person is not None and changed_at is not None
+        if kind == "leave":
+            leavers[person.id] = changed_at
+        elif person.status == ch["status"]:
+            counts.unchanged += 1
+        else:
+            statuses.append({"person_id": person.id, "from": person.status, "to": ch["status"],
+                             "changed_at": changed_at.isoformat()})
+            person.status, person.updated_at = ch["status"], utcnow()
+            if ch["status"] in REVOKING and statuses[-1]["from"] not in REVOKING:
+                revoke[person.id] = (ch["status"], changed_at)
+    quarantine(session, ctx, None, rejects)
+    counts.quarantined += len(rejects)
+    if leavers:
+        counts.deactivated += deactivate(session, list(leavers), leavers, actor=ctx.actor,
+                                         reason="upstream says the person left")
+    if statuses:
+        session.flush()
+        counts.status_changed += len(statuses)
+        audit.record(session, actor=ctx.actor, action="person.status", entity="people",
+                     entity_id="batch", reason="upstream identity status change",
+                     data={"changes": statuses})
+    counts.revoked += revoke_many(session, revoke, actor=ctx.actor,
+                                  reason="upstream identity status suspended/terminated")
+    return counts
+
+
+def _problem(ch: Any, kind: Any, changed_at: datetime | None, person: Person | None,
+             pid: str | None) -> str | None:
     if kind not in ("leave", "status"):
-        problem = f"unknown change type {str(kind)[:20]!r} or malformed upsert"
-    elif changed_at is None:
-        problem = "changed_at missing or malformed"
-    elif person is None:
-        problem = f"person {str(pid)[:64]} unknown to Hudoor"
-    elif kind == "status" and ch.get("status") not in {s.value for s in IdentityStatus}:
-        problem = "status unknown"
-    if problem is not None:
-        quarantine(session, ctx, None, [Rejected(pid if isinstance(pid, str) else None, problem,
-                                                 {"type": str(kind)[:20]})])
-        counts.quarantined = 1
-        return counts
-    assert person is not None and changed_at is not None
-    if kind == "leave":
-        counts.deactivated = deactivate(session, [person.id], changed_at, actor=ctx.actor,
-                                        reason="upstream says the person left")
-        return counts
-    status = ch["status"]
-    if person.status == status:
-        counts.unchanged = 1
-        return counts
-    old, person.status, person.updated_at = person.status, status, utcnow()
-    counts.status_changed = 1
-    audit.record(session, actor=ctx.actor, action="person.status", entity="person",
-                 entity_id=person.id, reason="upstream identity status change",
-                 data={"from": old, "to": status, "changed_at": changed_at.isoformat()})
-    if status in REVOKING and old not in REVOKING:
-        revoke_access(session, person.id, status, changed_at, actor=ctx.actor,
-                      reason=f"upstream identity status {status}")
-        counts.revoked = 1
-    return counts
+        return f"unknown change type {str(kind)[:20]!r} or malformed upsert"
+    if changed_at is None:
+        return "changed_at missing or malformed"
+    if person is None:
+        return f"person {str(pid)[:64]} unknown to Hudoor"
+    if kind == "status" and ch.get("status") not in {s.value for s in IdentityStatus}:
+        return "status unknown"
+    return None

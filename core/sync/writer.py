@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.access import revoke_access
+from core.access import revoke_many
 from core.models import (
     DuplicateFlag,
     Enrolment,
@@ -187,9 +187,8 @@ def apply_people(session: Session, raws: Iterable[tuple[Any, str]], ctx: RunCont
                                              E.c.class_id == bindparam("c"), E.c.ended_at.is_(None)))
                         .values(ended_at=stamp), enrol_end)
     bulk.insert_enrolments(session, enrol_add)
-    for pid, status in revokes:
-        revoke_access(session, pid, status, now or stamp, actor=ctx.actor, reason=reason)
-        counts.revoked += 1
+    counts.revoked += revoke_many(session, {pid: (status, now or stamp) for pid, status in revokes},
+                                  actor=ctx.actor, reason=reason)
     counts.duplicates_flagged += flag_duplicates(session, [
         (pid, name_key(by_up[up].display_name), class_by_up[up]) for pid, up in added_ids.items()
         if by_up[up].role == Role.STUDENT.value])
