@@ -73,15 +73,15 @@ def revoke_access(session: Session, person_id: int, status: str, changed_at: dat
 
 
 def deactivate(session: Session, person_ids: list[int], changed_at: datetime | dict[int, datetime],
-               *, actor: str, reason: str) -> int:
-    """Mark people as having left (never deleted): close enrolments, revoke their access."""
+               *, actor: str, reason: str) -> tuple[int, int]:
+    """Mark people as having left (never deleted); return (deactivated, access revoked)."""
     if not person_ids:
-        return 0
+        return 0, 0
     now = utcnow()
     active = session.scalars(
         select(Person.id).where(Person.id.in_(person_ids), Person.active.is_(True))).all()
     if not active:
-        return 0
+        return 0, 0
     session.execute(update(Person).where(Person.id.in_(active))
                     .values(active=False, left_at=now, updated_at=now))
     session.execute(update(Enrolment).where(Enrolment.person_id.in_(active),
@@ -95,7 +95,8 @@ def deactivate(session: Session, person_ids: list[int], changed_at: datetime | d
         select(Delegation.grantee_id).where(Delegation.grantee_id.in_(active),
                                             Delegation.revoked_at.is_(None)))).all())
     when = changed_at if isinstance(changed_at, dict) else dict.fromkeys(active, changed_at)
-    revoke_many(session, {pid: ("left", when[pid]) for pid in with_access}, actor=actor, reason=reason)
+    revoked = revoke_many(session, {pid: ("left", when[pid]) for pid in with_access}, actor=actor,
+                          reason=reason)
     audit.record(session, actor=actor, action="person.deactivate", entity="people",
                  entity_id="batch", reason=reason, data={"person_ids": list(active)})
-    return len(active)
+    return len(active), revoked

@@ -89,7 +89,7 @@ class Config:
         ]
         if missing:
             raise ConfigError("production needs " + ", ".join(missing))
-        if self.sync_interval_seconds > 1800:
+        if self.sync_interval_seconds > 1800:  # see core.schedule
             raise ConfigError("HUDOOR_SYNC_INTERVAL_SECONDS above 1800 breaks the 1-hour revocation promise")
 
     @property

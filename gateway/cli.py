@@ -166,12 +166,11 @@ def scheduler() -> None:
     """Enqueue the periodic jobs (delta sync every HUDOOR_SYNC_INTERVAL_SECONDS)."""
     from rq.cron import CronScheduler
 
-    from core import jobs
+    from core import schedule
 
     rt = _rt()
     cron = CronScheduler(connection=rt.redis)
-    cron.register(jobs.sync_delta, queue_name="sync", interval=rt.config.sync_interval_seconds,
-                  job_timeout=1800)
+    schedule.register(cron, rt.config)
     cron.start()
 
 

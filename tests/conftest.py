@@ -16,6 +16,9 @@ from core.config import Config
 from core.db import make_engine
 from core.models import APPEND_ONLY_TRIGGERS, Base
 from core.runtime import Runtime
+from core.sandbox.district import District
+from core.sandbox.server import SandboxServer
+from core.upstream.client import HttpTransport
 from gateway.app import create_app
 from tests.support.servers import PostgresCluster, RedisServer, ServerUnavailable
 
@@ -114,3 +117,22 @@ def client(app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def runner(app):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(District(seed=7, schools=2, students_per_school=90,
+                                teachers_per_school=5)) as server:
+        yield server
+
+
+@pytest.fixture
+def synced(runtime, sandbox):  # type: ignore[no-untyped-def]
+    """The runtime after one full sync from the sandbox."""
+    from core.sync.full import run_full
+
+    runtime.transport = HttpTransport(sandbox.url, retries=3, backoff=0.01)
+    runtime.config = runtime.config.with_overrides(upstream_url=sandbox.url, upstream_page_size=40)
+    report = run_full(runtime.sessions, runtime.upstream())
+    assert report.status == "done"
+    return runtime

@@ -182,8 +182,10 @@ def _apply_batch(session: Session, ctx: RunContext, batch: list[Any]) -> Counts:
     quarantine(session, ctx, None, rejects)
     counts.quarantined += len(rejects)
     if leavers:
-        counts.deactivated += deactivate(session, list(leavers), leavers, actor=ctx.actor,
-                                         reason="upstream says the person left")
+        gone, revoked = deactivate(session, list(leavers), leavers, actor=ctx.actor,
+                                   reason="upstream says the person left")
+        counts.deactivated += gone
+        counts.revoked += revoked
     if statuses:
         session.flush()
         counts.status_changed += len(statuses)

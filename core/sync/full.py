@@ -72,12 +72,15 @@ def _apply_page(session: Session, run: SyncRun, ctx: RunContext, item: Item, pag
                                 reason=f"upstream full sync of {item.school}, page {page_no}"))
         cursor: dict[str, object] = {"school_index": item.index, "page_token": item.page.next_page_token}
         if item.page.next_page_token is None:
-            counts.deactivated += _deactivate_leavers(session, ctx, school_pk, item.school)
+            gone, revoked = _deactivate_leavers(session, ctx, school_pk, item.school)
+            counts.deactivated += gone
+            counts.revoked += revoked
             cursor = {"school_index": item.index + 1, "page_token": None}
         runs.checkpoint(run, cursor, counts, ctx.dropped)
 
 
-def _deactivate_leavers(session: Session, ctx: RunContext, school_pk: int, school: str) -> int:
+def _deactivate_leavers(session: Session, ctx: RunContext, school_pk: int,
+                        school: str) -> tuple[int, int]:
     """Deactivate the school's people this run did not see: upstream no longer lists them."""
     gone = session.scalars(select(Person.id).where(
         Person.school_id == school_pk, Person.active.is_(True),

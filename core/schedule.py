@@ -1,0 +1,19 @@
+"""The periodic jobs and how often they run."""
+
+from __future__ import annotations
+
+from rq.cron import CronScheduler
+
+from core import jobs
+from core.config import Config
+
+# Revocation must land within 1 hour of the upstream change: the delta sync interval
+# plus one sync's duration bounds it, so the interval is capped well below an hour.
+MAX_SYNC_INTERVAL_SECONDS = 1800
+
+
+def register(cron: CronScheduler, cfg: Config) -> None:
+    """Register Hudoor's periodic jobs on `cron`."""
+    interval = min(cfg.sync_interval_seconds, MAX_SYNC_INTERVAL_SECONDS)
+    cron.register(jobs.sync_delta, queue_name="sync", interval=interval, job_timeout=1800,
+                  name="sync_delta")
