@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from core import audit
 from core.db import make_engine, make_sessionmaker
@@ -58,13 +60,31 @@ def _run(env: dict[str, str], *args: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def _kill_during(env: dict[str, str], args: list[str], delays: tuple[float, ...],
-                 rng: random.Random) -> int:
+def _progress(url: str, kind: str) -> int:
+    """Return how far the latest run of `kind` got (people seen), as committed."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            raw = conn.execute(text("SELECT counts FROM sync_runs WHERE kind = :k "
+                                    "ORDER BY id DESC LIMIT 1"), {"k": kind}).scalar()
+    finally:
+        engine.dispose()
+    return int(json.loads(raw or "{}").get("seen", 0))
+
+
+def _kill_after(env: dict[str, str], kind: str, thresholds: tuple[int, ...],
+                rng: random.Random) -> int:
+    """Start the sync, SIGKILL it once it has committed past each threshold; count the kills."""
     kills = 0
-    for delay in delays:
-        proc = subprocess.Popen([HUDOOR, "sync", *args], env=env,
+    for threshold in thresholds:
+        proc = subprocess.Popen([HUDOOR, "sync", kind], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay + rng.random() * 0.3)
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            if _progress(env["HUDOOR_DATABASE_URL"], kind) >= threshold:
+                time.sleep(rng.random() * 0.05)  # land anywhere inside the next page
+                break
+            time.sleep(0.01)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
@@ -88,12 +108,12 @@ def test_full_and_delta_sync_survive_kill_9(db_url, redis_url, tmp_path, request
     with SandboxServer(_district()) as sandbox:
         _faulty(sandbox)
         env = _env(db_url, redis_url, sandbox.url)
-        kills = _kill_during(env, ["full"], (0.8, 1.0, 1.2, 1.4), rng)
+        kills = _kill_after(env, "full", (150, 600, 1100, 1500), rng)
         _run(env, "full")
         sandbox.district.random_changes(600, rng_seed=5)
-        kills += _kill_during({**env, "HUDOOR_UPSTREAM_PAGE_SIZE": "20"}, ["delta"], (0.9, 1.1), rng)
+        kills += _kill_after({**env, "HUDOOR_UPSTREAM_PAGE_SIZE": "20"}, "delta", (100, 300), rng)
         _run(env, "delta")
-    assert kills >= 3, "the syncs were really interrupted"
+    assert kills == 6, "every sync was interrupted mid-run"
     interrupted = _state(db_url)
     assert interrupted["people"] == reference["people"]
     assert interrupted["enrolments"] == reference["enrolments"]
