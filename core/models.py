@@ -287,3 +287,59 @@ APPEND_ONLY_TRIGGERS = {
     ],
 }
 
+
+
+class MarkStatus(str, enum.Enum):
+    ABSENT = "absent"
+    LATE = "late"
+
+
+class AttendanceRecord(Base):
+    """One class's attendance for one school day: stored exactly once, however often confirmed."""
+
+    __tablename__ = "attendance_records"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"))
+    day: Mapped[date] = mapped_column(Date)
+    taken_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    class_size: Mapped[int] = mapped_column(Integer)
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    session_id: Mapped[str] = mapped_column(String(100))
+    msisdn: Mapped[str] = mapped_column(String(20))
+
+    __table_args__ = (Index("uq_attendance_class_day", "class_id", "day", unique=True),)
+
+
+class AttendanceMark(Base):
+    """A student marked absent or late (everyone else was present), with capture telemetry."""
+
+    __tablename__ = "attendance_marks"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("attendance_records.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    status: Mapped[str] = mapped_column(String(8))
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    session_id: Mapped[str] = mapped_column(String(100))
+    marked_by: Mapped[int] = mapped_column(ForeignKey("people.id"))
+
+    __table_args__ = (Index("uq_attendance_mark", "record_id", "person_id", unique=True),)
+
+
+class CodeKind(str, enum.Enum):
+    STAFF_ACTIVATION = "staff_activation"  # a champion gives a teacher this to bind a SIM
+    GUARDIAN_SLIP = "guardian_slip"  # printed on a slip sent home with the student
+
+
+class OneTimeCode(Base):
+    """A one-time code, stored only as a keyed hash; used at most once, expires."""
+
+    __tablename__ = "one_time_codes"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_by: Mapped[str] = mapped_column(String(100))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    used_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
