@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench clean catalogs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,3 +25,9 @@ bench: install
 
 clean:
 	rm -rf var build *.egg-info
+
+# Re-extract messages; tests/ussd/test_catalogs.py fails when the committed .pot is stale.
+catalogs: install
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k t -k plural:1,2 --no-location --sort-output \
+	  --omit-header -o locales/messages.pot .
+	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-location --omit-header --ignore-obsolete

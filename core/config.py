@@ -24,6 +24,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
 @dataclass(frozen=True)
 class Config:
     """Hudoor's settings; build with `Config.from_env()`."""
@@ -42,6 +52,27 @@ class Config:
     secret_key: str = "dev-only-secret"
     callback_token: str = "dev-callback-token"
     timezone: str = "Africa/Cairo"
+    # SMS pipeline (issue 4)
+    sms_provider: str = "console"  # "console" or "africastalking"
+    at_username: str = "sandbox"
+    at_api_key: str = "dev-at-key"
+    at_base_url: str = ""  # empty: the SDK's own URL; set to the simulator for tests and demos
+    at_sender_id: str = ""
+    operator_caps: str = "vodafone=200,orange=150,etisalat=100,we=50"
+    sms_max_attempts: int = 4
+    sms_urgent_share: float = 0.2  # share of each operator's cap kept free for urgent SMS
+    sms_retry_base_seconds: int = 60
+    sms_unknown_grace_seconds: int = 6 * 3600  # in-doubt messages wait this long for a DLR
+    digest_cutoff: str = "15:30"  # Cairo time; late arrivals are in by then
+    quiet_start_hour: int = 21
+    quiet_end_hour: int = 7
+    # USSD (issue 3)
+    ussd_session_seconds: int = 600
+    ussd_resume_seconds: int = 900  # a dropped marking session can be resumed this long
+    ussd_max_gsm7: int = 182  # 160 octets as GSM-7 characters
+    ussd_max_ucs2: int = 80  # 160 octets as UCS-2 characters (any Arabic on the screen)
+    ussd_ip_allowlist: str = ""  # comma-separated; empty allows any source address
+    code_ttl_days: int = 14
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -65,6 +96,29 @@ class Config:
             ),
             secret_key=env.get("HUDOOR_SECRET_KEY", cls.secret_key),
             callback_token=env.get("HUDOOR_CALLBACK_TOKEN", cls.callback_token),
+            ussd_session_seconds=_int(env, "HUDOOR_USSD_SESSION_SECONDS", cls.ussd_session_seconds),
+            ussd_resume_seconds=_int(env, "HUDOOR_USSD_RESUME_SECONDS", cls.ussd_resume_seconds),
+            ussd_max_gsm7=_int(env, "HUDOOR_USSD_MAX_GSM7", cls.ussd_max_gsm7),
+            ussd_max_ucs2=_int(env, "HUDOOR_USSD_MAX_UCS2", cls.ussd_max_ucs2),
+            ussd_ip_allowlist=env.get("HUDOOR_USSD_IP_ALLOWLIST", cls.ussd_ip_allowlist),
+            code_ttl_days=_int(env, "HUDOOR_CODE_TTL_DAYS", cls.code_ttl_days),
+            sms_provider=env.get("HUDOOR_SMS_PROVIDER", cls.sms_provider),
+            at_username=env.get("HUDOOR_AT_USERNAME", cls.at_username),
+            at_api_key=env.get("HUDOOR_AT_API_KEY", cls.at_api_key),
+            at_base_url=env.get("HUDOOR_AT_BASE_URL", cls.at_base_url),
+            at_sender_id=env.get("HUDOOR_AT_SENDER_ID", cls.at_sender_id),
+            operator_caps=env.get("HUDOOR_OPERATOR_CAPS", cls.operator_caps),
+            sms_max_attempts=_int(env, "HUDOOR_SMS_MAX_ATTEMPTS", cls.sms_max_attempts),
+            sms_urgent_share=_float(env, "HUDOOR_SMS_URGENT_SHARE", cls.sms_urgent_share),
+            sms_retry_base_seconds=_int(
+                env, "HUDOOR_SMS_RETRY_BASE_SECONDS", cls.sms_retry_base_seconds
+            ),
+            sms_unknown_grace_seconds=_int(
+                env, "HUDOOR_SMS_UNKNOWN_GRACE_SECONDS", cls.sms_unknown_grace_seconds
+            ),
+            digest_cutoff=env.get("HUDOOR_DIGEST_CUTOFF", cls.digest_cutoff),
+            quiet_start_hour=_int(env, "HUDOOR_QUIET_START_HOUR", cls.quiet_start_hour),
+            quiet_end_hour=_int(env, "HUDOOR_QUIET_END_HOUR", cls.quiet_end_hour),
         )
         cfg.check()
         return cfg
@@ -87,6 +141,8 @@ class Config:
             )
             if not value
         ]
+        if self.sms_provider == "africastalking" and self.at_api_key == Config.at_api_key:
+            missing.append("HUDOOR_AT_API_KEY")
         if missing:
             raise ConfigError("production needs " + ", ".join(missing))
         if self.sync_interval_seconds > 1800:  # see core.schedule

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
 from functools import cached_property
 
 import redis
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import redis_conn
 from core.config import Config
 from core.db import make_engine, make_sessionmaker
+from core.models import utcnow
 from core import calendar
 from core.upstream import versions
 from core.upstream.client import HttpTransport, Transport, UpstreamClient
@@ -23,6 +26,7 @@ class Runtime:
 
     config: Config
     transport: Transport | None = None
+    clock: Callable[[], datetime] = field(default=utcnow)  # tests pin school hours with this
     _redis: redis.Redis | None = field(default=None, repr=False)
 
     @cached_property

@@ -28,9 +28,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(test_config)
     app.extensions["hudoor"] = runtime
 
-    from gateway import status
+    from gateway import status, ussd
 
     app.register_blueprint(status.bp)
+    app.register_blueprint(ussd.bp)
     return app
 
 

@@ -18,6 +18,7 @@ from core.upstream.client import UpstreamError
 from core.upstream.versions import NoticeTooShort, SchemaVersionRefused
 from digests.cli import sms as sms_cli
 from gateway.app import create_app, runtime_of
+from gateway.cli_codes import group as codes_group
 
 
 def _rt():  # type: ignore[no-untyped-def]
@@ -41,6 +42,7 @@ contract = AppGroup("contract", help="Upstream schema versions and their notice.
 for group in (db, sync, audit, contract):
     cli.add_command(group)
 cli.add_command(sandbox_cli)
+cli.add_command(codes_group)
 cli.add_command(sms_cli)
 
 

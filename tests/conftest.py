@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import datetime, timezone
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,9 +98,12 @@ def config(db_url: str, redis_url: str, tmp_path: Path) -> Config:
                   callback_token="test-callback-token", upstream_retries=1)
 
 
+SCHOOL_MORNING = datetime(2026, 11, 29, 7, 30, tzinfo=timezone.utc)  # Sunday 09:30 in Cairo
+
+
 @pytest.fixture
 def runtime(config: Config) -> Iterator[Runtime]:
-    rt = Runtime(config)
+    rt = Runtime(config, clock=lambda: SCHOOL_MORNING)
     yield rt
     rt.close()
 

@@ -1,0 +1,176 @@
+"""Attendance capture: who may take a class, its roll order, confirm once, late arrivals (U1, U2)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from core import audit, calendar
+from core.models import (
+    AttendanceMark,
+    AttendanceRecord,
+    Delegation,
+    Enrolment,
+    MarkStatus,
+    Person,
+    Role,
+    SchoolClass,
+    utcnow,
+)
+
+
+class NotAllowed(PermissionError):
+    """This staff member may not take this class (not theirs, no live delegation)."""
+
+
+class AlreadyTaken(Exception):
+    """Another session already confirmed this class today."""
+
+
+class NotTakenYet(Exception):
+    """Late arrivals need the class's attendance to be confirmed first."""
+
+
+@dataclass(frozen=True)
+class ClassRow:
+    id: int
+    name: str
+    size: int
+    taken: bool
+    delegated: bool
+
+
+def _open_students(class_ids: list[int]):  # type: ignore[no-untyped-def]
+    return (select(Enrolment.class_id, func.count()).join(Person, Person.id == Enrolment.person_id)
+            .where(Enrolment.class_id.in_(class_ids), Enrolment.ended_at.is_(None),
+                   Person.role == Role.STUDENT.value, Person.active.is_(True))
+            .group_by(Enrolment.class_id))
+
+
+def classes_for(session: Session, staff_id: int, day: date, now: datetime) -> list[ClassRow]:
+    """Return the classes a staff member may take today: their own, then delegated ones."""
+    own = session.scalars(select(Enrolment.class_id).where(
+        Enrolment.person_id == staff_id, Enrolment.ended_at.is_(None))).all()
+    held = session.scalars(select(Delegation.class_id).where(
+        Delegation.grantee_id == staff_id, Delegation.revoked_at.is_(None),
+        Delegation.starts_at <= now, Delegation.ends_at > now)).all()
+    ids = list(dict.fromkeys([*own, *held]))
+    if not ids:
+        return []
+    names = dict(session.execute(select(SchoolClass.id, SchoolClass.name).where(
+        SchoolClass.id.in_(ids), SchoolClass.active.is_(True))).all())
+    sizes = dict(session.execute(_open_students(ids)).all())
+    taken = set(session.scalars(select(AttendanceRecord.class_id).where(
+        AttendanceRecord.class_id.in_(ids), AttendanceRecord.day == day)))
+    return [ClassRow(cid, names[cid], sizes.get(cid, 0), cid in taken, cid not in own)
+            for cid in ids if cid in names]
+
+
+def roster(session: Session, class_id: int) -> tuple[tuple[tuple[int, str], ...], str]:
+    """Return the class's active students in roll order, and a fingerprint of that order."""
+    rows = tuple((pid, name) for pid, name in session.execute(
+        select(Person.id, Person.display_name).join(Enrolment, Enrolment.person_id == Person.id)
+        .where(Enrolment.class_id == class_id, Enrolment.ended_at.is_(None),
+               Person.role == Role.STUDENT.value, Person.active.is_(True))
+        .order_by(Person.name_key, Person.upstream_id)))
+    digest = hashlib.blake2b(",".join(str(pid) for pid, _ in rows).encode(), digest_size=4)
+    return rows, digest.hexdigest()
+
+
+def _check_allowed(session: Session, staff_id: int, class_id: int, day: date) -> None:
+    allowed = {c.id for c in classes_for(session, staff_id, day, utcnow())}
+    if class_id not in allowed:
+        raise NotAllowed(f"staff {staff_id} may not take class {class_id}")
+
+
+def confirm(session: Session, *, class_id: int, staff_id: int, day: date, absent: tuple[int, ...],
+            late: tuple[int, ...], session_id: str, msisdn: str) -> AttendanceRecord:
+    """Store a class's attendance for the day exactly once; a repeat of the same session is a no-op.
+
+    Raises:
+        NotAllowed: the staff member may not take this class.
+        AlreadyTaken: a different session confirmed the class first.
+    """
+    existing = session.scalars(select(AttendanceRecord).where(
+        AttendanceRecord.class_id == class_id, AttendanceRecord.day == day)).first()
+    if existing is not None:
+        if existing.session_id == session_id or _same_marks(session, existing, staff_id, absent, late):
+            return existing  # an operator retry, a double confirm, a resumed session
+        raise AlreadyTaken(f"class {class_id} was taken on {day} by another session")
+    _check_allowed(session, staff_id, class_id, day)
+    students = {pid for pid, _ in roster(session, class_id)[0]}
+    now = utcnow()
+    record = AttendanceRecord(class_id=class_id, day=day, taken_by=staff_id, class_size=len(students),
+                              confirmed_at=now, session_id=session_id[:100], msisdn=msisdn)
+    session.add(record)
+    session.flush()
+    marks = [{"record_id": record.id, "person_id": pid, "status": status.value, "captured_at": now,
+              "session_id": session_id[:100], "marked_by": staff_id}
+             for status, pids in ((MarkStatus.ABSENT, absent), (MarkStatus.LATE, late))
+             for pid in pids if pid in students]
+    if marks:
+        session.execute(insert(AttendanceMark), marks)
+    audit.record(session, actor=f"staff:{staff_id}", action="attendance.confirm", entity="class",
+                 entity_id=class_id, reason="confirmed over USSD",
+                 data={"day": day.isoformat(), "absent": list(absent), "late": list(late),
+                       "size": len(students), "session": session_id[:100]})
+    return record
+
+
+def _same_marks(session: Session, record: AttendanceRecord, staff_id: int, absent: tuple[int, ...],
+                late: tuple[int, ...]) -> bool:
+    """Tell whether a second confirm by the same teacher repeats what is stored."""
+    if record.taken_by != staff_id:
+        return False
+    stored = set(session.execute(select(AttendanceMark.person_id, AttendanceMark.status)
+                                 .where(AttendanceMark.record_id == record.id)).all())
+    wanted = {(p, MarkStatus.ABSENT.value) for p in absent} | {(p, MarkStatus.LATE.value) for p in late}
+    return stored == wanted
+
+
+def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late: tuple[int, ...],
+              session_id: str) -> int:
+    """Record late arrivals after confirmation: a late mark supersedes an absence (U2).
+
+    Returns:
+        how many marks changed (a repeat changes nothing).
+    """
+    record = session.scalars(select(AttendanceRecord).where(
+        AttendanceRecord.class_id == class_id, AttendanceRecord.day == day)).first()
+    if record is None:
+        raise NotTakenYet(f"class {class_id} has no attendance on {day}")
+    _check_allowed(session, staff_id, class_id, day)
+    students = {pid for pid, _ in roster(session, class_id)[0]}
+    now = utcnow()
+    marks = dict(session.execute(select(AttendanceMark.person_id, AttendanceMark.status)
+                                 .where(AttendanceMark.record_id == record.id)).all())
+    to_update = [pid for pid in late if pid in students and marks.get(pid) == MarkStatus.ABSENT.value]
+    to_insert = [pid for pid in late if pid in students and pid not in marks]
+    if to_update:
+        session.execute(update(AttendanceMark).where(
+            and_(AttendanceMark.record_id == record.id, AttendanceMark.person_id.in_(to_update)))
+            .values(status=MarkStatus.LATE.value, captured_at=now, session_id=session_id[:100],
+                    marked_by=staff_id))
+    if to_insert:
+        session.execute(insert(AttendanceMark), [
+            {"record_id": record.id, "person_id": pid, "status": MarkStatus.LATE.value,
+             "captured_at": now, "session_id": session_id[:100], "marked_by": staff_id}
+            for pid in to_insert])
+    if to_update or to_insert:
+        audit.record(session, actor=f"staff:{staff_id}", action="attendance.late", entity="class",
+                     entity_id=class_id, reason="late arrival over USSD",
+                     data={"day": day.isoformat(), "was_absent": to_update, "was_present": to_insert})
+    return len(to_update) + len(to_insert)
+
+
+def late_allowed(now: datetime, cutoff: str) -> bool:
+    """Tell whether late arrivals may still be marked today (before the digest cut-off)."""
+    local = calendar.to_cairo(now)
+    hour, minute = (int(x) for x in cutoff.split(":"))
+    return calendar.is_school_day(local.date()) and local.time() < time(hour, minute)
+
+

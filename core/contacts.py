@@ -1,0 +1,110 @@
+"""MSISDNs by consent: a teacher binds their SIM, a guardian links theirs to a student (C6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.access import has_access
+from core.models import Contact, ContactKind, Person, utcnow
+
+MAX_GUARDIANS = 3
+
+
+class InvalidMsisdn(ValueError):
+    """Not a valid mobile number."""
+
+
+class ContactRefused(ValueError):
+    """The link cannot be made (too many guardians, person gone)."""
+
+
+def normalise(msisdn: str, region: str = "EG") -> str:
+    """Return `msisdn` in E.164 (+20…), raising InvalidMsisdn when it is not a valid number."""
+    try:
+        number = phonenumbers.parse(msisdn, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidMsisdn(msisdn) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidMsisdn(msisdn)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@dataclass(frozen=True)
+class CallerRecord:
+    staff: Person | None
+    guardian_of: tuple[int, ...]
+    opted_out: bool
+    lang: str
+
+
+def lookup(session: Session, msisdn: str) -> CallerRecord:
+    """Return who this SIM belongs to: a staff member with access, and/or a guardian."""
+    rows = session.execute(
+        select(Contact, Person).join(Person, Person.id == Contact.person_id)
+        .where(Contact.msisdn == msisdn, Contact.revoked_at.is_(None))).all()
+    staff = next((p for c, p in rows if c.kind == ContactKind.STAFF.value and has_access(p)), None)
+    guardian = [(c, p) for c, p in rows if c.kind == ContactKind.GUARDIAN.value and p.active]
+    langs = [c.language for c, _ in rows]
+    return CallerRecord(staff, tuple(p.id for _, p in guardian),
+                        bool(guardian) and all(c.opted_out_at is not None for c, _ in guardian),
+                        langs[0] if langs else "ar")
+
+
+def bind_staff(session: Session, person: Person, msisdn: str, *, actor: str) -> None:
+    """Bind a staff member's SIM; their earlier SIM and anyone else's claim on this SIM end."""
+    now = utcnow()
+    session.execute(update(Contact).where(
+        Contact.kind == ContactKind.STAFF.value, Contact.revoked_at.is_(None),
+        (Contact.person_id == person.id) | (Contact.msisdn == msisdn))
+        .values(revoked_at=now, revoked_reason="replaced by a new activation"))
+    session.add(Contact(person_id=person.id, msisdn=msisdn, kind=ContactKind.STAFF.value))
+    audit.record(session, actor=actor, action="contact.bind_staff", entity="person",
+                 entity_id=person.id, reason="activated with a one-time code over USSD",
+                 data={"msisdn_suffix": msisdn[-3:]})
+
+
+def link_guardian(session: Session, student: Person, msisdn: str, lang: str, *, actor: str) -> bool:
+    """Link a guardian SIM to a student; False if it was already linked (nothing changes)."""
+    existing = session.scalars(select(Contact).where(
+        Contact.person_id == student.id, Contact.kind == ContactKind.GUARDIAN.value,
+        Contact.revoked_at.is_(None))).all()
+    if any(c.msisdn == msisdn for c in existing):
+        return False
+    if len(existing) >= MAX_GUARDIANS:
+        raise ContactRefused(f"{student.upstream_id} already has {MAX_GUARDIANS} guardian numbers")
+    session.add(Contact(person_id=student.id, msisdn=msisdn, kind=ContactKind.GUARDIAN.value,
+                        language=lang))
+    audit.record(session, actor=actor, action="contact.link_guardian", entity="person",
+                 entity_id=student.id, reason="guardian enrolled with a slip code over USSD",
+                 data={"msisdn_suffix": msisdn[-3:], "language": lang})
+    return True
+
+
+def set_opt_out(session: Session, msisdn: str, opted_out: bool, *, actor: str) -> int:
+    """Stop or restart every digest to this SIM; return how many links changed."""
+    changed = session.execute(update(Contact).where(
+        Contact.msisdn == msisdn, Contact.kind == ContactKind.GUARDIAN.value,
+        Contact.revoked_at.is_(None),
+        Contact.opted_out_at.is_(None) if opted_out else Contact.opted_out_at.is_not(None))
+        .values(opted_out_at=utcnow() if opted_out else None)).rowcount or 0
+    if changed:
+        audit.record(session, actor=actor, action="contact.opt_out" if opted_out else "contact.opt_in",
+                     entity="msisdn", entity_id=f"…{msisdn[-3:]}", reason="asked over USSD",
+                     data={"links": changed})
+    return changed
+
+
+def set_language(session: Session, msisdn: str, lang: str, *, actor: str) -> int:
+    """Set the language of every link of this SIM."""
+    changed = session.execute(update(Contact).where(
+        Contact.msisdn == msisdn, Contact.revoked_at.is_(None), Contact.language != lang)
+        .values(language=lang)).rowcount or 0
+    if changed:
+        audit.record(session, actor=actor, action="contact.language", entity="msisdn",
+                     entity_id=f"…{msisdn[-3:]}", reason="chosen over USSD", data={"language": lang})
+    return changed

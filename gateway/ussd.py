@@ -1,0 +1,72 @@
+"""The Africa's Talking USSD callback: verify, validate, hand the hop to the USSD service."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from flask import Blueprint, Response, current_app, request
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.contacts import InvalidMsisdn, normalise
+from gateway.app import runtime_of
+from ussd import service
+from ussd.i18n import Texts, _
+
+bp = Blueprint("ussd", __name__)
+MAX_TEXT = 2000
+MAX_ID = 100
+
+
+def _plain(body: str, status: int = 200) -> Response:
+    return Response(body, status=status, mimetype="text/plain", content_type="text/plain; charset=utf-8")
+
+
+def token_ok(given: str, expected: str) -> bool:
+    """Compare the callback token in constant time."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def source_allowed(remote: str | None, allowlist: str) -> bool:
+    """Tell whether the caller's address is on the optional allow-list (networks or addresses)."""
+    if not allowlist.strip():
+        return True
+    try:
+        addr = ipaddress.ip_address(remote or "")
+    except ValueError:
+        return False
+    return any(addr in ipaddress.ip_network(net.strip(), strict=False)
+               for net in allowlist.split(",") if net.strip())
+
+
+@bp.post("/at/ussd")
+def at_ussd() -> Response:
+    """Answer one USSD hop with `CON …` or `END …` (text/plain)."""
+    rt = runtime_of(current_app)
+    if not token_ok(request.args.get("token", ""), rt.config.callback_token):
+        return _plain("forbidden", 403)
+    if not source_allowed(request.remote_addr, rt.config.ussd_ip_allowlist):
+        return _plain("forbidden", 403)
+    form = request.form
+    missing = [f for f in ("sessionId", "serviceCode", "phoneNumber", "text") if f not in form]
+    if missing:
+        return _plain(f"missing fields: {', '.join(missing)}", 400)
+    session_id, text = form["sessionId"].strip(), form["text"]
+    if not session_id or len(session_id) > MAX_ID or not session_id.isprintable():
+        return _plain("bad sessionId", 400)
+    try:
+        msisdn = normalise(form["phoneNumber"])
+    except InvalidMsisdn:
+        return _plain("bad phoneNumber", 400)
+    if len(text) > MAX_TEXT:
+        return _plain("END " + Texts("ar")(_("Session too long. Please dial again.")))
+    hop = service.Hop(session_id, form["serviceCode"][:32], msisdn,
+                      form.get("networkCode", "")[:16], text)
+    try:
+        screen = service.handle(hop, rt)
+    except (RedisError, SQLAlchemyError):
+        # Nothing was stored for this hop; say so plainly instead of a 5xx the phone shows as an error.
+        current_app.logger.exception("USSD hop failed for session %s", session_id)
+        return _plain("END " + Texts("ar")(_("Service busy. Nothing was saved. Please dial again in a minute.")))
+    return _plain(screen.body())

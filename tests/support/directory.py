@@ -1,0 +1,69 @@
+"""An in-memory Directory for driving the pure USSD machine (the database one is tested apart)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from ussd.ports import ClassInfo, DelegationInfo, Found, Roster
+
+LONG = "عبد الرحمن محمد عبد الفتاح السيد الشرقاوي الإسكندراني"
+
+
+@dataclass
+class MemoryDirectory:
+    day: date = date(2026, 11, 29)
+    late_open: bool = True
+    classes: dict[int, list[ClassInfo]] = field(default_factory=dict)
+    rosters: dict[int, Roster] = field(default_factory=dict)
+    staff_codes: dict[tuple[str, str], Found] = field(default_factory=dict)
+    slip_codes: dict[tuple[str, str], Found] = field(default_factory=dict)
+    staff_numbers: dict[str, Found] = field(default_factory=dict)
+    given: dict[int, list[DelegationInfo]] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
+
+    def today(self) -> date:
+        return self.day
+
+    def school_day(self) -> bool:
+        return self.day.weekday() not in (4, 5)
+
+    def late_allowed(self) -> bool:
+        return self.late_open
+
+    def classes_for(self, staff_id: int) -> list[ClassInfo]:
+        return self.classes.get(staff_id, [])
+
+    def roster(self, class_id: int) -> Roster:
+        return self.rosters.get(class_id, Roster(class_id, (), "empty"))
+
+    def check_staff_code(self, msisdn: str, number: str, code: str) -> Found | None:
+        return self.staff_codes.get((number, code))
+
+    def check_slip_code(self, msisdn: str, number: str, code: str) -> Found | None:
+        return self.slip_codes.get((number, code))
+
+    def staff_by_number(self, staff_id: int, number: str) -> Found | None:
+        return self.staff_numbers.get(number)
+
+    def delegations_given(self, staff_id: int) -> list[DelegationInfo]:
+        return self.given.get(staff_id, [])
+
+    def person_name(self, person_id: int) -> str:
+        return self.names.get(person_id, LONG)
+
+
+def school(size: int = 50, classes: int = 3) -> MemoryDirectory:
+    """A teacher (id 1) with `classes` classes of `size` students with long Arabic names."""
+    d = MemoryDirectory()
+    d.classes[1] = []
+    for k in range(classes):
+        cid = 100 + k
+        students = tuple((1000 * cid + i, f"{LONG} {i}") for i in range(size))
+        d.rosters[cid] = Roster(cid, students, f"fp{cid}")
+        d.classes[1].append(ClassInfo(cid, f"{k + 3}/أ", size))
+    d.staff_codes[("00010012", "123456")] = Found(1, "أ. محمد")
+    d.slip_codes[("0001000123", "87654321")] = Found(5000, LONG)
+    d.staff_numbers["00010013"] = Found(2, "أ. سامي")
+    d.names.update({1: "أ. محمد", 2: "أ. سامي", 5000: LONG})
+    return d

@@ -1,0 +1,207 @@
+"""The USSD callback end to end: AT-shaped requests, real Redis, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from core.codes import person_number
+from core.models import AttendanceMark, AttendanceRecord, Contact, Delegation, Person, SchoolClass
+from gateway.cli import cli
+from tests.ussd.phone import Phone
+
+
+def _count(rt, model, *where) -> int:  # type: ignore[no-untyped-def]
+    with rt.sessions() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def _teacher(sandbox) -> dict:  # type: ignore[type-arg]
+    school = sandbox.district.schools()[0]["id"]
+    return next(p for p in sandbox.district.roster(school) if p["role"] == "teacher")
+
+
+def _activate(runner, phone: Phone, teacher: dict) -> None:  # type: ignore[no-untyped-def,type-arg]
+    out = runner.invoke(cli, ["codes", "issue", "--staff", teacher["id"]])
+    assert out.exit_code == 0, out.output
+    code = re.search(r"code (\d+)", out.output).group(1)  # type: ignore[union-attr]
+    phone.dial()
+    phone.send("3")  # English
+    assert "Activate teacher" in phone.send("1") or True
+    phone.send(person_number(teacher["id"]))
+    assert phone.send(code).startswith("END Activated")
+    if "English" in phone.dial():
+        assert "Take attendance" in phone.send("4")  # the staff SIM now prefers English
+
+
+@pytest.fixture
+def teacher_phone(synced, sandbox, client, runner):  # type: ignore[no-untyped-def]
+    phone = Phone(client)
+    teacher = _teacher(sandbox)
+    _activate(runner, phone, teacher)
+    return phone, teacher
+
+
+def _to_absent_entry(phone: Phone) -> str:
+    phone.dial()
+    screen = phone.send("1")
+    if "Choose class" in screen:
+        screen = phone.send("1")
+    return screen
+
+
+def test_wrong_token_is_refused_without_touching_state(client, runtime) -> None:  # type: ignore[no-untyped-def]
+    resp = client.post("/at/ussd?token=nope", data={"sessionId": "s1", "serviceCode": "*1#",
+                                                   "phoneNumber": "+201001234567", "text": ""})
+    assert resp.status_code == 403
+    assert runtime.redis.dbsize() == 0
+
+
+@pytest.mark.parametrize("data,status", [
+    ({"serviceCode": "*1#", "phoneNumber": "+201001234567", "text": ""}, 400),
+    ({"sessionId": "s", "serviceCode": "*1#", "phoneNumber": "not a number", "text": ""}, 400),
+    ({"sessionId": "s", "serviceCode": "*1#", "phoneNumber": "+201001234567"}, 400),
+    ({"sessionId": "x" * 500, "serviceCode": "*1#", "phoneNumber": "+201001234567", "text": ""}, 400),
+])
+def test_malformed_requests_get_a_4xx(client, data, status) -> None:  # type: ignore[no-untyped-def]
+    assert client.post("/at/ussd?token=test-callback-token", data=data).status_code == status
+
+
+def test_bad_input_gets_a_polite_screen(client) -> None:  # type: ignore[no-untyped-def]
+    phone = Phone(client)
+    assert phone.dial().startswith("CON ")
+    assert "أرقام فقط" in phone.send("abc")  # digits only, in Arabic by default
+    assert phone.send("7").startswith("CON ")  # not a choice: same menu, a notice
+    assert phone.send("9" * 39).startswith("CON ")
+    huge = client.post("/at/ussd?token=test-callback-token", data={
+        "sessionId": "big", "serviceCode": "*1#", "phoneNumber": "+201001234567", "text": "1*" * 3000})
+    assert huge.status_code == 200 and huge.get_data(as_text=True).startswith("END ")
+
+
+def test_teacher_marks_a_class_once_however_often_it_is_confirmed(teacher_phone, synced) -> None:  # type: ignore[no-untyped-def]
+    phone, teacher = teacher_phone
+    screen = _to_absent_entry(phone)
+    assert "present (all)" in screen
+    review = phone.send("0103")  # rolls 1 and 3 absent
+    assert "Absent 2: 1 3" in review
+    done = phone.send("1")
+    assert done.startswith("END Saved")
+    assert phone.resend() == done  # the operator retries: same answer
+    phone.send("1")  # a late extra input after END changes nothing
+    with synced.sessions() as s:
+        record = s.scalars(select(AttendanceRecord)).one()
+        marks = s.scalars(select(AttendanceMark)).all()
+    assert len(marks) == 2 and all(m.status == "absent" for m in marks)
+    assert all(m.session_id == phone.session_id and m.captured_at is not None for m in marks)
+    assert record.session_id == phone.session_id
+    # A second session confirming the same marks is the same record, not a second one.
+    _to_absent_entry(phone)
+    assert _count(synced, AttendanceRecord) == 1
+
+
+def test_a_dropped_session_resumes_with_its_marks(teacher_phone, synced) -> None:  # type: ignore[no-untyped-def]
+    phone, _ = teacher_phone
+    _to_absent_entry(phone)
+    phone.send("0205")  # then the signal drops: no confirm
+    resumed = phone.dial()
+    assert "taking attendance" in resumed
+    review = phone.send("1")
+    assert "Absent 2: 2 5" in review
+    assert phone.send("1").startswith("END Saved")
+    assert _count(synced, AttendanceRecord) == 1
+    assert _count(synced, AttendanceMark) == 2
+    assert "taking attendance" not in phone.dial()  # nothing left to resume
+
+
+def test_late_arrival_supersedes_an_absence(teacher_phone, synced) -> None:  # type: ignore[no-untyped-def]
+    phone, _ = teacher_phone
+    _to_absent_entry(phone)
+    phone.send("0102")
+    phone.send("1")
+    phone.dial()
+    screen = phone.send("2")
+    if "Choose class" in screen:
+        screen = phone.send("1")
+    assert "Late arrivals" in screen
+    assert "Late: 2" in phone.send("02")
+    assert phone.send("1").startswith("END 1 marked late")
+    with synced.sessions() as s:
+        statuses = sorted(s.scalars(select(AttendanceMark.status)).all())
+    assert statuses == ["absent", "late"]
+
+
+def test_substitute_delegation_is_scoped_and_revocable(teacher_phone, synced, sandbox, client, runner) -> None:  # type: ignore[no-untyped-def]
+    phone, teacher = teacher_phone
+    school = sandbox.district.schools()[0]["id"]
+    sub = [p for p in sandbox.district.roster(school) if p["role"] == "teacher"][1]
+    sub_phone = Phone(client, msisdn="+201201234567")
+    _activate(runner, sub_phone, sub)
+    phone.dial()
+    screen = phone.send("3")
+    screen = phone.send("1")
+    if "Choose class" in screen:
+        screen = phone.send("1")
+    phone.send(person_number(sub["id"]))
+    assert "for 2 days" in phone.send("2")
+    assert phone.send("1").startswith("END Done")
+    with synced.sessions() as s:
+        d = s.scalars(select(Delegation)).one()
+        cls = s.get(SchoolClass, d.class_id)
+    assert cls.upstream_id in teacher["class_ids"] and d.revoked_at is None
+    sub_phone.dial()
+    classes = sub_phone.send("1")
+    assert cls.name[:18] in classes  # the substitute now sees the delegated class (name cut to fit)
+    phone.dial()
+    phone.send("3")
+    assert sub["display_name"][:6] in phone.send("2")
+    assert phone.send("1").startswith("END Substitute cancelled")
+    assert _count(synced, Delegation, Delegation.revoked_at.is_not(None)) == 1
+
+
+def test_guardian_enrols_with_a_slip_stops_and_restarts(synced, sandbox, client, runner, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    school = sandbox.district.schools()[0]["id"]
+    class_id = sandbox.district.classes(school)[0]["id"]
+    out = runner.invoke(cli, ["codes", "slips", "--class", class_id])
+    assert out.exit_code == 0, out.output
+    first = out.output.strip().splitlines()[-1].split("\t")
+    number, code = first[2].split()[-1], first[3].split()[-1]
+    html = runner.invoke(cli, ["codes", "slips", "--class", class_id, "--out", str(tmp_path / "s.html")])
+    assert html.exit_code == 0 and "slips written" in html.output
+    assert "رقم الطالب" in (tmp_path / "s.html").read_text(encoding="utf-8")
+    # The HTML run issued new codes, so the text run's codes no longer work: reissue.
+    out = runner.invoke(cli, ["codes", "slips", "--class", class_id])
+    first = out.output.strip().splitlines()[-1].split("\t")
+    number, code = first[2].split()[-1], first[3].split()[-1]
+    parent = Phone(client, msisdn="+201551234567")
+    parent.dial()
+    parent.send("2")
+    parent.send(number)
+    confirm = parent.send(code)
+    assert confirm.startswith("CON ") and first[1][:5] in confirm
+    assert parent.send("2").startswith("END Done")  # yes, English SMS
+    with synced.sessions() as s:
+        contact = s.scalars(select(Contact).where(Contact.msisdn == "+201551234567")).one()
+        assert contact.kind == "guardian" and contact.language == "en"
+    parent.dial()
+    assert "Stop all daily SMS" in parent.send("2")
+    assert parent.send("1").startswith("END Stopped")
+    parent.dial()
+    assert "Restart daily SMS" in parent.send("2")
+    assert parent.send("1").startswith("END Restarted")
+
+
+def test_wrong_codes_lock_out_after_three_tries(client, synced) -> None:  # type: ignore[no-untyped-def]
+    phone = Phone(client, msisdn="+201001111111")
+    phone.dial()
+    phone.send("3")
+    for _ in range(2):
+        phone.send("1") if "Activate" in phone.last else None
+        phone.send("12345678")
+        assert "not right" in phone.send("000000")
+    phone.send("12345678")
+    assert phone.send("000000").startswith("END Too many tries")
+    with synced.sessions() as s:
+        assert s.scalars(select(Person)).first() is not None
+    assert _count(synced, Contact) == 0

@@ -1,0 +1,107 @@
+"""Pieces every flow shares: the context, steps, menus, notices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from ussd.i18n import Texts, _
+from ussd.ports import Caller, Directory
+from ussd.screens import Kind, Limits, Part, Screen, fit
+from ussd.state import State
+
+if TYPE_CHECKING:
+    from ussd.machine import Outcome
+
+NOTICES = {
+    "digits": _("Please type digits only."),
+    "invalid": _("Not a choice. Try again."),
+    "bad_rolls": _("Roll numbers: 2 digits each."),
+    "bad_code": _("Number or code not right."),
+    "list_changed": _("Class list changed; check again."),
+    "not_found": _("No such staff number."),
+    "bad_days": _("Days: 1 to 9."),
+    "not_saved": _("Not saved (network). Try again."),
+}
+
+
+@dataclass(frozen=True)
+class Ctx:
+    state: State
+    caller: Caller
+    directory: Directory
+    limits: Limits
+
+    @property
+    def t(self) -> Texts:
+        return Texts(self.state.lang)
+
+
+@dataclass(frozen=True)
+class Step:
+    render: Callable[[Ctx], Screen]
+    handle: Callable[[Ctx, str], "Outcome"] | None  # None: an END screen
+
+
+def notice_part(c: Ctx) -> list[Part]:
+    """Return the one-shot notice line for the screen, if any."""
+    return [Part(c.t(NOTICES[c.state.notice]))] if c.state.notice in NOTICES else []
+
+
+def menu(c: Ctx, head: list[Part], options: list[tuple[str, str]],
+         named: list[tuple[str, str]] = ()) -> Screen:  # type: ignore[assignment]
+    """Render a CON screen: notice, heading, choices named by data (cuttable), fixed choices.
+
+    The key of every choice always shows; only a name inside a choice (a class, a person)
+    may be shortened.
+    """
+    lines = (notice_part(c) + head + [Part(f"{key} {name}", cut=True) for key, name in named]
+             + [Part(f"{key} {c.t(label)}") for key, label in options])
+    return fit(Kind.CON, lines, c.limits)
+
+
+PAGE = 4  # named choices per screen: four class names fit in 80 characters
+
+
+def paged(items: list, page: int) -> tuple[list, bool]:  # type: ignore[type-arg]
+    """Return the items of one page of choices, and whether more follow."""
+    start = page * PAGE
+    return items[start:start + PAGE], start + PAGE < len(items)
+
+
+def pick(items: list, page: int, inp: str):  # type: ignore[no-untyped-def,type-arg]
+    """Return the item chosen by key 1–4 on this page, or None."""
+    shown, _more = paged(items, page)
+    if inp.isdigit() and 1 <= int(inp) <= len(shown):
+        return shown[int(inp) - 1]
+    return None
+
+
+def prompt(c: Ctx, head: list[Part], question: str) -> Screen:
+    """Render a CON screen asking for typed digits."""
+    return fit(Kind.CON, notice_part(c) + head + [Part(question)], c.limits)
+
+
+def end(c: Ctx, parts: list[Part]) -> Screen:
+    return fit(Kind.END, parts, c.limits)
+
+
+def invalid(c: Ctx, notice: str = "invalid") -> "Outcome":
+    """Stay on the same screen with a notice."""
+    from ussd.machine import Outcome
+
+    return Outcome(c.state.with_(notice=notice))
+
+
+def goto(c: Ctx, step: str, **changes: object) -> "Outcome":
+    from ussd.machine import Outcome
+
+    return Outcome(c.state.with_(step=step, **changes))
+
+
+def home(c: Ctx) -> "Outcome":
+    """Back to the main menu, keeping language and hop bookkeeping."""
+    from ussd.machine import Outcome
+
+    s = c.state
+    return Outcome(State(lang=s.lang, hops=s.hops, digest=s.digest))

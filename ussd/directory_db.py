@@ -1,0 +1,79 @@
+"""The Directory the menus read, answered from the database (memoised for one request)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cache
+
+from sqlalchemy.orm import Session
+
+from core import attendance, calendar, codes, contacts, delegation
+from core.config import Config
+from core.models import CodeKind, Person
+from ussd.ports import Caller, ClassInfo, DelegationInfo, Found, Roster
+from ussd.store import SessionStore
+
+MAX_CODE_FAILURES = 10  # per SIM per hour, across sessions: guessing a code stays hopeless
+
+
+def caller_for(session: Session, msisdn: str) -> Caller:
+    """Return who is dialling."""
+    rec = contacts.lookup(session, msisdn)
+    return Caller(msisdn=msisdn, staff_id=rec.staff.id if rec.staff else None,
+                  staff_name=rec.staff.display_name if rec.staff else "",
+                  guardian=bool(rec.guardian_of), opted_out=rec.opted_out, lang=rec.lang)
+
+
+class DbDirectory:
+    """Answers the menus' questions for one request."""
+
+    def __init__(self, session: Session, cfg: Config, store: SessionStore, now: datetime) -> None:
+        self.session, self.cfg, self.store = session, cfg, store
+        self.now = now
+        self.classes_for = cache(self._classes_for)  # type: ignore[method-assign]
+        self.roster = cache(self._roster)  # type: ignore[method-assign]
+
+    def today(self) -> date:
+        return calendar.to_cairo(self.now).date()
+
+    def school_day(self) -> bool:
+        return calendar.is_school_day(self.today())
+
+    def late_allowed(self) -> bool:
+        return attendance.late_allowed(self.now, self.cfg.digest_cutoff)
+
+    def _classes_for(self, staff_id: int) -> list[ClassInfo]:
+        return [ClassInfo(r.id, r.name, r.size, r.taken, r.delegated)
+                for r in attendance.classes_for(self.session, staff_id, self.today(), self.now)]
+
+    def _roster(self, class_id: int) -> Roster:
+        students, fingerprint = attendance.roster(self.session, class_id)
+        return Roster(class_id, students, fingerprint)
+
+    def _check(self, kind: CodeKind, msisdn: str, number: str, code: str) -> Found | None:
+        if self.store.failures(msisdn) >= MAX_CODE_FAILURES:
+            return None
+        person = codes.find(self.session, self.cfg.secret_key, kind, number, code)
+        if person is None:
+            self.store.count_failure(msisdn)
+            return None
+        return Found(person.id, person.display_name)
+
+    def check_staff_code(self, msisdn: str, number: str, code: str) -> Found | None:
+        return self._check(CodeKind.STAFF_ACTIVATION, msisdn, number, code)
+
+    def check_slip_code(self, msisdn: str, number: str, code: str) -> Found | None:
+        return self._check(CodeKind.GUARDIAN_SLIP, msisdn, number, code)
+
+    def staff_by_number(self, staff_id: int, number: str) -> Found | None:
+        grantor = self.session.get(Person, staff_id)
+        found = delegation.find_substitute(self.session, grantor, number) if grantor else None
+        return Found(found.id, found.display_name) if found else None
+
+    def delegations_given(self, staff_id: int) -> list[DelegationInfo]:
+        return [DelegationInfo(d.id, d.class_name, d.grantee_name, d.until)
+                for d in delegation.given(self.session, staff_id)]
+
+    def person_name(self, person_id: int) -> str:
+        person = self.session.get(Person, person_id)
+        return person.display_name if person else ""

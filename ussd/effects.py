@@ -1,0 +1,89 @@
+"""Apply the writes a USSD step asked for, in one transaction, through the core services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from core import attendance, codes, contacts, delegation
+from core.config import Config
+from core.models import CodeKind, Person
+from ussd.ports import (
+    ActivateStaff,
+    ConfirmAttendance,
+    Delegate,
+    Effect,
+    EnrolGuardian,
+    MarkLate,
+    RevokeDelegation,
+    SetLanguage,
+    SetOptOut,
+)
+from ussd.state import State
+
+
+class EffectRefused(Exception):
+    """A write was refused by the rules (code used meanwhile, not your class)."""
+
+
+@dataclass(frozen=True)
+class HopInfo:
+    session_id: str
+    msisdn: str
+
+
+def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day) -> None:  # type: ignore[no-untyped-def]
+    actor = f"ussd:{hop.msisdn[-3:]}"
+    if isinstance(effect, ConfirmAttendance):
+        attendance.confirm(session, class_id=effect.class_id, staff_id=effect.staff_id, day=day,
+                           absent=effect.absent, late=effect.late, session_id=hop.session_id,
+                           msisdn=hop.msisdn)
+    elif isinstance(effect, MarkLate):
+        attendance.mark_late(session, class_id=effect.class_id, staff_id=effect.staff_id, day=day,
+                             late=effect.late, session_id=hop.session_id)
+    elif isinstance(effect, ActivateStaff):
+        person = session.get(Person, effect.person_id)
+        if person is None or not codes.consume(session, cfg.secret_key, CodeKind.STAFF_ACTIVATION,
+                                               effect.code, hop.msisdn):
+            raise EffectRefused("activation code already used or expired")
+        contacts.bind_staff(session, person, hop.msisdn, actor=actor)
+    elif isinstance(effect, EnrolGuardian):
+        student = codes.find(session, cfg.secret_key, CodeKind.GUARDIAN_SLIP, effect.number, effect.code)
+        if student is None or student.id != effect.student_id:
+            raise EffectRefused("slip code no longer valid")
+        contacts.link_guardian(session, student, hop.msisdn, effect.lang, actor=actor)
+    elif isinstance(effect, Delegate):
+        delegation.delegate(session, class_id=effect.class_id, grantor_id=effect.grantor_id,
+                            grantee_id=effect.grantee_id, days=effect.days)
+    elif isinstance(effect, RevokeDelegation):
+        delegation.revoke(session, effect.delegation_id, effect.staff_id)
+    elif isinstance(effect, SetOptOut):
+        contacts.set_opt_out(session, hop.msisdn, effect.opted_out, actor=actor)
+    elif isinstance(effect, SetLanguage):
+        contacts.set_language(session, hop.msisdn, effect.lang, actor=actor)
+
+
+def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], after: State,
+          before: State, day) -> State:  # type: ignore[no-untyped-def]
+    """Commit the effects, or roll back and return the state that tells the caller what happened.
+
+    A database failure returns to the screen before the confirming input with a notice,
+    keeping every mark typed so far: a failure never turns into a silent loss.
+    """
+    try:
+        for effect in effects:
+            _apply_one(session, cfg, hop, effect, day)
+        session.commit()
+        return after
+    except attendance.AlreadyTaken:
+        session.rollback()
+        return after.with_(step="att_conflict")
+    except (EffectRefused, attendance.NotAllowed, attendance.NotTakenYet,
+            delegation.DelegationRefused, contacts.ContactRefused):
+        session.rollback()
+        return after.with_(step="refused")
+    except SQLAlchemyError:
+        session.rollback()
+        return before.with_(notice="not_saved", hops=after.hops, digest=after.digest)

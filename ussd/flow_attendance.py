@@ -1,0 +1,303 @@
+"""Teachers take attendance (everyone starts present), review, confirm; late arrivals after."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ussd.common import Ctx, Step, end, goto, home, invalid, menu, notice_part, paged, pick, prompt
+from ussd.i18n import _
+from ussd.ports import ClassInfo, ConfirmAttendance, MarkLate, Roster
+from ussd.rolls import BadRolls, format_rolls, parse_rolls
+from ussd.screens import Kind, Part, Screen, fit
+
+if TYPE_CHECKING:
+    from ussd.machine import Outcome
+
+RESUMABLE = frozenset({"att_absent", "att_review", "att_late", "list"})
+LIST_PAGE = 4  # names per roster page: four Arabic names fit in 80 characters
+
+
+def _classes(c: Ctx) -> list[ClassInfo]:
+    assert c.caller.staff_id is not None
+    return c.directory.classes_for(c.caller.staff_id)
+
+
+def _class(c: Ctx) -> ClassInfo:
+    for cls in _classes(c):
+        if cls.id == c.state.class_id:
+            return cls
+    roster = c.directory.roster(c.state.class_id)
+    return ClassInfo(c.state.class_id, "?", roster.size)
+
+
+def _title(c: Ctx) -> Part:
+    day = c.directory.today()
+    return Part(f"{_class(c).name} {day.day}/{day.month}", cut=True)
+
+
+def _ids(roster: Roster, rolls: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(roster.students[r - 1][0] for r in sorted(rolls) if r <= roster.size)
+
+
+# -- choosing a class ----------------------------------------------------------------
+
+def begin_attendance(c: Ctx) -> "Outcome":
+    if not c.directory.school_day():
+        return goto(c, "no_school")
+    classes = _classes(c)
+    if not classes:
+        return goto(c, "no_classes")
+    if len(classes) == 1:
+        return _choose(c, classes[0])
+    return goto(c, "att_class", page=0)
+
+
+def _choose(c: Ctx, cls: ClassInfo) -> "Outcome":
+    if cls.taken:
+        return goto(c, "att_taken", class_id=cls.id, page=0)
+    roster = c.directory.roster(cls.id)
+    return goto(c, "att_absent", class_id=cls.id, fp=roster.fingerprint, absent=(), late=(), page=0)
+
+
+def class_menu(c: Ctx, classes: list[ClassInfo]) -> Screen:
+    """Render a page of classes to choose from: size and a ✓ when taken today, then the name."""
+    shown, more = paged(classes, c.state.page)
+    named = [(str(i + 1), f"({cls.size}{'✓' if cls.taken else ''}) {cls.name}")
+             for i, cls in enumerate(shown)]
+    return menu(c, [Part(c.t("Choose class"))],
+                ([("8", _("More"))] if more else []) + [("0", _("Back"))], named)
+
+
+def class_choice(c: Ctx, classes: list[ClassInfo], inp: str) -> "ClassInfo | Outcome":
+    """Return the class chosen on this page, or the outcome of paging/going back/a bad key."""
+    if inp == "0":
+        return home(c)
+    if inp == "8" and paged(classes, c.state.page)[1]:
+        return goto(c, c.state.step, page=c.state.page + 1)
+    chosen = pick(classes, c.state.page, inp)
+    return chosen if chosen is not None else invalid(c)
+
+
+def _att_class_render(c: Ctx) -> Screen:
+    return class_menu(c, _classes(c))
+
+
+def _att_class_handle(c: Ctx, inp: str) -> "Outcome":
+    chosen = class_choice(c, _classes(c), inp)
+    return _choose(c, chosen) if isinstance(chosen, ClassInfo) else chosen  # type: ignore[return-value]
+
+
+def _no_school_render(c: Ctx) -> Screen:
+    return end(c, [Part(c.t("No school today (weekend or holiday)."))])
+
+
+def _no_classes_render(c: Ctx) -> Screen:
+    return end(c, [Part(c.t("You have no classes. Ask your school champion."))])
+
+
+def _taken_render(c: Ctx) -> Screen:
+    return menu(c, [_title(c), Part(c.t("Already taken today."))],
+                [("1", _("Late arrivals")), ("0", _("Back"))])
+
+
+def _taken_handle(c: Ctx, inp: str) -> "Outcome":
+    if inp == "1":
+        if not c.directory.late_allowed():
+            return goto(c, "late_closed")
+        roster = c.directory.roster(c.state.class_id)
+        return goto(c, "late_rolls", fp=roster.fingerprint, late=())
+    if inp == "0":
+        return home(c)
+    return invalid(c)
+
+
+# -- marking ---------------------------------------------------------------------------
+
+def _absent_render(c: Ctx) -> Screen:
+    size = _class(c).size
+    return prompt(c, [_title(c), Part(c.t.plural("{n} present (all)", "{n} present (all)", size)),
+                      Part(c.t("Absent: roll nos, 2 digits each"))],
+                  c.t("0 none  9 list"))
+
+
+def _rolls_input(c: Ctx, inp: str, field: str, back: str) -> "Outcome":
+    if inp == "0":
+        return goto(c, "att_review", **{field: ()})
+    if inp == "9":
+        return goto(c, "list", back=back, page=0)
+    try:
+        rolls = parse_rolls(inp, c.directory.roster(c.state.class_id).size)
+    except BadRolls:
+        return invalid(c, "bad_rolls")
+    if field == "late":
+        absent = tuple(r for r in c.state.absent if r not in rolls)
+        return goto(c, "att_review", late=rolls, absent=absent)
+    return goto(c, "att_review", absent=rolls, late=tuple(r for r in c.state.late if r not in rolls))
+
+
+def _absent_handle(c: Ctx, inp: str) -> "Outcome":
+    return _rolls_input(c, inp, "absent", "att_absent")
+
+
+def _late_entry_render(c: Ctx) -> Screen:
+    return prompt(c, [_title(c), Part(c.t("Late: roll nos, 2 digits each"))], c.t("0 none  9 list"))
+
+
+def _late_entry_handle(c: Ctx, inp: str) -> "Outcome":
+    return _rolls_input(c, inp, "late", "att_late")
+
+
+def _review_render(c: Ctx) -> Screen:
+    s = c.state
+    return menu(c, [_title(c),
+                    Part(c.t("Absent {n}: {rolls}", n=len(s.absent), rolls=format_rolls(s.absent)), cut=True),
+                    Part(c.t("Late {n}: {rolls}", n=len(s.late), rolls=format_rolls(s.late)), cut=True)],
+                [("1", _("Confirm")), ("2", _("Late")), ("3", _("Absent")), ("9", _("List"))])
+
+
+def _review_handle(c: Ctx, inp: str) -> "Outcome":
+    from ussd.machine import Outcome
+
+    s = c.state
+    if inp == "1":
+        roster = c.directory.roster(s.class_id)
+        if roster.fingerprint != s.fp:
+            keep = tuple(r for r in s.absent if r <= roster.size)
+            return goto(c, "att_review", fp=roster.fingerprint, absent=keep,
+                        late=tuple(r for r in s.late if r <= roster.size), notice="list_changed")
+        assert c.caller.staff_id is not None
+        effect = ConfirmAttendance(s.class_id, c.caller.staff_id, _ids(roster, s.absent),
+                                   _ids(roster, s.late), roster.fingerprint)
+        return Outcome(s.with_(step="att_done"), (effect,))
+    if inp == "2":
+        return goto(c, "att_late")
+    if inp == "3":
+        return goto(c, "att_absent")
+    if inp == "9":
+        return goto(c, "list", back="att_review", page=0)
+    return invalid(c)
+
+
+def _done_render(c: Ctx) -> Screen:
+    s = c.state
+    size = _class(c).size
+    return end(c, [Part(c.t("Saved {cls}.", cls=_class(c).name), cut=True),
+                   Part(c.t.plural("{n} student", "{n} students", size)),
+                   Part(c.t("{a} absent, {l} late.", a=len(s.absent), l=len(s.late))),
+                   Part(c.t("Thank you."))])
+
+
+# -- the class list, page by page -------------------------------------------------------
+
+def _list_render(c: Ctx) -> Screen:
+    roster = c.directory.roster(c.state.class_id)
+    start = c.state.page * LIST_PAGE
+    rows = roster.students[start:start + LIST_PAGE]
+    lines = [Part(f"{start + i + 1:02d} {name}", cut=True) for i, (_pid, name) in enumerate(rows)]
+    options = ([("8", _("More"))] if start + LIST_PAGE < roster.size else []) + [("0", _("Back"))]
+    tail = "  ".join(f"{k} {c.t(v)}" for k, v in options)
+    return fit(Kind.CON, notice_part(c) + lines + [Part(tail)], c.limits)
+
+
+def _list_handle(c: Ctx, inp: str) -> "Outcome":
+    roster = c.directory.roster(c.state.class_id)
+    if inp == "8" and (c.state.page + 1) * LIST_PAGE < roster.size:
+        return goto(c, "list", page=c.state.page + 1)
+    if inp == "0":
+        return goto(c, c.state.back or "att_review", page=0)
+    return invalid(c)
+
+
+# -- late arrivals after confirming (U2) -------------------------------------------------
+
+def begin_late(c: Ctx) -> "Outcome":
+    if not c.directory.late_allowed():
+        return goto(c, "late_closed")
+    taken = [cls for cls in _classes(c) if cls.taken]
+    if not taken:
+        return goto(c, "late_none")
+    if len(taken) == 1:
+        roster = c.directory.roster(taken[0].id)
+        return goto(c, "late_rolls", class_id=taken[0].id, fp=roster.fingerprint, late=())
+    return goto(c, "late_class")
+
+
+def _late_class_render(c: Ctx) -> Screen:
+    return class_menu(c, [cls for cls in _classes(c) if cls.taken])
+
+
+def _late_class_handle(c: Ctx, inp: str) -> "Outcome":
+    chosen = class_choice(c, [cls for cls in _classes(c) if cls.taken], inp)
+    if not isinstance(chosen, ClassInfo):
+        return chosen
+    roster = c.directory.roster(chosen.id)
+    return goto(c, "late_rolls", class_id=chosen.id, fp=roster.fingerprint, late=(), page=0)
+
+
+def _late_rolls_render(c: Ctx) -> Screen:
+    return prompt(c, [_title(c), Part(c.t("Late arrivals: roll nos, 2 digits each"))],
+                  c.t("0 back"))
+
+
+def _late_rolls_handle(c: Ctx, inp: str) -> "Outcome":
+    if inp == "0":
+        return home(c)
+    try:
+        rolls = parse_rolls(inp, c.directory.roster(c.state.class_id).size)
+    except BadRolls:
+        return invalid(c, "bad_rolls")
+    return goto(c, "late_review", late=rolls)
+
+
+def _late_review_render(c: Ctx) -> Screen:
+    return menu(c, [_title(c), Part(c.t("Late: {rolls}", rolls=format_rolls(c.state.late)), cut=True)],
+                [("1", _("Confirm")), ("0", _("Back"))])
+
+
+def _late_review_handle(c: Ctx, inp: str) -> "Outcome":
+    from ussd.machine import Outcome
+
+    if inp == "0":
+        return goto(c, "late_rolls", late=())
+    if inp != "1":
+        return invalid(c)
+    roster = c.directory.roster(c.state.class_id)
+    if roster.fingerprint != c.state.fp:
+        return goto(c, "late_rolls", fp=roster.fingerprint, late=(), notice="list_changed")
+    if not c.directory.late_allowed():
+        return goto(c, "late_closed")
+    assert c.caller.staff_id is not None
+    return Outcome(c.state.with_(step="late_done"),
+                   (MarkLate(c.state.class_id, c.caller.staff_id, _ids(roster, c.state.late)),))
+
+
+def _late_done_render(c: Ctx) -> Screen:
+    return end(c, [Part(c.t.plural("{n} marked late.", "{n} marked late.", len(c.state.late))),
+                   Part(c.t("Thank you."))])
+
+
+def _late_closed_render(c: Ctx) -> Screen:
+    return end(c, [Part(c.t("Past today's cut-off: a change is now an adjustment. Ask your school champion."))])
+
+
+def _late_none_render(c: Ctx) -> Screen:
+    return end(c, [Part(c.t("No class taken today yet."))])
+
+
+STEPS: dict[str, Step] = {
+    "att_class": Step(_att_class_render, _att_class_handle),
+    "no_classes": Step(_no_classes_render, None),
+    "no_school": Step(_no_school_render, None),
+    "att_taken": Step(_taken_render, _taken_handle),
+    "att_absent": Step(_absent_render, _absent_handle),
+    "att_late": Step(_late_entry_render, _late_entry_handle),
+    "att_review": Step(_review_render, _review_handle),
+    "att_done": Step(_done_render, None),
+    "list": Step(_list_render, _list_handle),
+    "late_class": Step(_late_class_render, _late_class_handle),
+    "late_rolls": Step(_late_rolls_render, _late_rolls_handle),
+    "late_review": Step(_late_review_render, _late_review_handle),
+    "late_done": Step(_late_done_render, None),
+    "late_closed": Step(_late_closed_render, None),
+    "late_none": Step(_late_none_render, None),
+}

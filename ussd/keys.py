@@ -1,0 +1,23 @@
+"""Every Redis key the USSD service uses, built in one place."""
+
+PREFIX = "hudoor:ussd"
+
+
+def session(session_id: str) -> str:
+    """The state of one Africa's Talking session."""
+    return f"{PREFIX}:s:{session_id[:100]}"
+
+
+def resume(msisdn: str) -> str:
+    """An unfinished attendance session a caller may resume from a new session."""
+    return f"{PREFIX}:r:{msisdn}"
+
+
+def failures(msisdn: str) -> str:
+    """Wrong activation or slip codes from one SIM, to stop guessing across sessions."""
+    return f"{PREFIX}:f:{msisdn}"
+
+
+def roster(class_id: int) -> str:
+    """A cached class roster (roll order + fingerprint)."""
+    return f"{PREFIX}:roster:{class_id}"

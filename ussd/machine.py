@@ -1,0 +1,136 @@
+"""The USSD menus as a pure state machine: (state, input) → (state, effects); state → screen.
+
+No Flask, no Redis, no SQL here: the caller passes a read-only Directory and applies the
+effects. Rendering is a pure function of the state, so a repeated request gets the same
+screen without applying anything twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ussd import flow_access, flow_attendance
+from ussd.common import Ctx, Step, invalid, menu
+from ussd.i18n import _
+from ussd.ports import Caller, Directory, Effect, SetLanguage
+from ussd.screens import Kind, Limits, Part, Screen, fit
+from ussd.state import State
+
+MAX_INPUT = 40
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: State
+    effects: tuple[Effect, ...] = field(default=())
+
+
+def _main_options(c: Ctx) -> list[tuple[str, str]]:
+    caller = c.caller
+    if caller.staff_id:
+        return [("1", _("Take attendance")), ("2", _("Late arrival")), ("3", _("Substitute")),
+                ("4", _("English")), ("0", _("Help"))]
+    if caller.guardian:
+        stop = _("Restart daily SMS") if caller.opted_out else _("Stop daily SMS")
+        return [("1", _("Add a child")), ("2", stop), ("3", _("English")), ("0", _("Help"))]
+    return [("1", _("Activate teacher")), ("2", _("Register as parent")), ("3", _("English")),
+            ("0", _("Help"))]
+
+
+def _main_render(c: Ctx) -> Screen:
+    title = c.caller.staff_name if c.caller.staff_id else c.t("Hudoor attendance")
+    return menu(c, [Part(title, cut=True)], _main_options(c))
+
+
+def _main_handle(c: Ctx, inp: str) -> Outcome:
+    caller, state = c.caller, c.state
+    lang_key = "4" if caller.staff_id else "3"
+    if inp == lang_key:
+        lang = "en" if state.lang == "ar" else "ar"
+        return Outcome(State(lang=lang, hops=state.hops, digest=state.digest), (SetLanguage(lang),))
+    if inp == "0":
+        return Outcome(state.with_(step="help"))
+    if caller.staff_id:
+        handlers: dict[str, Callable[[Ctx], Outcome]] = {
+            "1": flow_attendance.begin_attendance, "2": flow_attendance.begin_late,
+            "3": flow_access.begin_substitute}
+    elif caller.guardian:
+        handlers = {"1": flow_access.begin_enrol, "2": flow_access.begin_stop_or_restart}
+    else:
+        handlers = {"1": flow_access.begin_activation, "2": flow_access.begin_enrol}
+    if inp in handlers:
+        return handlers[inp](c)
+    return invalid(c)
+
+
+def _help_render(c: Ctx) -> Screen:
+    if c.caller.staff_id:
+        text = c.t("Free. Take attendance every morning; everyone starts present. Problems: your school champion.")
+    else:
+        text = c.t("Hudoor is free. Parents get one free SMS a day. Dial again to stop or restart. Help: your school.")
+    return fit(Kind.END, [Part(text)], c.limits)
+
+
+def _resume_render(c: Ctx) -> Screen:
+    return menu(c, [Part(c.t("You were taking attendance."))],
+                [("1", _("Continue")), ("2", _("Start again"))])
+
+
+def _resume_handle(c: Ctx, inp: str) -> Outcome:
+    if inp == "1":
+        return Outcome(c.state.with_(step=c.state.back or "start", back=""))
+    if inp == "2":
+        return Outcome(State(lang=c.state.lang, hops=c.state.hops, digest=c.state.digest))
+    return invalid(c)
+
+
+def _conflict_render(c: Ctx) -> Screen:
+    return fit(Kind.END, [Part(c.t("This class was already saved today from another phone. Use Late arrival to change it."))], c.limits)
+
+
+def _refused_render(c: Ctx) -> Screen:
+    return fit(Kind.END, [Part(c.t("Not saved: no longer allowed. Nothing changed. Ask your school."))], c.limits)
+
+
+STEPS: dict[str, Step] = {
+    "start": Step(_main_render, _main_handle),
+    "att_conflict": Step(_conflict_render, None),
+    "refused": Step(_refused_render, None),
+    "help": Step(_help_render, None),
+    "resume": Step(_resume_render, _resume_handle),
+    **flow_attendance.STEPS,
+    **flow_access.STEPS,
+}
+
+
+def first_state(caller: Caller, resume: State | None) -> State:
+    """Return the state a new session starts in (offering to resume an unfinished class)."""
+    if resume is not None and caller.staff_id and resume.step in flow_attendance.RESUMABLE:
+        return resume.with_(step="resume", back=resume.step, hops=0, digest="", notice="")
+    return State(lang=caller.lang)
+
+
+def step(state: State, inp: str, caller: Caller, directory: Directory,
+         limits: Limits = Limits()) -> Outcome:
+    """Apply one input. Anything not a short run of digits re-asks with a polite notice."""
+    c = Ctx(state.with_(notice=""), caller, directory, limits)
+    handler = STEPS.get(state.step, STEPS["start"]).handle
+    if handler is None:  # an END screen: the session is over; a late input changes nothing
+        return Outcome(state)
+    if not inp or len(inp) > MAX_INPUT or not inp.isascii() or not inp.isdigit():
+        return Outcome(c.state.with_(notice="digits"))
+    return handler(c, inp)
+
+
+def render(state: State, caller: Caller, directory: Directory, limits: Limits = Limits()) -> Screen:
+    """Return the screen for `state` (pure: the same state always gives the same screen)."""
+    c = Ctx(state, caller, directory, limits)
+    return STEPS.get(state.step, STEPS["start"]).render(c)
+
+
+def is_final(state: State) -> bool:
+    """Tell whether `state` shows an END screen."""
+    return STEPS.get(state.step, STEPS["start"]).handle is None
+
+

@@ -1,0 +1,132 @@
+"""What the USSD state machine may read (Directory) and the writes it asks for (effects)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is dialling, as far as Hudoor knows from the SIM's MSISDN."""
+
+    msisdn: str
+    staff_id: int | None = None  # a teacher/champion whose SIM is bound and who has access
+    staff_name: str = ""
+    guardian: bool = False  # the SIM is linked to at least one student
+    opted_out: bool = False
+    lang: str = "ar"
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    id: int
+    name: str
+    size: int
+    taken: bool = False  # attendance already confirmed today
+    delegated: bool = False  # held through a substitute delegation
+
+
+@dataclass(frozen=True)
+class Roster:
+    """A class's students in roll order (roll number = position + 1)."""
+
+    class_id: int
+    students: tuple[tuple[int, str], ...]  # (person id, display name)
+    fingerprint: str  # changes when the list changes, so roll numbers never silently shift
+
+    @property
+    def size(self) -> int:
+        return len(self.students)
+
+
+@dataclass(frozen=True)
+class Found:
+    """A person found by number + code (or by number alone, for a substitute)."""
+
+    person_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class DelegationInfo:
+    id: int
+    class_name: str
+    grantee_name: str
+    until: date
+
+
+class Directory(Protocol):
+    """Read-only questions the menus ask; the gateway answers them from the database."""
+
+    def today(self) -> date: ...
+    def school_day(self) -> bool: ...
+    def late_allowed(self) -> bool: ...
+    def classes_for(self, staff_id: int) -> list[ClassInfo]: ...
+    def roster(self, class_id: int) -> Roster: ...
+    def check_staff_code(self, msisdn: str, number: str, code: str) -> Found | None: ...
+    def check_slip_code(self, msisdn: str, number: str, code: str) -> Found | None: ...
+    def staff_by_number(self, staff_id: int, number: str) -> Found | None: ...
+    def delegations_given(self, staff_id: int) -> list[DelegationInfo]: ...
+    def person_name(self, person_id: int) -> str: ...
+
+
+# Effects: the writes a finished step asks for. The gateway applies them in one transaction.
+@dataclass(frozen=True)
+class ConfirmAttendance:
+    class_id: int
+    staff_id: int
+    absent: tuple[int, ...]  # person ids
+    late: tuple[int, ...]
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class MarkLate:
+    class_id: int
+    staff_id: int
+    late: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ActivateStaff:
+    person_id: int
+    number: str
+    code: str
+
+
+@dataclass(frozen=True)
+class EnrolGuardian:
+    student_id: int
+    number: str
+    code: str
+    lang: str
+
+
+@dataclass(frozen=True)
+class Delegate:
+    class_id: int
+    grantor_id: int
+    grantee_id: int
+    days: int
+
+
+@dataclass(frozen=True)
+class RevokeDelegation:
+    delegation_id: int
+    staff_id: int
+
+
+@dataclass(frozen=True)
+class SetOptOut:
+    opted_out: bool
+
+
+@dataclass(frozen=True)
+class SetLanguage:
+    lang: str
+
+
+Effect = (ConfirmAttendance | MarkLate | ActivateStaff | EnrolGuardian | Delegate
+          | RevokeDelegation | SetOptOut | SetLanguage)
