@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from core import audit, calendar
@@ -44,30 +44,48 @@ class ClassRow:
     delegated: bool
 
 
-def _open_students(class_ids: list[int]):  # type: ignore[no-untyped-def]
-    return (select(Enrolment.class_id, func.count()).join(Person, Person.id == Enrolment.person_id)
-            .where(Enrolment.class_id.in_(class_ids), Enrolment.ended_at.is_(None),
-                   Person.role == Role.STUDENT.value, Person.active.is_(True))
-            .group_by(Enrolment.class_id))
+def _held(staff_id: int, now: datetime):  # type: ignore[no-untyped-def]
+    """Select the class ids a staff member teaches or holds by a live delegation."""
+    own = select(Enrolment.class_id.label("class_id")).where(
+        Enrolment.person_id == staff_id, Enrolment.ended_at.is_(None))
+    held = select(Delegation.class_id.label("class_id")).where(
+        Delegation.grantee_id == staff_id, Delegation.revoked_at.is_(None),
+        Delegation.starts_at <= now, Delegation.ends_at > now)
+    return own, held
 
 
 def classes_for(session: Session, staff_id: int, day: date, now: datetime) -> list[ClassRow]:
     """Return the classes a staff member may take today: their own, then delegated ones."""
-    own = session.scalars(select(Enrolment.class_id).where(
-        Enrolment.person_id == staff_id, Enrolment.ended_at.is_(None))).all()
-    held = session.scalars(select(Delegation.class_id).where(
-        Delegation.grantee_id == staff_id, Delegation.revoked_at.is_(None),
-        Delegation.starts_at <= now, Delegation.ends_at > now)).all()
-    ids = list(dict.fromkeys([*own, *held]))
+    own_q, held_q = _held(staff_id, now)
+    own = list(session.scalars(own_q))
+    ids = list(dict.fromkeys([*own, *session.scalars(held_q)]))
     if not ids:
         return []
-    names = dict(session.execute(select(SchoolClass.id, SchoolClass.name).where(
-        SchoolClass.id.in_(ids), SchoolClass.active.is_(True))).all())
-    sizes = dict(session.execute(_open_students(ids)).all())
+    students = (select(Enrolment.class_id, Person.id).join(Person, Person.id == Enrolment.person_id)
+                .where(Enrolment.ended_at.is_(None), Person.role == Role.STUDENT.value,
+                       Person.active.is_(True)).subquery())
+    rows = session.execute(
+        select(SchoolClass.id, SchoolClass.name, func.count(students.c.id))
+        .outerjoin(students, students.c.class_id == SchoolClass.id)
+        .where(SchoolClass.id.in_(ids), SchoolClass.active.is_(True))
+        .group_by(SchoolClass.id, SchoolClass.name)).all()
     taken = set(session.scalars(select(AttendanceRecord.class_id).where(
         AttendanceRecord.class_id.in_(ids), AttendanceRecord.day == day)))
-    return [ClassRow(cid, names[cid], sizes.get(cid, 0), cid in taken, cid not in own)
-            for cid in ids if cid in names]
+    by_id = {cid: (name, size) for cid, name, size in rows}
+    return [ClassRow(cid, by_id[cid][0], by_id[cid][1], cid in taken, cid not in own)
+            for cid in ids if cid in by_id]
+
+
+def may_take(session: Session, staff_id: int, class_id: int, now: datetime) -> bool:
+    """Tell whether a staff member may take a class now (theirs, or delegated and live)."""
+    own_q, held_q = _held(staff_id, now)
+    return session.scalar(select(func.count()).select_from(
+        own_q.union_all(held_q).subquery()).where(text("class_id = :c")), {"c": class_id}) > 0
+
+
+def taken_on(session: Session, day: date) -> list[int]:
+    """Return the ids of every class whose attendance is confirmed on `day`."""
+    return list(session.scalars(select(AttendanceRecord.class_id).where(AttendanceRecord.day == day)))
 
 
 def roster(session: Session, class_id: int) -> tuple[tuple[tuple[int, str], ...], str]:
@@ -82,8 +100,7 @@ def roster(session: Session, class_id: int) -> tuple[tuple[tuple[int, str], ...]
 
 
 def _check_allowed(session: Session, staff_id: int, class_id: int, day: date) -> None:
-    allowed = {c.id for c in classes_for(session, staff_id, day, utcnow())}
-    if class_id not in allowed:
+    if not may_take(session, staff_id, class_id, utcnow()):
         raise NotAllowed(f"staff {staff_id} may not take class {class_id}")
 
 

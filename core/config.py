@@ -73,6 +73,7 @@ class Config:
     ussd_max_ucs2: int = 80  # 160 octets as UCS-2 characters (any Arabic on the screen)
     ussd_ip_allowlist: str = ""  # comma-separated; empty allows any source address
     code_ttl_days: int = 14
+    fake_now: str = ""  # ISO time to run the clock from (drills, demos, benchmarks); never in production
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -102,6 +103,7 @@ class Config:
             ussd_max_ucs2=_int(env, "HUDOOR_USSD_MAX_UCS2", cls.ussd_max_ucs2),
             ussd_ip_allowlist=env.get("HUDOOR_USSD_IP_ALLOWLIST", cls.ussd_ip_allowlist),
             code_ttl_days=_int(env, "HUDOOR_CODE_TTL_DAYS", cls.code_ttl_days),
+            fake_now=env.get("HUDOOR_FAKE_NOW", ""),
             sms_provider=env.get("HUDOOR_SMS_PROVIDER", cls.sms_provider),
             at_username=env.get("HUDOOR_AT_USERNAME", cls.at_username),
             at_api_key=env.get("HUDOOR_AT_API_KEY", cls.at_api_key),
@@ -131,6 +133,8 @@ class Config:
         """Fail fast on settings production cannot run without."""
         if self.env != "production":
             return
+        if self.fake_now:
+            raise ConfigError("HUDOOR_FAKE_NOW is for drills and benchmarks, never production")
         missing = [
             name
             for name, value in (

@@ -29,6 +29,14 @@ class Runtime:
     clock: Callable[[], datetime] = field(default=utcnow)  # tests pin school hours with this
     _redis: redis.Redis | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        if self.config.fake_now and self.clock is utcnow:
+            start = datetime.fromisoformat(self.config.fake_now)
+            if start.tzinfo is None:
+                start = start.replace(tzinfo=calendar.CAIRO)
+            offset = start - utcnow()
+            self.clock = lambda: utcnow() + offset  # time still moves, from the given start
+
     @cached_property
     def engine(self) -> Engine:
         return make_engine(self.config.effective_database_url)

@@ -26,6 +26,16 @@ from tests.support.servers import PostgresCluster, RedisServer, ServerUnavailabl
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> Iterator[None]:
+    """Database ids restart in every test, so per-process caches must too."""
+    from ussd import cache
+
+    cache._ROSTERS.clear()
+    yield
+    cache._ROSTERS.clear()
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     server = RedisServer.start()

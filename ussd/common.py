@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from ussd.machine import Outcome
 
 NOTICES = {
-    "digits": _("Please type digits only."),
-    "invalid": _("Not a choice. Try again."),
+    "digits": _("Digits only."),
+    "invalid": _("Not a choice."),
     "bad_rolls": _("Roll numbers: 2 digits each."),
     "bad_code": _("Number or code not right."),
     "list_changed": _("Class list changed; check again."),
@@ -55,12 +55,16 @@ def menu(c: Ctx, head: list[Part], options: list[tuple[str, str]],
     The key of every choice always shows; only a name inside a choice (a class, a person)
     may be shortened.
     """
-    lines = (notice_part(c) + head + [Part(f"{key} {name}", cut=True) for key, name in named]
+    notice = notice_part(c)
+    if notice:  # the notice takes the place of the heading: the choices still show
+        head = []
+    lines = (notice + head
+             + [Part(f"{key} {name}", cut=True, keep=len(key) + 1, middle=True) for key, name in named]
              + [Part(f"{key} {c.t(label)}") for key, label in options])
     return fit(Kind.CON, lines, c.limits)
 
 
-PAGE = 4  # named choices per screen: four class names fit in 80 characters
+PAGE = 3  # named choices per screen: three long class names still fit in 80 characters
 
 
 def paged(items: list, page: int) -> tuple[list, bool]:  # type: ignore[type-arg]
@@ -78,8 +82,11 @@ def pick(items: list, page: int, inp: str):  # type: ignore[no-untyped-def,type-
 
 
 def prompt(c: Ctx, head: list[Part], question: str) -> Screen:
-    """Render a CON screen asking for typed digits."""
-    return fit(Kind.CON, notice_part(c) + head + [Part(question)], c.limits)
+    """Render a CON screen asking for typed digits (a notice replaces a name-only title)."""
+    notice = notice_part(c)
+    if notice:  # the notice takes the place of the heading; the question stays
+        head = []
+    return fit(Kind.CON, notice + head + [Part(question)], c.limits)
 
 
 def end(c: Ctx, parts: list[Part]) -> Screen:

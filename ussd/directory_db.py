@@ -11,6 +11,8 @@ from core import attendance, calendar, codes, contacts, delegation
 from core.config import Config
 from core.models import CodeKind, Person
 from ussd.ports import Caller, ClassInfo, DelegationInfo, Found, Roster
+from ussd.cache import HopCache
+from ussd.cache import roster as roster_cache
 from ussd.store import SessionStore
 
 MAX_CODE_FAILURES = 10  # per SIM per hour, across sessions: guessing a code stays hopeless
@@ -27,9 +29,10 @@ def caller_for(session: Session, msisdn: str) -> Caller:
 class DbDirectory:
     """Answers the menus' questions for one request."""
 
-    def __init__(self, session: Session, cfg: Config, store: SessionStore, now: datetime) -> None:
+    def __init__(self, session: Session, cfg: Config, store: SessionStore, now: datetime,
+                 hop_cache: HopCache) -> None:
         self.session, self.cfg, self.store = session, cfg, store
-        self.now = now
+        self.now, self.hop_cache = now, hop_cache
         self.classes_for = cache(self._classes_for)  # type: ignore[method-assign]
         self.roster = cache(self._roster)  # type: ignore[method-assign]
 
@@ -43,12 +46,19 @@ class DbDirectory:
         return attendance.late_allowed(self.now, self.cfg.digest_cutoff)
 
     def _classes_for(self, staff_id: int) -> list[ClassInfo]:
-        return [ClassInfo(r.id, r.name, r.size, r.taken, r.delegated)
-                for r in attendance.classes_for(self.session, staff_id, self.today(), self.now)]
+        def load() -> list[ClassInfo]:
+            return [ClassInfo(r.id, r.name, r.size, r.taken, r.delegated)
+                    for r in attendance.classes_for(self.session, staff_id, self.today(), self.now)]
+
+        return self.hop_cache.classes(staff_id, self.today(), load,
+                                      lambda: attendance.taken_on(self.session, self.today()))
 
     def _roster(self, class_id: int) -> Roster:
-        students, fingerprint = attendance.roster(self.session, class_id)
-        return Roster(class_id, students, fingerprint)
+        def load() -> Roster:
+            students, fingerprint = attendance.roster(self.session, class_id)
+            return Roster(class_id, students, fingerprint)
+
+        return roster_cache(class_id, load)
 
     def _check(self, kind: CodeKind, msisdn: str, number: str, code: str) -> Found | None:
         if self.store.failures(msisdn) >= MAX_CODE_FAILURES:

@@ -21,6 +21,7 @@ from ussd.ports import (
     SetLanguage,
     SetOptOut,
 )
+from ussd.cache import HopCache
 from ussd.state import State
 
 
@@ -66,7 +67,7 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day)
 
 
 def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], after: State,
-          before: State, day) -> State:  # type: ignore[no-untyped-def]
+          before: State, day) -> tuple[State, bool]:  # type: ignore[no-untyped-def]
     """Commit the effects, or roll back and return the state that tells the caller what happened.
 
     A database failure returns to the screen before the confirming input with a notice,
@@ -76,14 +77,27 @@ def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], af
         for effect in effects:
             _apply_one(session, cfg, hop, effect, day)
         session.commit()
-        return after
+        return after, True
     except attendance.AlreadyTaken:
         session.rollback()
-        return after.with_(step="att_conflict")
+        return after.with_(step="att_conflict"), False
     except (EffectRefused, attendance.NotAllowed, attendance.NotTakenYet,
             delegation.DelegationRefused, contacts.ContactRefused):
         session.rollback()
-        return after.with_(step="refused")
+        return after.with_(step="refused"), False
     except SQLAlchemyError:
         session.rollback()
-        return before.with_(notice="not_saved", hops=after.hops, digest=after.digest)
+        return before.with_(notice="not_saved", hops=after.hops, digest=after.digest), False
+
+
+def invalidate(cache: HopCache, hop: HopInfo, effects: list[Effect], day) -> None:  # type: ignore[no-untyped-def]
+    """Drop the cached views that committed effects changed."""
+    for effect in effects:
+        if isinstance(effect, ConfirmAttendance):
+            cache.mark_taken(day, effect.class_id)
+        elif isinstance(effect, (ActivateStaff, EnrolGuardian, SetOptOut, SetLanguage)):
+            cache.forget_caller(hop.msisdn)
+        elif isinstance(effect, Delegate):
+            cache.forget_classes(effect.grantor_id, effect.grantee_id)
+        elif isinstance(effect, RevokeDelegation):
+            cache.forget_classes(effect.staff_id)

@@ -235,7 +235,7 @@ def _sub_done_render(c: Ctx) -> Screen:
 
 def _sub_list_render(c: Ctx) -> Screen:
     assert c.caller.staff_id is not None
-    given = c.directory.delegations_given(c.caller.staff_id)[:4]
+    given = c.directory.delegations_given(c.caller.staff_id)[:3]
     if not given:
         return menu(c, [Part(c.t("No substitutes now."))], [("0", _("Back"))])
     named = [(str(i + 1), f"{d.grantee_name} {d.class_name}") for i, d in enumerate(given)]
@@ -246,7 +246,7 @@ def _sub_list_handle(c: Ctx, inp: str) -> "Outcome":
     from ussd.machine import Outcome
 
     assert c.caller.staff_id is not None
-    given = c.directory.delegations_given(c.caller.staff_id)[:4]
+    given = c.directory.delegations_given(c.caller.staff_id)[:3]
     if inp == "0":
         return home(c)
     if inp.isdigit() and 1 <= int(inp) <= len(given):

@@ -62,8 +62,7 @@ def _choose(c: Ctx, cls: ClassInfo) -> "Outcome":
 def class_menu(c: Ctx, classes: list[ClassInfo]) -> Screen:
     """Render a page of classes to choose from: size and a ✓ when taken today, then the name."""
     shown, more = paged(classes, c.state.page)
-    named = [(str(i + 1), f"({cls.size}{'✓' if cls.taken else ''}) {cls.name}")
-             for i, cls in enumerate(shown)]
+    named = [(str(i + 1), f"{'✓ ' if cls.taken else ''}{cls.name}") for i, cls in enumerate(shown)]
     return menu(c, [Part(c.t("Choose class"))],
                 ([("8", _("More"))] if more else []) + [("0", _("Back"))], named)
 

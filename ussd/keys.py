@@ -21,3 +21,18 @@ def failures(msisdn: str) -> str:
 def roster(class_id: int) -> str:
     """A cached class roster (roll order + fingerprint)."""
     return f"{PREFIX}:roster:{class_id}"
+
+
+def caller(msisdn: str) -> str:
+    """Who a SIM belongs to, cached for a minute."""
+    return f"{PREFIX}:caller:{msisdn}"
+
+
+def classes(staff_id: int) -> str:
+    """The classes a staff member may take, cached for a minute."""
+    return f"{PREFIX}:classes:{staff_id}"
+
+
+def taken(day: str) -> str:
+    """The set of class ids whose attendance is confirmed on `day`."""
+    return f"{PREFIX}:taken:{day}"

@@ -29,7 +29,7 @@ class Outcome:
 def _main_options(c: Ctx) -> list[tuple[str, str]]:
     caller = c.caller
     if caller.staff_id:
-        return [("1", _("Take attendance")), ("2", _("Late arrival")), ("3", _("Substitute")),
+        return [("1", _("Attendance")), ("2", _("Late arrival")), ("3", _("Substitute")),
                 ("4", _("English")), ("0", _("Help"))]
     if caller.guardian:
         stop = _("Restart daily SMS") if caller.opted_out else _("Stop daily SMS")

@@ -20,10 +20,16 @@ class Kind(str, Enum):
 
 @dataclass(frozen=True)
 class Part:
-    """One line of a screen; `cut` lines may be shortened to fit (names), others never."""
+    """One line of a screen; `cut` lines may be shortened to fit (names), others never.
+
+    `keep` characters at the start are never cut (a choice's key); `middle` cuts out of
+    the middle, keeping the end, where class names differ ("…(3/أ)").
+    """
 
     text: str
     cut: bool = False
+    keep: int = 0
+    middle: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,11 +56,17 @@ class Screen:
         return f"{self.kind.value} {self.text}"
 
 
-def _shorten(text: str, width: int, ellipsis: str) -> str:
+def _shorten(part: Part, width: int, ellipsis: str) -> str:
+    text = part.text
     if len(text) <= width:
         return text
-    if width <= len(ellipsis):
+    if width <= len(ellipsis) + part.keep:
         return text[:max(width, 0)]
+    if part.middle:
+        room = width - len(ellipsis) - part.keep
+        tail = room // 2
+        head = room - tail
+        return text[: part.keep + head] + ellipsis + text[len(text) - tail:]
     return text[: width - len(ellipsis)].rstrip() + ellipsis
 
 
@@ -81,7 +93,7 @@ def fit(kind: Kind, parts: list[Part], limits: Limits = Limits()) -> Screen:
         if widths[longest] < min(MIN_CUT, len(texts[longest])):
             raise ScreenTooLong(f"no room left for {texts[longest]!r} in {joined!r}")
     for i in cuttable:
-        texts[i] = _shorten(texts[i], widths[i], ellipsis)
+        texts[i] = _shorten(parts[i], widths[i], ellipsis)
     text = "\n".join(t for t in texts)
     if len(text) > limits.for_text(text):  # shortening never makes it longer; belt and braces
         raise ScreenTooLong(text)

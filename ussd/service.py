@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from core.runtime import Runtime
 from ussd import effects as effect_writer
+from ussd.cache import HopCache
 from ussd.directory_db import DbDirectory, caller_for
 from ussd.flow_attendance import RESUMABLE
 from ussd.machine import first_state, is_final, render, step
@@ -38,9 +39,10 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
     limits = Limits(cfg.ussd_max_gsm7, cfg.ussd_max_ucs2)
     inputs = hop.text.split("*") if hop.text else []
     saved, resume = store.load(hop.session_id, hop.msisdn)
-    with rt.sessions() as session:
-        caller = caller_for(session, hop.msisdn)
-        directory = DbDirectory(session, cfg, store, rt.clock())
+    hop_cache = HopCache(rt.redis)
+    with rt.sessions() as session:  # no connection is taken until a query needs one
+        caller = hop_cache.caller(hop.msisdn, lambda: caller_for(session, hop.msisdn))
+        directory = DbDirectory(session, cfg, store, rt.clock(), hop_cache)
         state = saved if saved is not None else first_state(caller, resume)
         if len(inputs) < state.hops or (state.hops and _digest(inputs[:state.hops]) != state.digest):
             # A late or out-of-order request: show where the session is, change nothing.
@@ -55,10 +57,12 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
             effects.extend(outcome.effects)
         state = state.with_(digest=_digest(inputs[:state.hops]))
         if effects:
-            state = _write(session, rt, hop, effects, state, before, directory)
-        if state.step in ("att_done", "late_done", "act_done"):
-            directory.classes_for.cache_clear()  # type: ignore[attr-defined]
-            caller = caller_for(session, hop.msisdn)
+            state, committed = _write(session, rt, hop, effects, state, before, directory)
+            if committed:
+                effect_writer.invalidate(hop_cache, effect_writer.HopInfo(hop.session_id, hop.msisdn),
+                                         effects, directory.today())
+                directory.classes_for.cache_clear()  # type: ignore[attr-defined]
+                caller = hop_cache.caller(hop.msisdn, lambda: caller_for(session, hop.msisdn))
         screen = render(state, caller, directory, limits)
         session.rollback()  # end the read transaction before answering
     store.save(hop.session_id, hop.msisdn, state, resumable=state.step in RESUMABLE and bool(caller.staff_id),
@@ -67,6 +71,6 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
 
 
 def _write(session, rt: Runtime, hop: Hop, effects: list[Effect], state: State, before: State,  # type: ignore[no-untyped-def]
-           directory: DbDirectory) -> State:
+           directory: DbDirectory) -> tuple[State, bool]:
     info = effect_writer.HopInfo(hop.session_id, hop.msisdn)
     return effect_writer.apply(session, rt.config, info, effects, state, before, directory.today())

@@ -61,7 +61,7 @@ def school(size: int = 50, classes: int = 3) -> MemoryDirectory:
         cid = 100 + k
         students = tuple((1000 * cid + i, f"{LONG} {i}") for i in range(size))
         d.rosters[cid] = Roster(cid, students, f"fp{cid}")
-        d.classes[1].append(ClassInfo(cid, f"{k + 3}/أ", size))
+        d.classes[1].append(ClassInfo(cid, f"الصف الرابع الابتدائي ({k + 3}/أ)", size))
     d.staff_codes[("00010012", "123456")] = Found(1, "أ. محمد")
     d.slip_codes[("0001000123", "87654321")] = Found(5000, LONG)
     d.staff_numbers["00010013"] = Found(2, "أ. سامي")

@@ -1,0 +1,178 @@
+"""Benchmark the USSD callback under a morning-spike load of complete teacher sessions.
+
+Starts its own PostgreSQL cluster (durable), Redis and the sandbox SIS, syncs a district,
+binds every teacher's SIM, then serves the app with gunicorn and drives it with wrk:
+one connection per phone, each running whole sessions (dial, attendance, class, two
+absentees, confirm — or late arrivals when the class is already taken). The load ramps
+up, holds at the peak, and decays. The same peak is then run against a bare Flask
+handler on the same gunicorn setup, as the floor. Finally it measures Redis bytes per
+live session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import select  # noqa: E402
+
+from core import migrate  # noqa: E402
+from core.db import make_engine, make_sessionmaker  # noqa: E402
+from core.models import Contact, ContactKind, Person, Role  # noqa: E402
+from tests.support.servers import PostgresCluster, RedisServer, free_port  # noqa: E402
+
+BIN = Path(sys.executable).parent
+SPIKE = [2, 4, 8, 16, 24, 32, 32, 32, 24, 16, 8, 4]  # connections per phase: ramp, hold, decay
+SUNDAY_MORNING = "2026-11-29T08:00:00+02:00"
+
+
+def _wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer")
+
+
+def _gunicorn(app: str, port: int, env: dict[str, str], workers: int, threads: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [str(BIN / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", str(threads),
+         "-b", f"127.0.0.1:{port}", "--keep-alive", "30", "--log-level", "warning", app],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+
+
+def _wrk(url: str, conns: int, seconds: int, phones: Path) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t", str(conns), "-c", str(conns), "-d", f"{seconds}s", "--latency", "-s",
+         str(ROOT / "bench/ussd_sessions.lua"), url, "--", str(phones), str(conns), "/at/ussd?token=bench"],
+        capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+    def pct(p: str) -> float:
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return float("nan")
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    lua = dict(re.findall(r"(\w+)=(\d+)", (re.search(r"LUA (.*)", out) or [""])[0]))
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rate": rate, "p50": pct("50"), "p99": pct("99"), "sessions": float(lua.get("ends", 0)),
+            "errors": float(non2xx.group(1)) if non2xx else 0.0}
+
+
+def _bind_teachers(url: str) -> list[str]:
+    """Give every teacher a bound SIM, as activation over USSD would (setup, not measured)."""
+    engine = make_engine(url)
+    with make_sessionmaker(engine)() as s, s.begin():
+        teachers = s.scalars(select(Person.id).where(Person.role == Role.TEACHER.value)).all()
+        msisdns = [f"+2010{7000000 + i:08d}" for i in range(len(teachers))]
+        s.add_all(Contact(person_id=pid, msisdn=m, kind=ContactKind.STAFF.value)
+                  for pid, m in zip(teachers, msisdns))
+    engine.dispose()
+    return msisdns
+
+
+def _session_bytes(redis_url: str) -> float:
+    """Return Redis memory per live session, from 20,000 mid-marking sessions."""
+    import redis
+
+    from ussd.state import State
+    from ussd.store import SessionStore
+
+    conn = redis.Redis.from_url(redis_url)
+    conn.flushall()
+    before = conn.info("memory")["used_memory"]
+    store = SessionStore(conn, 600, 900)
+    state = State(step="att_review", class_id=123456, absent=(3, 7, 12, 15, 22), late=(5,),
+                  fp="a1b2c3d4", hops=4, digest="9f8e7d6c")
+    for i in range(20_000):
+        store.save(f"ATUid_{i:012d}", f"+2010{i:08d}", state, resumable=True, finished=False)
+    used = conn.info("memory")["used_memory"] - before
+    return used / 20_000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--schools", type=int, default=150)
+    ap.add_argument("--phase-seconds", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=4)
+    args = ap.parse_args()
+    pg, rds = PostgresCluster.start(fast=False), RedisServer.start()
+    sandbox_port, app_port, bare_port = free_port(), free_port(), free_port()
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        url = pg.create_database("ussd")
+        migrate.upgrade(url)
+        procs.append(subprocess.Popen(
+            [str(BIN / "hudoor"), "sandbox", "serve", "--district", "national", "--port", str(sandbox_port),
+             "--schools", str(args.schools), "--students", "400", "--teachers", "24"],
+            stdout=subprocess.DEVNULL))
+        _wait_http(f"http://127.0.0.1:{sandbox_port}/v1/schools")
+        env = {**os.environ, "HUDOOR_DATABASE_URL": url, "HUDOOR_REDIS_URL": rds.url,
+               "HUDOOR_UPSTREAM_URL": f"http://127.0.0.1:{sandbox_port}",
+               "HUDOOR_CALLBACK_TOKEN": "bench", "HUDOOR_FAKE_NOW": SUNDAY_MORNING}
+        subprocess.run([str(BIN / "hudoor"), "sync", "full"], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        phones = Path(tempfile.mkstemp(prefix="hudoor-phones-")[1])
+        phones.write_text("\n".join(_bind_teachers(url)) + "\n")
+        procs.append(_gunicorn("wsgi:app", app_port, env, args.workers, args.threads))
+        procs.append(_gunicorn("bench.bare_app:app", bare_port, env, args.workers, args.threads))
+        _wait_http(f"http://127.0.0.1:{app_port}/healthz")
+        time.sleep(1)
+        print(f"ussd bench: {args.schools} schools, {len(phones.read_text().split())} teachers with a bound SIM; "
+              f"gunicorn {args.workers} workers x {args.threads} threads (gthread); wrk one connection per phone",
+              flush=True)
+        print(f"  {'phase':>5} {'phones':>6} {'hops/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'sessions':>8} {'non-2xx':>7}")
+        phases = []
+        for i, conns in enumerate(SPIKE):
+            r = _wrk(f"http://127.0.0.1:{app_port}", conns, args.phase_seconds, phones)
+            phases.append((conns, r))
+            print(f"  {i + 1:>5} {conns:>6} {r['rate']:>8.0f} {r['p50']:>7.1f} {r['p99']:>7.1f} "
+                  f"{r['sessions']:>8.0f} {r['errors']:>7.0f}", flush=True)
+        peak_conns = max(SPIKE)
+        peak = [r for c, r in phases if c == peak_conns]
+        peak_rate = sum(r["rate"] for r in peak) / len(peak)
+        peak_p99 = max(r["p99"] for r in peak)
+        bare = _wrk(f"http://127.0.0.1:{bare_port}", peak_conns, args.phase_seconds * 2, phones)
+        per_session = _session_bytes(rds.url)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(20)
+        rds.stop()
+        pg.stop()
+    share = peak_rate / bare["rate"] if bare["rate"] else 0
+    rows = [
+        ("hops/s at peak (mean of hold phases)", f"{peak_rate:,.0f}", ">= 1,000", peak_rate >= 1000),
+        ("p99 latency at peak, ms (client-side, wrk)", f"{peak_p99:.1f}", "<= 100", peak_p99 <= 100),
+        ("bare `CON hello` handler, hops/s", f"{bare['rate']:,.0f}", "(floor)", True),
+        ("Hudoor / bare handler", f"{share:.0%}", ">= 50%", share >= 0.5),
+        ("Redis bytes per live session", f"{per_session:,.0f}", "<= 512 state", per_session < 2048),
+        ("480,000 live sessions in Redis, MiB", f"{per_session * 480_000 / 2**20:,.0f}", "< 1,024",
+         per_session * 480_000 < 2**30),
+    ]
+    width = max(len(r[0]) for r in rows)
+    for name, value, target, ok in rows:
+        print(f"  {name:<{width}}  {value:>8}   target {target:<12} {'ok' if ok else 'MISSED'}")
+    print("  " + json.dumps({"phases": [(c, r) for c, r in phases], "bare": bare}))
+
+
+if __name__ == "__main__":
+    main()

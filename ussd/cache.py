@@ -1,0 +1,88 @@
+"""Caches that keep a USSD hop off the database: caller and classes in Redis, rosters in-process.
+
+Every cache is short-lived and invalidated by the writes that change it, so the worst
+staleness is one TTL (a revoked teacher's access ends within CALLER_TTL more seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date
+from typing import Callable
+
+import redis
+
+from ussd import keys
+from ussd.ports import Caller, ClassInfo, Roster
+
+CALLER_TTL = 60
+CLASSES_TTL = 60
+TAKEN_TTL = 3 * 86400
+ROSTER_TTL = 60.0
+_ROSTERS: dict[int, tuple[float, Roster]] = {}
+_ROSTERS_MAX = 20_000
+
+
+class HopCache:
+    """Read-through caches for one hop (Redis calls are single round trips)."""
+
+    def __init__(self, conn: redis.Redis) -> None:
+        self.conn = conn
+
+    def caller(self, msisdn: str, load: Callable[[], Caller]) -> Caller:
+        raw = self.conn.get(keys.caller(msisdn))
+        if raw:
+            return Caller(**json.loads(raw))
+        found = load()
+        self.conn.set(keys.caller(msisdn), json.dumps(found.__dict__), ex=CALLER_TTL)
+        return found
+
+    def forget_caller(self, msisdn: str) -> None:
+        self.conn.delete(keys.caller(msisdn))
+
+    def classes(self, staff_id: int, day: date, load: Callable[[], list[ClassInfo]],
+                load_taken: Callable[[], list[int]]) -> list[ClassInfo]:
+        """Return the staff member's classes with today's taken flags."""
+        raw = self.conn.get(keys.classes(staff_id))
+        if raw:
+            rows = [ClassInfo(*r) for r in json.loads(raw)]
+        else:
+            rows = load()
+            self.conn.set(keys.classes(staff_id), json.dumps(
+                [[c.id, c.name, c.size, False, c.delegated] for c in rows]), ex=CLASSES_TTL)
+        if not rows:
+            return rows
+        taken_key = keys.taken(day.isoformat())
+        if not self.conn.exists(taken_key):  # first use today, or Redis was wiped: rebuild
+            pipe = self.conn.pipeline()
+            pipe.sadd(taken_key, 0, *load_taken())
+            pipe.expire(taken_key, TAKEN_TTL)
+            pipe.execute()
+        flags = self.conn.smismember(taken_key, [c.id for c in rows])
+        return [ClassInfo(c.id, c.name, c.size, bool(f), c.delegated) for c, f in zip(rows, flags)]
+
+    def mark_taken(self, day: date, class_id: int) -> None:
+        taken_key = keys.taken(day.isoformat())
+        if self.conn.exists(taken_key):
+            self.conn.sadd(taken_key, class_id)
+
+    def forget_classes(self, *staff_ids: int) -> None:
+        self.conn.delete(*(keys.classes(s) for s in staff_ids))
+
+
+def roster(class_id: int, load: Callable[[], Roster]) -> Roster:
+    """Return a class roster from this process's cache (one worker loads it once a minute)."""
+    now = time.monotonic()
+    hit = _ROSTERS.get(class_id)
+    if hit and hit[0] > now:
+        return hit[1]
+    if len(_ROSTERS) > _ROSTERS_MAX:
+        _ROSTERS.clear()
+    value = load()
+    _ROSTERS[class_id] = (now + ROSTER_TTL, value)
+    return value
+
+
+def forget_roster(class_id: int) -> None:
+    _ROSTERS.pop(class_id, None)
