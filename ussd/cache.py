@@ -30,8 +30,10 @@ class HopCache:
     def __init__(self, conn: redis.Redis) -> None:
         self.conn = conn
 
-    def caller(self, msisdn: str, load: Callable[[], Caller]) -> Caller:
-        raw = self.conn.get(keys.caller(msisdn))
+    def caller(self, msisdn: str, load: Callable[[], Caller], raw: bytes | None = None) -> Caller:
+        """Return the cached caller (`raw` when the caller already fetched the key), or load it."""
+        if raw is None:
+            raw = self.conn.get(keys.caller(msisdn))
         if raw:
             return Caller(**json.loads(raw))
         found = load()
@@ -44,7 +46,9 @@ class HopCache:
     def classes(self, staff_id: int, day: date, load: Callable[[], list[ClassInfo]],
                 load_taken: Callable[[], list[int]]) -> list[ClassInfo]:
         """Return the staff member's classes with today's taken flags."""
-        raw = self.conn.get(keys.classes(staff_id))
+        taken_key = keys.taken(day.isoformat())
+        raw, taken_ready = self.conn.pipeline(transaction=False).get(keys.classes(staff_id)).exists(
+            taken_key).execute()
         if raw:
             rows = [ClassInfo(*r) for r in json.loads(raw)]
         else:
@@ -53,8 +57,7 @@ class HopCache:
                 [[c.id, c.name, c.size, False, c.delegated] for c in rows]), ex=CLASSES_TTL)
         if not rows:
             return rows
-        taken_key = keys.taken(day.isoformat())
-        if not self.conn.exists(taken_key):  # first use today, or Redis was wiped: rebuild
+        if not taken_ready:  # first use today, or Redis was wiped: rebuild
             pipe = self.conn.pipeline()
             pipe.sadd(taken_key, 0, *load_taken())
             pipe.expire(taken_key, TAKEN_TTL)

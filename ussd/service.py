@@ -38,10 +38,10 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
     store = SessionStore(rt.redis, cfg.ussd_session_seconds, cfg.ussd_resume_seconds)
     limits = Limits(cfg.ussd_max_gsm7, cfg.ussd_max_ucs2)
     inputs = hop.text.split("*") if hop.text else []
-    saved, resume = store.load(hop.session_id, hop.msisdn)
+    saved, resume, cached_caller = store.load(hop.session_id, hop.msisdn)
     hop_cache = HopCache(rt.redis)
     with rt.sessions() as session:  # no connection is taken until a query needs one
-        caller = hop_cache.caller(hop.msisdn, lambda: caller_for(session, hop.msisdn))
+        caller = hop_cache.caller(hop.msisdn, lambda: caller_for(session, hop.msisdn), cached_caller)
         directory = DbDirectory(session, cfg, store, rt.clock(), hop_cache)
         state = saved if saved is not None else first_state(caller, resume)
         if len(inputs) < state.hops or (state.hops and _digest(inputs[:state.hops]) != state.digest):

@@ -14,10 +14,14 @@ class SessionStore:
     def __init__(self, conn: redis.Redis, session_ttl: int, resume_ttl: int) -> None:
         self.conn, self.session_ttl, self.resume_ttl = conn, session_ttl, resume_ttl
 
-    def load(self, session_id: str, msisdn: str) -> tuple[State | None, State | None]:
-        """Return (this session's state, the caller's resumable state), either may be None."""
-        raw, resume = self.conn.mget(keys.session(session_id), keys.resume(msisdn))
-        return (State.decode(raw) if raw else None, State.decode(resume) if resume else None)
+    def load(self, session_id: str, msisdn: str) -> tuple[State | None, State | None, bytes | None]:
+        """Return this session's state, the caller's resumable state, and the cached caller.
+
+        One round trip: the caller cache (see ussd.cache) rides along with the states.
+        """
+        raw, resume, caller = self.conn.mget(keys.session(session_id), keys.resume(msisdn),
+                                             keys.caller(msisdn))
+        return (State.decode(raw) if raw else None, State.decode(resume) if resume else None, caller)
 
     def save(self, session_id: str, msisdn: str, state: State, *, resumable: bool,
              finished: bool) -> None:

@@ -205,3 +205,15 @@ def test_wrong_codes_lock_out_after_three_tries(client, synced) -> None:  # type
     with synced.sessions() as s:
         assert s.scalars(select(Person)).first() is not None
     assert _count(synced, Contact) == 0
+
+
+def test_ip_allowlist_refuses_other_sources(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    from gateway.ussd import source_allowed
+
+    assert source_allowed("197.1.2.3", "197.1.0.0/16, 10.0.0.1")
+    assert not source_allowed("8.8.8.8", "197.1.0.0/16")
+    assert source_allowed("8.8.8.8", "")
+    runtime.config = runtime.config.with_overrides(ussd_ip_allowlist="197.1.0.0/16")
+    resp = client.post("/at/ussd?token=test-callback-token", data={
+        "sessionId": "s", "serviceCode": "*1#", "phoneNumber": "+201001234567", "text": ""})
+    assert resp.status_code == 403 and runtime.redis.dbsize() == 0
