@@ -28,8 +28,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(test_config)
     app.extensions["hudoor"] = runtime
 
-    from gateway import status, ussd
+    from gateway import api, status, ussd
 
+    app.register_blueprint(api.bp)
     app.register_blueprint(status.bp)
     app.register_blueprint(ussd.bp)
     return app

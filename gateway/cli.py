@@ -19,6 +19,7 @@ from core.upstream.versions import NoticeTooShort, SchemaVersionRefused
 from digests.cli import sms as sms_cli
 from gateway.app import create_app, runtime_of
 from gateway.cli_codes import group as codes_group
+from gateway.cli_tokens import group as tokens_group
 
 
 def _rt():  # type: ignore[no-untyped-def]
@@ -43,6 +44,7 @@ for group in (db, sync, audit, contract):
     cli.add_command(group)
 cli.add_command(sandbox_cli)
 cli.add_command(codes_group)
+cli.add_command(tokens_group)
 cli.add_command(sms_cli)
 
 
