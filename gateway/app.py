@@ -18,7 +18,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         test_config: optional overrides; key "HUDOOR_CONFIG" may hold a ready Config,
             "HUDOOR_RUNTIME" a ready Runtime (tests pass one with their own DB/Redis).
     """
-    app = Flask(__name__, template_folder=str(Path(ROOT) / "templates"))
+    app = Flask(__name__, template_folder=str(Path(ROOT) / "templates"), static_folder=None)
     test_config = dict(test_config or {})
     runtime = test_config.pop("HUDOOR_RUNTIME", None)
     if runtime is None:
@@ -33,6 +33,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(status.bp)
     app.register_blueprint(ussd.bp)
+    from gateway import devphone
+
+    app.register_blueprint(devphone.bp)
     return app
 
 

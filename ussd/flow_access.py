@@ -86,7 +86,7 @@ def _enr_code_handle(c: Ctx, inp: str) -> "Outcome":
 
 def _enr_confirm_render(c: Ctx) -> Screen:
     name = c.directory.person_name(c.state.found)
-    return menu(c, [Part(c.t("Link {name} to this phone?", name=name), cut=True)],
+    return menu(c, [Part(name, cut=True), Part(c.t("Link to this phone?"))],
                 [("1", _("Yes, Arabic SMS")), ("2", _("Yes, English SMS")), ("0", _("No"))])
 
 
@@ -211,9 +211,9 @@ def _sub_days_handle(c: Ctx, inp: str) -> "Outcome":
 
 def _sub_review_render(c: Ctx) -> Screen:
     name = c.directory.person_name(c.state.found)
-    return menu(c, [Part(c.t.plural("Give the class to {name} for {n} day?",
-                                    "Give the class to {name} for {n} days?", c.state.extra,
-                                    name=name), cut=True)],
+    return menu(c, [Part(name, cut=True),
+                    Part(c.t.plural("Give them the class for {n} day?",
+                                    "Give them the class for {n} days?", c.state.extra))],
                 [("1", _("Yes")), ("0", _("No"))])
 
 

@@ -144,7 +144,7 @@ def test_substitute_delegation_is_scoped_and_revocable(teacher_phone, synced, sa
     if "Choose class" in screen:
         screen = phone.send("1")
     phone.send(person_number(sub["id"]))
-    assert "for 2 days" in phone.send("2")
+    assert "for 2 days" in phone.send("2")  # the substitute's name shows above it
     assert phone.send("1").startswith("END Done")
     with synced.sessions() as s:
         d = s.scalars(select(Delegation)).one()
