@@ -22,6 +22,7 @@ test: install
 
 bench: install
 	$(BIN)/python bench/sync_bench.py
+	$(BIN)/python bench/sms_bench.py
 
 clean:
 	rm -rf var build *.egg-info

@@ -60,6 +60,7 @@ class Config:
     at_sender_id: str = ""
     operator_caps: str = "vodafone=200,orange=150,etisalat=100,we=50"
     sms_max_attempts: int = 4
+    shaper_guard_ms: int = 0  # extra span of the shaper's sliding second (arrival jitter)
     sms_urgent_share: float = 0.2  # share of each operator's cap kept free for urgent SMS
     sms_retry_base_seconds: int = 60
     sms_unknown_grace_seconds: int = 6 * 3600  # in-doubt messages wait this long for a DLR
@@ -111,6 +112,7 @@ class Config:
             at_sender_id=env.get("HUDOOR_AT_SENDER_ID", cls.at_sender_id),
             operator_caps=env.get("HUDOOR_OPERATOR_CAPS", cls.operator_caps),
             sms_max_attempts=_int(env, "HUDOOR_SMS_MAX_ATTEMPTS", cls.sms_max_attempts),
+            shaper_guard_ms=_int(env, "HUDOOR_SHAPER_GUARD_MS", cls.shaper_guard_ms),
             sms_urgent_share=_float(env, "HUDOOR_SMS_URGENT_SHARE", cls.sms_urgent_share),
             sms_retry_base_seconds=_int(
                 env, "HUDOOR_SMS_RETRY_BASE_SECONDS", cls.sms_retry_base_seconds

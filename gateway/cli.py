@@ -46,6 +46,10 @@ cli.add_command(sandbox_cli)
 cli.add_command(codes_group)
 cli.add_command(tokens_group)
 cli.add_command(sms_cli)
+from digests.commands import digests as digests_cli, dlq as dlq_cli, simulator as simulator_cli  # noqa: E402
+
+for sms_group in (digests_cli, dlq_cli, simulator_cli):
+    cli.add_command(sms_group)
 
 
 @db.command("upgrade")

@@ -7,6 +7,7 @@ from alembic import context
 from core.config import Config
 from core.db import make_engine
 from core.models import Base
+import digests.models  # noqa: F401  (the SMS outbox tables)
 
 config = context.config
 url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")

@@ -65,8 +65,11 @@ ACQUIRE_LUA = r"""
 -- KEYS[3] rate-state hash written by report_throttle: rate, since_us
 -- ARGV[1] cap (messages per second)      ARGV[2] recovery (msg/s regained per s)
 -- ARGV[3] n wanted   ARGV[4] priority (0 urgent)   ARGV[5] urgent share
+-- ARGV[6] span of the sliding window in µs: one second plus a guard for the
+--         network jitter between a grant and its arrival at the operator
 -- Returns {granted, retry_after_us, now_us, limit}.
 local WINDOW = 1000000
+local SPAN = tonumber(ARGV[6])
 
 -- The server's clock, not the caller's: machines may disagree by seconds.
 -- Writing after TIME relies on effects replication, the default since Redis 5.
@@ -97,7 +100,7 @@ end
 
 -- Keep only grants in (now - 1 s, now]; %d because Lua 5.1 would print a
 -- 16-digit number in %.14g and lose the microseconds.
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now - WINDOW))
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now - SPAN))
 local used = redis.call('ZCARD', KEYS[1])
 local granted = math.max(0, math.min(n, allowed - used))
 
@@ -110,7 +113,8 @@ if granted > 0 then
     entries[#entries + 1] = stamp .. ':' .. string.format('%d', last - granted + i)
   end
   redis.call('ZADD', KEYS[1], unpack(entries))
-  -- Idle operators clean up after themselves; 2 s outlives every live grant.
+  -- Idle operators clean up after themselves; 2 s outlives every live grant
+  -- (the guard is kept under a second).
   redis.call('PEXPIRE', KEYS[1], 2000)
   redis.call('PEXPIRE', KEYS[2], 2000)
 end
@@ -118,12 +122,12 @@ end
 local retry = 0
 if granted < n then
   if allowed <= 0 then
-    retry = WINDOW
+    retry = SPAN
   else
     -- A slot frees once the k-th oldest grant ages out of the window.
     local k = used + granted - allowed + 1
     local oldest = redis.call('ZRANGE', KEYS[1], k - 1, k - 1, 'WITHSCORES')
-    retry = tonumber(oldest[2]) + WINDOW - now
+    retry = tonumber(oldest[2]) + SPAN - now
   end
 end
 return {granted, retry, now, limit}
@@ -182,13 +186,19 @@ class RateShaper:
         *,
         backoff: BackoffPolicy | None = None,
         urgent_share: float = DEFAULT_URGENT_SHARE,
+        guard_us: int = 0,
     ) -> None:
+        if not 0 <= guard_us < 1_000_000:
+            raise InvalidPolicy(f"guard_us {guard_us} must be in [0, 1 s)")
         if not 0 <= urgent_share < 1:
             raise InvalidPolicy(f"urgent_share {urgent_share} must be in [0, 1)")
         self._client = client
         self._caps = caps
         self._backoff = backoff or BackoffPolicy()
         self._urgent_share = urgent_share
+        # Grants are spaced over 1 s + guard: a message that reaches the operator
+        # a little later than its grant then still falls in a window of its own.
+        self._span_us = 1_000_000 + guard_us
         self._acquire = client.register_script(ACQUIRE_LUA)
         self._lock = threading.Lock()
         self._failures = 0
@@ -222,6 +232,7 @@ class RateShaper:
                     n,
                     int(priority),
                     repr(self._urgent_share),
+                    self._span_us,
                 ],
             )
         except _UNREACHABLE as exc:

@@ -1,0 +1,129 @@
+"""The `hudoor digests|dlq|simulator` commands; gateway/cli.py mounts them."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from datetime import date, timedelta
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from core import audit, calendar
+from core.models import utcnow
+from digests import outbox
+from digests.daily import enqueue_daily
+from digests.outbox import RetryPolicy
+from digests.services import build_sender, requeue_from_outbox
+from gateway.app import runtime_of
+
+digests = AppGroup("digests", help="Daily SMS digests and their sending.")
+dlq = AppGroup("dlq", help="SMS that were given up on.")
+
+
+@digests.command("daily")
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="School day (default: today in Cairo).")
+def daily(day) -> None:  # type: ignore[no-untyped-def]
+    """Compose and enqueue one school day's digests (idempotent), then queue the senders."""
+    rt = runtime_of(current_app)
+    the_day = day.date() if day else calendar.today()
+    with rt.sessions() as session, session.begin():
+        run = enqueue_daily(session, the_day, rt.config, actor="cli")
+    jobs = requeue_from_outbox(rt.sessions, rt.redis)
+    click.echo(json.dumps({"day": the_day.isoformat(), "guardians": run.guardians,
+                           "drafts": run.drafts, "skipped": run.skipped_reason, "jobs": jobs}))
+
+
+@digests.command("requeue")
+def requeue() -> None:
+    """Rebuild the sending jobs from the outbox (after Redis was wiped)."""
+    rt = runtime_of(current_app)
+    click.echo(json.dumps(requeue_from_outbox(rt.sessions, rt.redis)))
+
+
+@digests.command("send")
+@click.option("--until-idle", is_flag=True, help="Stop when nothing is due.")
+@click.option("--seconds", type=float, default=None, help="Stop after this long.")
+@click.option("--threads", type=int, default=32)
+@click.option("--batch", type=int, default=500, help="Most messages per operator per round.")
+@click.option("--pooled", is_flag=True, help="Reuse HTTP connections (see BENCHMARKS.md).")
+def send(until_idle: bool, seconds: float | None, threads: int, batch: int,
+         pooled: bool) -> None:
+    """Run the sending loop in this process (an RQ worker runs the same through jobs)."""
+    rt = runtime_of(current_app)
+    sender = build_sender(rt, threads=threads, batch=batch, pooled=pooled)
+    grace = timedelta(seconds=rt.config.sms_unknown_grace_seconds)
+    try:
+        stats = sender.run(until_idle=until_idle, stop_after=seconds, grace=grace)
+    finally:
+        sender.close()
+    click.echo(json.dumps({"submitted": stats.submitted, "accepted": stats.accepted,
+                           "refused": stats.refused, "throttled": stats.throttled}))
+
+
+@dlq.command("list")
+@click.option("--limit", type=int, default=100)
+def dlq_list(limit: int) -> None:
+    """Print dead-lettered messages, one JSON object per line."""
+    rt = runtime_of(current_app)
+    with rt.sessions() as session:
+        for row in outbox.dead_letters(session, limit):
+            click.echo(json.dumps({"id": row.id, "msisdn": row.msisdn, "kind": row.kind,
+                                   "day": row.day.isoformat(), "attempts": row.attempts,
+                                   "reason": row.failure_reason}, ensure_ascii=False))
+
+
+@dlq.command("replay")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@click.option("--by", "actor", required=True, help="Who asks for the replay (audited).")
+@click.option("--reason", required=True, help="Why these are worth sending again.")
+def dlq_replay(ids: tuple[int, ...], actor: str, reason: str) -> None:
+    """Queue dead-lettered messages again with a fresh attempt budget."""
+    rt = runtime_of(current_app)
+    with rt.sessions() as session, session.begin():
+        done = outbox.replay(session, list(ids), RetryPolicy.from_config(rt.config), utcnow())
+        if done:
+            audit.record(session, actor=actor, action="dlq.replay", entity="sms_outbox",
+                         entity_id=",".join(map(str, done))[:200], reason=reason,
+                         data={"ids": done})
+    requeue_from_outbox(rt.sessions, rt.redis)
+    click.echo(json.dumps({"replayed": done}))
+
+
+@click.group("simulator")
+def simulator() -> None:
+    """The local Africa's Talking + operators simulator."""
+
+
+@simulator.command("serve")
+@click.option("--port", type=int, default=5060)
+@click.option("--callback", default="http://127.0.0.1:8000/at/delivery-reports?token=dev-callback-token",
+              help="Where delivery reports are posted.")
+@click.option("--caps", default="vodafone=200,orange=150,etisalat=100,we=50",
+              help="Operator caps; 'none' lifts them.")
+@click.option("--fail-share", type=float, default=0.05,
+              help="Share of messages failing (split over invalid/blacklisted/absent/buffered).")
+@click.option("--seed", type=int, default=0)
+@click.option("--no-dlr", is_flag=True, help="Post no delivery reports (benchmarks).")
+def serve(port: int, callback: str, caps: str, fail_share: float, seed: int,
+          no_dlr: bool) -> None:
+    """Serve the simulator until interrupted (GET /stats for its counters)."""
+    from digests.simulator.network import Faults, Network
+    from digests.simulator.server import Simulator
+    from shaping.policy import OperatorCaps
+
+    share = fail_share / 4
+    faults = Faults(invalid=share, blacklisted=share, absent=share, buffered=share,
+                    duplicate_dlr=0.1, late_sent=0.1)
+    network = Network(None if caps == "none" else OperatorCaps.parse(caps), faults, seed)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with Simulator(network, callback, port=port, poster_threads=0 if no_dlr else 4) as sim:
+        click.echo(f"simulator on {sim.url}", err=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass

@@ -1,0 +1,138 @@
+"""Apply a delivery report: drop duplicates, find the message, move it monotonically, record."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from digests.models import DeliveryReport, OutboxMessage, OutboxState
+from digests.outbox import RetryPolicy, move
+from digests.providers.codes import dlr_event
+from shaping.operators import Operator, operator_for_network_code
+
+
+class Applied(str, enum.Enum):
+    """What one delivery report did."""
+
+    MOVED = "moved"  # the message changed state
+    NO_CHANGE = "no_change"  # it told us nothing new (a late Sent after Delivered, ...)
+    ADOPTED = "adopted"  # it named a message whose sender died before recording the id
+    STALE = "stale"  # it is about an earlier attempt of a message sent again since
+    UNMATCHED = "unmatched"  # no message yet; applied when the submit answer is recorded
+    DUPLICATE = "duplicate"  # seen before: dropped
+
+
+@dataclass(frozen=True)
+class Report:
+    """A delivery report in AT's fields."""
+
+    provider_message_id: str
+    status: str
+    phone_number: str
+    network_code: str | None = None
+    failure_reason: str | None = None
+    retry_count: int = 0
+
+    @property
+    def dedup_key(self) -> str:
+        return "|".join((self.provider_message_id, self.status, self.failure_reason or "",
+                         str(self.retry_count)))[:200]
+
+
+def _store(session: Session, report: Report, now: datetime) -> int | None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (insert(DeliveryReport).values(
+        dedup_key=report.dedup_key, provider_message_id=report.provider_message_id,
+        status=report.status[:32], phone_number=report.phone_number[:20],
+        network_code=(report.network_code or None), failure_reason=report.failure_reason,
+        retry_count=report.retry_count, applied=Applied.UNMATCHED.value, received_at=now)
+        .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(DeliveryReport.id))
+    return session.execute(stmt).scalar()
+
+
+def _by_id(session: Session, report: Report) -> OutboxMessage | None:
+    return session.scalars(select(OutboxMessage).where(
+        OutboxMessage.provider_message_id == report.provider_message_id).with_for_update()).first()
+
+
+def _find(session: Session, report: Report) -> tuple[OutboxMessage | None, Applied]:
+    row = _by_id(session, report)
+    if row is not None:
+        return row, Applied.MOVED
+    known = session.scalar(select(DeliveryReport.id).where(
+        DeliveryReport.provider_message_id == report.provider_message_id,
+        DeliveryReport.outbox_id.is_not(None)).limit(1))
+    if known is not None:
+        return None, Applied.STALE
+    # A sender killed after the provider accepted but before it recorded the id
+    # leaves the message SUBMITTED with no id: the DLR's number names it.
+    orphan = session.scalars(select(OutboxMessage).where(
+        OutboxMessage.msisdn == report.phone_number,
+        OutboxMessage.state == OutboxState.SUBMITTED.value,
+        OutboxMessage.provider_message_id.is_(None)).order_by(OutboxMessage.id).limit(1)
+        .with_for_update()).first()
+    if orphan is not None:
+        orphan.provider_message_id = report.provider_message_id
+        return orphan, Applied.ADOPTED
+    # On PostgreSQL the orphan query may have waited for a sender recording this
+    # very id; that commit is visible to a new statement, so look once more.
+    # (Without this the report could stay unmatched forever: the sender's
+    # apply_pending ran before this report was committed.)
+    row = _by_id(session, report)
+    if row is not None:
+        return row, Applied.MOVED
+    return None, Applied.UNMATCHED
+
+
+def apply_report(session: Session, report: Report, policy: RetryPolicy, now: datetime) -> Applied:
+    """Apply one delivery report inside the caller's transaction; return what it did."""
+    report_id = _store(session, report, now)
+    if report_id is None:
+        return Applied.DUPLICATE
+    row, found = _find(session, report)
+    stored = session.get(DeliveryReport, report_id)
+    assert stored is not None
+    if row is None:
+        stored.applied = found.value
+        return found
+    stored.outbox_id = row.id
+    outcome = _apply_to(row, report, policy, now)
+    applied = found if found is Applied.ADOPTED else outcome
+    stored.applied = applied.value
+    return applied
+
+
+def _apply_to(row: OutboxMessage, report: Report, policy: RetryPolicy, now: datetime) -> Applied:
+    operator = operator_for_network_code(report.network_code or "")
+    if operator is not Operator.UNKNOWN and operator.value != row.operator:
+        row.operator = operator.value  # the network code beats the number's prefix (ported)
+    reason = f"{report.status}: {report.failure_reason}" if report.failure_reason else None
+    changed = move(row, dlr_event(report.status, report.failure_reason), policy, now, reason)
+    return Applied.MOVED if changed else Applied.NO_CHANGE
+
+
+def apply_pending(session: Session, rows: list[OutboxMessage], policy: RetryPolicy,
+                  now: datetime) -> int:
+    """Apply reports that arrived before these rows' submit answers were recorded.
+
+    One query for the whole batch; returns how many reports were applied.
+    """
+    by_id = {row.provider_message_id: row for row in rows if row.provider_message_id}
+    if not by_id:
+        return 0
+    pending = session.scalars(select(DeliveryReport).where(
+        DeliveryReport.provider_message_id.in_(list(by_id)),
+        DeliveryReport.applied == Applied.UNMATCHED.value).order_by(DeliveryReport.id)).all()
+    for stored in pending:
+        row = by_id[stored.provider_message_id]
+        stored.outbox_id = row.id
+        report = Report(stored.provider_message_id, stored.status, stored.phone_number,
+                        stored.network_code, stored.failure_reason, stored.retry_count)
+        stored.applied = _apply_to(row, report, policy, now).value
+    return len(pending)

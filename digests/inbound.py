@@ -1,0 +1,77 @@
+"""Inbound SMS keywords (STOP / START / HELP, Arabic and English) where the short code is free."""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from core import audit, calendar
+from digests import outbox
+from digests.models import MessageKind
+from digests.outbox import Draft
+from shaping.policy import Priority
+
+
+class Keyword(enum.Enum):
+    STOP = "stop"
+    START = "start"
+    HELP = "help"
+    UNKNOWN = "unknown"
+
+
+_WORDS = {
+    Keyword.STOP: {"stop", "stopall", "unsubscribe", "cancel", "end", "quit",
+                   "ايقاف", "إيقاف", "الغاء", "إلغاء", "توقف", "وقف"},
+    Keyword.START: {"start", "subscribe", "unstop", "ابدأ", "ابدا", "تشغيل", "اشتراك"},
+    Keyword.HELP: {"help", "info", "مساعدة", "مساعده", "help?"},
+}
+
+HELP_TEXT = {
+    "ar": "حضور: رسالة يومية بحضور أبنائك. للإيقاف أرسل إيقاف، وللعودة ابدأ",
+    "en": "Hudoor: a daily attendance SMS about your children. Send STOP to stop, START to resume.",
+}
+
+
+def parse(text: str) -> Keyword:
+    """Return the keyword a message starts with (case, diacritics and digits aside)."""
+    words = unicodedata.normalize("NFKC", text).strip().lower().split()
+    if not words:
+        return Keyword.UNKNOWN
+    first = "".join(ch for ch in words[0] if unicodedata.category(ch) != "Mn")
+    for keyword, spellings in _WORDS.items():
+        if first in spellings:
+            return keyword
+    return Keyword.UNKNOWN
+
+
+def _language(text: str) -> str:
+    return "ar" if any("\u0600" <= ch <= "\u06ff" for ch in text) else "en"
+
+
+def handle(session: Session, msisdn: str, text: str, now: datetime) -> Keyword:
+    """Apply one inbound message from msisdn (E.164) inside the caller's transaction."""
+    from core.models import Contact, ContactKind
+
+    keyword = parse(text)
+    guardian = (Contact.msisdn == msisdn) & (Contact.kind == ContactKind.GUARDIAN.value)
+    if keyword is Keyword.STOP:
+        changed = session.execute(update(Contact).where(guardian, Contact.opted_out_at.is_(None))
+                                  .values(opted_out_at=now)).rowcount
+        audit.record(session, actor=f"sms:{msisdn}", action="contact.opt_out", entity="contact",
+                     entity_id=msisdn, reason="inbound STOP", data={"contacts": changed})
+    elif keyword is Keyword.START:
+        changed = session.execute(update(Contact).where(
+            guardian, Contact.opted_out_at.is_not(None), Contact.revoked_at.is_(None))
+            .values(opted_out_at=None)).rowcount
+        audit.record(session, actor=f"sms:{msisdn}", action="contact.opt_in", entity="contact",
+                     entity_id=msisdn, reason="inbound START", data={"contacts": changed})
+    elif keyword is Keyword.HELP:
+        language = _language(text)
+        outbox.enqueue(session, [Draft(MessageKind.HELP_REPLY.value, calendar.to_cairo(now).date(),
+                                       msisdn, language, HELP_TEXT[language], Priority.URGENT)],
+                       now)
+    return keyword

@@ -1,0 +1,87 @@
+"""Africa's Talking through its official SDK; the only module that imports it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from africastalking.Service import AfricasTalkingException
+from africastalking.SMS import SMSService
+
+from digests.providers.base import (
+    Outcome,
+    ProviderError,
+    ProviderInDoubt,
+    ProviderUnavailable,
+    Submission,
+    SubmitResult,
+)
+from digests.providers.codes import submit_outcome
+
+TIMEOUT = (3.05, 9.05)  # the SDK's own default: connect, read
+
+
+class AfricasTalkingProvider:
+    """Send one SMS per call through `SMSService.send` and classify the answer."""
+
+    name = "africastalking"
+
+    def __init__(self, username: str, api_key: str, *, base_url: str = "",
+                 sender_id: str = "", pooled: bool = False) -> None:
+        self._sms = SMSService(username, api_key)
+        if base_url:
+            # The SDK builds every URL as _baseUrl + path; pointing it elsewhere
+            # (the simulator) is this one attribute, set the way _init_service does.
+            self._sms._baseUrl = base_url.rstrip("/") + "/version1"
+        if pooled:
+            self._pool(self._sms)
+        self._sender_id = sender_id or None
+
+    @staticmethod
+    def _pool(sms: SMSService) -> None:
+        # The SDK calls requests.post per message: a new TCP connection each
+        # time. A keep-alive Session is measured in docs/BENCHMARKS.md; it
+        # replaces only the SDK's private POST helper, nothing else.
+        session = requests.Session()
+
+        def post(url: str, headers: Any, data: Any, params: Any, callback: Any = None,
+                 timeout: Any = TIMEOUT) -> Any:
+            res = session.post(url=url, headers=headers, params=params, data=data,
+                               timeout=timeout)
+            return res if not callback else callback(res)
+
+        sms._Service__make_post_request = post  # type: ignore[attr-defined]
+
+    def submit(self, message: Submission) -> SubmitResult:
+        """Send one message; map its per-recipient statusCode to an Outcome."""
+        try:
+            answer = self._sms.send(message.text, [message.msisdn], sender_id=self._sender_id,
+                                    timeout=TIMEOUT)
+        except (requests.ConnectionError, requests.exceptions.ConnectTimeout) as exc:
+            if isinstance(exc, requests.exceptions.ReadTimeout):
+                raise ProviderInDoubt(str(exc)) from exc
+            raise ProviderUnavailable(str(exc)) from exc
+        except requests.exceptions.ReadTimeout as exc:
+            raise ProviderInDoubt(str(exc)) from exc
+        except AfricasTalkingException as exc:
+            # A non-2xx answer: the request was refused as a whole (auth, 5xx).
+            return SubmitResult(Outcome.TRANSIENT, None, f"http: {str(exc)[:150]}")
+        except ValueError as exc:  # the SDK's own phone-number check
+            return SubmitResult(Outcome.PERMANENT, None, f"InvalidPhoneNumber: {exc}")
+        return _parse(answer)
+
+
+def _parse(answer: Any) -> SubmitResult:
+    if not isinstance(answer, dict):
+        raise ProviderError(f"unexpected answer: {str(answer)[:200]}")
+    recipients = answer.get("SMSMessageData", {}).get("Recipients") or []
+    if len(recipients) != 1:
+        message = answer.get("SMSMessageData", {}).get("Message", "")
+        return SubmitResult(Outcome.TRANSIENT, None, f"no recipient status: {message}"[:200])
+    first = recipients[0]
+    outcome, name = submit_outcome(int(first.get("statusCode", 0)))
+    message_id = first.get("messageId") or None
+    if message_id == "None":
+        message_id = None
+    reason = "" if outcome is Outcome.ACCEPTED else f"{first.get('statusCode')} {name}"
+    return SubmitResult(outcome, message_id, reason, str(first.get("cost", "")))

@@ -1,0 +1,106 @@
+"""RQ jobs rebuilt from the outbox run the sender; throttling backs the operator off."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from rq import Queue, SimpleWorker
+from sms_support import drafts, states
+
+from core import jobs as core_jobs
+from core.models import utcnow
+from digests import outbox
+from digests.outbox import RetryPolicy
+from digests.providers.base import Outcome, Submission, SubmitResult
+from digests.sender import Sender
+from digests.services import build_shaper, requeue_from_outbox
+from shaping.operators import Operator
+from shaping.policy import OperatorCaps
+
+
+@pytest.fixture
+def worker_env(runtime, monkeypatch):  # type: ignore[no-untyped-def]
+    cfg = runtime.config
+    monkeypatch.setenv("HUDOOR_DATABASE_URL", cfg.effective_database_url)
+    monkeypatch.setenv("HUDOOR_REDIS_URL", cfg.redis_url)
+    monkeypatch.setenv("HUDOOR_SMS_PROVIDER", "console")
+    monkeypatch.setenv("HUDOOR_QUIET_START_HOUR", "0")
+    monkeypatch.setenv("HUDOOR_QUIET_END_HOUR", "0")
+    monkeypatch.setattr(core_jobs, "_runtime", None)
+    yield runtime
+    if core_jobs._runtime is not None:
+        core_jobs._runtime.close()
+
+
+def test_jobs_rebuilt_from_the_outbox_send_everything(worker_env) -> None:  # type: ignore[no-untyped-def]
+    rt = worker_env
+    with rt.sessions() as s, s.begin():
+        outbox.enqueue(s, drafts(40))
+    made = requeue_from_outbox(rt.sessions, rt.redis)
+    assert len(made) == 4 and requeue_from_outbox(rt.sessions, rt.redis) == []
+    assert Queue("digests", connection=rt.redis).count == 4
+    SimpleWorker([Queue(q, connection=rt.redis) for q in core_jobs.QUEUES],
+                 connection=rt.redis).work(burst=True)
+    assert states(rt) == {"sent": 40}
+    assert requeue_from_outbox(rt.sessions, rt.redis) == []
+
+
+class Throttling:
+    """A provider that refuses everything as over the operator's rate."""
+
+    name = "throttling"
+
+    def submit(self, message: Submission) -> SubmitResult:
+        return SubmitResult(Outcome.THROTTLED, None, "502 RejectedByGateway")
+
+
+def test_throttling_backs_the_operator_off_and_spends_no_attempt(runtime) -> None:  # type: ignore[no-untyped-def]
+    runtime.config = runtime.config.with_overrides(quiet_start_hour=0, quiet_end_hour=0)
+    with runtime.sessions() as s, s.begin():
+        outbox.enqueue(s, drafts(4))
+    shaper = build_shaper(runtime)
+    sender = Sender(runtime.sessions, shaper, OperatorCaps.parse(runtime.config.operator_caps),
+                    Throttling(), RetryPolicy(quiet_start_hour=0, quiet_end_hour=0))
+    try:
+        assert sender.run_once() == 0.0
+    finally:
+        sender.close()
+    assert states(runtime) == {"failed": 4}
+    assert sender.stats.throttled == 4
+    assert shaper.rate_state(Operator.VODAFONE).backed_off_us is not None
+    with runtime.sessions() as s:
+        assert outbox.due_groups(s, utcnow() + timedelta(seconds=2))
+
+
+def test_no_agreed_rate_means_held_not_sent(runtime) -> None:  # type: ignore[no-untyped-def]
+    from digests.outbox import Draft
+    from sms_support import DAY
+
+    with runtime.sessions() as s, s.begin():
+        outbox.enqueue(s, [Draft("daily_digest", DAY, "+441234567890", "en", "x")])
+    runtime.config = runtime.config.with_overrides(quiet_start_hour=0, quiet_end_hour=0)
+    sender = Sender(runtime.sessions, build_shaper(runtime),
+                    OperatorCaps.parse(runtime.config.operator_caps), Throttling(),
+                    RetryPolicy(quiet_start_hour=0, quiet_end_hour=0))
+    try:
+        assert sender.run_once() == 0.5
+    finally:
+        sender.close()
+    assert states(runtime) == {"queued": 1}
+
+
+def test_quiet_hours_send_nothing(runtime) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    with runtime.sessions() as s, s.begin():
+        outbox.enqueue(s, drafts(2), datetime(2026, 11, 29, 19, 0, tzinfo=timezone.utc))
+    night = datetime(2026, 11, 29, 20, 0, tzinfo=timezone.utc)  # 22:00 Cairo
+    sender = Sender(runtime.sessions, build_shaper(runtime),
+                    OperatorCaps.parse(runtime.config.operator_caps), Throttling(),
+                    RetryPolicy(), clock=lambda: night)
+    try:
+        assert sender.run_once() == 60.0
+    finally:
+        sender.close()
+    assert states(runtime) == {"queued": 2}
