@@ -21,7 +21,9 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python bench/sync_bench.py
+	$(BIN)/python bench/ussd_bench.py
 	$(BIN)/python bench/sms_bench.py
 
 clean:

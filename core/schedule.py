@@ -17,3 +17,10 @@ def register(cron: CronScheduler, cfg: Config) -> None:
     interval = min(cfg.sync_interval_seconds, MAX_SYNC_INTERVAL_SECONDS)
     cron.register(jobs.sync_delta, queue_name="sync", interval=interval, job_timeout=1800,
                   name="sync_delta")
+    from digests import jobs as sms_jobs  # the SMS pipeline's periodic work
+
+    # Rebuild sending jobs from the outbox every minute: Redis may have been wiped.
+    cron.register(sms_jobs.requeue, queue_name="default", interval=60, name="sms_requeue")
+    # Cheap check every five minutes; fires once a school day at the digest cut-off.
+    cron.register(sms_jobs.digests_if_due, queue_name="digests", interval=300, job_timeout=3600,
+                  name="digests_if_due")

@@ -33,3 +33,19 @@ def requeue() -> list[str]:
     """Rebuild the sending jobs from the outbox (after a Redis wipe)."""
     rt = worker_runtime()
     return requeue_from_outbox(rt.sessions, rt.redis)
+
+
+def digests_if_due() -> str:
+    """At the day's cut-off on a school day, enqueue the daily digests once (scheduled often)."""
+    from core import calendar
+    from digests.keys import digests_started
+
+    rt = worker_runtime()
+    now = calendar.to_cairo(rt.clock())
+    hour, minute = (int(x) for x in rt.config.digest_cutoff.split(":"))
+    if not calendar.is_school_day(now.date()) or (now.hour, now.minute) < (hour, minute):
+        return "not due"
+    if not rt.redis.set(digests_started(now.date().isoformat()), 1, nx=True, ex=3 * 86400):
+        return "already enqueued today"
+    result = daily_digests(now.date().isoformat())
+    return f"enqueued {result['drafts']} digests for {result['guardians']} guardians"

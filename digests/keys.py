@@ -16,3 +16,8 @@ def send_job_id(operator: Operator, priority: Priority) -> str:
     it claims in the database, so even two running at once cannot send twice.
     """
     return f"hudoor-sms-send-{operator.value}-{priority.name.lower()}"
+
+
+def digests_started(day: str) -> str:
+    """Set once the day's digests have been enqueued, so the cut-off check fires once a day."""
+    return f"hudoor:digests:started:{day}"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: Redis, migrations, the sandbox SIS with a demo district, a full sync,
-# an RQ worker and scheduler, and the web app on http://127.0.0.1:${HUDOOR_PORT:-8000}.
+# the AT simulator, an RQ worker and scheduler, and the web app on http://127.0.0.1:${HUDOOR_PORT:-8000}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -8,6 +8,7 @@ export HUDOOR_VAR_DIR="${HUDOOR_VAR_DIR:-$PWD/var}"
 mkdir -p "$HUDOOR_VAR_DIR/log"
 PORT="${HUDOOR_PORT:-8000}"
 SANDBOX_PORT="${HUDOOR_SANDBOX_PORT:-5050}"
+SIMULATOR_PORT="${HUDOOR_SIMULATOR_PORT:-5060}"
 REDIS_PORT="${HUDOOR_REDIS_PORT:-6391}"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -22,6 +23,10 @@ if [ -z "${HUDOOR_REDIS_URL:-}" ]; then
 fi
 export HUDOOR_UPSTREAM_URL="${HUDOOR_UPSTREAM_URL:-http://127.0.0.1:$SANDBOX_PORT}"
 export HUDOOR_SYNC_INTERVAL_SECONDS="${HUDOOR_SYNC_INTERVAL_SECONDS:-60}"
+# SMS goes through the real Africa's Talking SDK to the local AT simulator.
+export HUDOOR_SMS_PROVIDER="${HUDOOR_SMS_PROVIDER:-africastalking}"
+export HUDOOR_AT_BASE_URL="${HUDOOR_AT_BASE_URL:-http://127.0.0.1:$SIMULATOR_PORT}"
+TOKEN="${HUDOOR_CALLBACK_TOKEN:-dev-callback-token}"
 
 $BIN/hudoor db upgrade
 $BIN/hudoor sandbox serve --district demo --port "$SANDBOX_PORT" \
@@ -37,12 +42,16 @@ for _ in range(200):
 else:
     sys.exit("sandbox SIS did not start; see var/log/sandbox.log")
 PY
+$BIN/hudoor simulator serve --port "$SIMULATOR_PORT" \
+  --callback "http://127.0.0.1:$PORT/at/delivery-reports?token=$TOKEN" \
+  >"$HUDOOR_VAR_DIR/log/simulator.log" 2>&1 &
+pids+=($!)
 $BIN/hudoor sync full
 $BIN/hudoor worker >"$HUDOOR_VAR_DIR/log/worker.log" 2>&1 &
 pids+=($!)
 $BIN/hudoor scheduler >"$HUDOOR_VAR_DIR/log/scheduler.log" 2>&1 &
 pids+=($!)
-echo "Hudoor on http://127.0.0.1:$PORT/status  (sandbox SIS on :$SANDBOX_PORT; Ctrl-C stops all)"
-$BIN/gunicorn --workers 2 --bind "127.0.0.1:$PORT" --access-logfile - wsgi:app &
+echo "Hudoor on http://127.0.0.1:$PORT/status and /dev/phone  (sandbox SIS :$SANDBOX_PORT, AT simulator :$SIMULATOR_PORT; Ctrl-C stops all)"
+$BIN/gunicorn --workers 2 --control-socket "$HUDOOR_VAR_DIR/gunicorn.ctl" --bind "127.0.0.1:$PORT" --access-logfile - wsgi:app &
 pids+=($!)
 wait -n "${pids[@]}"

@@ -51,8 +51,9 @@ def test_scheduled_delta_revokes_access_and_records_the_lag(worker_env, sandbox,
 
     cron = CronScheduler(connection=rt.redis)
     schedule.register(cron, rt.config)
-    assert [j.interval for j in cron.get_jobs()] == [rt.config.sync_interval_seconds]
-    assert cron.enqueue_jobs(), "the delta sync is due at start"
+    delta = next(j for j in cron.get_jobs() if j.name == "sync_delta")
+    assert delta.interval == rt.config.sync_interval_seconds
+    assert delta in cron.enqueue_jobs(), "the delta sync is due at start"
     assert Queue("sync", connection=rt.redis).count == 1
     SimpleWorker([Queue(q, connection=rt.redis) for q in jobs.QUEUES],
                  connection=rt.redis).work(burst=True)
@@ -92,4 +93,20 @@ def test_the_sync_interval_cannot_break_the_one_hour_promise() -> None:
                          "HUDOOR_CALLBACK_TOKEN": "t", "HUDOOR_SYNC_INTERVAL_SECONDS": "7200"})
     cron = CronScheduler(connection=None)  # type: ignore[arg-type]
     schedule.register(cron, Config(sync_interval_seconds=7200))
-    assert cron.get_jobs()[0].interval == schedule.MAX_SYNC_INTERVAL_SECONDS
+    delta = next(j for j in cron.get_jobs() if j.name == "sync_delta")
+    assert delta.interval == schedule.MAX_SYNC_INTERVAL_SECONDS
+
+
+def test_scheduler_also_runs_the_sms_pipeline_and_digests_fire_once_a_day(worker_env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from digests import jobs as sms_jobs
+
+    rt = worker_env
+    cron = CronScheduler(connection=rt.redis)
+    schedule.register(cron, rt.config)
+    assert {j.name for j in cron.get_jobs()} == {"sync_delta", "sms_requeue", "digests_if_due"}
+    morning = jobs.worker_runtime()
+    morning.clock = lambda: rt.clock()  # Sunday 09:30 Cairo: before the cut-off
+    assert sms_jobs.digests_if_due() == "not due"
+    morning.clock = lambda: rt.clock() + timedelta(hours=7)  # 16:30 Cairo: after it
+    assert sms_jobs.digests_if_due().startswith("enqueued")
+    assert sms_jobs.digests_if_due() == "already enqueued today"
