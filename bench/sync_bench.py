@@ -22,20 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core import migrate  # noqa: E402
-from tests.support.servers import PostgresCluster, RedisServer, free_port  # noqa: E402
+from tests.support.servers import PostgresCluster, RedisServer, free_port, wait_http  # noqa: E402
 
 HUDOOR = str(Path(sys.executable).parent / "hudoor")
-
-
-def _wait_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer")
 
 
 def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, dict]:
@@ -69,7 +58,7 @@ def main() -> None:
     try:
         url = pg.create_database("bench")
         migrate.upgrade(url)
-        _wait_http(f"http://127.0.0.1:{port}/v1/schools")
+        wait_http(f"http://127.0.0.1:{port}/v1/schools")
         env = {**os.environ, "HUDOOR_DATABASE_URL": url, "HUDOOR_REDIS_URL": redis_server.url,
                "HUDOOR_UPSTREAM_URL": f"http://127.0.0.1:{port}", "HUDOOR_UPSTREAM_PAGE_SIZE": "2000"}
         full_s, full_mb, full = _timed([HUDOOR, "sync", "full", "--json"], env)

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,22 +29,11 @@ from sqlalchemy import select  # noqa: E402
 from core import migrate  # noqa: E402
 from core.db import make_engine, make_sessionmaker  # noqa: E402
 from core.models import Contact, ContactKind, Person, Role  # noqa: E402
-from tests.support.servers import PostgresCluster, RedisServer, free_port  # noqa: E402
+from tests.support.servers import PostgresCluster, RedisServer, free_port, wait_http  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SPIKE = [2, 4, 8, 16, 24, 32, 32, 32, 24, 16, 8, 4]  # connections per phase: ramp, hold, decay
 SUNDAY_MORNING = "2026-11-29T08:00:00+02:00"
-
-
-def _wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer")
 
 
 def _gunicorn(app: str, port: int, env: dict[str, str], workers: int, threads: int,
@@ -144,7 +132,7 @@ def main() -> None:
             [str(BIN / "hudoor"), "sandbox", "serve", "--district", "national", "--port", str(sandbox_port),
              "--schools", str(args.schools), "--students", "400", "--teachers", "24"],
             stdout=subprocess.DEVNULL))
-        _wait_http(f"http://127.0.0.1:{sandbox_port}/v1/schools")
+        wait_http(f"http://127.0.0.1:{sandbox_port}/v1/schools")
         env = {**os.environ, "HUDOOR_DATABASE_URL": url, "HUDOOR_REDIS_URL": rds.url,
                "HUDOOR_UPSTREAM_URL": f"http://127.0.0.1:{sandbox_port}",
                "HUDOOR_CALLBACK_TOKEN": "bench", "HUDOOR_FAKE_NOW": SUNDAY_MORNING}
@@ -156,7 +144,7 @@ def main() -> None:
         server_times = ServerTimes(access)
         procs.append(_gunicorn("wsgi:app", app_port, env, args.workers, args.threads, access))
         procs.append(_gunicorn("bench.bare_app:app", bare_port, env, args.workers, args.threads))
-        _wait_http(f"http://127.0.0.1:{app_port}/healthz")
+        wait_http(f"http://127.0.0.1:{app_port}/healthz")
         time.sleep(1)
         print(f"ussd bench: {args.schools} schools, {len(phones.read_text().split())} teachers with a bound SIM; "
               f"gunicorn {args.workers} workers x {args.threads} threads (gthread); wrk one connection per phone",

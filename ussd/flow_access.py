@@ -34,6 +34,14 @@ def _number_handle(next_step: str) -> "object":
     return handle
 
 
+def _wrong_code(c: Ctx, ask_again: str) -> "Outcome":
+    """Count a wrong number/code pair: ask again, or end the session after MAX_TRIES."""
+    tries = c.state.tries + 1
+    if tries >= MAX_TRIES:
+        return goto(c, "locked", tries=tries)
+    return goto(c, ask_again, number="", tries=tries, notice="bad_code")
+
+
 def _act_code_render(c: Ctx) -> Screen:
     return prompt(c, [], c.t("Code from your school champion:"))
 
@@ -43,10 +51,7 @@ def _act_code_handle(c: Ctx, inp: str) -> "Outcome":
 
     found = c.directory.check_staff_code(c.caller.msisdn, c.state.number, inp)
     if found is None:
-        tries = c.state.tries + 1
-        if tries >= MAX_TRIES:
-            return goto(c, "locked", tries=tries)
-        return goto(c, "act_num", number="", tries=tries, notice="bad_code")
+        return _wrong_code(c, "act_num")
     return Outcome(c.state.with_(step="act_done", found=found.person_id, extra=0),
                    (ActivateStaff(found.person_id, c.state.number, inp),))
 
@@ -76,10 +81,7 @@ def _enr_code_render(c: Ctx) -> Screen:
 def _enr_code_handle(c: Ctx, inp: str) -> "Outcome":
     found = c.directory.check_slip_code(c.caller.msisdn, c.state.number, inp)
     if found is None:
-        tries = c.state.tries + 1
-        if tries >= MAX_TRIES:
-            return goto(c, "locked", tries=tries)
-        return goto(c, "enr_num", number="", tries=tries, notice="bad_code")
+        return _wrong_code(c, "enr_num")
     # The code is checked again when the link is written; it lives in the session until then.
     return goto(c, "enr_confirm", found=found.person_id, code=inp)
 

@@ -167,3 +167,17 @@ def _user_exists(name: str) -> bool:
         return True
     except KeyError:
         return False
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    """Wait until `url` answers at all (any HTTP status), or exit with a clear message."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {timeout}s")
