@@ -37,6 +37,31 @@ def daily(day) -> None:  # type: ignore[no-untyped-def]
                            "drafts": run.drafts, "skipped": run.skipped_reason, "jobs": jobs}))
 
 
+@digests.command("report-day")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="First day of the term.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="Last day of the term (the summary's date).")
+@click.option("--chunk-size", type=click.IntRange(1, 100_000), default=5000, show_default=True,
+              help="Guardians per chunk; workers take chunks in parallel.")
+def report_day(start, end, chunk_size: int) -> None:  # type: ignore[no-untyped-def]
+    """Plan the report-day batch and queue one job per chunk (progress on /status)."""
+    from rq import Queue
+
+    from digests import jobs as sms_jobs
+    from digests.report_day import chunk_ids, plan
+
+    rt = runtime_of(current_app)
+    with rt.sessions() as session, session.begin():
+        batch = plan(session, start.date(), end.date(), chunk_size, actor="cli")
+        ids = chunk_ids(session, batch.id)
+    queue = Queue("digests", connection=rt.redis)
+    for chunk_id in ids:  # enqueued after the commit, so a worker always finds its chunk
+        queue.enqueue(sms_jobs.report_day_chunk, chunk_id, job_id=f"hudoor-report-chunk-{chunk_id}",
+                      job_timeout=3600)
+    click.echo(json.dumps({"batch": batch.id, "guardians": batch.guardians, "chunks": len(ids)}))
+
+
 @digests.command("requeue")
 def requeue() -> None:
     """Rebuild the sending jobs from the outbox (after Redis was wiped)."""

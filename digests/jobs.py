@@ -49,3 +49,14 @@ def digests_if_due() -> str:
         return "already enqueued today"
     result = daily_digests(now.date().isoformat())
     return f"enqueued {result['drafts']} digests for {result['guardians']} guardians"
+
+
+def report_day_chunk(chunk_id: int) -> int:
+    """Compose and enqueue one report-day chunk (workers take chunks in parallel)."""
+    from digests.report_day import run_chunk
+
+    rt = worker_runtime()
+    with rt.sessions() as session, session.begin():
+        drafts = run_chunk(session, chunk_id, rt.config, rt.clock())
+    requeue_from_outbox(rt.sessions, rt.redis)
+    return drafts

@@ -76,3 +76,28 @@ class DeliveryReport(Base):
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("sms_outbox.id"), nullable=True)
     applied: Mapped[str] = mapped_column(String(24))  # what the report did: see digests.dlr
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportBatch(Base):
+    """One report-day run (S2): every guardian's term summary, split into chunks."""
+
+    __tablename__ = "report_batches"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    term_start: Mapped[date] = mapped_column(Date)
+    term_end: Mapped[date] = mapped_column(Date)
+    total_chunks: Mapped[int] = mapped_column(Integer)
+    guardians: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportChunk(Base):
+    """A slice of guardians (by MSISDN range) that one worker composes and enqueues."""
+
+    __tablename__ = "report_chunks"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("report_batches.id"), index=True)
+    first_msisdn: Mapped[str] = mapped_column(String(20))
+    last_msisdn: Mapped[str] = mapped_column(String(20))
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    drafts: Mapped[int] = mapped_column(Integer, default=0)

@@ -58,3 +58,16 @@ def render(language: str, day: date, children: list[tuple[str, ChildStatus]]) ->
     words = STATUS_WORDS[lang]
     parts = [f"{name}{STATUS_JOIN[lang]}{words[status]}" for name, status in children]
     return HEADER[lang].format(day=day_label(day, lang)) + SEPARATOR[lang].join(parts)
+
+
+TERM_HEADER = {"ar": "حضور {start}-{end}: ", "en": "Hudoor {start}-{end}: "}
+TERM_COUNTS = {"ar": "غياب {absent} تأخير {late}", "en": "absent {absent} late {late}"}
+
+
+def render_term(language: str, start: date, end: date, children: list[tuple[str, int, int]]) -> str:
+    """Return a term summary: each child's given name with days absent and days late."""
+    lang = language if language in TERM_COUNTS else "ar"
+    parts = [f"{name} " + digits(TERM_COUNTS[lang].format(absent=a, late=late), lang)
+             for name, a, late in children]
+    head = TERM_HEADER[lang].format(start=day_label(start, lang), end=day_label(end, lang))
+    return head + SEPARATOR[lang].join(parts)

@@ -37,9 +37,14 @@ def healthz() -> tuple[Response, int]:
 
 
 def _collect() -> dict[str, Any]:
+    from digests.report_day import progress
+
     rt = runtime_of(current_app)
     with rt.replica_sessions() as session:
-        return status.collect(session, rt.redis, utcnow())
+        data = status.collect(session, rt.redis, utcnow())
+        batch = progress(session)
+    data["report_day"] = batch.__dict__ if batch else None
+    return data
 
 
 @bp.get("/status")
