@@ -6,8 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import and_, func, insert, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, insert, literal, select, text, union_all, update
+from sqlalchemy.orm import Session, aliased
 
 from core import audit, calendar
 from core.models import (
@@ -54,26 +54,33 @@ def _held(staff_id: int, now: datetime):  # type: ignore[no-untyped-def]
     return own, held
 
 
-def classes_for(session: Session, staff_id: int, day: date, now: datetime) -> list[ClassRow]:
-    """Return the classes a staff member may take today: their own, then delegated ones."""
+def classes_for(session: Session, staff_id: int, day: date, now: datetime, *,
+                with_taken: bool = True) -> list[ClassRow]:
+    """Return the classes a staff member may take today: their own, then delegated ones.
+
+    One statement for ids, names, sizes and ownership (it runs on the first hop of every
+    teacher's session); `with_taken=False` skips the taken-today query for callers that
+    keep those flags elsewhere (the USSD hop cache).
+    """
     own_q, held_q = _held(staff_id, now)
-    own = list(session.scalars(own_q))
-    ids = list(dict.fromkeys([*own, *session.scalars(held_q)]))
-    if not ids:
-        return []
-    students = (select(Enrolment.class_id, Person.id).join(Person, Person.id == Enrolment.person_id)
-                .where(Enrolment.ended_at.is_(None), Person.role == Role.STUDENT.value,
-                       Person.active.is_(True)).subquery())
+    src = union_all(own_q.add_columns(literal(1).label("own")),
+                    held_q.add_columns(literal(0).label("own"))).subquery()
+    mine = select(src.c.class_id, func.max(src.c.own).label("own")).group_by(src.c.class_id).subquery()
+    member = aliased(Enrolment)
     rows = session.execute(
-        select(SchoolClass.id, SchoolClass.name, func.count(students.c.id))
-        .outerjoin(students, students.c.class_id == SchoolClass.id)
-        .where(SchoolClass.id.in_(ids), SchoolClass.active.is_(True))
-        .group_by(SchoolClass.id, SchoolClass.name)).all()
-    taken = set(session.scalars(select(AttendanceRecord.class_id).where(
-        AttendanceRecord.class_id.in_(ids), AttendanceRecord.day == day)))
-    by_id = {cid: (name, size) for cid, name, size in rows}
-    return [ClassRow(cid, by_id[cid][0], by_id[cid][1], cid in taken, cid not in own)
-            for cid in ids if cid in by_id]
+        select(SchoolClass.id, SchoolClass.name, func.count(Person.id), mine.c.own)
+        .join(mine, mine.c.class_id == SchoolClass.id)
+        .outerjoin(member, and_(member.class_id == SchoolClass.id, member.ended_at.is_(None)))
+        .outerjoin(Person, and_(Person.id == member.person_id, Person.role == Role.STUDENT.value,
+                                Person.active.is_(True)))
+        .where(SchoolClass.active.is_(True))
+        .group_by(SchoolClass.id, SchoolClass.name, mine.c.own)
+        .order_by(mine.c.own.desc(), SchoolClass.name, SchoolClass.id)).all()
+    taken: set[int] = set()
+    if with_taken and rows:
+        taken = set(session.scalars(select(AttendanceRecord.class_id).where(
+            AttendanceRecord.class_id.in_([r[0] for r in rows]), AttendanceRecord.day == day)))
+    return [ClassRow(cid, name, size, cid in taken, not own) for cid, name, size, own in rows]
 
 
 def may_take(session: Session, staff_id: int, class_id: int, now: datetime) -> bool:

@@ -48,7 +48,8 @@ class DbDirectory:
     def _classes_for(self, staff_id: int) -> list[ClassInfo]:
         def load() -> list[ClassInfo]:
             return [ClassInfo(r.id, r.name, r.size, r.taken, r.delegated)
-                    for r in attendance.classes_for(self.session, staff_id, self.today(), self.now)]
+                    for r in attendance.classes_for(self.session, staff_id, self.today(), self.now,
+                                                      with_taken=False)]
 
         return self.hop_cache.classes(staff_id, self.today(), load,
                                       lambda: attendance.taken_on(self.session, self.today()))
