@@ -1,7 +1,8 @@
 """Benchmark the USSD callback under a morning-spike load of complete teacher sessions.
 
 Starts its own PostgreSQL cluster (durable), Redis and the sandbox SIS, syncs a district,
-binds every teacher's SIM, then serves the app with gunicorn and drives it with wrk:
+binds every teacher's SIM, warms the hop caches as the scheduler does before the first
+bell, then serves the app with gunicorn and drives it with wrk:
 one connection per phone, each running whole sessions (dial, attendance, class, two
 absentees, confirm — or late arrivals when the class is already taken). The load ramps
 up, holds at the peak, and decays. The same peak is then run against a bare Flask
@@ -140,6 +141,8 @@ def main() -> None:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         phones = Path(tempfile.mkstemp(prefix="hudoor-phones-")[1])
         phones.write_text("\n".join(_bind_teachers(url)) + "\n")
+        # As production's scheduler does before the first bell (core/schedule.py).
+        subprocess.run([str(BIN / "hudoor"), "ussd-warm"], env=env, check=True, stdout=subprocess.DEVNULL)
         access = Path(tempfile.mkstemp(prefix="hudoor-access-")[1])
         server_times = ServerTimes(access)
         procs.append(_gunicorn("wsgi:app", app_port, env, args.workers, args.threads, access))

@@ -32,3 +32,14 @@ def sync_full(school: str | None = None) -> dict[str, Any]:
     """Run a full roster sync of every school, or one."""
     rt = worker_runtime()
     return run_full(rt.sessions, rt.upstream(), school=school, actor="worker").as_dict()
+
+
+def warm_ussd() -> int:
+    """Warm the USSD hop caches before the first bell (scheduled on school mornings)."""
+    from core import calendar
+    from ussd.warmup import warm
+
+    rt = worker_runtime()
+    now = rt.clock()
+    with rt.sessions() as session:
+        return warm(session, rt.redis, calendar.to_cairo(now).date(), now)

@@ -17,6 +17,9 @@ def register(cron: CronScheduler, cfg: Config) -> None:
     interval = min(cfg.sync_interval_seconds, MAX_SYNC_INTERVAL_SECONDS)
     cron.register(jobs.sync_delta, queue_name="sync", interval=interval, job_timeout=1800,
                   name="sync_delta")
+    # Before the first bell (06:30 Cairo = 04:30 UTC in winter, 05:30 local in summer time),
+    # Sunday to Thursday: warm the USSD caches so the spike's first hops read no database.
+    cron.register(jobs.warm_ussd, queue_name="urgent", cron="30 4 * * 0-4", name="warm_ussd")
     from digests import jobs as sms_jobs  # the SMS pipeline's periodic work
 
     # Rebuild sending jobs from the outbox every minute: Redis may have been wiped.

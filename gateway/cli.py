@@ -158,6 +158,19 @@ def contract_list() -> None:
         click.echo(" ".join(sorted(accepted_versions(session, calendar.today()))))
 
 
+@cli.command("ussd-warm")
+def ussd_warm() -> None:
+    """Warm the USSD hop caches now (the scheduler does it before the first bell)."""
+    from core import calendar
+    from ussd.warmup import warm
+
+    rt = _rt()
+    now = rt.clock()
+    with rt.sessions() as session:
+        n = warm(session, rt.redis, calendar.to_cairo(now).date(), now)
+    click.echo(f"warmed {n} staff SIMs")
+
+
 @cli.command("worker")
 @click.option("--burst", is_flag=True, help="Work until the queues are empty, then stop.")
 def worker(burst: bool) -> None:

@@ -103,7 +103,8 @@ def test_scheduler_also_runs_the_sms_pipeline_and_digests_fire_once_a_day(worker
     rt = worker_env
     cron = CronScheduler(connection=rt.redis)
     schedule.register(cron, rt.config)
-    assert {j.name for j in cron.get_jobs()} == {"sync_delta", "sms_requeue", "digests_if_due"}
+    assert {j.name for j in cron.get_jobs()} == {"sync_delta", "sms_requeue", "digests_if_due",
+                                                 "warm_ussd"}
     morning = jobs.worker_runtime()
     morning.clock = lambda: rt.clock()  # Sunday 09:30 Cairo: before the cut-off
     assert sms_jobs.digests_if_due() == "not due"

@@ -217,3 +217,19 @@ def test_ip_allowlist_refuses_other_sources(runtime, client) -> None:  # type: i
     resp = client.post("/at/ussd?token=test-callback-token", data={
         "sessionId": "s", "serviceCode": "*1#", "phoneNumber": "+201001234567", "text": ""})
     assert resp.status_code == 403 and runtime.redis.dbsize() == 0
+
+
+def test_warm_caches_answer_like_a_cold_hop_and_expire_in_time(teacher_phone, synced, runner) -> None:  # type: ignore[no-untyped-def]
+    from ussd import keys
+    from ussd.warmup import WARM_TTL
+
+    phone, _ = teacher_phone
+    phone.dial()
+    cold = phone.send("1")
+    synced.redis.flushdb()
+    out = runner.invoke(cli, ["ussd-warm"])
+    assert out.exit_code == 0 and "warmed 1 staff SIMs" in out.output
+    assert 0 < synced.redis.ttl(keys.caller(phone.msisdn)) <= WARM_TTL
+    assert WARM_TTL + 300 < 3600  # warm TTL + sync interval stays inside the 1-hour revocation
+    phone.dial()
+    assert phone.send("1") == cold  # a warmed hop shows exactly what a cold one did
