@@ -16,6 +16,14 @@ from gateway.app import runtime_of
 bp = Blueprint("status", __name__)
 
 
+@bp.app_template_filter("cairo")
+def cairo_time(iso: str) -> str:
+    """Show an ISO timestamp as Cairo local time, to the second."""
+    from datetime import datetime
+
+    return calendar.to_cairo(datetime.fromisoformat(iso)).strftime("%Y-%m-%d %H:%M:%S")
+
+
 @bp.get("/healthz")
 def healthz() -> tuple[Response, int]:
     """Answer 200 when the database and Redis both answer, 503 otherwise."""
