@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import and_, func, insert, literal, select, text, union_all, update
+from sqlalchemy import and_, func, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from core import audit, calendar
@@ -86,8 +86,8 @@ def classes_for(session: Session, staff_id: int, day: date, now: datetime, *,
 def may_take(session: Session, staff_id: int, class_id: int, now: datetime) -> bool:
     """Tell whether a staff member may take a class now (theirs, or delegated and live)."""
     own_q, held_q = _held(staff_id, now)
-    return session.scalar(select(func.count()).select_from(
-        own_q.union_all(held_q).subquery()).where(text("class_id = :c")), {"c": class_id}) > 0
+    allowed = union_all(own_q, held_q).subquery()
+    return bool(session.scalar(select(func.count()).where(allowed.c.class_id == class_id)))
 
 
 def taken_on(session: Session, day: date) -> list[int]:

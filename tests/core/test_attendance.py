@@ -1,0 +1,58 @@
+"""Attendance rules in the core: who may take a class, exactly-once confirm, late supersedes."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from core import attendance
+from core.models import Delegation, Enrolment, Person, SchoolClass, utcnow
+
+DAY = date(2026, 11, 29)
+
+
+def _staff_and_classes(s):  # type: ignore[no-untyped-def]
+    teachers = s.scalars(select(Person).where(Person.role == "teacher").order_by(Person.id)).all()
+    mine = set(s.scalars(select(Enrolment.class_id).where(Enrolment.person_id == teachers[0].id,
+                                                          Enrolment.ended_at.is_(None))))
+    other = s.scalars(select(SchoolClass.id).where(SchoolClass.id.not_in(mine))
+                      .order_by(SchoolClass.id)).first()
+    return teachers[0], teachers[1], sorted(mine), other
+
+
+def test_only_own_or_delegated_classes_may_be_taken(synced) -> None:  # type: ignore[no-untyped-def]
+    with synced.sessions() as s, s.begin():
+        teacher, colleague, mine, other = _staff_and_classes(s)
+        assert attendance.may_take(s, teacher.id, mine[0], utcnow())
+        assert not attendance.may_take(s, teacher.id, other, utcnow())
+        with pytest.raises(attendance.NotAllowed):
+            attendance.confirm(s, class_id=other, staff_id=teacher.id, day=DAY, absent=(), late=(),
+                               session_id="s1", msisdn="+201001234567")
+        s.add(Delegation(class_id=other, grantor_id=colleague.id, grantee_id=teacher.id,
+                         ends_at=utcnow() + timedelta(days=1)))
+        s.flush()
+        assert attendance.may_take(s, teacher.id, other, utcnow())
+        rows = attendance.classes_for(s, teacher.id, DAY, utcnow())
+        assert [r.delegated for r in rows][-1] is True and {r.id for r in rows} == {*mine, other}
+
+
+def test_confirm_once_and_late_supersedes_absent(synced) -> None:  # type: ignore[no-untyped-def]
+    with synced.sessions() as s, s.begin():
+        teacher, _, mine, _ = _staff_and_classes(s)
+        students = [pid for pid, _ in attendance.roster(s, mine[0])[0]]
+        first = attendance.confirm(s, class_id=mine[0], staff_id=teacher.id, day=DAY,
+                                   absent=(students[0], students[1]), late=(), session_id="s1",
+                                   msisdn="+201001234567")
+        again = attendance.confirm(s, class_id=mine[0], staff_id=teacher.id, day=DAY,
+                                   absent=(students[0], students[1]), late=(), session_id="s2",
+                                   msisdn="+201001234567")
+        assert again.id == first.id  # same teacher, same marks, resumed session: same record
+        with pytest.raises(attendance.AlreadyTaken):
+            attendance.confirm(s, class_id=mine[0], staff_id=teacher.id, day=DAY,
+                               absent=(students[2],), late=(), session_id="s3", msisdn="+201001234567")
+        assert attendance.mark_late(s, class_id=mine[0], staff_id=teacher.id, day=DAY,
+                                    late=(students[0], students[3]), session_id="s4") == 2
+        assert attendance.mark_late(s, class_id=mine[0], staff_id=teacher.id, day=DAY,
+                                    late=(students[0],), session_id="s5") == 0
