@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -56,6 +56,21 @@ def _store(session: Session, report: Report, now: datetime) -> int | None:
     return session.execute(stmt).scalar()
 
 
+def lock_ids(session: Session, provider_ids: list[str]) -> None:
+    """Serialise, per provider message id, a DLR with the sender recording that id.
+
+    Without it, on PostgreSQL a DLR and the sender's transaction can each miss the
+    other (the DLR sees no id yet; the sender's pending-DLR query sees no report yet),
+    leaving the message SENT forever. Both take this lock first, before any row lock,
+    so whichever commits second sees the other. SQLite has one writer: nothing to do.
+    """
+    if not provider_ids or session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(pid)) "
+                         "FROM unnest(CAST(:ids AS text[])) AS pid ORDER BY pid"),
+                    {"ids": sorted(set(provider_ids))})
+
+
 def _by_id(session: Session, report: Report) -> OutboxMessage | None:
     return session.scalars(select(OutboxMessage).where(
         OutboxMessage.provider_message_id == report.provider_message_id).with_for_update()).first()
@@ -92,6 +107,7 @@ def _find(session: Session, report: Report) -> tuple[OutboxMessage | None, Appli
 
 def apply_report(session: Session, report: Report, policy: RetryPolicy, now: datetime) -> Applied:
     """Apply one delivery report inside the caller's transaction; return what it did."""
+    lock_ids(session, [report.provider_message_id])
     report_id = _store(session, report, now)
     if report_id is None:
         return Applied.DUPLICATE

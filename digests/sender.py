@@ -100,6 +100,8 @@ class Sender:
         now = self._clock()
         throttled: set[str] = set()
         with self._sessions() as session, session.begin(), session.no_autoflush:
+            dlr.lock_ids(session, [a.provider_message_id for a in answers
+                                   if isinstance(a, SubmitResult) and a.provider_message_id])
             accepted: list[OutboxMessage] = []
             fresh = {r.id: r for r in session.scalars(
                 select(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
