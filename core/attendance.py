@@ -191,10 +191,9 @@ def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late
     return len(to_update) + len(to_insert)
 
 
-def late_allowed(now: datetime, cutoff: str) -> bool:
+def late_allowed(now: datetime, cutoff: time) -> bool:
     """Tell whether late arrivals may still be marked today (before the digest cut-off)."""
     local = calendar.to_cairo(now)
-    hour, minute = (int(x) for x in cutoff.split(":"))
-    return calendar.is_school_day(local.date()) and local.time() < time(hour, minute)
+    return calendar.is_school_day(local.date()) and local.time() < cutoff
 
 

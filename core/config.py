@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from datetime import time
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -153,6 +154,12 @@ class Config:
             raise ConfigError("production needs " + ", ".join(missing))
         if self.sync_interval_seconds > 1800:  # see core.schedule
             raise ConfigError("HUDOOR_SYNC_INTERVAL_SECONDS above 1800 breaks the 1-hour revocation promise")
+
+    @property
+    def digest_cutoff_time(self) -> time:
+        """Return HUDOOR_DIGEST_CUTOFF ("HH:MM", Cairo) as a time of day."""
+        hour, minute = (int(x) for x in self.digest_cutoff.split(":"))
+        return time(hour, minute)
 
     @property
     def effective_database_url(self) -> str:

@@ -36,10 +36,6 @@ def sync_full(school: str | None = None) -> dict[str, Any]:
 
 def warm_ussd() -> int:
     """Warm the USSD hop caches before the first bell (scheduled on school mornings)."""
-    from core import calendar
-    from ussd.warmup import warm
+    from ussd.warmup import warm_now
 
-    rt = worker_runtime()
-    now = rt.clock()
-    with rt.sessions() as session:
-        return warm(session, rt.redis, calendar.to_cairo(now).date(), now)
+    return warm_now(worker_runtime())

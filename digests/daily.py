@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -39,8 +39,7 @@ class DailyRun:
 
 def send_time(day: date, config: Config, now: datetime) -> datetime:
     """Return when the day's digests may go: after the cut-off, outside quiet hours."""
-    hour, minute = (int(x) for x in config.digest_cutoff.split(":"))
-    cutoff = datetime.combine(day, time(hour, minute), tzinfo=calendar.CAIRO)
+    cutoff = datetime.combine(day, config.digest_cutoff_time, tzinfo=calendar.CAIRO)
     policy = RetryPolicy.from_config(config)
     return policy.not_quiet(max(now, cutoff))
 

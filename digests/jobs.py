@@ -42,8 +42,7 @@ def digests_if_due() -> str:
 
     rt = worker_runtime()
     now = calendar.to_cairo(rt.clock())
-    hour, minute = (int(x) for x in rt.config.digest_cutoff.split(":"))
-    if not calendar.is_school_day(now.date()) or (now.hour, now.minute) < (hour, minute):
+    if not calendar.is_school_day(now.date()) or now.time() < rt.config.digest_cutoff_time:
         return "not due"
     if not rt.redis.set(digests_started(now.date().isoformat()), 1, nx=True, ex=3 * 86400):
         return "already enqueued today"

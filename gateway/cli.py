@@ -161,14 +161,9 @@ def contract_list() -> None:
 @cli.command("ussd-warm")
 def ussd_warm() -> None:
     """Warm the USSD hop caches now (the scheduler does it before the first bell)."""
-    from core import calendar
-    from ussd.warmup import warm
+    from ussd.warmup import warm_now
 
-    rt = _rt()
-    now = rt.clock()
-    with rt.sessions() as session:
-        n = warm(session, rt.redis, calendar.to_cairo(now).date(), now)
-    click.echo(f"warmed {n} staff SIMs")
+    click.echo(f"warmed {warm_now(_rt())} staff SIMs")
 
 
 @cli.command("worker")

@@ -22,6 +22,7 @@ TAKEN_TTL = 3 * 86400
 ROSTER_TTL = 60.0
 _ROSTERS: dict[int, tuple[float, Roster]] = {}
 _ROSTERS_MAX = 20_000
+_UNFETCHED = object()
 
 
 class HopCache:
@@ -30,9 +31,10 @@ class HopCache:
     def __init__(self, conn: redis.Redis) -> None:
         self.conn = conn
 
-    def caller(self, msisdn: str, load: Callable[[], Caller], raw: bytes | None = None) -> Caller:
-        """Return the cached caller (`raw` when the caller already fetched the key), or load it."""
-        if raw is None:
+    def caller(self, msisdn: str, load: Callable[[], Caller],
+               raw: bytes | None | object = _UNFETCHED) -> Caller:
+        """Return the cached caller (`raw`: the key's value when already fetched), or load it."""
+        if raw is _UNFETCHED:
             raw = self.conn.get(keys.caller(msisdn))
         if raw:
             return Caller(**json.loads(raw))

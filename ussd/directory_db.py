@@ -43,7 +43,7 @@ class DbDirectory:
         return calendar.is_school_day(self.today())
 
     def late_allowed(self) -> bool:
-        return attendance.late_allowed(self.now, self.cfg.digest_cutoff)
+        return attendance.late_allowed(self.now, self.cfg.digest_cutoff_time)
 
     def _classes_for(self, staff_id: int) -> list[ClassInfo]:
         def load() -> list[ClassInfo]:

@@ -17,10 +17,20 @@ from sqlalchemy.orm import Session
 from core import attendance
 from core.access import has_access
 from core.models import Contact, ContactKind, Person
+from core.runtime import Runtime
 from ussd import keys
 from ussd.directory_db import caller_for
 
 WARM_TTL = 1200
+
+
+def warm_now(rt: Runtime) -> int:
+    """Warm the caches for today (Cairo) with the runtime's clock; return how many SIMs."""
+    from core import calendar
+
+    now = rt.clock()
+    with rt.sessions() as session:
+        return warm(session, rt.redis, calendar.to_cairo(now).date(), now)
 
 
 def warm(session: Session, conn: redis.Redis, day: date, now: datetime, *, batch: int = 500) -> int:

@@ -17,27 +17,23 @@ STORM = Faults(invalid=0.03, blacklisted=0.03, absent=0.1, buffered=0.1, duplica
                late_sent=0.5, dlr_delay=(0.01, 0.3))
 
 
-def send_until_final(runtime, seconds: float) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def send_until_final(runtime, rounds: int = 200) -> None:  # type: ignore[no-untyped-def]
+    """Run a sender a second at a time until every outbox row is delivered or dead-lettered."""
     sender = build_sender(runtime, threads=8)
     try:
-        sender.run(stop_after=seconds, grace=timedelta(seconds=30))
+        for _ in range(rounds):
+            sender.run(stop_after=1.0)
+            if set(states(runtime)) <= FINAL:
+                break
     finally:
         sender.close()
-    return wait_final(runtime, 10)
 
 
 def test_every_message_reaches_a_final_state_once(runtime, simulator) -> None:  # type: ignore[no-untyped-def]
     sim = simulator(faults=STORM)
     with runtime.sessions() as s, s.begin():
         outbox.enqueue(s, drafts(400))
-    sender = build_sender(runtime, threads=8)
-    try:
-        for _ in range(200):
-            sender.run(stop_after=1.0)
-            if set(states(runtime)) <= FINAL:
-                break
-    finally:
-        sender.close()
+    send_until_final(runtime)
     assert sim.wait_for_dlrs(10)
     counts = wait_final(runtime, 10)
     stats = sim.network.stats()
@@ -55,14 +51,9 @@ def test_redis_flushed_mid_run_loses_nothing_and_sends_nothing_twice(runtime, si
     assert len(requeue_from_outbox(runtime.sessions, runtime.redis)) == 4
     flusher = threading.Timer(0.8, lambda: redis.Redis.from_url(runtime.config.redis_url).flushall())
     flusher.start()
-    sender = build_sender(runtime, threads=8)
     try:
-        for _ in range(200):
-            sender.run(stop_after=1.0)
-            if set(states(runtime)) <= FINAL:
-                break
+        send_until_final(runtime)
     finally:
-        sender.close()
         flusher.join()
     # The queues are rebuilt from the outbox, idempotently.
     with runtime.sessions() as s, s.begin():
