@@ -57,9 +57,10 @@ from shaping.policy import (
 log = logging.getLogger(__name__)
 
 UNAVAILABLE_RETRY_AFTER = 1.0
+DEFAULT_HORIZON = 0.5  # seconds: how far ahead a paced grant may reach
 _UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
-ACQUIRE_LUA = r"""
+_PRELUDE_LUA = r"""
 -- KEYS[1] grant log: sorted set, score = grant time in µs of Redis TIME
 -- KEYS[2] counter that keeps grant-log members unique
 -- KEYS[3] rate-state hash written by report_throttle: rate, since_us
@@ -67,7 +68,6 @@ ACQUIRE_LUA = r"""
 -- ARGV[3] n wanted   ARGV[4] priority (0 urgent)   ARGV[5] urgent share
 -- ARGV[6] span of the sliding window in µs: one second plus a guard for the
 --         network jitter between a grant and its arrival at the operator
--- Returns {granted, retry_after_us, now_us, limit}.
 local WINDOW = 1000000
 local SPAN = tonumber(ARGV[6])
 
@@ -101,6 +101,10 @@ end
 -- Keep only grants in (now - 1 s, now]; %d because Lua 5.1 would print a
 -- 16-digit number in %.14g and lose the microseconds.
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now - SPAN))
+"""
+
+# Returns {granted, retry_after_us, now_us, limit}: every grant is for now.
+ACQUIRE_LUA = _PRELUDE_LUA + r"""
 local used = redis.call('ZCARD', KEYS[1])
 local granted = math.max(0, math.min(n, allowed - used))
 
@@ -133,6 +137,50 @@ end
 return {granted, retry, now, limit}
 """
 
+# Paced grants: each slot is a moment, spaced span/limit apart, at most a horizon
+# ahead of now; the grant log holds the moments, so the sliding-window bound holds
+# for the moments the messages leave, not for when they were granted.
+# KEYS[4] the next free moment (µs)   ARGV[7] horizon in µs
+# Returns {granted, retry_after_us, now_us, limit, {delay_us...}}.
+PACE_LUA = _PRELUDE_LUA + r"""
+local HORIZON = tonumber(ARGV[7])
+if allowed <= 0 then
+  return {0, SPAN, now, limit, {}}
+end
+local interval = math.floor(SPAN / limit)
+local at = math.max(now, tonumber(redis.call('GET', KEYS[4]) or '0'))
+local delays = {}
+local retry = 0
+while #delays < n do
+  if at - now > HORIZON then
+    retry = at - HORIZON - now
+    break
+  end
+  local floor = '(' .. string.format('%d', at - SPAN)
+  local used = redis.call('ZCOUNT', KEYS[1], floor, '+inf')
+  if used >= allowed then
+    -- The window ending at `at` is full: the earliest moment it has room is
+    -- when its (used - allowed + 1)-th oldest moment ages out.
+    local oldest = redis.call('ZRANGEBYSCORE', KEYS[1], floor, '+inf', 'WITHSCORES',
+                              'LIMIT', used - allowed, 1)
+    at = tonumber(oldest[2]) + SPAN
+  else
+    local seq = redis.call('INCR', KEYS[2])
+    local stamp = string.format('%d', at)
+    redis.call('ZADD', KEYS[1], stamp, stamp .. ':' .. string.format('%d', seq))
+    delays[#delays + 1] = at - now
+    at = at + interval
+  end
+end
+if #delays > 0 then
+  redis.call('SET', KEYS[4], string.format('%d', at))
+  -- Moments reach up to a horizon (< 1 s) ahead, and live a span after that.
+  for i = 1, 2 do redis.call('PEXPIRE', KEYS[i], 3000) end
+  redis.call('PEXPIRE', KEYS[4], 3000)
+end
+return {#delays, retry, now, limit, delays}
+"""
+
 
 class InvalidRequest(ValueError):
     """Signal an acquire request that asks for fewer than one message."""
@@ -146,6 +194,7 @@ class Acquired:
     retry_after: float  # seconds; 0.0 when everything asked for was granted
     server_time_us: int | None = None  # Redis TIME of the decision; None if Redis was down
     limit: int = 0  # the operator's per-second limit in force at that time
+    delays: tuple[float, ...] = ()  # paced grants only: seconds from now to each send moment
 
     @property
     def unavailable(self) -> bool:
@@ -200,6 +249,7 @@ class RateShaper:
         # a little later than its grant then still falls in a window of its own.
         self._span_us = 1_000_000 + guard_us
         self._acquire = client.register_script(ACQUIRE_LUA)
+        self._pace = client.register_script(PACE_LUA)
         self._lock = threading.Lock()
         self._failures = 0
 
@@ -239,6 +289,31 @@ class RateShaper:
             self._count_failure("acquire", exc)
             return Acquired(0, UNAVAILABLE_RETRY_AFTER)
         return Acquired(int(granted), int(retry_us) / 1_000_000, int(now_us), int(limit))
+
+    def acquire_paced(self, operator: Operator, n: int, *, priority: Priority,
+                      horizon: float = DEFAULT_HORIZON) -> Acquired:
+        """Take up to n send moments for operator, evenly spaced, none beyond now + horizon.
+
+        The caller sends message i at ``delays[i]`` seconds from now. Every worker
+        shares one chain of moments per operator, so their messages interleave
+        evenly instead of all leaving at the top of a second.
+        """
+        if n < 1:
+            raise InvalidRequest(f"n must be >= 1, got {n}")
+        if not 0 < horizon < 1:
+            raise InvalidPolicy(f"horizon {horizon} must be in (0, 1) seconds")
+        cap = self._caps.cap_for(operator)
+        try:
+            granted, retry_us, now_us, limit, delays = self._pace(
+                keys=keys.paced_keys(operator),
+                args=[cap, repr(self._backoff.recovery_per_second(cap)), n, int(priority),
+                      repr(self._urgent_share), self._span_us, int(horizon * 1_000_000)],
+            )
+        except _UNREACHABLE as exc:
+            self._count_failure("acquire", exc)
+            return Acquired(0, UNAVAILABLE_RETRY_AFTER)
+        return Acquired(int(granted), int(retry_us) / 1_000_000, int(now_us), int(limit),
+                        tuple(int(d) / 1_000_000 for d in delays))
 
     def rate_state(self, operator: Operator) -> RateState:
         """Return the operator's stored backoff state (UNTHROTTLED if none)."""

@@ -31,3 +31,13 @@ def rate_state(operator: Operator) -> str:
 def operator_keys(operator: Operator) -> tuple[str, str, str]:
     """Return the keys the acquire script touches, in its KEYS order."""
     return grant_log(operator), grant_sequence(operator), rate_state(operator)
+
+
+def next_slot(operator: Operator) -> str:
+    """Return the next free send moment (µs of Redis TIME) of paced grants."""
+    return _scope(operator) + "next"
+
+
+def paced_keys(operator: Operator) -> tuple[str, str, str, str]:
+    """Return the keys the paced acquire script touches, in its KEYS order."""
+    return (*operator_keys(operator), next_slot(operator))

@@ -184,3 +184,45 @@ def admit(
     # The window frees a slot for us once the k-th oldest grant ages out.
     k = len(after) - allowed + 1
     return Admission(granted, after[k - 1] + WINDOW_US - now_us, after)
+
+
+@dataclass(frozen=True)
+class Paced:
+    """Report the send moments one paced acquire got, and the state that results."""
+
+    delays_us: tuple[int, ...]  # from now, one per granted message, increasing
+    retry_after_us: int  # 0 when everything asked for was granted
+    log: tuple[int, ...]  # granted moments in the live window, oldest first
+    next_free_us: int
+
+
+def pace(log: Sequence[int], next_free_us: int, now_us: int, n: int, priority: Priority,
+         limit: int, *, span_us: int = WINDOW_US, horizon_us: int,
+         urgent_share: float = DEFAULT_URGENT_SHARE) -> Paced:
+    """Grant up to n send moments spaced span/limit apart, none beyond now + horizon.
+
+    Mirrored by ``PACE_LUA``. The sliding-window bound of :func:`admit` holds for
+    the moments themselves: no span-long window holds more than the allowance.
+    Spacing the moments evenly is what lets a small guard absorb arrival jitter:
+    a burst granted at the top of a second arrives as a burst, jitter and all.
+    """
+    live = sorted(t for t in log if t > now_us - span_us)
+    allowed = allowance(limit, priority, urgent_share)
+    if allowed <= 0:
+        return Paced((), span_us, tuple(live), next_free_us)
+    interval = span_us // limit
+    at = max(now_us, next_free_us)
+    delays: list[int] = []
+    retry = 0
+    while len(delays) < n:
+        if at - now_us > horizon_us:
+            retry = at - horizon_us - now_us
+            break
+        window = [t for t in live if t > at - span_us]
+        if len(window) >= allowed:
+            at = window[len(window) - allowed] + span_us
+            continue
+        live.append(at)
+        delays.append(at - now_us)
+        at += interval
+    return Paced(tuple(delays), retry, tuple(live), at if delays else next_free_us)
