@@ -1,11 +1,15 @@
-"""The sending loop: a shaper token per message, claim, hand over, record the answer."""
+"""The sending loop: book paced send moments, claim, hand over at each moment, record."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -32,8 +36,9 @@ from shaping.policy import OperatorCaps, Priority
 
 log = logging.getLogger(__name__)
 
-ROUNDS_PER_SECOND = 10
-SLOT_WAIT_SECONDS = 10.0  # a claimed message gives up its claim if no slot comes
+HORIZON = 0.5  # seconds: how far ahead a sender books send moments
+LEAD = 0.15  # seconds: book the next moments this long before the booked ones run out
+MAX_OPEN_ROUNDS = 2  # claimed but not yet recorded: what a killed sender leaves in doubt
 
 
 @dataclass
@@ -49,18 +54,39 @@ class SendStats:
     by_outcome: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class _Round:
+    """Messages claimed together, each with its send moment; recorded together."""
+
+    moments: list[tuple[float, OutboxMessage]]  # (time.monotonic() to send at, row), in order
+    futures: dict[int, Future[SubmitResult | ProviderError]] = field(default_factory=dict)
+
+    @property
+    def last(self) -> float:
+        return self.moments[-1][0] if self.moments else 0.0
+
+
 class Sender:
-    """Send due outbox messages through one provider, never faster than the shaper allows."""
+    """Send due outbox messages through one provider at the moments the shaper books.
+
+    A round books evenly spaced send moments per operator from the shared shaper
+    (``acquire_paced``), claims that many rows, sends each at its moment and
+    records the answers in one transaction. ``run`` overlaps rounds: the next is
+    booked while the current one still has ``LEAD`` seconds of moments to go, and
+    answers are recorded on a thread of their own, so an operator's stream of
+    moments has no gaps between rounds.
+    """
 
     def __init__(self, sessions: sessionmaker[Session], shaper: RateShaper, caps: OperatorCaps,
                  provider: Provider, policy: RetryPolicy, *, batch: int = 500, threads: int = 32,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, horizon: float = HORIZON) -> None:
         self._sessions = sessions
         self._shaper = shaper
         self._caps = caps
         self._provider = provider
         self._policy = policy
         self._batch = batch
+        self._horizon = horizon
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sms-send")
         self._clock = clock
         self.stats = SendStats()
@@ -69,7 +95,18 @@ class Sender:
         self._pool.shutdown(wait=True)
 
     def run_once(self) -> float:
-        """Send what the shaper allows now; return seconds to wait (0: call again at once)."""
+        """Book, send and record one round; return seconds to wait (0: call again at once)."""
+        planned = self._plan()
+        if isinstance(planned, float):
+            return planned
+        for i, (at, row) in enumerate(planned.moments):
+            _sleep_until(at)
+            planned.futures[i] = self._pool.submit(self._submit_one, row)
+        self._record_round(planned)
+        return 0.0
+
+    def _plan(self) -> _Round | float:
+        """Book moments and claim rows for them; or return how long to wait."""
         now = self._clock()
         if calendar.in_quiet_hours(now, self._policy.quiet_start_hour,
                                    self._policy.quiet_end_hour):
@@ -78,25 +115,30 @@ class Sender:
             groups = outbox.due_groups(session, now)
         if not groups:
             return 0.5
-        claimed: list[OutboxMessage] = []
-        for operator, priority, count in groups:
-            # A round claims about a tenth of a second's worth per operator: a
-            # killed sender leaves at most that many messages in doubt. Each
-            # message then waits for its own shaper slot just before its HTTP
-            # call, so grant and arrival at the operator are milliseconds apart.
-            cap = self._caps.cap_for(operator)
-            if cap <= 0:
+        moments: list[tuple[float, OutboxMessage]] = []
+        waits = [0.5]
+        for operator, priority, count in groups:  # urgent first
+            if self._caps.cap_for(operator) <= 0:
                 continue  # no agreed rate with this operator: hold its messages
-            size = min(count, self._batch, max(1, cap // ROUNDS_PER_SECOND))
+            grant = self._shaper.acquire_paced(operator, min(count, self._batch),
+                                               priority=priority, horizon=self._horizon)
+            booked_at = time.monotonic()
+            if not grant.granted:
+                waits.append(grant.retry_after)
+                continue
+            # Moments a row cannot fill (another sender claimed it) stay unused:
+            # the stream has a gap, never a burst.
             with self._sessions() as session, session.begin():
-                claimed += outbox.claim(session, operator, priority, size, self._clock())
-        if not claimed:
-            return 0.5
-        self._send(claimed)
-        return 0.0
+                rows = outbox.claim(session, operator, priority, grant.granted, self._clock())
+            moments += [(booked_at + delay, row) for delay, row in zip(grant.delays, rows)]
+        if not moments:
+            return min(waits)
+        moments.sort(key=lambda m: m[0])
+        return _Round(moments)
 
-    def _send(self, rows: list[OutboxMessage]) -> None:
-        answers = list(self._pool.map(self._submit_one, rows))
+    def _record_round(self, done: _Round) -> None:
+        rows = [row for _, row in done.moments]
+        answers = [done.futures[i].result() for i in range(len(rows))]
         now = self._clock()
         throttled: set[str] = set()
         with self._sessions() as session, session.begin(), session.no_autoflush:
@@ -136,15 +178,6 @@ class Sender:
             self.stats.refused += 1
 
     def _submit_one(self, row: OutboxMessage) -> SubmitResult | ProviderError:
-        operator, priority = Operator(row.operator), Priority(row.priority)
-        deadline = time.monotonic() + SLOT_WAIT_SECONDS
-        while True:
-            grant = self._shaper.try_acquire(operator, 1, priority=priority)
-            if grant.granted:
-                break
-            if time.monotonic() > deadline:
-                return ProviderUnavailable("no send slot in time")  # released, not sent
-            time.sleep(max(grant.retry_after, 0.001))
         try:
             return self._provider.submit(Submission(row.id, row.msisdn, row.text))
         except ProviderError as exc:
@@ -152,22 +185,116 @@ class Sender:
 
     def run(self, *, until_idle: bool = False, stop_after: float | None = None,
             grace: timedelta | None = None) -> SendStats:
-        """Loop run_once; stop when nothing is due (until_idle) or after stop_after seconds."""
+        """Send rounds back to back; stop when nothing is due (until_idle) or after stop_after s."""
         started = time.monotonic()
         recovered_at = 0.0
-        while stop_after is None or time.monotonic() - started < stop_after:
-            if grace is not None and time.monotonic() - recovered_at > 2.0:
-                recovered_at = time.monotonic()
-                with self._sessions() as session, session.begin():
-                    outbox.recover_in_doubt(session, self._clock(), grace, self._policy)
-            wait = self.run_once()
-            if wait >= 0.5 and until_idle and not self._has_due():
-                break
-            if wait:
+        pipe = _Pipeline(self)
+        try:
+            while stop_after is None or time.monotonic() - started < stop_after:
+                if grace is not None and time.monotonic() - recovered_at > 2.0:
+                    recovered_at = time.monotonic()
+                    with self._sessions() as session, session.begin():
+                        outbox.recover_in_doubt(session, self._clock(), grace, self._policy)
+                pipe.wait_for_lead()
+                planned = self._plan()
+                if isinstance(planned, _Round):
+                    pipe.send(planned)
+                    continue
+                if planned >= 0.5 and until_idle:
+                    pipe.drain()
+                    if not self._has_due():
+                        break
                 self.stats.idle_waits += 1
-                time.sleep(min(wait, 0.5))
+                time.sleep(min(planned, 0.5))
+        finally:
+            pipe.close()
         return self.stats
 
     def _has_due(self) -> bool:
         with self._sessions() as session:
             return bool(outbox.due_groups(session, self._clock()))
+
+
+def _sleep_until(moment: float) -> None:
+    delay = moment - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
+class _Pipeline:
+    """Send booked rounds at their moments on one thread; record them on another."""
+
+    def __init__(self, sender: Sender) -> None:
+        self._sender = sender
+        self._lock = threading.Condition()
+        self._heap: list[tuple[float, int, int, _Round]] = []  # (moment, seq, index, round)
+        self._seq = itertools.count()
+        self._tail = 0.0  # the latest booked moment
+        self._open = 0  # rounds not yet recorded
+        self._closing = False
+        self._recordings: queue.Queue[_Round | None] = queue.Queue()
+        self._dispatcher = threading.Thread(target=self._dispatch, name="sms-moments",
+                                            daemon=True)
+        self._recorder = threading.Thread(target=self._record, name="sms-record", daemon=True)
+        self._dispatcher.start()
+        self._recorder.start()
+
+    def send(self, planned: _Round) -> None:
+        with self._lock:
+            self._open += 1
+            for i, (at, _row) in enumerate(planned.moments):
+                heapq.heappush(self._heap, (at, next(self._seq), i, planned))
+            self._tail = max(self._tail, planned.last)
+            self._lock.notify_all()
+
+    def wait_for_lead(self) -> None:
+        """Return once the booked moments run out within LEAD seconds and the round
+        before the current one is recorded, so at most two rounds are ever in doubt."""
+        _sleep_until(self._tail - LEAD)
+        with self._lock:
+            while self._open >= MAX_OPEN_ROUNDS:
+                self._lock.wait()
+
+    def drain(self) -> None:
+        """Return once every round handed over is sent and recorded."""
+        with self._lock:
+            while self._open:
+                self._lock.wait()
+
+    def close(self) -> None:
+        self.drain()
+        with self._lock:
+            self._closing = True
+            self._lock.notify_all()
+        self._dispatcher.join()
+        self._recordings.put(None)
+        self._recorder.join()
+
+    def _dispatch(self) -> None:
+        sender = self._sender
+        while True:
+            with self._lock:
+                while not self._heap and not self._closing:
+                    self._lock.wait()
+                if not self._heap:
+                    return
+                at, _, i, planned = self._heap[0]
+                delay = at - time.monotonic()
+                if delay > 0.0005:
+                    self._lock.wait(delay)
+                    continue
+                heapq.heappop(self._heap)
+            row = planned.moments[i][1]
+            planned.futures[i] = sender._pool.submit(sender._submit_one, row)  # noqa: SLF001
+            if len(planned.futures) == len(planned.moments):
+                self._recordings.put(planned)
+
+    def _record(self) -> None:
+        while (planned := self._recordings.get()) is not None:
+            try:
+                self._sender._record_round(planned)  # noqa: SLF001
+            except Exception:  # a lost recording leaves rows in doubt for recovery
+                log.exception("sms: recording a round of %d failed", len(planned.moments))
+            with self._lock:
+                self._open -= 1
+                self._lock.notify_all()
