@@ -1,46 +1,57 @@
-"""An Africa's Talking look-alike over HTTP: the SDK's real requests in, DLRs posted back."""
+"""An Africa's Talking look-alike over HTTP: the SDK's real requests in, DLRs posted back.
+
+The HTTP side runs on aiohttp in one event loop on its own thread: keep-alive
+connections and no thread per connection, so the simulator costs little CPU and
+adds little latency jitter next to the senders it measures (werkzeug closes every
+connection and runs a thread per request; see docs/BENCHMARKS.md).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
-from collections.abc import Callable, Iterable
 import time
 from types import TracebackType
 from typing import Any
 
 import requests
-from werkzeug.wrappers import Request, Response
-from werkzeug.serving import BaseWSGIServer, make_server
+from aiohttp import web
 
 from digests.simulator.network import Network
-from digests.simulator.quiet import QuietHandler
 
 
-def create_simulator_app(network: Network) -> Callable[..., Iterable[bytes]]:
-    """Build the simulator's WSGI app around one Network (plain werkzeug: it must be fast)."""
+def create_simulator_app(network: Network) -> web.Application:
+    """Build the simulator's aiohttp app around one Network."""
 
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        req = Request(environ)
-        if req.method == "POST" and req.path == "/version1/messaging":
-            if not req.headers.get("apiKey"):
-                return _json({"error": "missing apiKey"}, 401)(environ, start_response)
-            to, text = req.form.get("to", ""), req.form.get("message", "")
-            recipients = [network.submit(n.strip(), text) for n in to.split(",") if n.strip()]
-            sent = sum(1 for r in recipients if r["statusCode"] == 101)
-            body = {"SMSMessageData": {"Message": f"Sent to {sent}/{len(recipients)}",
-                                       "Recipients": recipients}}
-            return _json(body, 201)(environ, start_response)
-        if req.method == "GET" and req.path == "/stats":
-            return _json(network.stats(), 200)(environ, start_response)
-        return _json({"error": "not found"}, 404)(environ, start_response)
+    async def messaging(request: web.Request) -> web.Response:
+        if not request.headers.get("apiKey"):
+            return _json({"error": "missing apiKey"}, 401)
+        form = await request.post()
+        to, text = str(form.get("to", "")), str(form.get("message", ""))
+        recipients = [network.submit(n.strip(), text) for n in to.split(",") if n.strip()]
+        sent = sum(1 for r in recipients if r["statusCode"] == 101)
+        return _json({"SMSMessageData": {"Message": f"Sent to {sent}/{len(recipients)}",
+                                         "Recipients": recipients}}, 201)
 
+    async def stats(_request: web.Request) -> web.Response:
+        return _json(network.stats(), 200)
+
+    async def not_found(_request: web.Request) -> web.Response:
+        return _json({"error": "not found"}, 404)
+
+    app = web.Application()
+    app.router.add_post("/version1/messaging", messaging)
+    app.router.add_get("/stats", stats)
+    app.router.add_route("*", "/{tail:.*}", not_found)
     return app
 
 
-def _json(body: Any, status: int) -> Response:
+def _json(body: Any, status: int) -> web.Response:
     # Exactly "application/json": the SDK parses only that content type.
-    return Response(json.dumps(body), status=status, content_type="application/json")
+    # Bytes, not text: aiohttp would append "; charset=utf-8" to a text body's type.
+    return web.Response(body=json.dumps(body).encode(), status=status,
+                        content_type="application/json")
 
 
 class Simulator:
@@ -50,30 +61,47 @@ class Simulator:
                  port: int = 0, poster_threads: int = 4) -> None:
         self.network = network
         self.callback_url = callback_url
-        self._server: BaseWSGIServer = make_server(host, port, create_simulator_app(network),
-                                                   threaded=True, request_handler=QuietHandler)
+        self._host, self._port = host, port
+        self._loop = asyncio.new_event_loop()
+        self._runner = web.AppRunner(create_simulator_app(network), access_log=None)
+        self._ready = threading.Event()
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._server.serve_forever, daemon=True)]
+        self._threads = [threading.Thread(target=self._serve, daemon=True, name="sim-http")]
         # poster_threads=0: accept and count, post no delivery reports (benchmarks).
         self._threads += [threading.Thread(target=self._post_dlrs, daemon=True)
                           for _ in range(poster_threads)]
 
-    @property
-    def url(self) -> str:
-        return f"http://{self._server.host}:{self._server.port}"
-
-    def start(self) -> Simulator:
-        """Start serving (idempotent)."""
-        for thread in self._threads:
-            if not thread.is_alive() and thread.ident is None:
-                thread.start()
-        return self
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, self._host, self._port, reuse_address=True)
+        self._loop.run_until_complete(site.start())
+        sockets = site._server.sockets if site._server else []  # noqa: SLF001
+        self._port = sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(self._runner.cleanup())
+        self._loop.close()
 
     def stop(self) -> None:
         self._stop.set()
-        self._server.shutdown()
+        if self._ready.is_set():
+            self._loop.call_soon_threadsafe(self._loop.stop)
         for thread in self._threads:
             thread.join(timeout=5)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    def start(self) -> Simulator:
+        """Start serving and return once the port is open (idempotent)."""
+        for thread in self._threads:
+            if not thread.is_alive() and thread.ident is None:
+                thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("simulator did not start")
+        return self
 
     def __enter__(self) -> Simulator:
         return self.start()

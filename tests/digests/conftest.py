@@ -10,7 +10,7 @@ from werkzeug.serving import make_server
 
 from core.runtime import Runtime
 from digests.simulator.network import Faults, Network
-from digests.simulator.quiet import QuietHandler
+from core.sandbox.server import QuietHandler
 from digests.simulator.server import Simulator
 from gateway.app import create_app
 from shaping.policy import OperatorCaps
