@@ -8,6 +8,7 @@ import requests
 from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
 
+from digests.providers.at_transport import PooledPost
 from digests.providers.base import (
     Outcome,
     ProviderError,
@@ -27,8 +28,10 @@ class AfricasTalkingProvider:
     name = "africastalking"
 
     def __init__(self, username: str, api_key: str, *, base_url: str = "",
-                 sender_id: str = "", pooled: bool = False) -> None:
+                 sender_id: str = "", pooled: bool = False,
+                 timeout: tuple[float, float] = TIMEOUT) -> None:
         self._sms = SMSService(username, api_key)
+        self._timeout = timeout
         if base_url:
             # The SDK builds every URL as _baseUrl + path; pointing it elsewhere
             # (the simulator) is this one attribute, set the way _init_service does.
@@ -39,24 +42,14 @@ class AfricasTalkingProvider:
 
     @staticmethod
     def _pool(sms: SMSService) -> None:
-        # The SDK calls requests.post per message: a new TCP connection each
-        # time. A keep-alive Session is measured in docs/BENCHMARKS.md; it
-        # replaces only the SDK's private POST helper, nothing else.
-        session = requests.Session()
-
-        def post(url: str, headers: Any, data: Any, params: Any, callback: Any = None,
-                 timeout: Any = TIMEOUT) -> Any:
-            res = session.post(url=url, headers=headers, params=params, data=data,
-                               timeout=timeout)
-            return res if not callback else callback(res)
-
-        sms._Service__make_post_request = post  # type: ignore[attr-defined]
+        # See digests/providers/at_transport.py and docs/BENCHMARKS.md.
+        sms._Service__make_post_request = PooledPost()  # type: ignore[attr-defined]
 
     def submit(self, message: Submission) -> SubmitResult:
         """Send one message; map its per-recipient statusCode to an Outcome."""
         try:
             answer = self._sms.send(message.text, [message.msisdn], sender_id=self._sender_id,
-                                    timeout=TIMEOUT)
+                                    timeout=self._timeout)
         except (requests.ConnectionError, requests.exceptions.ConnectTimeout) as exc:
             if isinstance(exc, requests.exceptions.ReadTimeout):
                 raise ProviderInDoubt(str(exc)) from exc

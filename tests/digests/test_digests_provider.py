@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pytest
 
 from digests.providers.africastalking import AfricasTalkingProvider
-from digests.providers.base import Outcome, ProviderUnavailable, Submission
+from digests.providers.base import Outcome, ProviderInDoubt, ProviderUnavailable, Submission
 from digests.providers.console import ConsoleProvider
 from digests.simulator.network import Faults, Network
 from digests.simulator.server import Simulator
@@ -46,10 +47,35 @@ def test_refusals_are_permanent() -> None:
     assert {r.reason for r in results} <= {"403 InvalidPhoneNumber", "406 UserInBlacklist"}
 
 
-def test_unreachable_provider_is_classified() -> None:
-    at = AfricasTalkingProvider("hudoor", "key", base_url=f"http://127.0.0.1:{free_port()}")
+@pytest.mark.parametrize("pooled", [False, True])
+def test_unreachable_provider_is_classified(pooled: bool) -> None:
+    at = AfricasTalkingProvider("hudoor", "key", base_url=f"http://127.0.0.1:{free_port()}",
+                                pooled=pooled)
     with pytest.raises(ProviderUnavailable):
         at.submit(Submission(1, "+201001234567", "x"))
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_no_answer_in_time_is_in_doubt(pooled: bool) -> None:
+    """Connected and sent, but no answer: the provider may have it; never resend blindly."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers
+        port = silent.getsockname()[1]
+        at = AfricasTalkingProvider("hudoor", "key", base_url=f"http://127.0.0.1:{port}",
+                                    pooled=pooled, timeout=(1.0, 0.3))
+        with pytest.raises(ProviderInDoubt):
+            at.submit(Submission(1, "+201001234567", "x"))
+
+
+@pytest.mark.parametrize("pooled", [False, True])
+def test_a_refused_request_is_transient(pooled: bool) -> None:
+    """A non-2xx answer to the whole request (here 404: wrong path) is retried later."""
+    with start("vodafone=100") as sim:
+        at = AfricasTalkingProvider("hudoor", "key", base_url=sim.url + "/elsewhere",
+                                    pooled=pooled)
+        result = at.submit(Submission(1, "+201001234567", "x"))
+    assert result.outcome is Outcome.TRANSIENT
+    assert result.reason.startswith("http: ")
+    assert "not found" in result.reason
 
 
 def test_console_provider_accepts_everything() -> None:
