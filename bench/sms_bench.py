@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -94,18 +95,29 @@ class _Simulator:
         with urllib.request.urlopen(self.url + "/stats", timeout=30) as answer:
             return json.loads(answer.read())
 
+    def cpu_seconds(self) -> float:
+        """Return the simulator process's CPU time so far (user + system)."""
+        fields = Path(f"/proc/{self._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self._proc.terminate()
         self._proc.wait(timeout=10)
 
 
-def _senders(env: dict[str, str], n: int, args: list[str]) -> float:
-    start = time.monotonic()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _senders(env: dict[str, str], n: int, args: list[str]) -> tuple[float, float]:
+    """Run n sender processes to the end; return (wall seconds, their CPU seconds)."""
+    start, cpu = time.monotonic(), _children_cpu()
     procs = [subprocess.Popen([HUDOOR, "digests", "send", *args], env=env,
                               stdout=subprocess.DEVNULL) for _ in range(n)]
     for proc in procs:
         proc.wait(timeout=600)
-    return time.monotonic() - start
+    return time.monotonic() - start, _children_cpu() - cpu
 
 
 def bench_caps(seconds: float, threads: int, senders: int, guard_ms: int) -> None:
@@ -116,8 +128,8 @@ def bench_caps(seconds: float, threads: int, senders: int, guard_ms: int) -> Non
             env = _env(Path(tmp), redis_url, sim.url, CAPS, guard_ms)
             # Enough for `seconds` at every cap, plus a margin nobody reaches.
             _enqueue(env, {op.value: int(cap * seconds * 1.5) for op, cap in caps.caps}, "caps")
-            wall = _senders(env, senders, ["--seconds", str(seconds), "--threads", str(threads),
-                                           "--pooled"])
+            wall, _cpu = _senders(env, senders, ["--seconds", str(seconds), "--threads",
+                                                 str(threads), "--pooled"])
             stats = sim.stats()
         finally:
             sim.stop()
@@ -143,13 +155,18 @@ def bench_ceiling(total: int, threads: int, senders: int, pooled: bool) -> None:
             _enqueue(env, {op: total // 4 for op in PREFIX}, "ceiling")
             args = ["--until-idle", "--seconds", "170", "--threads", str(threads),
                     "--batch", "500"] + (["--pooled"] if pooled else [])
-            wall = _senders(env, senders, args)
+            sim_cpu = sim.cpu_seconds()
+            wall, cpu = _senders(env, senders, args)
             accepted = sim.stats()["accepted"]
+            sim_cpu = sim.cpu_seconds() - sim_cpu
         finally:
             sim.stop()
     label = "keep-alive session" if pooled else "SDK as shipped (new connection per message)"
     print(f"2. ceiling, caps lifted, {label}, {senders} sender processes: {accepted} messages"
           f" in {wall:.1f} s = {accepted / wall:,.0f} msg/s (wall includes process start-up)")
+    print(f"   CPU per message: senders {cpu / accepted * 1e3:.2f} ms (incl. start-up), "
+          f"simulator {sim_cpu / accepted * 1e3:.2f} ms; one core of senders alone would send"
+          f" {accepted / cpu:,.0f} msg/s")
 
 
 def _district(n: int, english_share: float, seed: int) -> list[GuardianDay]:
@@ -194,7 +211,7 @@ class _redis:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seconds", type=float, default=30.0, help="length of the caps run")
-    ap.add_argument("--ceiling", type=int, default=8000, help="messages for the ceiling runs")
+    ap.add_argument("--ceiling", type=int, default=20000, help="messages for the ceiling runs")
     ap.add_argument("--threads", type=int, default=32)
     ap.add_argument("--senders", type=int, default=2, help="sender processes")
     ap.add_argument("--guard-ms", type=int, default=100, help="HUDOOR_SHAPER_GUARD_MS")
