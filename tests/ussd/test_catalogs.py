@@ -8,7 +8,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from ussd.i18n import Texts
+from core.i18n import Texts
 
 ROOT = Path(__file__).resolve().parents[2]
 
