@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core import audit, calendar
+from core.i18n import Texts, _
 from digests import outbox
 from digests.models import MessageKind
 from digests.outbox import Draft
@@ -30,10 +31,8 @@ _WORDS = {
     Keyword.HELP: {"help", "info", "مساعدة", "مساعده", "help?"},
 }
 
-HELP_TEXT = {
-    "ar": "حضور: رسالة يومية بحضور أبنائك. للإيقاف أرسل إيقاف، وللعودة ابدأ",
-    "en": "Hudoor: a daily attendance SMS about your children. Send STOP to stop, START to resume.",
-}
+HELP_TEXT = _("Hudoor: a daily attendance SMS about your children. Send STOP to stop, START to "
+               "resume.")
 
 
 def parse(text: str) -> Keyword:
@@ -71,7 +70,7 @@ def handle(session: Session, msisdn: str, text: str, now: datetime) -> Keyword:
                      entity_id=msisdn, reason="inbound START", data={"contacts": changed})
     elif keyword is Keyword.HELP:
         language = _language(text)
+        reply = Texts(language)(HELP_TEXT)
         outbox.enqueue(session, [Draft(MessageKind.HELP_REPLY.value, calendar.to_cairo(now).date(),
-                                       msisdn, language, HELP_TEXT[language], Priority.URGENT)],
-                       now)
+                                       msisdn, language, reply, Priority.URGENT)], now)
     return keyword

@@ -49,4 +49,5 @@ def test_stop_then_start_then_help(runtime, client) -> None:  # type: ignore[no-
     with runtime.sessions() as s:
         [reply] = s.scalars(select(OutboxMessage)).all()
     assert reply.kind == "help_reply" and reply.priority == 0 and reply.segments == 1
+    assert reply.text.startswith("حضور: رسالة يومية")  # the Arabic catalog entry
     assert client.post(URL, data={"from": "garbage", "text": "STOP"}).status_code == 400
