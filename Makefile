@@ -30,7 +30,10 @@ clean:
 	rm -rf var build *.egg-info
 
 # Re-extract messages; tests/ussd/test_catalogs.py fails when the committed .pot is stale.
+# `update` keeps each catalog's header (the Arabic Plural-Forms order lives there) and does
+# not fuzzy-match: a fuzzy guess looks translated but is never used at run time.
 catalogs: install
 	$(BIN)/pybabel extract -F babel.cfg -k _ -k t -k plural:1,2 --no-location --sort-output \
 	  --omit-header -o locales/messages.pot .
-	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-location --omit-header --ignore-obsolete
+	$(BIN)/pybabel update -i locales/messages.pot -d locales --ignore-obsolete --no-wrap \
+	  --no-fuzzy-matching

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import enum
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import audit, calendar
+from core.i18n import Texts, _
 from digests import outbox
-from digests.models import MessageKind
+from digests.models import InboundMessage, MessageKind
 from digests.outbox import Draft
 from shaping.policy import Priority
 
@@ -23,6 +26,14 @@ class Keyword(enum.Enum):
     UNKNOWN = "unknown"
 
 
+@dataclass(frozen=True)
+class Handled:
+    """One inbound message's keyword; duplicate when its id was seen before (nothing done)."""
+
+    keyword: Keyword
+    duplicate: bool = False
+
+
 _WORDS = {
     Keyword.STOP: {"stop", "stopall", "unsubscribe", "cancel", "end", "quit",
                    "ايقاف", "إيقاف", "الغاء", "إلغاء", "توقف", "وقف"},
@@ -30,10 +41,8 @@ _WORDS = {
     Keyword.HELP: {"help", "info", "مساعدة", "مساعده", "help?"},
 }
 
-HELP_TEXT = {
-    "ar": "حضور: رسالة يومية بحضور أبنائك. للإيقاف أرسل إيقاف، وللعودة ابدأ",
-    "en": "Hudoor: a daily attendance SMS about your children. Send STOP to stop, START to resume.",
-}
+HELP_TEXT = _("Hudoor: a daily attendance SMS about your children. Send STOP to stop, START to "
+               "resume.")
 
 
 def parse(text: str) -> Keyword:
@@ -52,11 +61,35 @@ def _language(text: str) -> str:
     return "ar" if any("\u0600" <= ch <= "\u06ff" for ch in text) else "en"
 
 
-def handle(session: Session, msisdn: str, text: str, now: datetime) -> Keyword:
-    """Apply one inbound message from msisdn (E.164) inside the caller's transaction."""
+def _first_time(session: Session, provider_id: str, msisdn: str, keyword: Keyword,
+                now: datetime) -> bool:
+    """Record the provider's id; return False when a committed or in-flight row has it.
+
+    On PostgreSQL a concurrent retry waits here for the first transaction and then sees
+    the conflict; SQLite has one writer.
+    """
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (insert(InboundMessage).values(provider_message_id=provider_id, msisdn=msisdn,
+                                          keyword=keyword.value, received_at=now)
+            .on_conflict_do_nothing(index_elements=["provider_message_id"])
+            .returning(InboundMessage.id))
+    return session.execute(stmt).scalar() is not None
+
+
+def handle(session: Session, msisdn: str, text: str, now: datetime,
+           provider_id: str | None = None) -> Handled:
+    """Apply one inbound message from msisdn (E.164) inside the caller's transaction.
+
+    Args:
+        provider_id: the provider's id of the message; a repeated id changes nothing (an
+            operator retrying the callback must not re-apply a STOP a START has undone,
+            nor send a second HELP reply). Without one, the message is applied as it comes.
+    """
     from core.models import Contact, ContactKind
 
     keyword = parse(text)
+    if provider_id and not _first_time(session, provider_id, msisdn, keyword, now):
+        return Handled(keyword, duplicate=True)
     guardian = (Contact.msisdn == msisdn) & (Contact.kind == ContactKind.GUARDIAN.value)
     if keyword is Keyword.STOP:
         changed = session.execute(update(Contact).where(guardian, Contact.opted_out_at.is_(None))
@@ -71,7 +104,7 @@ def handle(session: Session, msisdn: str, text: str, now: datetime) -> Keyword:
                      entity_id=msisdn, reason="inbound START", data={"contacts": changed})
     elif keyword is Keyword.HELP:
         language = _language(text)
+        reply = Texts(language)(HELP_TEXT)
         outbox.enqueue(session, [Draft(MessageKind.HELP_REPLY.value, calendar.to_cairo(now).date(),
-                                       msisdn, language, HELP_TEXT[language], Priority.URGENT)],
-                       now)
-    return keyword
+                                       msisdn, language, reply, Priority.URGENT)], now)
+    return Handled(keyword)

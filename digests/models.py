@@ -78,6 +78,20 @@ class DeliveryReport(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class InboundMessage(Base):
+    """An inbound SMS by the provider's id: a callback the operator retries is applied once.
+
+    Only the keyword is kept: nothing needs a parent's text.
+    """
+
+    __tablename__ = "sms_inbound"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    provider_message_id: Mapped[str] = mapped_column(String(100), unique=True)
+    msisdn: Mapped[str] = mapped_column(String(20))
+    keyword: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ReportBatch(Base):
     """One report-day run (S2): every guardian's term summary, split into chunks."""
 

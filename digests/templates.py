@@ -1,40 +1,78 @@
-"""The daily digest's wording in Arabic and English, sized for one SMS segment.
+"""The daily digest's and the term summary's wording, from the Babel catalogs in locales/.
 
-TODO(issue 4): move these strings into the Babel catalogs under locales/ once the
-shared translation helper leaves ussd/ (see docs/decisions/0007-digest-wording.md).
+The msgids below are the English source (see docs/decisions/0007-digest-wording.md).
+Each language's strings are looked up once and kept: composing a district's digests
+must not go through gettext per guardian.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
+from core.i18n import Texts, _, digits, language
 from digests.compose_types import ChildStatus
 
-# Eastern Arabic digits in Arabic texts: they cost nothing extra (the text is
-# UCS-2 anyway) and are what a parent reads on an Arabic handset.
-_EASTERN = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
-
-STATUS_WORDS: dict[str, dict[ChildStatus, str]] = {
-    # Nouns, not adjectives: Arabic adjectives agree with the child's gender,
-    # which Hudoor does not store.
-    "ar": {ChildStatus.PRESENT: "حضور", ChildStatus.ABSENT: "غياب",
-           ChildStatus.LATE: "تأخير", ChildStatus.UNRECORDED: "لم يسجل"},
-    "en": {ChildStatus.PRESENT: "present", ChildStatus.ABSENT: "absent",
-           ChildStatus.LATE: "late", ChildStatus.UNRECORDED: "not recorded"},
+# Nouns, not adjectives: Arabic adjectives agree with the child's gender, which Hudoor
+# does not store.
+STATUS = {
+    ChildStatus.PRESENT: _("present"),
+    ChildStatus.ABSENT: _("absent"),
+    ChildStatus.LATE: _("late"),
+    ChildStatus.UNRECORDED: _("not recorded"),
 }
-
-HEADER = {"ar": "حضور {day}: ", "en": "Hudoor {day}: "}
-SEPARATOR = {"ar": "، ", "en": ", "}
-STATUS_JOIN = {"ar": " ", "en": " "}
+DAILY = _("Hudoor {day}: {children}")
+DAILY_CHILD = _("{name} {status}")
+# List patterns: the separator is what the translation puts between {first} and {second}.
+DAILY_LIST = _("{first}, {second}")
+TERM = _("Hudoor {start}-{end}: {children}")
+TERM_CHILD = _("{name} {absent}, {late}")
+TERM_LIST = _("{first}; {second}")
 
 # Compound given names whose first word alone would be wrong ("عبد" of "عبد الله").
 _NAME_PREFIXES = frozenset({"عبد", "أبو", "ابو", "أم"})
 _NAME_SUFFIXES = frozenset({"الله", "الدين", "الرحمن", "الرحيم"})
 
 
-def digits(text: str, language: str) -> str:
-    """Return text with Eastern Arabic digits when the language is Arabic."""
-    return text.translate(_EASTERN) if language == "ar" else text
+@dataclass(frozen=True)
+class Wording:
+    """One language's digest strings, translated once."""
+
+    texts: Texts
+    status: dict[ChildStatus, str]
+    daily: str
+    daily_child: str
+    daily_separator: str
+    term: str
+    term_child: str
+    term_separator: str
+
+
+def _separator(texts: Texts, pattern: str) -> str:
+    return texts(pattern).format(first="", second="")
+
+
+@lru_cache(maxsize=None)
+def wording(lang: str) -> Wording:
+    """Return the digest strings of a language Hudoor speaks (Arabic otherwise)."""
+    texts = Texts(lang, eastern_digits=True)
+    return Wording(texts, {status: texts(msgid) for status, msgid in STATUS.items()},
+                   texts(DAILY), texts(DAILY_CHILD), _separator(texts, DAILY_LIST),
+                   texts(TERM), texts(TERM_CHILD), _separator(texts, TERM_LIST))
+
+
+# The term summary's counts stay small (school days in a term): a few hundred entries.
+@lru_cache(maxsize=4096)
+def absent_days(lang: str, n: int) -> str:
+    """Return "absent 2 days" in lang, in the plural form for n."""
+    return wording(lang).texts.plural("absent {n} day", "absent {n} days", n)
+
+
+@lru_cache(maxsize=4096)
+def late_days(lang: str, n: int) -> str:
+    """Return "late 1 day" in lang, in the plural form for n."""
+    return wording(lang).texts.plural("late {n} day", "late {n} days", n)
 
 
 def given_name(display_name: str) -> str:
@@ -47,27 +85,26 @@ def given_name(display_name: str) -> str:
     return words[0]
 
 
-def day_label(day: date, language: str) -> str:
+def day_label(day: date, lang: str) -> str:
     """Return the short date a digest opens with: 28/11."""
-    return digits(f"{day.day}/{day.month}", language)
+    return digits(f"{day.day}/{day.month}", lang)
 
 
-def render(language: str, day: date, children: list[tuple[str, ChildStatus]]) -> str:
+def render(lang: str, day: date, children: list[tuple[str, ChildStatus]]) -> str:
     """Return the digest text: header, then each child's given name and status."""
-    lang = language if language in STATUS_WORDS else "ar"
-    words = STATUS_WORDS[lang]
-    parts = [f"{name}{STATUS_JOIN[lang]}{words[status]}" for name, status in children]
-    return HEADER[lang].format(day=day_label(day, lang)) + SEPARATOR[lang].join(parts)
+    lang = language(lang)
+    w = wording(lang)
+    listed = w.daily_separator.join(w.daily_child.format(name=name, status=w.status[status])
+                                    for name, status in children)
+    return w.daily.format(day=day_label(day, lang), children=listed)
 
 
-TERM_HEADER = {"ar": "حضور {start}-{end}: ", "en": "Hudoor {start}-{end}: "}
-TERM_COUNTS = {"ar": "غياب {absent} تأخير {late}", "en": "absent {absent} late {late}"}
-
-
-def render_term(language: str, start: date, end: date, children: list[tuple[str, int, int]]) -> str:
+def render_term(lang: str, start: date, end: date, children: list[tuple[str, int, int]]) -> str:
     """Return a term summary: each child's given name with days absent and days late."""
-    lang = language if language in TERM_COUNTS else "ar"
-    parts = [f"{name} " + digits(TERM_COUNTS[lang].format(absent=a, late=late), lang)
-             for name, a, late in children]
-    head = TERM_HEADER[lang].format(start=day_label(start, lang), end=day_label(end, lang))
-    return head + SEPARATOR[lang].join(parts)
+    lang = language(lang)
+    w = wording(lang)
+    listed = w.term_separator.join(
+        w.term_child.format(name=name, absent=absent_days(lang, absent),
+                            late=late_days(lang, late))
+        for name, absent, late in children)
+    return w.term.format(start=day_label(start, lang), end=day_label(end, lang), children=listed)

@@ -57,14 +57,17 @@ def delivery_report() -> tuple[Response, int]:
 
 @bp.post("/at/inbound")
 def inbound() -> tuple[Response, int]:
-    """Apply a STOP / START / HELP keyword sent to the (zero-rated) short code."""
+    """Apply a STOP / START / HELP keyword sent to the (zero-rated) short code, once per AT id."""
     if not _authorised():
         return jsonify({"error": "forbidden"}), 403
     try:
         msisdn = to_e164(request.form.get("from", ""))
     except InvalidMsisdn:
         return jsonify({"error": "bad from"}), 400
+    provider_id = request.form.get("id", "").strip()[:100] or None
     rt = runtime_of(current_app)
     with rt.sessions() as session, session.begin():
-        keyword = handle(session, msisdn, request.form.get("text", ""), utcnow())
-    return jsonify({"keyword": keyword.value}), 200
+        handled = handle(session, msisdn, request.form.get("text", ""), utcnow(), provider_id)
+    if handled.duplicate:  # 200 all the same: the operator stops retrying
+        return jsonify({"keyword": handled.keyword.value, "duplicate": True}), 200
+    return jsonify({"keyword": handled.keyword.value}), 200

@@ -1,12 +1,18 @@
-"""POST /at/inbound: STOP / START / HELP in Arabic and English."""
+"""POST /at/inbound: STOP / START / HELP in Arabic and English, once per provider id."""
 
 from __future__ import annotations
 
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
 from sqlalchemy import select
 
-from core.models import Contact, Person, School
+from core.models import AuditEntry, Contact, Person, School, utcnow
+from digests import views
 from digests.inbound import Keyword, parse
-from digests.models import OutboxMessage
+from digests.models import InboundMessage, OutboxMessage
 
 URL = "/at/inbound?token=test-callback-token"
 PARENT = "+201001234567"
@@ -49,4 +55,70 @@ def test_stop_then_start_then_help(runtime, client) -> None:  # type: ignore[no-
     with runtime.sessions() as s:
         [reply] = s.scalars(select(OutboxMessage)).all()
     assert reply.kind == "help_reply" and reply.priority == 0 and reply.segments == 1
+    assert reply.text.startswith("حضور: رسالة يومية")  # the Arabic catalog entry
     assert client.post(URL, data={"from": "garbage", "text": "STOP"}).status_code == 400
+
+
+def audit_actions(runtime) -> list[str]:  # type: ignore[no-untyped-def]
+    with runtime.sessions() as s:
+        return list(s.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
+
+
+def test_a_retried_stop_changes_nothing_and_is_not_audited_twice(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    guardian(runtime)
+    first = client.post(URL, data={"from": PARENT, "text": "STOP", "id": "ATXin_1"})
+    again = client.post(URL, data={"from": PARENT, "text": "STOP", "id": "ATXin_1"})
+    assert first.get_json() == {"keyword": "stop"}
+    assert (again.status_code, again.get_json()) == (200, {"keyword": "stop", "duplicate": True})
+    assert audit_actions(runtime) == ["contact.opt_out"]
+    with runtime.sessions() as s:
+        [seen] = s.scalars(select(InboundMessage)).all()
+    assert (seen.provider_message_id, seen.msisdn, seen.keyword) == ("ATXin_1", PARENT, "stop")
+
+
+def test_a_late_retry_of_stop_does_not_undo_a_later_start(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    guardian(runtime)
+    client.post(URL, data={"from": PARENT, "text": "STOP", "id": "ATXin_1"})
+    client.post(URL, data={"from": PARENT, "text": "START", "id": "ATXin_2"})
+    client.post(URL, data={"from": PARENT, "text": "STOP", "id": "ATXin_1"})  # the operator retries
+    with runtime.sessions() as s:
+        assert s.scalars(select(Contact)).one().opted_out_at is None
+    assert audit_actions(runtime) == ["contact.opt_out", "contact.opt_in"]
+
+
+def test_a_help_retried_the_next_day_gets_no_second_reply(runtime, client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    guardian(runtime)
+    client.post(URL, data={"from": PARENT, "text": "help", "id": "ATXin_7"})
+    tomorrow = utcnow() + timedelta(days=1)
+    monkeypatch.setattr(views, "utcnow", lambda: tomorrow)
+    again = client.post(URL, data={"from": PARENT, "text": "help", "id": "ATXin_7"})
+    assert again.get_json() == {"keyword": "help", "duplicate": True}
+    with runtime.sessions() as s:
+        [reply] = s.scalars(select(OutboxMessage)).all()
+    assert reply.text == "Hudoor: a daily attendance SMS about your children. Send STOP to stop, " \
+                         "START to resume."
+    client.post(URL, data={"from": PARENT, "text": "help", "id": "ATXin_8"})  # a new question
+    with runtime.sessions() as s:
+        assert len(s.scalars(select(OutboxMessage)).all()) == 2
+
+
+def test_without_an_id_every_message_is_applied_as_before(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    guardian(runtime)
+    for form in ({"from": PARENT, "text": "STOP"}, {"from": PARENT, "text": "STOP", "id": " "}):
+        assert client.post(URL, data=form).get_json() == {"keyword": "stop"}
+    assert audit_actions(runtime) == ["contact.opt_out", "contact.opt_out"]
+    with runtime.sessions() as s:
+        assert s.scalars(select(InboundMessage)).all() == []
+
+
+def test_concurrent_retries_are_applied_once(runtime, live_url) -> None:  # type: ignore[no-untyped-def]
+    guardian(runtime)
+
+    def post(_: int) -> int:
+        body = urllib.parse.urlencode({"from": PARENT, "text": "STOP", "id": "ATXin_9"}).encode()
+        with urllib.request.urlopen(f"{live_url}{URL}", data=body, timeout=10) as answer:
+            return answer.status
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        assert list(pool.map(post, range(6))) == [200] * 6
+    assert audit_actions(runtime) == ["contact.opt_out"]

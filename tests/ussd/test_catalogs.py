@@ -8,7 +8,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from ussd.i18n import Texts
+from core.i18n import Texts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,3 +43,11 @@ def test_arabic_plurals_follow_cldr() -> None:
     assert forms[1] == "طالب واحد" and forms[2] == "طالبان"
     assert forms[3] == "3 طلاب" and forms[11] == "11 طالبا" and forms[100] == "100 طالب"
     assert Texts("en").plural("{n} student", "{n} students", 1) == "1 student"
+
+
+def test_no_fuzzy_entries() -> None:
+    """A fuzzy entry passes for translated but is skipped when the catalog is compiled."""
+    for lang in ("ar", "en"):
+        with (ROOT / f"locales/{lang}/LC_MESSAGES/messages.po").open("rb") as fh:
+            assert not [m.id for m in read_po(fh, locale=lang) if m.id and m.fuzzy]
+    assert Texts("en").plural("absent {n} day", "absent {n} days", 2) == "absent 2 days"
