@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.contacts import InvalidMsisdn, normalise
 from gateway.app import runtime_of
 from ussd import service
-from ussd.i18n import Texts, _
+from core.i18n import Texts, _
 
 bp = Blueprint("ussd", __name__)
 MAX_TEXT = 2000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from ussd.i18n import Texts, _
+from core.i18n import Texts, _
 from ussd.ports import Caller, Directory
 from ussd.screens import Kind, Limits, Part, Screen, fit
 from ussd.state import State

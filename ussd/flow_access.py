@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ussd.common import Ctx, Step, end, goto, home, invalid, menu, prompt
-from ussd.i18n import _
+from core.i18n import _
 from ussd.ports import ActivateStaff, Delegate, EnrolGuardian, RevokeDelegation, SetOptOut
 from ussd.screens import Part, Screen
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ussd.common import Ctx, Step, end, goto, home, invalid, menu, notice_part, paged, pick, prompt
-from ussd.i18n import _
+from core.i18n import _
 from ussd.ports import ClassInfo, ConfirmAttendance, MarkLate, Roster
 from ussd.rolls import BadRolls, format_rolls, parse_rolls
 from ussd.screens import Kind, Part, Screen, fit

@@ -12,7 +12,7 @@ from typing import Callable
 
 from ussd import flow_access, flow_attendance
 from ussd.common import Ctx, Step, invalid, menu
-from ussd.i18n import _
+from core.i18n import _
 from ussd.ports import Caller, Directory, Effect, SetLanguage
 from ussd.screens import Kind, Limits, Part, Screen, fit
 from ussd.state import State
