@@ -61,7 +61,7 @@ class Config:
     at_sender_id: str = ""
     operator_caps: str = "vodafone=200,orange=150,etisalat=100,we=50"
     sms_max_attempts: int = 4
-    shaper_guard_ms: int = 0  # extra span of the shaper's sliding second (arrival jitter)
+    shaper_guard_ms: int = 10  # extra span of the sliding second for arrival jitter (decision 8)
     sms_urgent_share: float = 0.2  # share of each operator's cap kept free for urgent SMS
     sms_retry_base_seconds: int = 60
     sms_unknown_grace_seconds: int = 6 * 3600  # in-doubt messages wait this long for a DLR

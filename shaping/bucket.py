@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,7 +150,7 @@ if allowed <= 0 then
   return {0, SPAN, now, limit, {}}
 end
 local interval = math.floor(SPAN / limit)
-local at = math.max(now, tonumber(redis.call('GET', KEYS[4]) or '0'))
+local at = math.max(now + tonumber(ARGV[8]), tonumber(redis.call('GET', KEYS[4]) or '0'))
 local delays = {}
 local retry = 0
 while #delays < n do
@@ -182,6 +184,31 @@ return {#delays, retry, now, limit, delays}
 """
 
 
+class ClockOffset:
+    """Map Redis TIME onto this process's time.monotonic(), NTP-style.
+
+    A moment is booked in Redis time; a sender waits for it on its own clock. Taking
+    "now" as the moment the reply arrived would shift a whole round of moments late
+    whenever that reply was slow (a thread descheduled for 10 ms), and a round a
+    second later, mapped well, would then land in the same operator second. Each call
+    is a sample: offset = server time - midpoint, uncertain by half the round trip;
+    the tightest of the recent samples wins.
+    """
+
+    KEEP = 64  # samples; at several calls a second, the last ~10 s
+
+    def __init__(self) -> None:
+        self._samples: deque[tuple[float, float]] = deque(maxlen=self.KEEP)  # (rtt, offset)
+        self._lock = threading.Lock()
+
+    def observe(self, sent: float, received: float, server_us: int) -> float:
+        """Record one call's sample; return the best offset (Redis seconds - monotonic)."""
+        sample = (received - sent, server_us / 1_000_000 - (sent + received) / 2)
+        with self._lock:
+            self._samples.append(sample)
+            return min(self._samples)[1]
+
+
 class InvalidRequest(ValueError):
     """Signal an acquire request that asks for fewer than one message."""
 
@@ -195,6 +222,7 @@ class Acquired:
     server_time_us: int | None = None  # Redis TIME of the decision; None if Redis was down
     limit: int = 0  # the operator's per-second limit in force at that time
     delays: tuple[float, ...] = ()  # paced grants only: seconds from now to each send moment
+    moments: tuple[float, ...] = ()  # paced grants only: the same moments on time.monotonic()
 
     @property
     def unavailable(self) -> bool:
@@ -250,8 +278,14 @@ class RateShaper:
         self._span_us = 1_000_000 + guard_us
         self._acquire = client.register_script(ACQUIRE_LUA)
         self._pace = client.register_script(PACE_LUA)
+        self._clock = ClockOffset()
         self._lock = threading.Lock()
         self._failures = 0
+
+    @property
+    def guard(self) -> float:
+        """Return the guard added to the window, in seconds (arrival jitter it absorbs)."""
+        return (self._span_us - 1_000_000) / 1_000_000
 
     @property
     def redis_failures(self) -> int:
@@ -291,7 +325,7 @@ class RateShaper:
         return Acquired(int(granted), int(retry_us) / 1_000_000, int(now_us), int(limit))
 
     def acquire_paced(self, operator: Operator, n: int, *, priority: Priority,
-                      horizon: float = DEFAULT_HORIZON) -> Acquired:
+                      horizon: float = DEFAULT_HORIZON, lead: float = 0.0) -> Acquired:
         """Take up to n send moments for operator, evenly spaced, none beyond now + horizon.
 
         The caller sends message i at ``delays[i]`` seconds from now. Every worker
@@ -300,20 +334,24 @@ class RateShaper:
         """
         if n < 1:
             raise InvalidRequest(f"n must be >= 1, got {n}")
-        if not 0 < horizon < 1:
-            raise InvalidPolicy(f"horizon {horizon} must be in (0, 1) seconds")
+        if not 0 <= lead < horizon < 1:
+            raise InvalidPolicy(f"need 0 <= lead {lead} < horizon {horizon} < 1 second")
         cap = self._caps.cap_for(operator)
+        sent = time.monotonic()
         try:
             granted, retry_us, now_us, limit, delays = self._pace(
                 keys=keys.paced_keys(operator),
                 args=[cap, repr(self._backoff.recovery_per_second(cap)), n, int(priority),
-                      repr(self._urgent_share), self._span_us, int(horizon * 1_000_000)],
+                      repr(self._urgent_share), self._span_us, int(horizon * 1_000_000),
+                      int(lead * 1_000_000)],
             )
         except _UNREACHABLE as exc:
             self._count_failure("acquire", exc)
             return Acquired(0, UNAVAILABLE_RETRY_AFTER)
+        offset = self._clock.observe(sent, time.monotonic(), int(now_us))
         return Acquired(int(granted), int(retry_us) / 1_000_000, int(now_us), int(limit),
-                        tuple(int(d) / 1_000_000 for d in delays))
+                        tuple(int(d) / 1_000_000 for d in delays),
+                        tuple((int(now_us) + int(d)) / 1_000_000 - offset for d in delays))
 
     def rate_state(self, operator: Operator) -> RateState:
         """Return the operator's stored backoff state (UNTHROTTLED if none)."""

@@ -197,7 +197,7 @@ class Paced:
 
 
 def pace(log: Sequence[int], next_free_us: int, now_us: int, n: int, priority: Priority,
-         limit: int, *, span_us: int = WINDOW_US, horizon_us: int,
+         limit: int, *, span_us: int = WINDOW_US, horizon_us: int, lead_us: int = 0,
          urgent_share: float = DEFAULT_URGENT_SHARE) -> Paced:
     """Grant up to n send moments spaced span/limit apart, none beyond now + horizon.
 
@@ -211,7 +211,7 @@ def pace(log: Sequence[int], next_free_us: int, now_us: int, n: int, priority: P
     if allowed <= 0:
         return Paced((), span_us, tuple(live), next_free_us)
     interval = span_us // limit
-    at = max(now_us, next_free_us)
+    at = max(now_us + lead_us, next_free_us)
     delays: list[int] = []
     retry = 0
     while len(delays) < n:

@@ -68,6 +68,7 @@ class Network:
         self._lock = threading.Lock()
         self._windows: dict[Operator, deque[float]] = defaultdict(deque)
         self._accept_times: dict[Operator, list[float]] = defaultdict(list)
+        self._throttle_times: dict[Operator, list[float]] = defaultdict(list)
         self._live: dict[tuple[str, str], int] = defaultdict(int)  # not-failed accepts
         self.counters = Counters()
         self.outbox: list[Dlr] = []
@@ -83,6 +84,7 @@ class Network:
             per = c.per_operator[operator.value]
             per["received"] += 1
             if self._over_cap(operator, now):
+                self._throttle_times[operator].append(now)
                 c.throttled += 1
                 per["throttled"] += 1
                 return _answer(number, THROTTLED, None)
@@ -169,7 +171,10 @@ class Network:
             ops: dict[str, Any] = {}
             for operator, per in c.per_operator.items():
                 times = self._accept_times.get(Operator(operator), [])
+                first = times[0] if times else 0.0
                 ops[operator] = dict(per, max_window=_max_window(times),
+                                     throttled_at=[round(t - first, 3) for t in
+                                                   self._throttle_times.get(Operator(operator), [])],
                                      rate=_rate(times),
                                      cap=self._caps.cap_for(Operator(operator)) if self._caps
                                      else None)

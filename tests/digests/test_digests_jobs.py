@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
 from rq import Queue, SimpleWorker
-from sms_support import drafts, states
+from sms_support import DAY, drafts, states
+from sqlalchemy import select
 
 from core import jobs as core_jobs
 from core.models import utcnow
 from digests import outbox
-from digests.outbox import RetryPolicy
+from digests.models import OutboxMessage
+from digests.outbox import Draft, RetryPolicy
 from digests.providers.base import Outcome, Submission, SubmitResult
 from digests.sender import Sender
 from digests.services import build_shaper, requeue_from_outbox
@@ -74,9 +77,6 @@ def test_throttling_backs_the_operator_off_and_spends_no_attempt(runtime) -> Non
 
 
 def test_no_agreed_rate_means_held_not_sent(runtime) -> None:  # type: ignore[no-untyped-def]
-    from digests.outbox import Draft
-    from sms_support import DAY
-
     with runtime.sessions() as s, s.begin():
         outbox.enqueue(s, [Draft("daily_digest", DAY, "+441234567890", "en", "x")])
     runtime.config = runtime.config.with_overrides(quiet_start_hour=0, quiet_end_hour=0)
@@ -104,3 +104,68 @@ def test_quiet_hours_send_nothing(runtime) -> None:  # type: ignore[no-untyped-d
     finally:
         sender.close()
     assert states(runtime) == {"queued": 2}
+
+
+class Stamping:
+    """A provider that accepts everything and notes when each message left."""
+
+    name = "stamping"
+
+    def __init__(self, seconds: float = 0.0) -> None:
+        self.seconds = seconds
+        self.left: list[tuple[float, str]] = []
+
+    def submit(self, message: Submission) -> SubmitResult:
+        self.left.append((time.monotonic(), message.msisdn))
+        time.sleep(self.seconds)
+        return SubmitResult(Outcome.ACCEPTED, f"id-{message.outbox_id}", "")
+
+
+def vodafone_drafts(n: int) -> list[Draft]:
+    return [Draft("daily_digest", DAY, f"+2010{i:08d}", "ar", f"حضور {i}") for i in range(n)]
+
+
+def test_messages_leave_evenly_spaced_at_the_cap(runtime) -> None:  # type: ignore[no-untyped-def]
+    """Paced: one message every 1/cap s, not a burst at the top of each second."""
+    runtime.config = runtime.config.with_overrides(quiet_start_hour=0, quiet_end_hour=0,
+                                                   operator_caps="vodafone=50",
+                                                   sms_urgent_share=0.0)
+    with runtime.sessions() as s, s.begin():
+        outbox.enqueue(s, vodafone_drafts(60))
+    provider = Stamping()
+    sender = Sender(runtime.sessions, build_shaper(runtime),
+                    OperatorCaps.parse(runtime.config.operator_caps), provider,
+                    RetryPolicy(quiet_start_hour=0, quiet_end_hour=0))
+    try:
+        sender.run(until_idle=True, stop_after=10)
+    finally:
+        sender.close()
+    assert states(runtime) == {"sent": 60}
+    stamps = sorted(t for t, _ in provider.left)
+    gaps = sorted(b - a for a, b in zip(stamps, stamps[1:]))
+    assert 0.015 < gaps[len(gaps) // 2] < 0.03  # median gap ~20 ms at 50/s
+    assert stamps[-1] - stamps[0] > 59 / 50 * 0.9  # 60 messages took over a second
+
+
+def test_a_message_that_misses_its_moment_is_given_back(runtime) -> None:  # type: ignore[no-untyped-def]
+    """Late by more than half the guard: released for a new moment, never sent late."""
+    runtime.config = runtime.config.with_overrides(quiet_start_hour=0, quiet_end_hour=0,
+                                                   operator_caps="vodafone=200",
+                                                   sms_urgent_share=0.0, shaper_guard_ms=10)
+    with runtime.sessions() as s, s.begin():
+        outbox.enqueue(s, vodafone_drafts(6))
+    provider = Stamping(seconds=0.05)  # one thread, 50 ms a message, moments 5 ms apart
+    sender = Sender(runtime.sessions, build_shaper(runtime),
+                    OperatorCaps.parse(runtime.config.operator_caps), provider,
+                    RetryPolicy(quiet_start_hour=0, quiet_end_hour=0), threads=1)
+    try:
+        assert sender.run_once() == 0.0
+    finally:
+        sender.close()
+    assert 1 <= len(provider.left) < 6
+    assert sender.stats.missed == 6 - len(provider.left)
+    assert states(runtime) == {"sent": len(provider.left), "failed": sender.stats.missed}
+    with runtime.sessions() as s:  # given back without spending an attempt, due again soon
+        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.state == "failed")).all()
+        assert {(r.attempts, r.failure_reason) for r in rows} == {(0, "missed its send moment")}
+        assert outbox.due_groups(s, utcnow() + timedelta(seconds=2))

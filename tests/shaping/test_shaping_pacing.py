@@ -49,19 +49,21 @@ calls = st.lists(st.tuples(st.integers(0, 400_000),  # µs since the previous ca
 
 @settings(max_examples=300)
 @given(calls=calls, limit=st.integers(1, 300), guard=st.integers(0, 200_000),
-       horizon=st.integers(1, 999_999))
+       horizon=st.integers(1, 999_999), lead_share=st.floats(0, 0.99))
 def test_pure_pace_never_overfills_a_window(calls: list[tuple[int, int, Priority]], limit: int,
-                                            guard: int, horizon: int) -> None:
+                                            guard: int, horizon: int, lead_share: float) -> None:
+    lead = int(horizon * lead_share)
     span = WINDOW_US + guard
     now, log, free = 10**12, (), 0
     digests: list[int] = []
     every: list[int] = []
     for gap, n, priority in calls:
         now += gap
-        got = pace(log, free, now, n, priority, limit, span_us=span, horizon_us=horizon)
+        got = pace(log, free, now, n, priority, limit, span_us=span, horizon_us=horizon,
+                   lead_us=lead)
         assert len(got.delays_us) <= n
         assert list(got.delays_us) == sorted(got.delays_us)
-        assert all(0 <= d <= horizon for d in got.delays_us)
+        assert all(lead <= d <= horizon for d in got.delays_us)
         assert (got.retry_after_us > 0) == (len(got.delays_us) < n)
         moments = [now + d for d in got.delays_us]
         every += moments
@@ -106,11 +108,12 @@ def test_lua_matches_the_pure_pacing(client: redis.Redis) -> None:
             state = new_state
         n = rng.choice([1, 2, 5, 30])
         priority = rng.choice(list(Priority))
-        got = shaper.acquire_paced(VF, n, priority=priority, horizon=HORIZON)
+        lead = rng.choice([0.0, 0.03])
+        got = shaper.acquire_paced(VF, n, priority=priority, horizon=HORIZON, lead=lead)
         assert got.server_time_us is not None
         limit = window_limit(backoff.effective_rate(state, CAP, got.server_time_us))
         want = pace(log, free, got.server_time_us, n, priority, limit, span_us=1_020_000,
-                    horizon_us=int(HORIZON * 1_000_000))
+                    horizon_us=int(HORIZON * 1_000_000), lead_us=int(lead * 1_000_000))
         assert got.limit == limit
         assert [round(d * 1_000_000) for d in got.delays] == list(want.delays_us)
         assert round(got.retry_after * 1_000_000) == want.retry_after_us
