@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from sqlalchemy import select, update
@@ -23,8 +24,13 @@ class ContactRefused(ValueError):
     """The link cannot be made (too many guardians, person gone)."""
 
 
+@lru_cache(maxsize=65_536)
 def normalise(msisdn: str, region: str = "EG") -> str:
-    """Return `msisdn` in E.164 (+20…), raising InvalidMsisdn when it is not a valid number."""
+    """Return `msisdn` in E.164 (+20…), raising InvalidMsisdn when it is not a valid number.
+
+    Cached: every USSD hop of a session carries the same number, and parsing it with
+    phonenumbers costs more than the rest of the hop's request handling.
+    """
     try:
         number = phonenumbers.parse(msisdn, region)
     except phonenumbers.NumberParseException as exc:
