@@ -170,14 +170,15 @@ def bench_ceiling(total: int, threads: int, senders: int, pooled: bool) -> None:
             env = _env(Path(tmp), redis_url, sim.url, lifted)
             _enqueue(env, {op: total // 4 for op in PREFIX}, "ceiling")
             args = ["--until-idle", "--seconds", "170", "--threads", str(threads),
-                    "--batch", "500"] + (["--pooled"] if pooled else [])
+                    "--batch", "500"] + (["--pooled"] if pooled else ["--sdk-transport"])
             sim_cpu = sim.cpu_seconds()
             wall, cpu = _senders(env, senders, args)
             accepted = sim.stats()["accepted"]
             sim_cpu = sim.cpu_seconds() - sim_cpu
         finally:
             sim.stop()
-    label = "keep-alive session" if pooled else "SDK as shipped (new connection per message)"
+    label = ("SDK on a keep-alive urllib3 pool" if pooled
+             else "SDK as shipped (requests.post, new connection per message)")
     print(f"2. ceiling, caps lifted, {label}, {senders} sender processes: {accepted} messages"
           f" in {wall:.1f} s = {accepted / wall:,.0f} msg/s (wall includes process start-up)")
     print(f"   CPU per message: senders {cpu / accepted * 1e3:.2f} ms (incl. start-up), "

@@ -25,6 +25,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -59,6 +70,7 @@ class Config:
     at_api_key: str = "dev-at-key"
     at_base_url: str = ""  # empty: the SDK's own URL; set to the simulator for tests and demos
     at_sender_id: str = ""
+    at_keepalive: bool = True  # keep-alive pool under the SDK; false: the SDK's own requests.post
     operator_caps: str = "vodafone=200,orange=150,etisalat=100,we=50"
     sms_max_attempts: int = 4
     shaper_guard_ms: int = 10  # extra span of the sliding second for arrival jitter (decision 8)
@@ -111,6 +123,7 @@ class Config:
             at_api_key=env.get("HUDOOR_AT_API_KEY", cls.at_api_key),
             at_base_url=env.get("HUDOOR_AT_BASE_URL", cls.at_base_url),
             at_sender_id=env.get("HUDOOR_AT_SENDER_ID", cls.at_sender_id),
+            at_keepalive=_bool(env, "HUDOOR_AT_KEEPALIVE", cls.at_keepalive),
             operator_caps=env.get("HUDOOR_OPERATOR_CAPS", cls.operator_caps),
             sms_max_attempts=_int(env, "HUDOOR_SMS_MAX_ATTEMPTS", cls.sms_max_attempts),
             shaper_guard_ms=_int(env, "HUDOOR_SHAPER_GUARD_MS", cls.shaper_guard_ms),

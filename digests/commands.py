@@ -74,9 +74,11 @@ def requeue() -> None:
 @click.option("--seconds", type=float, default=None, help="Stop after this long.")
 @click.option("--threads", type=int, default=32)
 @click.option("--batch", type=int, default=500, help="Most messages per operator per round.")
-@click.option("--pooled", is_flag=True, help="Reuse HTTP connections (see BENCHMARKS.md).")
+@click.option("--pooled/--sdk-transport", default=None,
+              help="Keep-alive pool, or the SDK's own request per message "
+                   "(default: HUDOOR_AT_KEEPALIVE; see docs/BENCHMARKS.md).")
 def send(until_idle: bool, seconds: float | None, threads: int, batch: int,
-         pooled: bool) -> None:
+         pooled: bool | None) -> None:
     """Run the sending loop in this process (an RQ worker runs the same through jobs)."""
     rt = runtime_of(current_app)
     sender = build_sender(rt, threads=threads, batch=batch, pooled=pooled)

@@ -30,7 +30,7 @@ def build_shaper(runtime: Runtime) -> RateShaper:
                       guard_us=runtime.config.shaper_guard_ms * 1000)
 
 
-def build_sender(runtime: Runtime, provider: Provider | None = None, *, pooled: bool = False,
+def build_sender(runtime: Runtime, provider: Provider | None = None, *, pooled: bool | None = None,
                  threads: int = 32, batch: int = 500) -> Sender:
     """Return a Sender on the configured provider (or the one given)."""
     return Sender(runtime.sessions, build_shaper(runtime),

@@ -10,8 +10,8 @@ class UnknownProvider(ValueError):
     """Signal an HUDOOR_SMS_PROVIDER value no provider answers to."""
 
 
-def make_provider(config: Config, *, pooled: bool = False) -> Provider:
-    """Return the provider HUDOOR_SMS_PROVIDER names."""
+def make_provider(config: Config, *, pooled: bool | None = None) -> Provider:
+    """Return the provider HUDOOR_SMS_PROVIDER names (pooled: override HUDOOR_AT_KEEPALIVE)."""
     if config.sms_provider == "console":
         from digests.providers.console import ConsoleProvider
 
@@ -21,5 +21,6 @@ def make_provider(config: Config, *, pooled: bool = False) -> Provider:
 
         return AfricasTalkingProvider(config.at_username, config.at_api_key,
                                       base_url=config.at_base_url,
-                                      sender_id=config.at_sender_id, pooled=pooled)
+                                      sender_id=config.at_sender_id,
+                                      pooled=config.at_keepalive if pooled is None else pooled)
     raise UnknownProvider(config.sms_provider)
