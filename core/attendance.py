@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import and_, func, insert, literal, select, union_all, update
+from sqlalchemy import and_, case, func, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from core import audit, calendar
@@ -106,52 +106,95 @@ def roster(session: Session, class_id: int) -> tuple[tuple[tuple[int, str], ...]
     return rows, digest.hexdigest()
 
 
-def _check_allowed(session: Session, staff_id: int, class_id: int, day: date) -> None:
-    if not may_take(session, staff_id, class_id, utcnow()):
-        raise NotAllowed(f"staff {staff_id} may not take class {class_id}")
+@dataclass(frozen=True)
+class _Lookup:
+    allowed: bool
+    record_id: int | None
+    session_id: str | None
+    taken_by: int | None
+
+
+def _lookup(session: Session, staff_id: int, class_id: int, day: date, now: datetime) -> _Lookup:
+    """Return, in one round trip, whether staff may take the class and the day's record if any."""
+    own_q, held_q = _held(staff_id, now)
+    held = union_all(own_q, held_q).subquery()
+    allowed = select(func.count()).where(held.c.class_id == class_id).scalar_subquery()
+    rec = (AttendanceRecord.class_id == class_id) & (AttendanceRecord.day == day)
+
+    def field(column):  # type: ignore[no-untyped-def]
+        return select(column).where(rec).scalar_subquery()
+
+    row = session.execute(select(allowed, field(AttendanceRecord.id),
+                                 field(AttendanceRecord.session_id),
+                                 field(AttendanceRecord.taken_by))).one()
+    return _Lookup(bool(row[0]), row[1], row[2], row[3])
+
+
+def _students_of(class_id: int):  # type: ignore[no-untyped-def]
+    """Select the ids of the class's active students (the roll a mark must be on)."""
+    return (select(Person.id).join(Enrolment, Enrolment.person_id == Person.id)
+            .where(Enrolment.class_id == class_id, Enrolment.ended_at.is_(None),
+                   Person.role == Role.STUDENT.value, Person.active.is_(True)))
 
 
 def confirm(session: Session, *, class_id: int, staff_id: int, day: date, absent: tuple[int, ...],
-            late: tuple[int, ...], session_id: str, msisdn: str) -> AttendanceRecord:
-    """Store a class's attendance for the day exactly once; a repeat of the same session is a no-op.
+            late: tuple[int, ...], session_id: str, msisdn: str) -> int:
+    """Store a class's attendance for the day exactly once; return the record's id.
+
+    A repeat of the same session, or the same teacher confirming the same marks again,
+    returns the stored record. Written in few round trips (it ends most USSD sessions):
+    the record with its class size counted in SQL, the marks filtered to the class's
+    current students in SQL, then the audit link.
 
     Raises:
         NotAllowed: the staff member may not take this class.
         AlreadyTaken: a different session confirmed the class first.
     """
-    existing = session.scalars(select(AttendanceRecord).where(
-        AttendanceRecord.class_id == class_id, AttendanceRecord.day == day)).first()
-    if existing is not None:
-        if existing.session_id == session_id or _same_marks(session, existing, staff_id, absent, late):
-            return existing  # an operator retry, a double confirm, a resumed session
-        raise AlreadyTaken(f"class {class_id} was taken on {day} by another session")
-    _check_allowed(session, staff_id, class_id, day)
-    students = {pid for pid, _ in roster(session, class_id)[0]}
     now = utcnow()
-    record = AttendanceRecord(class_id=class_id, day=day, taken_by=staff_id, class_size=len(students),
-                              confirmed_at=now, session_id=session_id[:100], msisdn=msisdn)
-    session.add(record)
-    session.flush()
-    marks = [{"record_id": record.id, "person_id": pid, "status": status.value, "captured_at": now,
-              "session_id": session_id[:100], "marked_by": staff_id}
-             for status, pids in ((MarkStatus.ABSENT, absent), (MarkStatus.LATE, late))
-             for pid in pids if pid in students]
-    if marks:
-        session.execute(insert(AttendanceMark), marks)
+    found = _lookup(session, staff_id, class_id, day, now)
+    if found.record_id is not None:
+        if found.session_id == session_id or _same_marks(session, found, staff_id, absent, late):
+            return found.record_id  # an operator retry, a double confirm, a resumed session
+        raise AlreadyTaken(f"class {class_id} was taken on {day} by another session")
+    if not found.allowed:
+        raise NotAllowed(f"staff {staff_id} may not take class {class_id}")
+    roll = _students_of(class_id).subquery()
+    record_id, size = session.execute(
+        insert(AttendanceRecord).values(
+            class_id=class_id, day=day, taken_by=staff_id, confirmed_at=now,
+            session_id=session_id[:100], msisdn=msisdn,
+            class_size=select(func.count()).select_from(roll).scalar_subquery())
+        .returning(AttendanceRecord.id, AttendanceRecord.class_size)).one()
+    _insert_marks(session, record_id, class_id, absent, late, now, session_id, staff_id)
     audit.record(session, actor=f"staff:{staff_id}", action="attendance.confirm", entity="class",
                  entity_id=class_id, reason="confirmed over USSD",
                  data={"day": day.isoformat(), "absent": list(absent), "late": list(late),
-                       "size": len(students), "session": session_id[:100]})
-    return record
+                       "size": size, "session": session_id[:100]})
+    return record_id
 
 
-def _same_marks(session: Session, record: AttendanceRecord, staff_id: int, absent: tuple[int, ...],
+def _insert_marks(session: Session, record_id: int, class_id: int, absent: tuple[int, ...],
+                  late: tuple[int, ...], now: datetime, session_id: str, staff_id: int) -> None:
+    """Insert absent and late marks for those of `absent`/`late` on the class's roll (one statement)."""
+    wanted = set(absent) | set(late)
+    if not wanted:
+        return
+    status = case((Person.id.in_(list(late)), MarkStatus.LATE.value), else_=MarkStatus.ABSENT.value)
+    rows = _students_of(class_id).where(Person.id.in_(sorted(wanted))).with_only_columns(
+        literal(record_id), Person.id, status,
+        literal(now, AttendanceMark.captured_at.type), literal(session_id[:100]),
+        literal(staff_id))
+    session.execute(insert(AttendanceMark).from_select(
+        ["record_id", "person_id", "status", "captured_at", "session_id", "marked_by"], rows))
+
+
+def _same_marks(session: Session, found: _Lookup, staff_id: int, absent: tuple[int, ...],
                 late: tuple[int, ...]) -> bool:
     """Tell whether a second confirm by the same teacher repeats what is stored."""
-    if record.taken_by != staff_id:
+    if found.taken_by != staff_id:
         return False
     stored = set(session.execute(select(AttendanceMark.person_id, AttendanceMark.status)
-                                 .where(AttendanceMark.record_id == record.id)).all())
+                                 .where(AttendanceMark.record_id == found.record_id)).all())
     wanted = {(p, MarkStatus.ABSENT.value) for p in absent} | {(p, MarkStatus.LATE.value) for p in late}
     return stored == wanted
 
@@ -163,25 +206,28 @@ def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late
     Returns:
         how many marks changed (a repeat changes nothing).
     """
-    record = session.scalars(select(AttendanceRecord).where(
-        AttendanceRecord.class_id == class_id, AttendanceRecord.day == day)).first()
-    if record is None:
-        raise NotTakenYet(f"class {class_id} has no attendance on {day}")
-    _check_allowed(session, staff_id, class_id, day)
-    students = {pid for pid, _ in roster(session, class_id)[0]}
     now = utcnow()
-    marks = dict(session.execute(select(AttendanceMark.person_id, AttendanceMark.status)
-                                 .where(AttendanceMark.record_id == record.id)).all())
-    to_update = [pid for pid in late if pid in students and marks.get(pid) == MarkStatus.ABSENT.value]
-    to_insert = [pid for pid in late if pid in students and pid not in marks]
+    found = _lookup(session, staff_id, class_id, day, now)
+    if found.record_id is None:
+        raise NotTakenYet(f"class {class_id} has no attendance on {day}")
+    if not found.allowed:
+        raise NotAllowed(f"staff {staff_id} may not take class {class_id}")
+    # Those of `late` on the roll, with the mark they have now (None: marked present).
+    current = dict(session.execute(
+        _students_of(class_id).where(Person.id.in_(sorted(set(late))))
+        .outerjoin(AttendanceMark, and_(AttendanceMark.record_id == found.record_id,
+                                        AttendanceMark.person_id == Person.id))
+        .with_only_columns(Person.id, AttendanceMark.status)).all()) if late else {}
+    to_update = [pid for pid in late if current.get(pid, "") == MarkStatus.ABSENT.value]
+    to_insert = [pid for pid in late if pid in current and current[pid] is None]
     if to_update:
         session.execute(update(AttendanceMark).where(
-            and_(AttendanceMark.record_id == record.id, AttendanceMark.person_id.in_(to_update)))
+            and_(AttendanceMark.record_id == found.record_id, AttendanceMark.person_id.in_(to_update)))
             .values(status=MarkStatus.LATE.value, captured_at=now, session_id=session_id[:100],
                     marked_by=staff_id))
     if to_insert:
         session.execute(insert(AttendanceMark), [
-            {"record_id": record.id, "person_id": pid, "status": MarkStatus.LATE.value,
+            {"record_id": found.record_id, "person_id": pid, "status": MarkStatus.LATE.value,
              "captured_at": now, "session_id": session_id[:100], "marked_by": staff_id}
             for pid in to_insert])
     if to_update or to_insert:

@@ -48,7 +48,7 @@ def test_confirm_once_and_late_supersedes_absent(synced) -> None:  # type: ignor
         again = attendance.confirm(s, class_id=mine[0], staff_id=teacher.id, day=DAY,
                                    absent=(students[0], students[1]), late=(), session_id="s2",
                                    msisdn="+201001234567")
-        assert again.id == first.id  # same teacher, same marks, resumed session: same record
+        assert again == first  # same teacher, same marks, resumed session: same record
         with pytest.raises(attendance.AlreadyTaken):
             attendance.confirm(s, class_id=mine[0], staff_id=teacher.id, day=DAY,
                                absent=(students[2],), late=(), session_id="s3", msisdn="+201001234567")
