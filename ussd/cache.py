@@ -25,11 +25,26 @@ _ROSTERS_MAX = 20_000
 _UNFETCHED = object()
 
 
+# The cached class list and each class's taken-today flag in one round trip.
+_CLASSES_LUA = """
+local raw = redis.call('GET', KEYS[1])
+local ready = redis.call('EXISTS', KEYS[2])
+local flags = {}
+if raw and ready == 1 then
+  for i, c in ipairs(cjson.decode(raw)) do
+    flags[i] = redis.call('SISMEMBER', KEYS[2], c[1])
+  end
+end
+return {raw, ready, flags}
+"""
+
+
 class HopCache:
     """Read-through caches for one hop (Redis calls are single round trips)."""
 
     def __init__(self, conn: redis.Redis) -> None:
         self.conn = conn
+        self._classes_and_flags = conn.register_script(_CLASSES_LUA)  # no round trip
 
     def caller(self, msisdn: str, load: Callable[[], Caller],
                raw: bytes | None | object = _UNFETCHED) -> Caller:
@@ -47,10 +62,12 @@ class HopCache:
 
     def classes(self, staff_id: int, day: date, load: Callable[[], list[ClassInfo]],
                 load_taken: Callable[[], list[int]]) -> list[ClassInfo]:
-        """Return the staff member's classes with today's taken flags."""
+        """Return the staff member's classes with today's taken flags (warm: one round trip)."""
         taken_key = keys.taken(day.isoformat())
-        raw, taken_ready = self.conn.pipeline(transaction=False).get(keys.classes(staff_id)).exists(
-            taken_key).execute()
+        raw, taken_ready, flags = self._classes_and_flags(keys=[keys.classes(staff_id), taken_key])
+        if raw and taken_ready:
+            return [ClassInfo(c[0], c[1], c[2], bool(f), c[4])
+                    for c, f in zip(json.loads(raw), flags)]
         if raw:
             rows = [ClassInfo(*r) for r in json.loads(raw)]
         else:
