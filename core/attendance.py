@@ -6,7 +6,19 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import and_, case, func, insert, literal, select, union_all, update
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from core import audit, calendar
@@ -114,27 +126,65 @@ class _Lookup:
     taken_by: int | None
 
 
+def _build_lookup():  # type: ignore[no-untyped-def]
+    staff, cls, day, now = (bindparam(n) for n in ("staff", "cls", "day", "now"))
+    own = select(Enrolment.class_id.label("class_id")).where(
+        Enrolment.person_id == staff, Enrolment.ended_at.is_(None))
+    held = select(Delegation.class_id.label("class_id")).where(
+        Delegation.grantee_id == staff, Delegation.revoked_at.is_(None),
+        Delegation.starts_at <= now, Delegation.ends_at > now)
+    either = union_all(own, held).subquery()
+    allowed = select(func.count()).where(either.c.class_id == cls).scalar_subquery()
+    rec = (AttendanceRecord.class_id == cls) & (AttendanceRecord.day == day)
+    fields = [select(c).where(rec).scalar_subquery()
+              for c in (AttendanceRecord.id, AttendanceRecord.session_id, AttendanceRecord.taken_by)]
+    return select(allowed, *fields)
+
+
+# Built once: a statement object memoises its cache key, so a hop pays for neither
+# building nor keying it (that was a fifth of a worker's CPU at the morning spike).
+_LOOKUP = _build_lookup()
+
+
 def _lookup(session: Session, staff_id: int, class_id: int, day: date, now: datetime) -> _Lookup:
     """Return, in one round trip, whether staff may take the class and the day's record if any."""
-    own_q, held_q = _held(staff_id, now)
-    held = union_all(own_q, held_q).subquery()
-    allowed = select(func.count()).where(held.c.class_id == class_id).scalar_subquery()
-    rec = (AttendanceRecord.class_id == class_id) & (AttendanceRecord.day == day)
-
-    def field(column):  # type: ignore[no-untyped-def]
-        return select(column).where(rec).scalar_subquery()
-
-    row = session.execute(select(allowed, field(AttendanceRecord.id),
-                                 field(AttendanceRecord.session_id),
-                                 field(AttendanceRecord.taken_by))).one()
+    row = session.execute(_LOOKUP, {"staff": staff_id, "cls": class_id, "day": day,
+                                    "now": now}).one()
     return _Lookup(bool(row[0]), row[1], row[2], row[3])
 
 
-def _students_of(class_id: int):  # type: ignore[no-untyped-def]
+def _students_of(class_id):  # type: ignore[no-untyped-def]
     """Select the ids of the class's active students (the roll a mark must be on)."""
     return (select(Person.id).join(Enrolment, Enrolment.person_id == Person.id)
             .where(Enrolment.class_id == class_id, Enrolment.ended_at.is_(None),
                    Person.role == Role.STUDENT.value, Person.active.is_(True)))
+
+
+def _build_writes():  # type: ignore[no-untyped-def]
+    cls = bindparam("cls")
+    ids = Person.id.in_(bindparam("ids", expanding=True))
+    roll = _students_of(cls)
+    # Core inserts on the tables: executed with parameters, an ORM insert would be
+    # taken for a bulk insert of those parameters.
+    records = AttendanceRecord.__table__
+    record = (insert(records).values(
+        class_id=cls, day=bindparam("day"), taken_by=bindparam("staff"),
+        confirmed_at=bindparam("at", type_=AttendanceRecord.confirmed_at.type),
+        session_id=bindparam("sid"), msisdn=bindparam("msisdn"),
+        class_size=select(func.count()).select_from(roll.subquery()).scalar_subquery())
+        .returning(records.c.id, records.c.class_size))
+    status = case((Person.id.in_(bindparam("late", expanding=True)), MarkStatus.LATE.value),
+                  else_=MarkStatus.ABSENT.value)
+    marks = insert(AttendanceMark.__table__).from_select(
+        ["record_id", "person_id", "status", "captured_at", "session_id", "marked_by"],
+        roll.where(ids).with_only_columns(
+            bindparam("rid", type_=Integer), Person.id, status,
+            bindparam("at", type_=AttendanceMark.captured_at.type),
+            bindparam("sid", type_=String), bindparam("staff", type_=Integer)))
+    now_marked = (roll.where(ids).outerjoin(AttendanceMark, and_(
+        AttendanceMark.record_id == bindparam("rid"), AttendanceMark.person_id == Person.id))
+        .with_only_columns(Person.id, AttendanceMark.status))
+    return record, marks, now_marked
 
 
 def confirm(session: Session, *, class_id: int, staff_id: int, day: date, absent: tuple[int, ...],
@@ -158,13 +208,9 @@ def confirm(session: Session, *, class_id: int, staff_id: int, day: date, absent
         raise AlreadyTaken(f"class {class_id} was taken on {day} by another session")
     if not found.allowed:
         raise NotAllowed(f"staff {staff_id} may not take class {class_id}")
-    roll = _students_of(class_id).subquery()
-    record_id, size = session.execute(
-        insert(AttendanceRecord).values(
-            class_id=class_id, day=day, taken_by=staff_id, confirmed_at=now,
-            session_id=session_id[:100], msisdn=msisdn,
-            class_size=select(func.count()).select_from(roll).scalar_subquery())
-        .returning(AttendanceRecord.id, AttendanceRecord.class_size)).one()
+    record_id, size = session.execute(_INSERT_RECORD, {
+        "cls": class_id, "day": day, "staff": staff_id, "at": now, "sid": session_id[:100],
+        "msisdn": msisdn}).one()
     _insert_marks(session, record_id, class_id, absent, late, now, session_id, staff_id)
     audit.record(session, actor=f"staff:{staff_id}", action="attendance.confirm", entity="class",
                  entity_id=class_id, reason="confirmed over USSD",
@@ -179,13 +225,12 @@ def _insert_marks(session: Session, record_id: int, class_id: int, absent: tuple
     wanted = set(absent) | set(late)
     if not wanted:
         return
-    status = case((Person.id.in_(list(late)), MarkStatus.LATE.value), else_=MarkStatus.ABSENT.value)
-    rows = _students_of(class_id).where(Person.id.in_(sorted(wanted))).with_only_columns(
-        literal(record_id), Person.id, status,
-        literal(now, AttendanceMark.captured_at.type), literal(session_id[:100]),
-        literal(staff_id))
-    session.execute(insert(AttendanceMark).from_select(
-        ["record_id", "person_id", "status", "captured_at", "session_id", "marked_by"], rows))
+    session.execute(_INSERT_MARKS, {"rid": record_id, "cls": class_id, "ids": sorted(wanted),
+                                    "late": sorted(set(late)) or [0], "at": now,
+                                    "sid": session_id[:100], "staff": staff_id})
+
+
+_INSERT_RECORD, _INSERT_MARKS, _MARKS_NOW = _build_writes()
 
 
 def _same_marks(session: Session, found: _Lookup, staff_id: int, absent: tuple[int, ...],
@@ -213,11 +258,8 @@ def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late
     if not found.allowed:
         raise NotAllowed(f"staff {staff_id} may not take class {class_id}")
     # Those of `late` on the roll, with the mark they have now (None: marked present).
-    current = dict(session.execute(
-        _students_of(class_id).where(Person.id.in_(sorted(set(late))))
-        .outerjoin(AttendanceMark, and_(AttendanceMark.record_id == found.record_id,
-                                        AttendanceMark.person_id == Person.id))
-        .with_only_columns(Person.id, AttendanceMark.status)).all()) if late else {}
+    current = dict(session.execute(_MARKS_NOW, {
+        "cls": class_id, "ids": sorted(set(late)), "rid": found.record_id}).all()) if late else {}
     to_update = [pid for pid in late if current.get(pid, "") == MarkStatus.ABSENT.value]
     to_insert = [pid for pid in late if pid in current and current[pid] is None]
     if to_update:

@@ -30,12 +30,16 @@ def link_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, entity
     return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
 
 
+# Built once (they run on every audited write, i.e. at the end of most USSD sessions).
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_HEAD = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+_APPEND = insert(AuditEntry.__table__)
+
+
 def _head(session: Session) -> tuple[int, str]:
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    row = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+        session.execute(_LOCK, {"k": _PG_LOCK_KEY})
+    row = session.execute(_HEAD).first()
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
@@ -61,7 +65,7 @@ def record(session: Session, *, actor: str, action: str, entity: str, entity_id:
     row["prev_hash"] = prev
     row["hash"] = link_hash(prev, seq, at, row["actor"], row["action"], row["entity"],
                             row["entity_id"], row["reason"], row["data"])
-    session.execute(insert(AuditEntry), [row])
+    session.execute(_APPEND, [row])
     return seq
 
 
