@@ -231,7 +231,7 @@ def main() -> None:
     ap.add_argument("--ceiling", type=int, default=20000, help="messages for the ceiling runs")
     ap.add_argument("--threads", type=int, default=32)
     ap.add_argument("--senders", type=int, default=2, help="sender processes")
-    ap.add_argument("--guard-ms", type=int, default=100, help="HUDOOR_SHAPER_GUARD_MS")
+    ap.add_argument("--guard-ms", type=int, default=10, help="HUDOOR_SHAPER_GUARD_MS")
     ap.add_argument("--only", choices=["caps", "ceiling", "compose"], default=None)
     ap.add_argument("--sample", type=int, default=200_000, help="guardians composed")
     args = ap.parse_args()

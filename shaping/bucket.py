@@ -201,6 +201,10 @@ class ClockOffset:
         self._samples: deque[tuple[float, float]] = deque(maxlen=self.KEEP)  # (rtt, offset)
         self._lock = threading.Lock()
 
+    @property
+    def calibrated(self) -> bool:
+        return bool(self._samples)
+
     def observe(self, sent: float, received: float, server_us: int) -> float:
         """Record one call's sample; return the best offset (Redis seconds - monotonic)."""
         sample = (received - sent, server_us / 1_000_000 - (sent + received) / 2)
@@ -337,8 +341,10 @@ class RateShaper:
         if not 0 <= lead < horizon < 1:
             raise InvalidPolicy(f"need 0 <= lead {lead} < horizon {horizon} < 1 second")
         cap = self._caps.cap_for(operator)
-        sent = time.monotonic()
         try:
+            if not self._clock.calibrated:
+                self._calibrate()
+            sent = time.monotonic()
             granted, retry_us, now_us, limit, delays = self._pace(
                 keys=keys.paced_keys(operator),
                 args=[cap, repr(self._backoff.recovery_per_second(cap)), n, int(priority),
@@ -352,6 +358,14 @@ class RateShaper:
         return Acquired(int(granted), int(retry_us) / 1_000_000, int(now_us), int(limit),
                         tuple(int(d) / 1_000_000 for d in delays),
                         tuple((int(now_us) + int(d)) / 1_000_000 - offset for d in delays))
+
+    def _calibrate(self, samples: int = 5) -> None:
+        """Sample Redis TIME a few times before the first booking (its call may be slow:
+        a new connection, a script load), so the first moments map as well as the rest."""
+        for _ in range(samples):
+            sent = time.monotonic()
+            seconds, micros = self._client.time()
+            self._clock.observe(sent, time.monotonic(), seconds * 1_000_000 + micros)
 
     def rate_state(self, operator: Operator) -> RateState:
         """Return the operator's stored backoff state (UNTHROTTLED if none)."""
