@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import calendar
@@ -146,6 +146,8 @@ class Sender:
         return _Round(moments)
 
     def _record_round(self, done: _Round) -> None:
+        """Record a round's answers in one transaction: rows read and written as plain
+        values (one SELECT ... FOR UPDATE, one executemany UPDATE), no ORM unit of work."""
         rows = [row for _, row in done.moments]
         answers = [done.futures[i].result() for i in range(len(rows))]
         now = self._clock()
@@ -153,26 +155,28 @@ class Sender:
         with self._sessions() as session, session.begin(), session.no_autoflush:
             dlr.lock_ids(session, [a.provider_message_id for a in answers
                                    if isinstance(a, SubmitResult) and a.provider_message_id])
-            accepted: list[OutboxMessage] = []
-            fresh = {r.id: r for r in session.scalars(
-                select(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
-                .with_for_update())}
+            fresh = {r.id: r for r in _Recording.load(session, [r.id for r in rows])}
+            accepted: list[_Recording] = []
             for claimed, answer in zip(rows, answers):
                 row = fresh[claimed.id]
                 self.stats.submitted += 1
                 if isinstance(answer, ProviderInDoubt):
                     self.stats.in_doubt += 1  # stays SUBMITTED: a DLR or recovery decides
-                elif isinstance(answer, MissedMoment):
-                    outbox.release(row, self._policy, now, str(answer))
+                    continue
+                row.changed = True
+                if isinstance(answer, MissedMoment):
+                    outbox.release(row, self._policy, now, str(answer))  # type: ignore[arg-type]
                 elif isinstance(answer, ProviderError):
-                    outbox.release(row, self._policy, now, f"unreachable: {answer}"[:200])
+                    outbox.release(row, self._policy, now,  # type: ignore[arg-type]
+                                   f"unreachable: {answer}"[:200])
                 else:
-                    self._record(session, row, answer, now)
+                    self._record(session, row, answer, now)  # type: ignore[arg-type]
                     if answer.outcome is Outcome.ACCEPTED:
                         accepted.append(row)
                     elif answer.outcome is Outcome.THROTTLED:
                         throttled.add(row.operator)
-            dlr.apply_pending(session, accepted, self._policy, now)
+            dlr.apply_pending(session, accepted, self._policy, now)  # type: ignore[arg-type]
+            _Recording.store(session, [r for r in fresh.values() if r.changed])
         for operator in sorted(throttled):
             self._shaper.report_throttle(Operator(operator))
 
@@ -253,6 +257,38 @@ def _sleep_until(moment: float) -> None:
     delay = moment - time.monotonic()
     if delay > 0:
         time.sleep(delay)
+
+
+_TABLE = OutboxMessage.__table__
+_MOVED = ("state", "attempts", "operator", "provider_message_id", "failure_reason", "sent_at",
+          "finished_at", "next_attempt_at", "updated_at")
+
+
+class _Recording:
+    """An outbox row's moving parts as plain attributes: what outbox.move and the DLR
+    code read and set, without an ORM instance per message."""
+
+    __slots__ = ("id", "changed", *_MOVED)
+
+    def __init__(self, values: dict[str, object]) -> None:
+        for name, value in values.items():
+            setattr(self, name, value)
+        self.changed = False
+
+    @classmethod
+    def load(cls, session: Session, ids: list[int]) -> list[_Recording]:
+        columns = [_TABLE.c.id, *(_TABLE.c[name] for name in _MOVED)]
+        found = session.execute(select(*columns).where(_TABLE.c.id.in_(ids)).with_for_update())
+        return [cls(dict(row._mapping)) for row in found]
+
+    @staticmethod
+    def store(session: Session, rows: list[_Recording]) -> None:
+        if not rows:
+            return
+        session.execute(
+            update(_TABLE).where(_TABLE.c.id == bindparam("_id"))
+            .values({name: bindparam(name) for name in _MOVED}),
+            [{"_id": r.id, **{name: getattr(r, name) for name in _MOVED}} for r in rows])
 
 
 class _Pipeline:
