@@ -24,6 +24,9 @@ def register(cron: CronScheduler, cfg: Config) -> None:
 
     # Rebuild sending jobs from the outbox every minute: Redis may have been wiped.
     cron.register(sms_jobs.requeue, queue_name="default", interval=60, name="sms_requeue")
+    # Inbound-SMS ids hold a parent's number; a week outlives every operator retry.
+    cron.register(sms_jobs.forget_inbound_ids, queue_name="default", cron="15 1 * * *",
+                  name="forget_inbound_ids")
     # Cheap check every five minutes; fires once a school day at the digest cut-off.
     cron.register(sms_jobs.digests_if_due, queue_name="digests", interval=300, job_timeout=3600,
                   name="digests_if_due")

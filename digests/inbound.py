@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -108,3 +108,17 @@ def handle(session: Session, msisdn: str, text: str, now: datetime,
         outbox.enqueue(session, [Draft(MessageKind.HELP_REPLY.value, calendar.to_cairo(now).date(),
                                        msisdn, language, reply, Priority.URGENT)], now)
     return Handled(keyword)
+
+
+KEEP_INBOUND_IDS = timedelta(days=7)  # operators retry a callback for minutes, not days
+
+
+def forget_old_ids(session: Session, now: datetime, keep: timedelta = KEEP_INBOUND_IDS) -> int:
+    """Delete inbound ids older than `keep`; return how many.
+
+    They exist only to apply a retried callback once, and each holds a parent's
+    number: kept longer than any retry window they would be data kept for nothing.
+    What a message changed is in the audit log, which is never pruned.
+    """
+    return session.execute(delete(InboundMessage).where(
+        InboundMessage.received_at < now - keep)).rowcount

@@ -59,3 +59,13 @@ def report_day_chunk(chunk_id: int) -> int:
         drafts = run_chunk(session, chunk_id, rt.config, rt.clock())
     requeue_from_outbox(rt.sessions, rt.redis)
     return drafts
+
+
+def forget_inbound_ids() -> int:
+    """Drop inbound-SMS ids past any retry window (scheduled daily)."""
+    from core.models import utcnow
+    from digests.inbound import forget_old_ids
+
+    rt = worker_runtime()
+    with rt.sessions() as session, session.begin():
+        return forget_old_ids(session, utcnow())

@@ -122,3 +122,22 @@ def test_concurrent_retries_are_applied_once(runtime, live_url) -> None:  # type
     with ThreadPoolExecutor(max_workers=6) as pool:
         assert list(pool.map(post, range(6))) == [200] * 6
     assert audit_actions(runtime) == ["contact.opt_out"]
+
+
+def test_ids_past_the_retry_window_are_forgotten(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    """A week on, a message's id (and the number beside it) goes; its effect stays audited."""
+    from digests.inbound import forget_old_ids
+
+    guardian(runtime)
+    assert client.post(URL, data={"from": PARENT, "text": "STOP", "id": "old-1"}).status_code == 200
+    assert client.post(URL, data={"from": PARENT, "text": "START", "id": "new-1"}).status_code == 200
+    with runtime.sessions() as s, s.begin():
+        s.execute(InboundMessage.__table__.update().where(
+            InboundMessage.provider_message_id == "old-1")
+            .values(received_at=utcnow() - timedelta(days=8)))
+    with runtime.sessions() as s, s.begin():
+        assert forget_old_ids(s, utcnow()) == 1
+    with runtime.sessions() as s:
+        assert s.scalars(select(InboundMessage.provider_message_id)).all() == ["new-1"]
+        actions = s.scalars(select(AuditEntry.action).where(AuditEntry.entity_id == PARENT)).all()
+        assert actions == ["contact.opt_out", "contact.opt_in"]
