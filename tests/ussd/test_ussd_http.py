@@ -78,6 +78,14 @@ def test_bad_input_gets_a_polite_screen(client) -> None:  # type: ignore[no-unty
     huge = client.post("/at/ussd?token=test-callback-token", data={
         "sessionId": "big", "serviceCode": "*1#", "phoneNumber": "+201001234567", "text": "1*" * 3000})
     assert huge.status_code == 200 and huge.get_data(as_text=True).startswith("END ")
+    enormous = client.post("/at/ussd?token=test-callback-token", data={
+        "sessionId": "bigger", "serviceCode": "*1#", "phoneNumber": "+201001234567",
+        "text": "1*" * 40_000})
+    assert enormous.status_code == 413  # no USSD hop is 80 KB: refused before parsing
+    multipart = client.post("/at/ussd?token=test-callback-token", content_type="multipart/form-data",
+                            data={"sessionId": "mp", "serviceCode": "*1#",
+                                  "phoneNumber": "+201001234567", "text": ""})
+    assert multipart.get_data(as_text=True).startswith("CON ")  # other encodings still work
 
 
 def test_teacher_marks_a_class_once_however_often_it_is_confirmed(teacher_phone, synced) -> None:  # type: ignore[no-untyped-def]
