@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import threading
-from datetime import date, timedelta
+from datetime import timedelta
 
 import click
 from flask import current_app

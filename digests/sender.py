@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import gc
-import heapq
-import itertools
 import logging
-import queue
-import sys
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import calendar
 from core.models import utcnow
 from digests import dlr, outbox
 from digests.models import OutboxMessage
+from digests.moments import Pipeline, Round, favour_latency, sleep_until
 from digests.outbox import RetryPolicy
+from digests.recording import Recording
 from digests.providers.base import (
     Outcome,
     Provider,
@@ -34,7 +29,7 @@ from digests.providers.base import (
 )
 from shaping.bucket import RateShaper
 from shaping.operators import Operator
-from shaping.policy import OperatorCaps, Priority
+from shaping.policy import OperatorCaps
 
 log = logging.getLogger(__name__)
 
@@ -60,18 +55,6 @@ class SendStats:
     idle_waits: int = 0
     missed: int = 0  # moments given up because the message could not leave in time
     by_outcome: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class _Round:
-    """Messages claimed together, each with its send moment; recorded together."""
-
-    moments: list[tuple[float, OutboxMessage]]  # (time.monotonic() to send at, row), in order
-    futures: dict[int, Future[SubmitResult | ProviderError]] = field(default_factory=dict)
-
-    @property
-    def last(self) -> float:
-        return self.moments[-1][0] if self.moments else 0.0
 
 
 class Sender:
@@ -109,12 +92,12 @@ class Sender:
         if isinstance(planned, float):
             return planned
         for i, (at, row) in enumerate(planned.moments):
-            _sleep_until(at)
+            sleep_until(at)
             planned.futures[i] = self._pool.submit(self._submit_at, row, at)
         self._record_round(planned)
         return 0.0
 
-    def _plan(self) -> _Round | float:
+    def _plan(self) -> Round | float:
         """Book moments and claim rows for them; or return how long to wait."""
         now = self._clock()
         if calendar.in_quiet_hours(now, self._policy.quiet_start_hour,
@@ -143,9 +126,9 @@ class Sender:
         if not moments:
             return min(waits)
         moments.sort(key=lambda m: m[0])
-        return _Round(moments)
+        return Round(moments)
 
-    def _record_round(self, done: _Round) -> None:
+    def _record_round(self, done: Round) -> None:
         """Record a round's answers in one transaction: rows read and written as plain
         values (one SELECT ... FOR UPDATE, one executemany UPDATE), no ORM unit of work."""
         rows = [row for _, row in done.moments]
@@ -155,8 +138,8 @@ class Sender:
         with self._sessions() as session, session.begin(), session.no_autoflush:
             dlr.lock_ids(session, [a.provider_message_id for a in answers
                                    if isinstance(a, SubmitResult) and a.provider_message_id])
-            fresh = {r.id: r for r in _Recording.load(session, [r.id for r in rows])}
-            accepted: list[_Recording] = []
+            fresh = {r.id: r for r in Recording.load(session, [r.id for r in rows])}
+            accepted: list[Recording] = []
             for claimed, answer in zip(rows, answers):
                 row = fresh[claimed.id]
                 self.stats.submitted += 1
@@ -166,6 +149,7 @@ class Sender:
                 row.changed = True
                 if isinstance(answer, MissedMoment):
                     outbox.release(row, self._policy, now, str(answer))  # type: ignore[arg-type]
+                    row.next_attempt_at = now  # never handed over: due again at once
                 elif isinstance(answer, ProviderError):
                     outbox.release(row, self._policy, now,  # type: ignore[arg-type]
                                    f"unreachable: {answer}"[:200])
@@ -176,7 +160,7 @@ class Sender:
                     elif answer.outcome is Outcome.THROTTLED:
                         throttled.add(row.operator)
             dlr.apply_pending(session, accepted, self._policy, now)  # type: ignore[arg-type]
-            _Recording.store(session, [r for r in fresh.values() if r.changed])
+            Recording.store(session, [r for r in fresh.values() if r.changed])
         for operator in sorted(throttled):
             self._shaper.report_throttle(Operator(operator))
 
@@ -214,8 +198,9 @@ class Sender:
         """Send rounds back to back; stop when nothing is due (until_idle) or after stop_after s."""
         started = time.monotonic()
         recovered_at = 0.0
-        _favour_latency()
-        pipe = _Pipeline(self)
+        favour_latency()
+        pipe = Pipeline(lambda row, at: self._pool.submit(self._submit_at, row, at),
+                        self._record_round, lead=LEAD, max_open=MAX_OPEN_ROUNDS)
         try:
             while stop_after is None or time.monotonic() - started < stop_after:
                 if grace is not None and time.monotonic() - recovered_at > 2.0:
@@ -224,7 +209,7 @@ class Sender:
                         outbox.recover_in_doubt(session, self._clock(), grace, self._policy)
                 pipe.wait_for_lead()
                 planned = self._plan()
-                if isinstance(planned, _Round):
+                if isinstance(planned, Round):
                     pipe.send(planned)
                     continue
                 if planned >= 0.5 and until_idle:
@@ -242,129 +227,3 @@ class Sender:
             return bool(outbox.due_groups(session, self._clock()))
 
 
-def _favour_latency() -> None:
-    """Tune this process so a message leaves within a few ms of its moment.
-
-    Measured (docs/BENCHMARKS.md): with CPython's 5 ms GIL switch interval and the
-    collector walking the ORM's objects, 1 % of messages left 5-75 ms late; a shorter
-    interval and freezing what start-up allocated brought the worst to ~8 ms.
-    """
-    sys.setswitchinterval(min(sys.getswitchinterval(), 0.0005))
-    gc.freeze()
-
-
-def _sleep_until(moment: float) -> None:
-    delay = moment - time.monotonic()
-    if delay > 0:
-        time.sleep(delay)
-
-
-_TABLE = OutboxMessage.__table__
-_MOVED = ("state", "attempts", "operator", "provider_message_id", "failure_reason", "sent_at",
-          "finished_at", "next_attempt_at", "updated_at")
-
-
-class _Recording:
-    """An outbox row's moving parts as plain attributes: what outbox.move and the DLR
-    code read and set, without an ORM instance per message."""
-
-    __slots__ = ("id", "changed", *_MOVED)
-
-    def __init__(self, values: dict[str, object]) -> None:
-        for name, value in values.items():
-            setattr(self, name, value)
-        self.changed = False
-
-    @classmethod
-    def load(cls, session: Session, ids: list[int]) -> list[_Recording]:
-        columns = [_TABLE.c.id, *(_TABLE.c[name] for name in _MOVED)]
-        found = session.execute(select(*columns).where(_TABLE.c.id.in_(ids)).with_for_update())
-        return [cls(dict(row._mapping)) for row in found]
-
-    @staticmethod
-    def store(session: Session, rows: list[_Recording]) -> None:
-        if not rows:
-            return
-        session.execute(
-            update(_TABLE).where(_TABLE.c.id == bindparam("_id"))
-            .values({name: bindparam(name) for name in _MOVED}),
-            [{"_id": r.id, **{name: getattr(r, name) for name in _MOVED}} for r in rows])
-
-
-class _Pipeline:
-    """Send booked rounds at their moments on one thread; record them on another."""
-
-    def __init__(self, sender: Sender) -> None:
-        self._sender = sender
-        self._lock = threading.Condition()
-        self._heap: list[tuple[float, int, int, _Round]] = []  # (moment, seq, index, round)
-        self._seq = itertools.count()
-        self._tail = 0.0  # the latest booked moment
-        self._open = 0  # rounds not yet recorded
-        self._closing = False
-        self._recordings: queue.Queue[_Round | None] = queue.Queue()
-        self._dispatcher = threading.Thread(target=self._dispatch, name="sms-moments",
-                                            daemon=True)
-        self._recorder = threading.Thread(target=self._record, name="sms-record", daemon=True)
-        self._dispatcher.start()
-        self._recorder.start()
-
-    def send(self, planned: _Round) -> None:
-        with self._lock:
-            self._open += 1
-            for i, (at, _row) in enumerate(planned.moments):
-                heapq.heappush(self._heap, (at, next(self._seq), i, planned))
-            self._tail = max(self._tail, planned.last)
-            self._lock.notify_all()
-
-    def wait_for_lead(self) -> None:
-        """Return once the booked moments run out within LEAD seconds and the round
-        before the current one is recorded, so at most two rounds are ever in doubt."""
-        _sleep_until(self._tail - LEAD)
-        with self._lock:
-            while self._open >= MAX_OPEN_ROUNDS:
-                self._lock.wait()
-
-    def drain(self) -> None:
-        """Return once every round handed over is sent and recorded."""
-        with self._lock:
-            while self._open:
-                self._lock.wait()
-
-    def close(self) -> None:
-        self.drain()
-        with self._lock:
-            self._closing = True
-            self._lock.notify_all()
-        self._dispatcher.join()
-        self._recordings.put(None)
-        self._recorder.join()
-
-    def _dispatch(self) -> None:
-        sender = self._sender
-        while True:
-            with self._lock:
-                while not self._heap and not self._closing:
-                    self._lock.wait()
-                if not self._heap:
-                    return
-                at, _, i, planned = self._heap[0]
-                delay = at - time.monotonic()
-                if delay > 0.0005:
-                    self._lock.wait(delay)
-                    continue
-                heapq.heappop(self._heap)
-            row = planned.moments[i][1]
-            planned.futures[i] = sender._pool.submit(sender._submit_at, row, at)  # noqa: SLF001
-            if len(planned.futures) == len(planned.moments):
-                self._recordings.put(planned)
-
-    def _record(self) -> None:
-        while (planned := self._recordings.get()) is not None:
-            try:
-                self._sender._record_round(planned)  # noqa: SLF001
-            except Exception:  # a lost recording leaves rows in doubt for recovery
-                log.exception("sms: recording a round of %d failed", len(planned.moments))
-            with self._lock:
-                self._open -= 1
-                self._lock.notify_all()

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from core.models import utcnow
 from digests import outbox
 from digests.dlr import Applied, Report, apply_report
-from digests.models import DeliveryReport, OutboxMessage, OutboxState
+from digests.models import DeliveryReport, OutboxMessage
 from digests.outbox import Draft, RetryPolicy
 from digests.providers.base import Outcome, SubmitResult
 from shaping.operators import Operator

@@ -37,7 +37,7 @@ def test_status_shows_the_synced_district_and_queue_lag(synced, sandbox, client)
     assert data["seconds_since_delta_sync"] is None  # never: shown as a warning, not hidden
     assert 'id="delta-age" class="warn"' in html
     metrics = client.get("/metrics").get_data(as_text=True)
-    assert f'hudoor_people{{role="student",state="active"}} ' in metrics
+    assert 'hudoor_people{role="student",state="active"} ' in metrics
 
 
 def test_cli_migrates_a_fresh_database(runner, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,8 @@ from typing import Any
 
 import redis
 
-from shaping.bucket import ACQUIRE_LUA, RateShaper
+from shaping.bucket import RateShaper
+from shaping.scripts import ACQUIRE_LUA
 from shaping.operators import Operator
 from shaping.policy import OperatorCaps, Priority
 
