@@ -28,22 +28,12 @@ from shaping.policy import (
     window_limit,
 )
 from shaping_hammer import hammer, process_main
+from windows import busiest
 
 CAP = 50
 CAPS_TEXT = f"vodafone={CAP},orange=20,we=5"
 CAPS = OperatorCaps.parse(CAPS_TEXT)
 VF = Operator.VODAFONE
-
-
-def max_in_any_second(stamps: list[int]) -> int:
-    """Return the most grants any half-open one-second window [a, a + 1 s) holds."""
-    stamps = sorted(stamps)
-    best, lo = 0, 0
-    for hi, t in enumerate(stamps):
-        while t - stamps[lo] >= WINDOW_US:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 def full_seconds(stamps: list[int]) -> list[int]:
@@ -59,15 +49,15 @@ def full_seconds(stamps: list[int]) -> list[int]:
 
 
 def assert_cap_respected_and_used(stamps: list[int], cap: int) -> None:
-    assert max_in_any_second(stamps) <= cap
+    assert busiest(stamps) <= cap
     seconds = full_seconds(stamps)
     assert seconds, "the run did not last a whole second"
     assert sum(seconds) >= 0.9 * cap * len(seconds), seconds
 
 
 def test_window_helper_is_itself_right() -> None:
-    assert max_in_any_second([0, WINDOW_US - 1, WINDOW_US]) == 2
-    assert max_in_any_second([0, WINDOW_US, 2 * WINDOW_US]) == 1
+    assert busiest([0, WINDOW_US - 1, WINDOW_US]) == 2
+    assert busiest([0, WINDOW_US, 2 * WINDOW_US]) == 1
     assert full_seconds([0, 10, WINDOW_US + 5, 2 * WINDOW_US + 1]) == [2, 1]
 
 
@@ -129,8 +119,8 @@ def test_urgent_is_never_starved_by_digests(client: redis.Redis) -> None:
     digests = [t for run in digest_runs for t in run]
     assert len(urgent) >= 10
     assert all(granted == 1 for granted, _ in urgent)
-    assert max_in_any_second(digests) <= CAP - 10
-    assert max_in_any_second(digests + [t for _, t in urgent if t is not None]) <= CAP
+    assert busiest(digests) <= CAP - 10
+    assert busiest(digests + [t for _, t in urgent if t is not None]) <= CAP
     assert_cap_respected_and_used(digests, CAP - 10)  # digests still get their full share
 
 

@@ -24,22 +24,12 @@ from shaping.policy import (
     pace,
     window_limit,
 )
+from windows import busiest
 
 CAP = 50
 CAPS = OperatorCaps.parse(f"vodafone={CAP},orange=20,we=5")
 VF = Operator.VODAFONE
 HORIZON = 0.3
-
-
-def busiest(moments: list[int], span: int) -> int:
-    """Return the most moments any half-open window [a, a + span) holds."""
-    moments = sorted(moments)
-    best, lo = 0, 0
-    for hi, t in enumerate(moments):
-        while t - moments[lo] >= span:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 calls = st.lists(st.tuples(st.integers(0, 400_000),  # µs since the previous call
