@@ -56,8 +56,11 @@ class ClassRow:
     delegated: bool
 
 
-def _held(staff_id: int, now: datetime):  # type: ignore[no-untyped-def]
-    """Select the class ids a staff member teaches or holds by a live delegation."""
+def _held(staff_id, now):  # type: ignore[no-untyped-def]
+    """Select the class ids a staff member teaches or holds by a live delegation.
+
+    `staff_id` and `now` are values, or bound parameters for a statement built once.
+    """
     own = select(Enrolment.class_id.label("class_id")).where(
         Enrolment.person_id == staff_id, Enrolment.ended_at.is_(None))
     held = select(Delegation.class_id.label("class_id")).where(
@@ -97,9 +100,7 @@ def classes_for(session: Session, staff_id: int, day: date, now: datetime, *,
 
 def may_take(session: Session, staff_id: int, class_id: int, now: datetime) -> bool:
     """Tell whether a staff member may take a class now (theirs, or delegated and live)."""
-    own_q, held_q = _held(staff_id, now)
-    allowed = union_all(own_q, held_q).subquery()
-    return bool(session.scalar(select(func.count()).where(allowed.c.class_id == class_id)))
+    return _lookup(session, staff_id, class_id, calendar.to_cairo(now).date(), now).allowed
 
 
 def taken_on(session: Session, day: date) -> list[int]:
@@ -110,9 +111,7 @@ def taken_on(session: Session, day: date) -> list[int]:
 def roster(session: Session, class_id: int) -> tuple[tuple[tuple[int, str], ...], str]:
     """Return the class's active students in roll order, and a fingerprint of that order."""
     rows = tuple((pid, name) for pid, name in session.execute(
-        select(Person.id, Person.display_name).join(Enrolment, Enrolment.person_id == Person.id)
-        .where(Enrolment.class_id == class_id, Enrolment.ended_at.is_(None),
-               Person.role == Role.STUDENT.value, Person.active.is_(True))
+        _students_of(class_id).add_columns(Person.display_name)
         .order_by(Person.name_key, Person.upstream_id)))
     digest = hashlib.blake2b(",".join(str(pid) for pid, _ in rows).encode(), digest_size=4)
     return rows, digest.hexdigest()
@@ -127,12 +126,8 @@ class _Lookup:
 
 
 def _build_lookup():  # type: ignore[no-untyped-def]
-    staff, cls, day, now = (bindparam(n) for n in ("staff", "cls", "day", "now"))
-    own = select(Enrolment.class_id.label("class_id")).where(
-        Enrolment.person_id == staff, Enrolment.ended_at.is_(None))
-    held = select(Delegation.class_id.label("class_id")).where(
-        Delegation.grantee_id == staff, Delegation.revoked_at.is_(None),
-        Delegation.starts_at <= now, Delegation.ends_at > now)
+    cls, day = bindparam("cls"), bindparam("day")
+    own, held = _held(bindparam("staff"), bindparam("now"))
     either = union_all(own, held).subquery()
     allowed = select(func.count()).where(either.c.class_id == cls).scalar_subquery()
     rec = (AttendanceRecord.class_id == cls) & (AttendanceRecord.day == day)

@@ -6,44 +6,46 @@ import os
 from dataclasses import dataclass, field, replace
 from datetime import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = (env.get(name) or "").strip().lower()
+def _read(env: Mapping[str, str], name: str, default: T, parse: Callable[[str], T],
+          kind: str) -> T:
+    raw = (env.get(name) or "").strip()
     if not raw:
         return default
-    if raw in ("1", "true", "yes", "on"):
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be {kind}, got {raw!r}") from exc
+
+
+def _yes_no(raw: str) -> bool:
+    word = raw.lower()
+    if word in ("1", "true", "yes", "on"):
         return True
-    if raw in ("0", "false", "no", "off"):
+    if word in ("0", "false", "no", "off"):
         return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+    raise ValueError(raw)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _read(env, name, default, int, "an integer")
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    return _read(env, name, default, float, "a number")
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    return _read(env, name, default, _yes_no, "true or false")
 
 
 @dataclass(frozen=True)
