@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from dataclasses import dataclass, field
+from typing import Callable
 
 from core.i18n import Texts, _
-from ussd.ports import Caller, Directory
+from ussd.ports import Caller, Directory, Effect
 from ussd.screens import Kind, Limits, Part, Screen, fit
 from ussd.state import State
-
-if TYPE_CHECKING:
-    from ussd.machine import Outcome
 
 NOTICES = {
     "digits": _("Digits only."),
@@ -38,9 +35,17 @@ class Ctx:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """What one input did: the next state and the effects the caller must apply."""
+
+    state: State
+    effects: tuple[Effect, ...] = field(default=())
+
+
+@dataclass(frozen=True)
 class Step:
     render: Callable[[Ctx], Screen]
-    handle: Callable[[Ctx, str], "Outcome"] | None  # None: an END screen
+    handle: Callable[[Ctx, str], Outcome] | None  # None: an END screen
 
 
 def notice_part(c: Ctx) -> list[Part]:
@@ -93,22 +98,19 @@ def end(c: Ctx, parts: list[Part]) -> Screen:
     return fit(Kind.END, parts, c.limits)
 
 
-def invalid(c: Ctx, notice: str = "invalid") -> "Outcome":
+def invalid(c: Ctx, notice: str = "invalid") -> Outcome:
     """Stay on the same screen with a notice."""
-    from ussd.machine import Outcome
 
     return Outcome(c.state.with_(notice=notice))
 
 
-def goto(c: Ctx, step: str, **changes: object) -> "Outcome":
-    from ussd.machine import Outcome
+def goto(c: Ctx, step: str, **changes: object) -> Outcome:
 
     return Outcome(c.state.with_(step=step, **changes))
 
 
-def home(c: Ctx) -> "Outcome":
+def home(c: Ctx) -> Outcome:
     """Back to the main menu, keeping language and hop bookkeeping."""
-    from ussd.machine import Outcome
 
     s = c.state
     return Outcome(State(lang=s.lang, hops=s.hops, digest=s.digest))

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from ussd.common import Ctx, Step, end, goto, home, invalid, menu, prompt
+from ussd.common import Ctx, Outcome, Step, end, goto, home, invalid, menu, prompt
 from core.i18n import _
 from ussd.ports import ActivateStaff, Delegate, EnrolGuardian, RevokeDelegation, SetOptOut
 from ussd.screens import Part, Screen
-
-if TYPE_CHECKING:
-    from ussd.machine import Outcome
 
 MAX_TRIES = 3
 MAX_NUMBER = 20
@@ -18,7 +13,7 @@ MAX_NUMBER = 20
 
 # -- teacher activation: staff number + one-time code from the champion ------------------
 
-def begin_activation(c: Ctx) -> "Outcome":
+def begin_activation(c: Ctx) -> Outcome:
     return goto(c, "act_num", number="", tries=0)
 
 
@@ -27,14 +22,14 @@ def _act_num_render(c: Ctx) -> Screen:
 
 
 def _number_handle(next_step: str) -> "object":
-    def handle(c: Ctx, inp: str) -> "Outcome":
+    def handle(c: Ctx, inp: str) -> Outcome:
         if len(inp) > MAX_NUMBER:
             return invalid(c)
         return goto(c, next_step, number=inp)
     return handle
 
 
-def _wrong_code(c: Ctx, ask_again: str) -> "Outcome":
+def _wrong_code(c: Ctx, ask_again: str) -> Outcome:
     """Count a wrong number/code pair: ask again, or end the session after MAX_TRIES."""
     tries = c.state.tries + 1
     if tries >= MAX_TRIES:
@@ -46,8 +41,7 @@ def _act_code_render(c: Ctx) -> Screen:
     return prompt(c, [], c.t("Code from your school champion:"))
 
 
-def _act_code_handle(c: Ctx, inp: str) -> "Outcome":
-    from ussd.machine import Outcome
+def _act_code_handle(c: Ctx, inp: str) -> Outcome:
 
     found = c.directory.check_staff_code(c.caller.msisdn, c.state.number, inp)
     if found is None:
@@ -66,7 +60,7 @@ def _locked_render(c: Ctx) -> Screen:
 
 # -- guardian enrolment: student number + slip code ---------------------------------------
 
-def begin_enrol(c: Ctx) -> "Outcome":
+def begin_enrol(c: Ctx) -> Outcome:
     return goto(c, "enr_num", number="", tries=0)
 
 
@@ -78,7 +72,7 @@ def _enr_code_render(c: Ctx) -> Screen:
     return prompt(c, [], c.t("Code on the slip:"))
 
 
-def _enr_code_handle(c: Ctx, inp: str) -> "Outcome":
+def _enr_code_handle(c: Ctx, inp: str) -> Outcome:
     found = c.directory.check_slip_code(c.caller.msisdn, c.state.number, inp)
     if found is None:
         return _wrong_code(c, "enr_num")
@@ -92,8 +86,7 @@ def _enr_confirm_render(c: Ctx) -> Screen:
                 [("1", _("Yes, Arabic SMS")), ("2", _("Yes, English SMS")), ("0", _("No"))])
 
 
-def _enr_confirm_handle(c: Ctx, inp: str) -> "Outcome":
-    from ussd.machine import Outcome
+def _enr_confirm_handle(c: Ctx, inp: str) -> Outcome:
 
     if inp == "0":
         return home(c)
@@ -110,7 +103,7 @@ def _enr_done_render(c: Ctx) -> Screen:
 
 # -- STOP / restart -----------------------------------------------------------------------
 
-def begin_stop_or_restart(c: Ctx) -> "Outcome":
+def begin_stop_or_restart(c: Ctx) -> Outcome:
     return goto(c, "restart_confirm" if c.caller.opted_out else "stop_confirm")
 
 
@@ -123,8 +116,7 @@ def _restart_render(c: Ctx) -> Screen:
 
 
 def _yes_no(step_done: str, opted_out: bool) -> "object":
-    def handle(c: Ctx, inp: str) -> "Outcome":
-        from ussd.machine import Outcome
+    def handle(c: Ctx, inp: str) -> Outcome:
 
         if inp == "1":
             return Outcome(c.state.with_(step=step_done), (SetOptOut(opted_out),))
@@ -144,7 +136,7 @@ def _restarted_render(c: Ctx) -> Screen:
 
 # -- substitute delegation (U4) --------------------------------------------------------------
 
-def begin_substitute(c: Ctx) -> "Outcome":
+def begin_substitute(c: Ctx) -> Outcome:
     return goto(c, "sub_menu")
 
 
@@ -158,7 +150,7 @@ def _own_classes(c: Ctx) -> list:  # type: ignore[type-arg]
     return [cls for cls in c.directory.classes_for(c.caller.staff_id) if not cls.delegated]
 
 
-def _sub_menu_handle(c: Ctx, inp: str) -> "Outcome":
+def _sub_menu_handle(c: Ctx, inp: str) -> Outcome:
     if inp == "1":
         own = _own_classes(c)
         if not own:
@@ -179,7 +171,7 @@ def _sub_class_render(c: Ctx) -> Screen:
     return class_menu(c, _own_classes(c))
 
 
-def _sub_class_handle(c: Ctx, inp: str) -> "Outcome":
+def _sub_class_handle(c: Ctx, inp: str) -> Outcome:
     from ussd.flow_attendance import class_choice
     from ussd.ports import ClassInfo
 
@@ -193,7 +185,7 @@ def _sub_number_render(c: Ctx) -> Screen:
     return prompt(c, [], c.t("Substitute's staff number:"))
 
 
-def _sub_number_handle(c: Ctx, inp: str) -> "Outcome":
+def _sub_number_handle(c: Ctx, inp: str) -> Outcome:
     assert c.caller.staff_id is not None
     found = c.directory.staff_by_number(c.caller.staff_id, inp[:MAX_NUMBER])
     if found is None or found.person_id == c.caller.staff_id:
@@ -205,7 +197,7 @@ def _sub_days_render(c: Ctx) -> Screen:
     return prompt(c, [], c.t("For how many days? (1-9)"))
 
 
-def _sub_days_handle(c: Ctx, inp: str) -> "Outcome":
+def _sub_days_handle(c: Ctx, inp: str) -> Outcome:
     if len(inp) != 1 or inp == "0":
         return invalid(c, "bad_days")
     return goto(c, "sub_review", extra=int(inp))
@@ -219,8 +211,7 @@ def _sub_review_render(c: Ctx) -> Screen:
                 [("1", _("Yes")), ("0", _("No"))])
 
 
-def _sub_review_handle(c: Ctx, inp: str) -> "Outcome":
-    from ussd.machine import Outcome
+def _sub_review_handle(c: Ctx, inp: str) -> Outcome:
 
     if inp == "0":
         return home(c)
@@ -244,8 +235,7 @@ def _sub_list_render(c: Ctx) -> Screen:
     return menu(c, [Part(c.t("Cancel which?"))], [("0", _("Back"))], named)
 
 
-def _sub_list_handle(c: Ctx, inp: str) -> "Outcome":
-    from ussd.machine import Outcome
+def _sub_list_handle(c: Ctx, inp: str) -> Outcome:
 
     assert c.caller.staff_id is not None
     given = c.directory.delegations_given(c.caller.staff_id)[:3]

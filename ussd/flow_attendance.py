@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from ussd.common import Ctx, Step, end, goto, home, invalid, menu, notice_part, paged, pick, prompt
+from ussd.common import Ctx, Outcome, Step, end, goto, home, invalid, menu, notice_part, paged, pick, prompt
 from core.i18n import _
 from ussd.ports import ClassInfo, ConfirmAttendance, MarkLate, Roster
 from ussd.rolls import BadRolls, format_rolls, parse_rolls
 from ussd.screens import Kind, Part, Screen, fit
-
-if TYPE_CHECKING:
-    from ussd.machine import Outcome
 
 RESUMABLE = frozenset({"att_absent", "att_review", "att_late", "list"})
 LIST_PAGE = 4  # names per roster page: four Arabic names fit in 80 characters
@@ -41,7 +36,7 @@ def _ids(roster: Roster, rolls: tuple[int, ...]) -> tuple[int, ...]:
 
 # -- choosing a class ----------------------------------------------------------------
 
-def begin_attendance(c: Ctx) -> "Outcome":
+def begin_attendance(c: Ctx) -> Outcome:
     if not c.directory.school_day():
         return goto(c, "no_school")
     classes = _classes(c)
@@ -52,7 +47,7 @@ def begin_attendance(c: Ctx) -> "Outcome":
     return goto(c, "att_class", page=0)
 
 
-def _choose(c: Ctx, cls: ClassInfo) -> "Outcome":
+def _choose(c: Ctx, cls: ClassInfo) -> Outcome:
     if cls.taken:
         return goto(c, "att_taken", class_id=cls.id, page=0)
     roster = c.directory.roster(cls.id)
@@ -81,7 +76,7 @@ def _att_class_render(c: Ctx) -> Screen:
     return class_menu(c, _classes(c))
 
 
-def _att_class_handle(c: Ctx, inp: str) -> "Outcome":
+def _att_class_handle(c: Ctx, inp: str) -> Outcome:
     chosen = class_choice(c, _classes(c), inp)
     return _choose(c, chosen) if isinstance(chosen, ClassInfo) else chosen  # type: ignore[return-value]
 
@@ -99,7 +94,7 @@ def _taken_render(c: Ctx) -> Screen:
                 [("1", _("Late arrivals")), ("0", _("Back"))])
 
 
-def _taken_handle(c: Ctx, inp: str) -> "Outcome":
+def _taken_handle(c: Ctx, inp: str) -> Outcome:
     if inp == "1":
         if not c.directory.late_allowed():
             return goto(c, "late_closed")
@@ -119,7 +114,7 @@ def _absent_render(c: Ctx) -> Screen:
                   c.t("0 none  9 list"))
 
 
-def _rolls_input(c: Ctx, inp: str, field: str, back: str) -> "Outcome":
+def _rolls_input(c: Ctx, inp: str, field: str, back: str) -> Outcome:
     if inp == "0":
         return goto(c, "att_review", **{field: ()})
     if inp == "9":
@@ -134,7 +129,7 @@ def _rolls_input(c: Ctx, inp: str, field: str, back: str) -> "Outcome":
     return goto(c, "att_review", absent=rolls, late=tuple(r for r in c.state.late if r not in rolls))
 
 
-def _absent_handle(c: Ctx, inp: str) -> "Outcome":
+def _absent_handle(c: Ctx, inp: str) -> Outcome:
     return _rolls_input(c, inp, "absent", "att_absent")
 
 
@@ -142,7 +137,7 @@ def _late_entry_render(c: Ctx) -> Screen:
     return prompt(c, [_title(c), Part(c.t("Late: roll nos, 2 digits each"))], c.t("0 none  9 list"))
 
 
-def _late_entry_handle(c: Ctx, inp: str) -> "Outcome":
+def _late_entry_handle(c: Ctx, inp: str) -> Outcome:
     return _rolls_input(c, inp, "late", "att_late")
 
 
@@ -154,8 +149,7 @@ def _review_render(c: Ctx) -> Screen:
                 [("1", _("Confirm")), ("2", _("Late")), ("3", _("Absent")), ("9", _("List"))])
 
 
-def _review_handle(c: Ctx, inp: str) -> "Outcome":
-    from ussd.machine import Outcome
+def _review_handle(c: Ctx, inp: str) -> Outcome:
 
     s = c.state
     if inp == "1":
@@ -198,7 +192,7 @@ def _list_render(c: Ctx) -> Screen:
     return fit(Kind.CON, notice_part(c) + lines + [Part(tail)], c.limits)
 
 
-def _list_handle(c: Ctx, inp: str) -> "Outcome":
+def _list_handle(c: Ctx, inp: str) -> Outcome:
     roster = c.directory.roster(c.state.class_id)
     if inp == "8" and (c.state.page + 1) * LIST_PAGE < roster.size:
         return goto(c, "list", page=c.state.page + 1)
@@ -209,7 +203,7 @@ def _list_handle(c: Ctx, inp: str) -> "Outcome":
 
 # -- late arrivals after confirming (U2) -------------------------------------------------
 
-def begin_late(c: Ctx) -> "Outcome":
+def begin_late(c: Ctx) -> Outcome:
     if not c.directory.late_allowed():
         return goto(c, "late_closed")
     taken = [cls for cls in _classes(c) if cls.taken]
@@ -225,7 +219,7 @@ def _late_class_render(c: Ctx) -> Screen:
     return class_menu(c, [cls for cls in _classes(c) if cls.taken])
 
 
-def _late_class_handle(c: Ctx, inp: str) -> "Outcome":
+def _late_class_handle(c: Ctx, inp: str) -> Outcome:
     chosen = class_choice(c, [cls for cls in _classes(c) if cls.taken], inp)
     if not isinstance(chosen, ClassInfo):
         return chosen
@@ -238,7 +232,7 @@ def _late_rolls_render(c: Ctx) -> Screen:
                   c.t("0 back"))
 
 
-def _late_rolls_handle(c: Ctx, inp: str) -> "Outcome":
+def _late_rolls_handle(c: Ctx, inp: str) -> Outcome:
     if inp == "0":
         return home(c)
     try:
@@ -253,8 +247,7 @@ def _late_review_render(c: Ctx) -> Screen:
                 [("1", _("Confirm")), ("0", _("Back"))])
 
 
-def _late_review_handle(c: Ctx, inp: str) -> "Outcome":
-    from ussd.machine import Outcome
+def _late_review_handle(c: Ctx, inp: str) -> Outcome:
 
     if inp == "0":
         return goto(c, "late_rolls", late=())

@@ -7,23 +7,16 @@ screen without applying anything twice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable
 
 from ussd import flow_access, flow_attendance
-from ussd.common import Ctx, Step, invalid, menu
+from ussd.common import Ctx, Outcome, Step, invalid, menu
 from core.i18n import _
-from ussd.ports import Caller, Directory, Effect, SetLanguage
+from ussd.ports import Caller, Directory, SetLanguage
 from ussd.screens import Kind, Limits, Part, Screen, fit
 from ussd.state import State
 
 MAX_INPUT = 40
-
-
-@dataclass(frozen=True)
-class Outcome:
-    state: State
-    effects: tuple[Effect, ...] = field(default=())
 
 
 def _main_options(c: Ctx) -> list[tuple[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from digests.encoding import is_gsm7
+from core.gsm import is_gsm7
 
 # A USSD string is 160 octets: 182 GSM-7 characters, or 80 when any character is not GSM-7.
 GSM7_LIMIT = 182
