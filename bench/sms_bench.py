@@ -33,11 +33,11 @@ sys.path.insert(0, str(ROOT))
 from core import migrate  # noqa: E402
 from core.config import Config  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
-from core.sandbox.names import FATHER, FEMALE_FIRST, MALE_FIRST  # noqa: E402
+from sandbox.names import FATHER, FEMALE_FIRST, MALE_FIRST  # noqa: E402
 from digests import outbox  # noqa: E402
 from digests.compose import compose  # noqa: E402
 from digests.compose_types import Child, ChildStatus, GuardianDay  # noqa: E402
-from digests.encoding import Encoding, segment_count  # noqa: E402
+from core.gsm import Encoding, segment_count  # noqa: E402
 from digests.outbox import Draft  # noqa: E402
 from shaping.policy import OperatorCaps  # noqa: E402
 from tests.support.servers import RedisServer, free_port  # noqa: E402

@@ -141,7 +141,7 @@ def main() -> None:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         phones = Path(tempfile.mkstemp(prefix="hudoor-phones-")[1])
         phones.write_text("\n".join(_bind_teachers(url)) + "\n")
-        # As production's scheduler does before the first bell (core/schedule.py).
+        # As production's scheduler does before the first bell (gateway/schedule.py).
         subprocess.run([str(BIN / "hudoor"), "ussd-warm"], env=env, check=True, stdout=subprocess.DEVNULL)
         access = Path(tempfile.mkstemp(prefix="hudoor-access-")[1])
         server_times = ServerTimes(access)

@@ -167,7 +167,7 @@ class Config:
             missing.append("HUDOOR_AT_API_KEY")
         if missing:
             raise ConfigError("production needs " + ", ".join(missing))
-        if self.sync_interval_seconds > 1800:  # see core.schedule
+        if self.sync_interval_seconds > 1800:  # see gateway.schedule
             raise ConfigError("HUDOOR_SYNC_INTERVAL_SECONDS above 1800 breaks the 1-hour revocation promise")
 
     @property

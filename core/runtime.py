@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from functools import cached_property
 
 import redis
@@ -18,6 +18,11 @@ from core.models import utcnow
 from core import calendar
 from core.upstream import versions
 from core.upstream.client import HttpTransport, Transport, UpstreamClient
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+QUEUES = ("urgent", "sync", "default", "digests")  # worker order: capture first, digests last
 
 
 @dataclass
@@ -71,3 +76,20 @@ class Runtime:
         """Release database connections."""
         if "engine" in self.__dict__:
             self.engine.dispose()
+
+
+def runtime_of(app: "Flask") -> Runtime:
+    """Return the runtime an app was built with (the factory keeps it in `app.extensions`)."""
+    rt: Runtime = app.extensions["hudoor"]
+    return rt
+
+
+_worker_runtime: Runtime | None = None
+
+
+def worker_runtime() -> Runtime:
+    """Return this worker process's runtime, built on first use (not at import)."""
+    global _worker_runtime
+    if _worker_runtime is None:
+        _worker_runtime = Runtime(Config.from_env())
+    return _worker_runtime

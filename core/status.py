@@ -12,7 +12,7 @@ from rq import Queue
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.jobs import QUEUES
+from core.runtime import QUEUES
 from core.models import DuplicateFlag, Person, QuarantinedRecord, Revocation, School, SchoolClass, SyncRun
 
 

@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 import click
 
-from digests.encoding import EncodingError, segment_count
+from core.gsm import EncodingError, segment_count
 
 EXIT_STDIN_UNREADABLE = 74  # EX_IOERR from sysexits.h
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from core.jobs import worker_runtime
+from core.runtime import worker_runtime
 from digests.daily import enqueue_daily
 from digests.services import build_sender, requeue_from_outbox
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from core import calendar
 from core.config import Config
 from core.models import utcnow
-from digests.encoding import segment_count
+from core.gsm import segment_count
 from digests.models import OutboxMessage, OutboxState
 from digests.providers.base import Outcome, SubmitResult
 from digests.states import SENDABLE, Event, transition

@@ -22,7 +22,7 @@ from core.models import (
     SyncRun,
 )
 from core.rbac import Permission, TokenInvalid, verify
-from gateway.app import runtime_of
+from core.runtime import runtime_of
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 TOKEN_MAX_AGE = timedelta(hours=12)

@@ -36,13 +36,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from gateway import devphone
 
     app.register_blueprint(devphone.bp)
-    from digests import views as sms_webhooks
+    from gateway import sms_webhooks
 
     app.register_blueprint(sms_webhooks.bp)
     return app
 
-
-def runtime_of(app: Flask) -> Runtime:
-    """Return the runtime an app was built with."""
-    rt: Runtime = app.extensions["hudoor"]
-    return rt

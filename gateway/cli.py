@@ -12,12 +12,13 @@ from flask.cli import AppGroup, FlaskGroup
 
 from core import audit as audit_log
 from core import migrate
-from core.sandbox.cli import sandbox as sandbox_cli
+from sandbox.cli import sandbox as sandbox_cli
 from core.sync.runs import SyncBusy
 from core.upstream.client import UpstreamError
 from core.upstream.versions import NoticeTooShort, SchemaVersionRefused
 from digests.cli import sms as sms_cli
-from gateway.app import create_app, runtime_of
+from core.runtime import runtime_of
+from gateway.app import create_app
 from gateway.cli_codes import group as codes_group
 from gateway.cli_tokens import group as tokens_group
 
@@ -46,7 +47,8 @@ cli.add_command(sandbox_cli)
 cli.add_command(codes_group)
 cli.add_command(tokens_group)
 cli.add_command(sms_cli)
-from digests.commands import digests as digests_cli, dlq as dlq_cli, simulator as simulator_cli  # noqa: E402
+from digests.commands import digests as digests_cli, dlq as dlq_cli  # noqa: E402
+from simulator.cli import simulator as simulator_cli  # noqa: E402
 
 for sms_group in (digests_cli, dlq_cli, simulator_cli):
     cli.add_command(sms_group)
@@ -172,7 +174,7 @@ def worker(burst: bool) -> None:
     """Run an RQ worker on Hudoor's queues (urgent first, digests last)."""
     from rq import Worker
 
-    from core.jobs import QUEUES
+    from core.runtime import QUEUES
 
     Worker(list(QUEUES), connection=_rt().redis).work(burst=burst)
 
@@ -182,7 +184,7 @@ def scheduler() -> None:
     """Enqueue the periodic jobs (delta sync every HUDOOR_SYNC_INTERVAL_SECONDS)."""
     from rq.cron import CronScheduler
 
-    from core import schedule
+    from gateway import schedule
 
     rt = _rt()
     cron = CronScheduler(connection=rt.redis)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from core import codes
 from core.attendance import roster
 from core.models import CodeKind, Person, Role, School, SchoolClass
-from gateway.app import runtime_of
+from core.runtime import runtime_of
 
 group = AppGroup("codes", help="One-time codes: staff activation, guardian slips.")
 

@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from core import rbac
-from gateway.app import runtime_of
+from core.runtime import runtime_of
 
 group = AppGroup("tokens", help="Admin API tokens (role-based, 12-hour expiry).")
 

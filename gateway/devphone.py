@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
 from gateway import ussd
-from gateway.app import runtime_of
+from core.runtime import runtime_of
 
 bp = Blueprint("devphone", __name__, static_folder="static/devphone",
                static_url_path="/dev/phone/static")

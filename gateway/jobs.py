@@ -1,25 +1,12 @@
-"""RQ jobs: thin wrappers that build the worker's runtime and call the domain code."""
+"""Core RQ jobs (sync, USSD warm-up): thin wrappers that build the worker's runtime and call the domain code."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from core.config import Config
-from core.runtime import Runtime
+from core.runtime import QUEUES, worker_runtime  # noqa: F401  (QUEUES: the worker's order)
 from core.sync.delta import run_delta
 from core.sync.full import run_full
-
-QUEUES = ("urgent", "sync", "default", "digests")  # worker order: capture first, digests last
-
-_runtime: Runtime | None = None
-
-
-def worker_runtime() -> Runtime:
-    """Return this worker process's runtime, built on first use (not at import)."""
-    global _runtime
-    if _runtime is None:
-        _runtime = Runtime(Config.from_env())
-    return _runtime
 
 
 def sync_delta() -> dict[str, Any]:

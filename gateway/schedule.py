@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rq.cron import CronScheduler
 
-from core import jobs
+from gateway import jobs
 from core.config import Config
 
 # Revocation must land within 1 hour of the upstream change: the delta sync interval

@@ -11,7 +11,7 @@ from digests.dlr import Report, apply_report
 from digests.inbound import handle
 from digests.outbox import RetryPolicy
 from digests.providers.codes import UnknownDlrStatus, dlr_event
-from gateway.app import runtime_of
+from core.runtime import runtime_of
 from shaping.operators import InvalidMsisdn, to_e164
 
 bp = Blueprint("sms_webhooks", __name__)

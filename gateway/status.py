@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core import calendar, status
 from core.models import utcnow
-from gateway.app import runtime_of
+from core.runtime import runtime_of
 
 bp = Blueprint("status", __name__)
 

@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.contacts import InvalidMsisdn, normalise
-from gateway.app import runtime_of
+from core.runtime import runtime_of
 from ussd import service
 from core.i18n import Texts, _
 

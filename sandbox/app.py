@@ -6,10 +6,10 @@ import time
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from core.sandbox.control import control
-from core.sandbox.district import District
-from core.sandbox.faults import Faults, FaultSwitch, change_faults, roster_faults
-from core.sandbox.web import (
+from sandbox.control import control
+from sandbox.district import District
+from sandbox.faults import Faults, FaultSwitch, change_faults, roster_faults
+from sandbox.web import (
     EXTENSION, BadParam, SandboxState, error_response, int_param, json_response,
 )
 
@@ -21,7 +21,7 @@ DEFAULT_CHANGE_LIMIT = 500
 def create_sandbox_app(district: District, faults: Faults | None = None, *,
                        token: str | None = None) -> Flask:
     """Return a Flask app serving district per the upstream contract, misbehaving per faults."""
-    app = Flask("core.sandbox")
+    app = Flask("sandbox")
     state = SandboxState(district, FaultSwitch(faults), token or None)
     app.extensions[EXTENSION] = state
     app.register_blueprint(control)

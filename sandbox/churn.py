@@ -3,12 +3,12 @@
 import random
 from typing import TYPE_CHECKING
 
-from core.sandbox import names
-from core.sandbox.generate import CLASS_ID, new_student_name
-from core.sandbox.overlay import Change
+from sandbox import names
+from sandbox.generate import CLASS_ID, new_student_name
+from sandbox.overlay import Change
 
 if TYPE_CHECKING:
-    from core.sandbox.district import District
+    from sandbox.district import District
 
 
 def apply_random_changes(district: "District", n: int, rng_seed: int) -> list[Change]:

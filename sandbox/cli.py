@@ -2,9 +2,9 @@
 
 import click
 
-from core.sandbox.app import create_sandbox_app
-from core.sandbox.district import District
-from core.sandbox.server import serve
+from sandbox.app import create_sandbox_app
+from sandbox.district import District
+from sandbox.server import serve
 
 
 def build_district(kind: str, seed: int, schools: int | None, students: int | None,

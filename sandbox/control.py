@@ -4,8 +4,8 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from core.sandbox.web import error_response, json_response, sandbox_state
-from core.sandbox.faults import Faults
+from sandbox.web import error_response, json_response, sandbox_state
+from sandbox.faults import Faults
 
 control = Blueprint("sandbox_control", __name__, url_prefix="/sandbox")
 

@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from core.sandbox import generate
-from core.sandbox.generate import CLASS_ID, PERSON_ID, Person, SchoolData, SchoolInfo
-from core.sandbox.overlay import Change, Overlay, utc_now
-from core.sandbox.records import check_name, check_status, clean_person
+from sandbox import generate
+from sandbox.generate import CLASS_ID, PERSON_ID, Person, SchoolData, SchoolInfo
+from sandbox.overlay import Change, Overlay, utc_now
+from sandbox.records import check_name, check_status, clean_person
 
 
 class District:
@@ -207,7 +207,7 @@ class District:
 
     def random_changes(self, n: int, rng_seed: int) -> list[Change]:
         """Apply n realistic mixed changes drawn from rng_seed and return them."""
-        from core.sandbox.churn import apply_random_changes
+        from sandbox.churn import apply_random_changes
 
         with self._lock:
             return apply_random_changes(self, n, rng_seed)

@@ -4,8 +4,8 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
-from core.sandbox import names
-from core.sandbox.generate import CLASS_ID
+from sandbox import names
+from sandbox.generate import CLASS_ID
 
 SCHOOL_YEAR = 2025  # the school year 2025/26: grade 1 children turn six by 1 October 2025
 NID_WEIGHTS = (2, 7, 6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)

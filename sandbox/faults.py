@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.sandbox.extras import extra_fields
+from sandbox.extras import extra_fields
 
 SHARES = ("missing_fields", "wrong_types", "duplicates", "error_rate")
 ROLE_CODES = {"student": 1, "teacher": 2, "champion": 3, "principal": 4}

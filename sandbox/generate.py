@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from core.sandbox import names
+from sandbox import names
 
 Person = dict[str, Any]
 ClassSizes = list[tuple[dict[str, Any], int]]

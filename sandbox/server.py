@@ -6,10 +6,10 @@ from types import TracebackType
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from core.sandbox.app import create_sandbox_app
-from core.sandbox.district import District
-from core.sandbox.faults import Faults, FaultSwitch
-from core.sandbox.web import sandbox_state
+from sandbox.app import create_sandbox_app
+from sandbox.district import District
+from sandbox.faults import Faults, FaultSwitch
+from sandbox.web import sandbox_state
 
 
 class QuietHandler(WSGIRequestHandler):

@@ -7,8 +7,8 @@ from typing import Any
 
 from flask import Flask, Response, request
 
-from core.sandbox.district import District
-from core.sandbox.faults import FaultSwitch
+from sandbox.district import District
+from sandbox.faults import FaultSwitch
 
 JSON_TYPE = "application/json; charset=utf-8"
 EXTENSION = "hudoor_sandbox"

@@ -18,7 +18,7 @@ from typing import Any
 import requests
 from aiohttp import web
 
-from digests.simulator.network import Network
+from simulator.network import Network
 
 
 def create_simulator_app(network: Network) -> web.Application:

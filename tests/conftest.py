@@ -17,8 +17,8 @@ from core.config import Config
 from core.db import make_engine
 from core.models import APPEND_ONLY_TRIGGERS, Base
 from core.runtime import Runtime
-from core.sandbox.district import District
-from core.sandbox.server import SandboxServer
+from sandbox.district import District
+from sandbox.server import SandboxServer
 from core.upstream.client import HttpTransport
 from gateway.app import create_app
 from tests.support.servers import PostgresCluster, RedisServer, ServerUnavailable

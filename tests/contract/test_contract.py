@@ -13,8 +13,8 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.sandbox.district import District
-from core.sandbox.server import SandboxServer
+from sandbox.district import District
+from sandbox.server import SandboxServer
 from core.upstream.adapter import ALLOWED_FIELDS, DropCounter, PersonRecord, minimise, validate
 from core.upstream.client import UpstreamClient, UpstreamError
 from core.upstream.versions import SchemaVersionRefused

@@ -17,8 +17,8 @@ from sqlalchemy import text
 
 from core import audit
 from core.db import make_engine, make_sessionmaker
-from core.sandbox.district import District
-from core.sandbox.server import SandboxServer
+from sandbox.district import District
+from sandbox.server import SandboxServer
 from tests.core.snapshot import snapshot
 
 HUDOOR = str(Path(sys.executable).parent / "hudoor")

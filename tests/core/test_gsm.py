@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from digests.encoding import (
+from core.gsm import (
     GSM7_MULTI,
     GSM7_SINGLE,
     UCS2_MULTI,

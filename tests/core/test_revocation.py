@@ -9,7 +9,8 @@ from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
 from sqlalchemy import select
 
-from core import jobs, schedule
+from core import runtime as core_runtime
+from gateway import schedule
 from core.config import Config, ConfigError
 from core.models import Contact, ContactKind, Delegation, Person, Revocation, SchoolClass, utcnow
 
@@ -38,10 +39,10 @@ def worker_env(synced, sandbox, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("HUDOOR_DATABASE_URL", cfg.effective_database_url)
     monkeypatch.setenv("HUDOOR_REDIS_URL", cfg.redis_url)
     monkeypatch.setenv("HUDOOR_UPSTREAM_URL", sandbox.url)
-    monkeypatch.setattr(jobs, "_runtime", None)
+    monkeypatch.setattr(core_runtime, "_worker_runtime", None)
     yield synced
-    if jobs._runtime is not None:
-        jobs._runtime.close()
+    if core_runtime._worker_runtime is not None:
+        core_runtime._worker_runtime.close()
 
 
 def test_scheduled_delta_revokes_access_and_records_the_lag(worker_env, sandbox, client):  # type: ignore[no-untyped-def]
@@ -55,7 +56,7 @@ def test_scheduled_delta_revokes_access_and_records_the_lag(worker_env, sandbox,
     assert delta.interval == rt.config.sync_interval_seconds
     assert delta in cron.enqueue_jobs(), "the delta sync is due at start"
     assert Queue("sync", connection=rt.redis).count == 1
-    SimpleWorker([Queue(q, connection=rt.redis) for q in jobs.QUEUES],
+    SimpleWorker([Queue(q, connection=rt.redis) for q in core_runtime.QUEUES],
                  connection=rt.redis).work(burst=True)
 
     with rt.sessions() as s:
@@ -106,7 +107,7 @@ def test_scheduler_also_runs_the_sms_pipeline_and_digests_fire_once_a_day(worker
     assert {j.name for j in cron.get_jobs()} == {"sync_delta", "sms_requeue", "digests_if_due",
                                                  "warm_ussd", "forget_inbound_ids"}
     assert sms_jobs.forget_inbound_ids() == 0  # runs in a worker: nothing a week old yet
-    morning = jobs.worker_runtime()
+    morning = core_runtime.worker_runtime()
     morning.clock = lambda: rt.clock()  # Sunday 09:30 Cairo: before the cut-off
     assert sms_jobs.digests_if_due() == "not due"
     morning.clock = lambda: rt.clock() + timedelta(hours=7)  # 16:30 Cairo: after it

@@ -9,9 +9,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from core.runtime import Runtime
-from digests.simulator.network import Faults, Network
-from core.sandbox.server import QuietHandler
-from digests.simulator.server import Simulator
+from simulator.network import Faults, Network
+from sandbox.server import QuietHandler
+from simulator.server import Simulator
 from gateway.app import create_app
 from shaping.policy import OperatorCaps
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, timezone
 from core import calendar
 from digests.compose import compose, final_status, group_guardians
 from digests.compose_types import Child, ChildStatus, GuardianDay
-from digests.encoding import Encoding, segment_count
+from core.gsm import Encoding, segment_count
 from digests.templates import given_name
 
 SUNDAY = date(2026, 11, 29)

@@ -17,7 +17,7 @@ from sms_support import FINAL, drafts, states, wait_final
 from core.models import utcnow
 from digests import outbox
 from digests.outbox import RetryPolicy
-from digests.simulator.network import Faults
+from simulator.network import Faults
 
 HUDOOR = str(Path(sys.executable).parent / "hudoor")
 FAULTS = Faults(absent=0.05, buffered=0.1, duplicate_dlr=0.3, late_sent=0.3,

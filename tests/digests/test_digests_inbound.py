@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from core.models import AuditEntry, Contact, Person, School, utcnow
-from digests import views
+from gateway import sms_webhooks
 from digests.inbound import Keyword, parse
 from digests.models import InboundMessage, OutboxMessage
 
@@ -90,7 +90,7 @@ def test_a_help_retried_the_next_day_gets_no_second_reply(runtime, client, monke
     guardian(runtime)
     client.post(URL, data={"from": PARENT, "text": "help", "id": "ATXin_7"})
     tomorrow = utcnow() + timedelta(days=1)
-    monkeypatch.setattr(views, "utcnow", lambda: tomorrow)
+    monkeypatch.setattr(sms_webhooks, "utcnow", lambda: tomorrow)
     again = client.post(URL, data={"from": PARENT, "text": "help", "id": "ATXin_7"})
     assert again.get_json() == {"keyword": "help", "duplicate": True}
     with runtime.sessions() as s:

@@ -10,7 +10,7 @@ from rq import Queue, SimpleWorker
 from sms_support import DAY, drafts, states
 from sqlalchemy import select
 
-from core import jobs as core_jobs
+from core import runtime as core_runtime
 from core.models import utcnow
 from digests import outbox
 from digests.models import OutboxMessage
@@ -30,10 +30,10 @@ def worker_env(runtime, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("HUDOOR_SMS_PROVIDER", "console")
     monkeypatch.setenv("HUDOOR_QUIET_START_HOUR", "0")
     monkeypatch.setenv("HUDOOR_QUIET_END_HOUR", "0")
-    monkeypatch.setattr(core_jobs, "_runtime", None)
+    monkeypatch.setattr(core_runtime, "_worker_runtime", None)
     yield runtime
-    if core_jobs._runtime is not None:
-        core_jobs._runtime.close()
+    if core_runtime._worker_runtime is not None:
+        core_runtime._worker_runtime.close()
 
 
 def test_jobs_rebuilt_from_the_outbox_send_everything(worker_env) -> None:  # type: ignore[no-untyped-def]
@@ -43,7 +43,7 @@ def test_jobs_rebuilt_from_the_outbox_send_everything(worker_env) -> None:  # ty
     made = requeue_from_outbox(rt.sessions, rt.redis)
     assert len(made) == 4 and requeue_from_outbox(rt.sessions, rt.redis) == []
     assert Queue("digests", connection=rt.redis).count == 4
-    SimpleWorker([Queue(q, connection=rt.redis) for q in core_jobs.QUEUES],
+    SimpleWorker([Queue(q, connection=rt.redis) for q in core_runtime.QUEUES],
                  connection=rt.redis).work(burst=True)
     assert states(rt) == {"sent": 40}
     assert requeue_from_outbox(rt.sessions, rt.redis) == []

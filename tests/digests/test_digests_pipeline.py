@@ -11,7 +11,7 @@ from sms_support import FINAL, drafts, states, wait_final
 from core.models import utcnow
 from digests import outbox
 from digests.services import build_sender, requeue_from_outbox
-from digests.simulator.network import Faults
+from simulator.network import Faults
 
 STORM = Faults(invalid=0.03, blacklisted=0.03, absent=0.1, buffered=0.1, duplicate_dlr=0.5,
                late_sent=0.5, dlr_delay=(0.01, 0.3))

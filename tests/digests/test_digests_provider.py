@@ -10,8 +10,8 @@ import pytest
 from digests.providers.africastalking import AfricasTalkingProvider
 from digests.providers.base import Outcome, ProviderInDoubt, ProviderUnavailable, Submission
 from digests.providers.console import ConsoleProvider
-from digests.simulator.network import Faults, Network
-from digests.simulator.server import Simulator
+from simulator.network import Faults, Network
+from simulator.server import Simulator
 from shaping.policy import OperatorCaps
 from tests.support.servers import free_port
 

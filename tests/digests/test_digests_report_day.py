@@ -8,7 +8,7 @@ from datetime import date
 from rq import Queue, SimpleWorker
 from sqlalchemy import func, select
 
-from core import jobs
+from core import runtime as core_runtime
 from core.models import AttendanceMark, AttendanceRecord, Contact, ContactKind, Enrolment, Person
 from digests.models import MessageKind, OutboxMessage
 from digests.templates import given_name
@@ -42,7 +42,7 @@ def test_report_day_batch_is_chunked_worked_and_idempotent(synced, sandbox, runn
     cfg = synced.config
     monkeypatch.setenv("HUDOOR_DATABASE_URL", cfg.effective_database_url)
     monkeypatch.setenv("HUDOOR_REDIS_URL", cfg.redis_url)
-    monkeypatch.setattr(jobs, "_runtime", None)
+    monkeypatch.setattr(core_runtime, "_worker_runtime", None)
     out = runner.invoke(cli, ["digests", "report-day", "--from", "2026-11-01", "--to", "2026-11-26",
                               "--chunk-size", "1"])
     assert out.exit_code == 0, out.output
@@ -67,5 +67,5 @@ def test_report_day_batch_is_chunked_worked_and_idempotent(synced, sandbox, runn
     with synced.sessions() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.kind == MessageKind.REPORT_DAY.value)) == 2  # nobody is told twice
-    if jobs._runtime is not None:
-        jobs._runtime.close()
+    if core_runtime._worker_runtime is not None:
+        core_runtime._worker_runtime.close()

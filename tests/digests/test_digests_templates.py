@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import i18n
-from core.sandbox.names import FATHER, FEMALE_FIRST, MALE_FIRST
+from sandbox.names import FATHER, FEMALE_FIRST, MALE_FIRST
 from digests.compose_types import ChildStatus
-from digests.encoding import Encoding, segment_count
+from core.gsm import Encoding, segment_count
 from digests.inbound import HELP_TEXT
 from digests.templates import given_name, render, render_term
 

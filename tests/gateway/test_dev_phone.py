@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from core.models import Contact
-from core.sandbox.server import build_server
+from sandbox.server import build_server
 from gateway.cli import cli
 from tests.ussd.phone import Phone
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rq import Queue
 
-from core.jobs import sync_delta
+from gateway.jobs import sync_delta
 
 
 def test_healthz_reports_database_and_redis(client) -> None:  # type: ignore[no-untyped-def]

@@ -11,8 +11,8 @@ import pytest
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator, FormatChecker
 
-from core.sandbox.app import create_sandbox_app
-from core.sandbox.district import District
+from sandbox.app import create_sandbox_app
+from sandbox.district import District
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "core" / "contract" / "v1" / "upstream.schema.json"

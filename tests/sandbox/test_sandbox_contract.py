@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from core.sandbox.app import create_sandbox_app
-from core.sandbox.district import District
+from sandbox.app import create_sandbox_app
+from sandbox.district import District
 
 JSON = "application/json; charset=utf-8"
 Pages = Callable[[FlaskClient, str, int], list[dict[str, Any]]]

@@ -7,9 +7,9 @@ from collections import Counter
 import pytest
 from flask.testing import FlaskClient
 
-from core.sandbox.app import create_sandbox_app
-from core.sandbox.district import District
-from core.sandbox.faults import Faults
+from sandbox.app import create_sandbox_app
+from sandbox.district import District
+from sandbox.faults import Faults
 
 EXTRA = {"national_id", "birth_date", "address", "gender"}
 

@@ -3,8 +3,8 @@
 import re
 from collections import Counter
 
-from core.sandbox import names
-from core.sandbox.district import District
+from sandbox import names
+from sandbox.district import District
 
 ARABIC = re.compile(r"[\u0621-\u064A]")
 STUDENT_ID = re.compile(r"^STU-\d{4}-\d{6}$")

@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 from flask.testing import FlaskClient
 
-from core.sandbox.district import District
+from sandbox.district import District
 
 
 def roster_ids(district: District, school_id: str) -> list[str]:

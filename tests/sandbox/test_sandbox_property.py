@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.sandbox.app import create_sandbox_app
-from core.sandbox.district import District
+from sandbox.app import create_sandbox_app
+from sandbox.district import District
 
 SHAPE = {"seed": 11, "schools": 3, "students_per_school": 60, "teachers_per_school": 4}
 _TEMPLATE = District(**SHAPE)

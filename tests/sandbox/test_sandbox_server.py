@@ -6,10 +6,10 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from core.sandbox import cli
-from core.sandbox.district import District
-from core.sandbox.faults import Faults
-from core.sandbox.server import SandboxServer
+from sandbox import cli
+from sandbox.district import District
+from sandbox.faults import Faults
+from sandbox.server import SandboxServer
 
 
 def test_real_server_serves_valid_pages_concurrently(validate) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from digests.encoding import is_gsm7
+from core.gsm import is_gsm7
 from tests.support.directory import MemoryDirectory, school
 from ussd.flow_attendance import RESUMABLE
 from ussd.machine import first_state, is_final, render, step
