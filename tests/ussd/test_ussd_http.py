@@ -66,7 +66,7 @@ def test_wrong_token_is_refused_without_touching_state(client, runtime) -> None:
     ({"sessionId": "x" * 500, "serviceCode": "*1#", "phoneNumber": "+201001234567", "text": ""}, 400),
 ])
 def test_malformed_requests_get_a_4xx(client, data, status) -> None:  # type: ignore[no-untyped-def]
-    assert client.post("/at/ussd?token=test-callback-token", data=data).status_code == status
+    assert client.post("/at/ussd?token=test-ussd-token", data=data).status_code == status
 
 
 def test_bad_input_gets_a_polite_screen(client) -> None:  # type: ignore[no-untyped-def]
@@ -75,14 +75,14 @@ def test_bad_input_gets_a_polite_screen(client) -> None:  # type: ignore[no-unty
     assert "أرقام فقط" in phone.send("abc")  # digits only, in Arabic by default
     assert phone.send("7").startswith("CON ")  # not a choice: same menu, a notice
     assert phone.send("9" * 39).startswith("CON ")
-    huge = client.post("/at/ussd?token=test-callback-token", data={
+    huge = client.post("/at/ussd?token=test-ussd-token", data={
         "sessionId": "big", "serviceCode": "*1#", "phoneNumber": "+201001234567", "text": "1*" * 3000})
     assert huge.status_code == 200 and huge.get_data(as_text=True).startswith("END ")
-    enormous = client.post("/at/ussd?token=test-callback-token", data={
+    enormous = client.post("/at/ussd?token=test-ussd-token", data={
         "sessionId": "bigger", "serviceCode": "*1#", "phoneNumber": "+201001234567",
         "text": "1*" * 40_000})
     assert enormous.status_code == 413  # no USSD hop is 80 KB: refused before parsing
-    multipart = client.post("/at/ussd?token=test-callback-token", content_type="multipart/form-data",
+    multipart = client.post("/at/ussd?token=test-ussd-token", content_type="multipart/form-data",
                             data={"sessionId": "mp", "serviceCode": "*1#",
                                   "phoneNumber": "+201001234567", "text": ""})
     assert multipart.get_data(as_text=True).startswith("CON ")  # other encodings still work
@@ -222,7 +222,7 @@ def test_ip_allowlist_refuses_other_sources(runtime, client) -> None:  # type: i
     assert not source_allowed("8.8.8.8", "197.1.0.0/16")
     assert source_allowed("8.8.8.8", "")
     runtime.config = runtime.config.with_overrides(ussd_ip_allowlist="197.1.0.0/16")
-    resp = client.post("/at/ussd?token=test-callback-token", data={
+    resp = client.post("/at/ussd?token=test-ussd-token", data={
         "sessionId": "s", "serviceCode": "*1#", "phoneNumber": "+201001234567", "text": ""})
     assert resp.status_code == 403 and runtime.redis.dbsize() == 0
 
