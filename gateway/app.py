@@ -39,6 +39,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from gateway import api, callbacks, status, ussd
 
     app.before_request(callbacks.guard)
+    app.before_request(callbacks.body_within_limit)  # after the guard: no token, no reading
 
     app.register_blueprint(api.bp)
     app.register_blueprint(status.bp)

@@ -38,6 +38,21 @@ def source_allowed(remote: str | None,
     return any(addr in net for net in networks)
 
 
+def body_within_limit() -> Response | None:
+    """Refuse a streamed (chunked) body that reaches MAX_CONTENT_LENGTH (413).
+
+    Werkzeug stops reading such a body at the limit without saying so: a form parsed from it
+    would be silently truncated. The body is read once here, at most the limit, and cached
+    for the view; a body with a Content-Length over the limit is refused by werkzeug itself.
+    """
+    limit = request.max_content_length
+    if request.content_length is not None or limit is None or request.method in ("GET", "HEAD"):
+        return None
+    if len(request.get_data(cache=True)) >= limit:
+        return Response("request too large", status=413, mimetype="text/plain")
+    return None
+
+
 def guard() -> Response | None:
     """Refuse a callback from outside the allow-list or without its own token (403)."""
     if not request.path.startswith(PREFIX):

@@ -216,12 +216,13 @@ def test_wrong_codes_lock_out_after_three_tries(client, synced) -> None:  # type
 
 
 def test_ip_allowlist_refuses_other_sources(runtime, client) -> None:  # type: ignore[no-untyped-def]
-    from gateway.ussd import source_allowed
+    from gateway.callbacks import source_allowed
 
-    assert source_allowed("197.1.2.3", "197.1.0.0/16, 10.0.0.1")
-    assert not source_allowed("8.8.8.8", "197.1.0.0/16")
-    assert source_allowed("8.8.8.8", "")
-    runtime.config = runtime.config.with_overrides(ussd_ip_allowlist="197.1.0.0/16")
+    nets = runtime.config.with_overrides(callback_ip_allowlist="197.1.0.0/16, 10.0.0.1").callback_networks
+    assert source_allowed("197.1.2.3", nets) and source_allowed("10.0.0.1", nets)
+    assert not source_allowed("8.8.8.8", nets[:1]) and not source_allowed("not an ip", nets)
+    assert source_allowed("8.8.8.8", ())
+    runtime.config = runtime.config.with_overrides(callback_ip_allowlist="197.1.0.0/16")
     resp = client.post("/at/ussd?token=test-ussd-token", data={
         "sessionId": "s", "serviceCode": "*1#", "phoneNumber": "+201001234567", "text": ""})
     assert resp.status_code == 403 and runtime.redis.dbsize() == 0
@@ -229,6 +230,7 @@ def test_ip_allowlist_refuses_other_sources(runtime, client) -> None:  # type: i
 
 def test_warm_caches_answer_like_a_cold_hop_and_expire_in_time(teacher_phone, synced, runner) -> None:  # type: ignore[no-untyped-def]
     from ussd import keys
+    from ussd.state import State
     from ussd.warmup import WARM_TTL
 
     phone, _ = teacher_phone
@@ -241,3 +243,21 @@ def test_warm_caches_answer_like_a_cold_hop_and_expire_in_time(teacher_phone, sy
     assert WARM_TTL + 300 < 3600  # warm TTL + sync interval stays inside the 1-hour revocation
     phone.dial()
     assert phone.send("1") == cold  # a warmed hop shows exactly what a cold one did
+
+
+def test_a_known_session_from_another_phone_ends_and_changes_nothing(client, runtime) -> None:  # type: ignore[no-untyped-def]
+    from ussd import keys
+    from ussd.state import State
+
+    owner = Phone(client)
+    assert owner.dial().startswith("CON ")
+    owner.send("3")  # English
+    before = runtime.redis.get(keys.session(owner.session_id))
+    intruder = Phone(client, msisdn="+201201234567", session_id=owner.session_id,
+                     inputs=list(owner.inputs))
+    screen = intruder.send("1")
+    assert screen == "END هذه الجلسة لهاتف آخر. لم يُحفظ شيء. اطلب الرقم مجددا."
+    assert runtime.redis.get(keys.session(owner.session_id)) == before
+    assert not runtime.redis.exists(keys.resume(intruder.msisdn))
+    owner.send("1")  # the owner's own next hop still continues the session
+    assert State.decode(runtime.redis.get(keys.session(owner.session_id))).hops == 2
