@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 from functools import wraps
 from typing import Any, Callable
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy import func, select
 
-from core import audit
+from core import api_tokens, audit
 from core.models import (
     AttendanceMark,
     AttendanceRecord,
@@ -21,11 +21,11 @@ from core.models import (
     SchoolClass,
     SyncRun,
 )
-from core.rbac import Permission, TokenInvalid, verify
+from core.models import utcnow
+from core.rbac import Permission
 from gateway.app import runtime_of
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-TOKEN_MAX_AGE = timedelta(hours=12)
 
 
 def requires(permission: Permission) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -47,10 +47,12 @@ def authenticate() -> Response | None:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return _error(401, "a bearer token is required")
-    try:
-        g.principal = verify(runtime_of(current_app).config.secret_key, header[7:], TOKEN_MAX_AGE)
-    except TokenInvalid:
-        return _error(401, "token invalid or expired")
+    rt = runtime_of(current_app)
+    try:  # the primary, not a replica: a revocation must count the moment it is committed
+        with rt.sessions() as session:
+            g.principal = api_tokens.resolve(session, rt.config.secret_key, header[7:], utcnow())
+    except api_tokens.TokenInvalid:
+        return _error(401, "token invalid, expired or revoked")
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None or not hasattr(view, "permission"):
         return _error(403, "endpoint declares no permission: denied by default")
@@ -141,3 +143,13 @@ def audit_verify() -> Response:
         result = audit.verify(s)
     return jsonify(ok=result.ok, checked=result.checked, head_seq=result.head_seq,
                    head_hash=result.head_hash, problems=result.problems[:100])
+
+
+@bp.get("/tokens")
+@requires(Permission.TOKENS_READ)
+def tokens() -> Response:
+    """List live admin-API tokens: who holds which role until when (never the token itself)."""
+    with runtime_of(current_app).sessions() as s:
+        rows = api_tokens.listing(s, utcnow())
+    return jsonify([{"id": t.id, "role": t.role, "subject": t.subject, "school": t.school,
+                     "issued_by": t.issued_by, "expires_at": t.expires_at.isoformat()} for t in rows])

@@ -19,7 +19,7 @@ from core.upstream.versions import NoticeTooShort, SchemaVersionRefused
 from digests.cli import sms as sms_cli
 from gateway.app import create_app, runtime_of
 from gateway.cli_codes import group as codes_group
-from gateway.cli_tokens import group as tokens_group
+from gateway.cli_tokens import group as tokens_group, staff as staff_group
 
 
 def _rt():  # type: ignore[no-untyped-def]
@@ -45,6 +45,7 @@ for group in (db, sync, audit, contract):
 cli.add_command(sandbox_cli)
 cli.add_command(codes_group)
 cli.add_command(tokens_group)
+cli.add_command(staff_group)
 cli.add_command(sms_cli)
 from digests.commands import digests as digests_cli, dlq as dlq_cli, simulator as simulator_cli  # noqa: E402
 
