@@ -28,15 +28,23 @@ from gateway.app import runtime_of
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def requires(permission: Permission) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare the permission an endpoint needs; the blueprint refuses endpoints without one."""
+def requires(permission: Permission, *, school_scoped: bool = False
+             ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare the permission an endpoint needs; the blueprint refuses endpoints without one.
+
+    `school_scoped`: the view takes a `school` argument and champions see only their own.
+    Both are read back by gateway/security_matrix.py for docs/SECURITY.md.
+    """
     def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def inner(*args: Any, **kwargs: Any) -> Any:
             if not g.principal.can(permission):
                 abort(403)
+            if school_scoped and not g.principal.sees_school(kwargs["school"]):
+                abort(403)
             return view(*args, **kwargs)
         inner.permission = permission  # type: ignore[attr-defined]
+        inner.school_scoped = school_scoped  # type: ignore[attr-defined]
         return inner
     return wrap
 
@@ -105,11 +113,9 @@ def duplicates() -> Response:
 
 
 @bp.get("/schools/<school>/attendance")
-@requires(Permission.ATTENDANCE_AGGREGATES)
+@requires(Permission.ATTENDANCE_AGGREGATES, school_scoped=True)
 def school_attendance(school: str) -> Response:
     """Return one school's attendance for a day as aggregates per class (no names, no ranking)."""
-    if not g.principal.sees_school(school):
-        abort(403)
     try:
         day = date.fromisoformat(request.args.get("day", ""))
     except ValueError:
