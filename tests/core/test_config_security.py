@@ -74,3 +74,11 @@ def test_a_malformed_allow_list_entry_fails_at_start_up(config: Config) -> None:
         Config.from_env({"HUDOOR_CALLBACK_IP_ALLOWLIST": "192.0.2.0/24, 10.0.0.300"})
     with pytest.raises(ConfigError, match="not an address"):  # a Config built by hand too
         create_app({"HUDOOR_CONFIG": config.with_overrides(callback_ip_allowlist="africastalking")})
+
+
+def test_the_app_refuses_to_start_in_production_with_empty_secrets(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for name, value in production_env(HUDOOR_SECRET_KEY="", HUDOOR_USSD_CALLBACK_TOKEN="",
+                                      HUDOOR_DLR_CALLBACK_TOKEN="").items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match="HUDOOR_SECRET_KEY, HUDOOR_USSD_CALLBACK_TOKEN"):
+        create_app()

@@ -104,3 +104,16 @@ def test_an_expired_token_is_refused(runtime, client, runner) -> None:  # type: 
     with runtime.sessions() as s, s.begin():
         s.execute(update(ApiToken).values(expires_at=utcnow() - timedelta(seconds=1)))
     assert _get(client, "/api/v1/tokens", token).status_code == 401
+
+
+def test_an_empty_secret_signs_and_accepts_nothing_in_any_environment(runtime, runner) -> None:  # type: ignore[no-untyped-def]
+    runner.invoke(cli, ["staff", "add", "--staff-id", "OPS-1", "--name", "Ops", "--role", "ops",
+                        "--by", "t", "--reason", "r"])
+    runtime.config = runtime.config.with_overrides(secret_key="")
+    out = runner.invoke(cli, ["tokens", "issue", "--subject", "OPS-1", "--role", "ops"])
+    assert out.exit_code != 0 and "HUDOOR_SECRET_KEY is empty" in out.output
+    from itsdangerous import URLSafeSerializer
+
+    forged = URLSafeSerializer("", salt="hudoor-api-token").dumps({"jti": "x"})
+    client = runner.app.test_client()
+    assert _get(client, "/api/v1/sync/runs", forged).status_code == 401
