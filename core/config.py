@@ -7,8 +7,8 @@ import math
 import os
 import string
 from dataclasses import dataclass, field, replace
-from functools import cached_property
 from datetime import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
