@@ -136,7 +136,7 @@ def main() -> None:
         wait_http(f"http://127.0.0.1:{sandbox_port}/v1/schools")
         env = {**os.environ, "HUDOOR_DATABASE_URL": url, "HUDOOR_REDIS_URL": rds.url,
                "HUDOOR_UPSTREAM_URL": f"http://127.0.0.1:{sandbox_port}",
-               "HUDOOR_CALLBACK_TOKEN": "bench", "HUDOOR_FAKE_NOW": SUNDAY_MORNING}
+               "HUDOOR_USSD_CALLBACK_TOKEN": "bench", "HUDOOR_FAKE_NOW": SUNDAY_MORNING}
         subprocess.run([str(BIN / "hudoor"), "sync", "full"], env=env, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         phones = Path(tempfile.mkstemp(prefix="hudoor-phones-")[1])

@@ -1,4 +1,4 @@
-"""Access lifecycle: revoke a person's access and delegations; deactivate leavers."""
+"""Access lifecycle: revoke a person's SIMs, delegations and admin tokens; deactivate leavers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.models import (
+    ApiToken,
     Contact,
     ContactKind,
     Delegation,
@@ -27,7 +28,7 @@ def has_access(person: Person) -> bool:
 
 def revoke_many(session: Session, changes: dict[int, tuple[str, datetime]], *, actor: str,
                 reason: str) -> int:
-    """Remove SIM bindings and every delegation given or held, for many people at once.
+    """Remove SIM bindings, every delegation given or held, and admin tokens, for many people.
 
     Args:
         changes: person id → (new status, when upstream changed it); the lag from that
@@ -52,9 +53,15 @@ def revoke_many(session: Session, changes: dict[int, tuple[str, datetime]], *, a
             .returning(Delegation.grantor_id, Delegation.grantee_id)):
         for pid in {grantor, grantee} & set(ids):
             delegations[pid] += 1
+    tokens: dict[int, int] = dict.fromkeys(ids, 0)
+    for (pid,) in session.execute(
+            update(ApiToken).where(ApiToken.person_id.in_(ids), ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason[:200]).returning(ApiToken.person_id)):
+        tokens[pid] += 1
     rows = [{"person_id": pid, "status": status, "changed_at": changed_at, "applied_at": now,
              "lag_seconds": max(0.0, (now - changed_at).total_seconds()),
-             "contacts_revoked": contacts[pid], "delegations_revoked": delegations[pid]}
+             "contacts_revoked": contacts[pid], "delegations_revoked": delegations[pid],
+             "tokens_revoked": tokens[pid]}
             for pid, (status, changed_at) in changes.items()]
     session.execute(insert(Revocation), rows)
     audit.record(session, actor=actor, action="access.revoke", entity="people",
@@ -62,7 +69,8 @@ def revoke_many(session: Session, changes: dict[int, tuple[str, datetime]], *, a
                  data={"revoked": [{"person_id": r["person_id"], "status": r["status"],
                                     "lag_seconds": round(r["lag_seconds"], 3),
                                     "contacts": r["contacts_revoked"],
-                                    "delegations": r["delegations_revoked"]} for r in rows]})
+                                    "delegations": r["delegations_revoked"],
+                                    "tokens": r["tokens_revoked"]} for r in rows]})
     return len(rows)
 
 
@@ -93,7 +101,9 @@ def deactivate(session: Session, person_ids: list[int], changed_at: datetime | d
         select(Delegation.grantor_id).where(Delegation.grantor_id.in_(active),
                                             Delegation.revoked_at.is_(None)),
         select(Delegation.grantee_id).where(Delegation.grantee_id.in_(active),
-                                            Delegation.revoked_at.is_(None)))).all())
+                                            Delegation.revoked_at.is_(None)),
+        select(ApiToken.person_id).where(ApiToken.person_id.in_(active),
+                                         ApiToken.revoked_at.is_(None)))).all())
     when = changed_at if isinstance(changed_at, dict) else dict.fromkeys(active, changed_at)
     revoked = revoke_many(session, {pid: ("left", when[pid]) for pid in with_access}, actor=actor,
                           reason=reason)

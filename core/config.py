@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
+import string
 from dataclasses import dataclass, field, replace
 from datetime import time
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Mapping, TypeVar
 
@@ -48,6 +52,32 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     return _read(env, name, default, _yes_no, "true or false")
 
 
+# Access and callbacks (security review, issue 8)
+ENVIRONMENTS = ("development", "test", "production")  # anything else is refused, typos included
+SECRET_BITS = 256
+_RENAMED = {"HUDOOR_CALLBACK_TOKEN": "HUDOOR_USSD_CALLBACK_TOKEN, HUDOOR_DLR_CALLBACK_TOKEN and "
+                                     "HUDOOR_INBOUND_CALLBACK_TOKEN (one per callback)",
+            "HUDOOR_USSD_IP_ALLOWLIST": "HUDOOR_CALLBACK_IP_ALLOWLIST (every /at/* callback)"}
+_ALPHABETS = (string.digits, string.hexdigits.lower(), string.hexdigits,
+              string.ascii_letters + string.digits + "-_", string.ascii_letters + string.digits + "+/=")
+
+
+def secret_bits(value: str) -> float:
+    """Estimate a secret's entropy in bits, conservatively, as generated randomly would have.
+
+    The alphabet is the smallest common one (digits, hex, base64/url) the secret fits, else
+    printable ASCII; repeats and short runs of few characters count as what they are.
+    """
+    if not value:
+        return 0.0
+    size = next((len(set(a)) for a in _ALPHABETS if set(value) <= set(a)), len(set(string.printable)))
+    # A random secret of n characters uses many distinct ones; "aaaa…" or "abab…" does not.
+    distinct = len(set(value))
+    if distinct < min(size, len(value)) // 4 or distinct < 8:
+        size = distinct
+    return len(value) * math.log2(max(size, 1))
+
+
 @dataclass(frozen=True)
 class Config:
     """Hudoor's settings; build with `Config.from_env()`."""
@@ -64,7 +94,6 @@ class Config:
     upstream_retries: int = 4
     sync_interval_seconds: int = 300
     secret_key: str = "dev-only-secret"
-    callback_token: str = "dev-callback-token"
     timezone: str = "Africa/Cairo"
     # SMS pipeline (issue 4)
     sms_provider: str = "console"  # "console" or "africastalking"
@@ -87,9 +116,16 @@ class Config:
     ussd_resume_seconds: int = 900  # a dropped marking session can be resumed this long
     ussd_max_gsm7: int = 182  # 160 octets as GSM-7 characters
     ussd_max_ucs2: int = 80  # 160 octets as UCS-2 characters (any Arabic on the screen)
-    ussd_ip_allowlist: str = ""  # comma-separated; empty allows any source address
     code_ttl_days: int = 14
     fake_now: str = ""  # ISO time to run the clock from (drills, demos, benchmarks); never in production
+    # Access and callbacks (security review, issue 8; docs/SECURITY.md)
+    ussd_callback_token: str = "dev-ussd-callback-token"
+    dlr_callback_token: str = "dev-dlr-callback-token"
+    inbound_callback_token: str = "dev-inbound-callback-token"
+    callback_ip_allowlist: str = ""  # comma-separated networks for every /at/*; empty allows any
+    trusted_proxies: int = 0  # reverse proxies in front of gunicorn whose X-Forwarded-For we trust
+    max_body_bytes: int = 64 * 1024  # any request body above this is refused with 413
+    api_token_hours: int = 12
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -97,6 +133,9 @@ class Config:
         """Build the config from HUDOOR_* environment variables."""
         env = os.environ if env is None else env
         mode = env.get("HUDOOR_ENV", "development")
+        renamed = [f"{old} is replaced by {new}" for old, new in _RENAMED.items() if old in env]
+        if renamed:
+            raise ConfigError("; ".join(renamed))
         var_dir = Path(env.get("HUDOOR_VAR_DIR", str(ROOT / "var")))
         cfg = cls(
             env=mode,
@@ -104,7 +143,7 @@ class Config:
             database_url=env.get("HUDOOR_DATABASE_URL", ""),
             replica_url=env.get("HUDOOR_REPLICA_URL", ""),
             redis_url=env.get("HUDOOR_REDIS_URL", ""),
-            upstream_url=env.get("HUDOOR_UPSTREAM_URL", cls.upstream_url),
+            upstream_url=env.get("HUDOOR_UPSTREAM_URL") or cls.upstream_url,
             upstream_token=env.get("HUDOOR_UPSTREAM_TOKEN", ""),
             upstream_page_size=_int(env, "HUDOOR_UPSTREAM_PAGE_SIZE", cls.upstream_page_size),
             upstream_retries=_int(env, "HUDOOR_UPSTREAM_RETRIES", cls.upstream_retries),
@@ -112,15 +151,13 @@ class Config:
                 env, "HUDOOR_SYNC_INTERVAL_SECONDS", cls.sync_interval_seconds
             ),
             secret_key=env.get("HUDOOR_SECRET_KEY", cls.secret_key),
-            callback_token=env.get("HUDOOR_CALLBACK_TOKEN", cls.callback_token),
             ussd_session_seconds=_int(env, "HUDOOR_USSD_SESSION_SECONDS", cls.ussd_session_seconds),
             ussd_resume_seconds=_int(env, "HUDOOR_USSD_RESUME_SECONDS", cls.ussd_resume_seconds),
             ussd_max_gsm7=_int(env, "HUDOOR_USSD_MAX_GSM7", cls.ussd_max_gsm7),
             ussd_max_ucs2=_int(env, "HUDOOR_USSD_MAX_UCS2", cls.ussd_max_ucs2),
-            ussd_ip_allowlist=env.get("HUDOOR_USSD_IP_ALLOWLIST", cls.ussd_ip_allowlist),
             code_ttl_days=_int(env, "HUDOOR_CODE_TTL_DAYS", cls.code_ttl_days),
             fake_now=env.get("HUDOOR_FAKE_NOW", ""),
-            sms_provider=env.get("HUDOOR_SMS_PROVIDER", cls.sms_provider),
+            sms_provider=env.get("HUDOOR_SMS_PROVIDER") or cls.sms_provider,
             at_username=env.get("HUDOOR_AT_USERNAME", cls.at_username),
             at_api_key=env.get("HUDOOR_AT_API_KEY", cls.at_api_key),
             at_base_url=env.get("HUDOOR_AT_BASE_URL", cls.at_base_url),
@@ -139,6 +176,15 @@ class Config:
             digest_cutoff=env.get("HUDOOR_DIGEST_CUTOFF", cls.digest_cutoff),
             quiet_start_hour=_int(env, "HUDOOR_QUIET_START_HOUR", cls.quiet_start_hour),
             quiet_end_hour=_int(env, "HUDOOR_QUIET_END_HOUR", cls.quiet_end_hour),
+            # Access and callbacks (security review, issue 8)
+            ussd_callback_token=env.get("HUDOOR_USSD_CALLBACK_TOKEN", cls.ussd_callback_token),
+            dlr_callback_token=env.get("HUDOOR_DLR_CALLBACK_TOKEN", cls.dlr_callback_token),
+            inbound_callback_token=env.get("HUDOOR_INBOUND_CALLBACK_TOKEN",
+                                           cls.inbound_callback_token),
+            callback_ip_allowlist=env.get("HUDOOR_CALLBACK_IP_ALLOWLIST", cls.callback_ip_allowlist),
+            trusted_proxies=_int(env, "HUDOOR_TRUSTED_PROXIES", cls.trusted_proxies),
+            max_body_bytes=_int(env, "HUDOOR_MAX_BODY_BYTES", cls.max_body_bytes),
+            api_token_hours=_int(env, "HUDOOR_API_TOKEN_HOURS", cls.api_token_hours),
         )
         cfg.check()
         return cfg
@@ -148,27 +194,70 @@ class Config:
         return replace(self, **changes)
 
     def check(self) -> None:
-        """Fail fast on settings production cannot run without."""
+        """Fail fast on settings no environment can run with, and on what production needs."""
+        if self.env not in ENVIRONMENTS:
+            raise ConfigError(f"HUDOOR_ENV must be one of {', '.join(ENVIRONMENTS)}, got {self.env!r}")
+        self.callback_networks  # noqa: B018 -- parse now: a bad entry fails at start-up
+        if self.trusted_proxies < 0 or self.max_body_bytes < 1 or not 1 <= self.api_token_hours <= 24:
+            raise ConfigError("HUDOOR_TRUSTED_PROXIES ≥ 0, HUDOOR_MAX_BODY_BYTES ≥ 1 and "
+                              "HUDOOR_API_TOKEN_HOURS 1–24 are required")
         if self.env != "production":
             return
         if self.fake_now:
             raise ConfigError("HUDOOR_FAKE_NOW is for drills and benchmarks, never production")
-        missing = [
-            name
-            for name, value in (
-                ("HUDOOR_DATABASE_URL", self.database_url),
-                ("HUDOOR_REDIS_URL", self.redis_url),
-                ("HUDOOR_SECRET_KEY", "" if self.secret_key == Config.secret_key else "x"),
-                ("HUDOOR_CALLBACK_TOKEN", "" if self.callback_token == Config.callback_token else "x"),
-            )
-            if not value
-        ]
+        missing = [name for name, value in (("HUDOOR_DATABASE_URL", self.database_url),
+                                            ("HUDOOR_REDIS_URL", self.redis_url),
+                                            ("HUDOOR_UPSTREAM_TOKEN", self.upstream_token.strip()))
+                   if not value]
         if self.sms_provider == "africastalking" and self.at_api_key == Config.at_api_key:
             missing.append("HUDOOR_AT_API_KEY")
         if missing:
             raise ConfigError("production needs " + ", ".join(missing))
+        if self.upstream_url == Config.upstream_url:
+            raise ConfigError("HUDOOR_UPSTREAM_URL is the sandbox default; production needs the real SIS")
+        if self.sms_provider == "console":
+            raise ConfigError("HUDOOR_SMS_PROVIDER=console only prints messages; production needs "
+                              "africastalking")
+        self._check_secrets()
         if self.sync_interval_seconds > 1800:  # see gateway.schedule
             raise ConfigError("HUDOOR_SYNC_INTERVAL_SECONDS above 1800 breaks the 1-hour revocation promise")
+
+    def _check_secrets(self) -> None:
+        """Refuse weak or shared secrets: each ≥ 32 bytes of entropy, no two alike."""
+        ours = {"HUDOOR_SECRET_KEY": self.secret_key,
+                "HUDOOR_USSD_CALLBACK_TOKEN": self.ussd_callback_token,
+                "HUDOOR_DLR_CALLBACK_TOKEN": self.dlr_callback_token,
+                "HUDOOR_INBOUND_CALLBACK_TOKEN": self.inbound_callback_token}
+        weak = [name for name, value in ours.items() if secret_bits(value) < SECRET_BITS]
+        if weak:
+            raise ConfigError(", ".join(weak) + " must carry at least 32 bytes of entropy: generate "
+                              "each with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+        # The upstream token is issued by the SIS (its strength is theirs) but must not be ours.
+        everything = {**ours, "HUDOOR_UPSTREAM_TOKEN": self.upstream_token}
+        seen: dict[str, str] = {}
+        for name, value in everything.items():
+            if value in seen:
+                raise ConfigError(f"{name} and {seen[value]} are the same secret; each must differ")
+            seen[value] = name
+
+    @cached_property
+    def callback_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """Return HUDOOR_CALLBACK_IP_ALLOWLIST parsed; empty means any source address."""
+        nets = []
+        for entry in (e.strip() for e in self.callback_ip_allowlist.split(",")):
+            if not entry:
+                continue
+            try:
+                nets.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError as exc:
+                raise ConfigError(f"HUDOOR_CALLBACK_IP_ALLOWLIST entry {entry!r} is not an "
+                                  "address or network") from exc
+        return tuple(nets)
+
+    def callback_token(self, callback: str) -> str:
+        """Return the token Africa's Talking must present on `callback` ("" for none known)."""
+        return {"ussd": self.ussd_callback_token, "delivery-reports": self.dlr_callback_token,
+                "inbound": self.inbound_callback_token}.get(callback, "")
 
     @property
     def digest_cutoff_time(self) -> time:

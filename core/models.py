@@ -254,6 +254,43 @@ class Revocation(Base):
     lag_seconds: Mapped[float] = mapped_column()
     contacts_revoked: Mapped[int] = mapped_column(Integer, default=0)
     delegations_revoked: Mapped[int] = mapped_column(Integer, default=0)
+    tokens_revoked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class CentralStaff(Base):
+    """Central staff holding an admin-API role who are not in the upstream roster (decision 11)."""
+
+    __tablename__ = "central_staff"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    staff_ref: Mapped[str] = mapped_column(String(64), unique=True)  # the ministry's staff id
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    added_by: Mapped[str] = mapped_column(String(100))
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ApiToken(Base):
+    """An admin-API bearer token, bound to a person or a central staff entry; revocable.
+
+    The signed token carries only `jti`; role, holder and school are read from here on
+    every request, so revoking the row or the holder's access ends the token at once.
+    """
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    jti: Mapped[str] = mapped_column(String(40), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True, index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("central_staff.id"), nullable=True,
+                                                 index=True)
+    school_upstream_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    issued_by: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 class AuditEntry(Base):

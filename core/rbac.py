@@ -1,15 +1,12 @@
-"""Role-based access for the admin API: signed, expiring tokens; deny by default."""
+"""Role-based access for the admin API: roles, their permissions, the caller; deny by default.
+
+Tokens (issue, check, revoke) are in core/api_tokens.py; central staff in core/staff_register.py.
+"""
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import timedelta
-
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy.orm import Session
-
-from core import audit
 
 
 class Role(str, enum.Enum):
@@ -17,6 +14,7 @@ class Role(str, enum.Enum):
     DESK = "desk"  # support desk (Tier 1)
     CHAMPION = "champion"  # a school's champion (Tier 0), scoped to one school
     AUDITOR = "auditor"  # reads the audit trail, nothing else
+    SECURITY = "security"  # security officer: the audit trail and who holds API tokens
 
 
 class Permission(str, enum.Enum):
@@ -25,6 +23,7 @@ class Permission(str, enum.Enum):
     DUPLICATES_READ = "duplicates:read"
     ATTENDANCE_AGGREGATES = "attendance:aggregates"
     AUDIT_VERIFY = "audit:verify"
+    TOKENS_READ = "tokens:read"
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -34,12 +33,9 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.DESK: frozenset({Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES}),
     Role.CHAMPION: frozenset({Permission.ATTENDANCE_AGGREGATES}),
     Role.AUDITOR: frozenset({Permission.AUDIT_VERIFY}),
+    Role.SECURITY: frozenset({Permission.AUDIT_VERIFY, Permission.TOKENS_READ}),
 }
-_SALT = "hudoor-api-token"
-
-
-class TokenInvalid(Exception):
-    """The token is missing, forged, malformed or expired."""
+CENTRAL_ROLES = frozenset(r for r in Role if r is not Role.CHAMPION)  # held by central staff
 
 
 @dataclass(frozen=True)
@@ -49,6 +45,7 @@ class Principal:
     subject: str
     role: Role
     school: str | None = None  # upstream school id, for champions
+    token_id: int | None = None  # the api_tokens row the call came with
 
     def can(self, permission: Permission) -> bool:
         return permission in GRANTS[self.role]
@@ -56,24 +53,3 @@ class Principal:
     def sees_school(self, school: str) -> bool:
         """Tell whether this principal may see data of `school` (champions: only their own)."""
         return self.role is not Role.CHAMPION or self.school == school
-
-
-def issue(session: Session, secret: str, subject: str, role: Role, *, school: str | None,
-          actor: str) -> str:
-    """Sign a token for `subject` with `role` (audited); the expiry is checked on use."""
-    if role is Role.CHAMPION and not school:
-        raise ValueError("a champion token needs a school")
-    audit.record(session, actor=actor, action="api_token.issue", entity="principal",
-                 entity_id=subject, reason="admin API access granted",
-                 data={"role": role.value, "school": school})
-    return URLSafeTimedSerializer(secret, salt=_SALT).dumps(
-        {"sub": subject, "role": role.value, "school": school})
-
-
-def verify(secret: str, token: str, max_age: timedelta) -> Principal:
-    """Return the principal a token names, or raise TokenInvalid."""
-    try:
-        data = URLSafeTimedSerializer(secret, salt=_SALT).loads(token, max_age=int(max_age.total_seconds()))
-        return Principal(str(data["sub"]), Role(data["role"]), data.get("school"))
-    except (BadSignature, SignatureExpired, KeyError, ValueError, TypeError) as exc:
-        raise TokenInvalid(type(exc).__name__) from exc

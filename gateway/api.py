@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date
 from functools import wraps
 from typing import Any, Callable
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy import func, select
 
-from core import audit
+from core import api_tokens, audit
 from core.models import (
     AttendanceMark,
     AttendanceRecord,
@@ -21,22 +21,30 @@ from core.models import (
     SchoolClass,
     SyncRun,
 )
-from core.rbac import Permission, TokenInvalid, verify
+from core.models import utcnow
+from core.rbac import Permission
 from core.runtime import runtime_of
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-TOKEN_MAX_AGE = timedelta(hours=12)
 
 
-def requires(permission: Permission) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Declare the permission an endpoint needs; the blueprint refuses endpoints without one."""
+def requires(permission: Permission, *, school_scoped: bool = False
+             ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare the permission an endpoint needs; the blueprint refuses endpoints without one.
+
+    `school_scoped`: the view takes a `school` argument and champions see only their own.
+    Both are read back by gateway/security_matrix.py for docs/SECURITY.md.
+    """
     def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
         def inner(*args: Any, **kwargs: Any) -> Any:
             if not g.principal.can(permission):
                 abort(403)
+            if school_scoped and not g.principal.sees_school(kwargs["school"]):
+                abort(403)
             return view(*args, **kwargs)
         inner.permission = permission  # type: ignore[attr-defined]
+        inner.school_scoped = school_scoped  # type: ignore[attr-defined]
         return inner
     return wrap
 
@@ -47,10 +55,12 @@ def authenticate() -> Response | None:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return _error(401, "a bearer token is required")
-    try:
-        g.principal = verify(runtime_of(current_app).config.secret_key, header[7:], TOKEN_MAX_AGE)
-    except TokenInvalid:
-        return _error(401, "token invalid or expired")
+    rt = runtime_of(current_app)
+    try:  # the primary, not a replica: a revocation must count the moment it is committed
+        with rt.sessions() as session:
+            g.principal = api_tokens.resolve(session, rt.config.secret_key, header[7:], utcnow())
+    except api_tokens.TokenInvalid:
+        return _error(401, "token invalid, expired or revoked")
     view = current_app.view_functions.get(request.endpoint or "")
     if view is None or not hasattr(view, "permission"):
         return _error(403, "endpoint declares no permission: denied by default")
@@ -103,11 +113,9 @@ def duplicates() -> Response:
 
 
 @bp.get("/schools/<school>/attendance")
-@requires(Permission.ATTENDANCE_AGGREGATES)
+@requires(Permission.ATTENDANCE_AGGREGATES, school_scoped=True)
 def school_attendance(school: str) -> Response:
     """Return one school's attendance for a day as aggregates per class (no names, no ranking)."""
-    if not g.principal.sees_school(school):
-        abort(403)
     try:
         day = date.fromisoformat(request.args.get("day", ""))
     except ValueError:
@@ -141,3 +149,13 @@ def audit_verify() -> Response:
         result = audit.verify(s)
     return jsonify(ok=result.ok, checked=result.checked, head_seq=result.head_seq,
                    head_hash=result.head_hash, problems=result.problems[:100])
+
+
+@bp.get("/tokens")
+@requires(Permission.TOKENS_READ)
+def tokens() -> Response:
+    """List live admin-API tokens: who holds which role until when (never the token itself)."""
+    with runtime_of(current_app).sessions() as s:
+        rows = api_tokens.listing(s, utcnow())
+    return jsonify([{"id": t.id, "role": t.role, "subject": t.subject, "school": t.school,
+                     "issued_by": t.issued_by, "expires_at": t.expires_at.isoformat()} for t in rows])

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.config import ROOT, Config
 from core.runtime import Runtime
@@ -24,11 +25,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if runtime is None:
         cfg = test_config.pop("HUDOOR_CONFIG", None) or Config.from_env()
         runtime = Runtime(cfg)
-    app.config.update(SECRET_KEY=runtime.config.secret_key, JSON_AS_ASCII=False)
+    cfg = runtime.config
+    cfg.check()  # a Config built by hand (tests, tools) meets the same start-up rules
+    app.config.update(SECRET_KEY=cfg.secret_key, JSON_AS_ASCII=False,
+                      MAX_CONTENT_LENGTH=cfg.max_body_bytes)  # chunked and multipart bodies too
     app.config.update(test_config)
     app.extensions["hudoor"] = runtime
+    if cfg.trusted_proxies:
+        # Behind N proxies the client is the N-th address from the right of X-Forwarded-For;
+        # anything further left was written by the client and is not trusted.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg.trusted_proxies)  # type: ignore[method-assign]
 
-    from gateway import api, status, ussd
+    from gateway import api, callbacks, status, ussd
+
+    app.before_request(callbacks.guard)
+    app.before_request(callbacks.body_within_limit)  # after the guard: no token, no reading
 
     app.register_blueprint(api.bp)
     app.register_blueprint(status.bp)

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "scheduler": ("gateway.cli_workers", "scheduler", "Enqueue the periodic jobs."),
     "simulator": ("simulator.cli", "simulator", "The local Africa's Talking + operators simulator."),
     "sms": ("digests.cli", "sms", "Inspect SMS texts (encoding, segments)."),
+    "staff": ("gateway.cli_tokens", "staff", "Central staff register (ops, desk, security, auditor)."),
     "sync": ("gateway.cli_sync", "sync", "Roster and identity sync from the upstream SIS."),
     "tokens": ("gateway.cli_tokens", "group", "Admin API tokens bound to a person."),
     "ussd-warm": ("gateway.cli_workers", "ussd_warm", "Warm the USSD hop caches now."),

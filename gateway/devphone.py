@@ -52,10 +52,9 @@ def hop() -> tuple[Response, int]:
     form = parse_hop(request.get_json(silent=True))
     if form is None:
         return _error("expected JSON {sessionId, phoneNumber, networkCode, text}, all strings", 400)
-    token = runtime_of(current_app).config.callback_token
-    # The same view AT calls, with the configured token: no second copy of validation or flows.
+    # The same view AT calls (past its token guard): no second copy of validation or flows.
     with current_app.test_request_context(
-            "/at/ussd", method="POST", query_string={"token": token}, data=form,
+            "/at/ussd", method="POST", data=form,
             environ_base={"REMOTE_ADDR": request.remote_addr or ""}):
         resp = ussd.at_ussd()
     body = resp.get_data(as_text=True)

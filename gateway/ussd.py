@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-import ipaddress
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, request
@@ -25,23 +23,6 @@ def _plain(body: str, status: int = 200) -> Response:
     return Response(body, status=status, mimetype="text/plain", content_type="text/plain; charset=utf-8")
 
 
-def token_ok(given: str, expected: str) -> bool:
-    """Compare the callback token in constant time."""
-    return hmac.compare_digest(given.encode(), expected.encode())
-
-
-def source_allowed(remote: str | None, allowlist: str) -> bool:
-    """Tell whether the caller's address is on the optional allow-list (networks or addresses)."""
-    if not allowlist.strip():
-        return True
-    try:
-        addr = ipaddress.ip_address(remote or "")
-    except ValueError:
-        return False
-    return any(addr in ipaddress.ip_network(net.strip(), strict=False)
-               for net in allowlist.split(",") if net.strip())
-
-
 def _form() -> dict[str, str] | None:
     """Return the callback's fields; None when the body is too large to be a USSD hop.
 
@@ -58,11 +39,7 @@ def _form() -> dict[str, str] | None:
 @bp.post("/at/ussd")
 def at_ussd() -> Response:
     """Answer one USSD hop with `CON …` or `END …` (text/plain)."""
-    rt = runtime_of(current_app)
-    if not token_ok(request.args.get("token", ""), rt.config.callback_token):
-        return _plain("forbidden", 403)
-    if not source_allowed(request.remote_addr, rt.config.ussd_ip_allowlist):
-        return _plain("forbidden", 403)
+    rt = runtime_of(current_app)  # source and token were checked by gateway.callbacks.guard
     form = _form()
     if form is None:
         return _plain("request too large", 413)

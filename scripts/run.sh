@@ -26,7 +26,7 @@ export HUDOOR_SYNC_INTERVAL_SECONDS="${HUDOOR_SYNC_INTERVAL_SECONDS:-60}"
 # SMS goes through the real Africa's Talking SDK to the local AT simulator.
 export HUDOOR_SMS_PROVIDER="${HUDOOR_SMS_PROVIDER:-africastalking}"
 export HUDOOR_AT_BASE_URL="${HUDOOR_AT_BASE_URL:-http://127.0.0.1:$SIMULATOR_PORT}"
-TOKEN="${HUDOOR_CALLBACK_TOKEN:-dev-callback-token}"
+DLR_TOKEN="${HUDOOR_DLR_CALLBACK_TOKEN:-dev-dlr-callback-token}"
 
 $BIN/hudoor db upgrade
 $BIN/hudoor sandbox serve --district demo --port "$SANDBOX_PORT" \
@@ -43,7 +43,7 @@ else:
     sys.exit("sandbox SIS did not start; see var/log/sandbox.log")
 PY
 $BIN/hudoor simulator serve --port "$SIMULATOR_PORT" \
-  --callback "http://127.0.0.1:$PORT/at/delivery-reports?token=$TOKEN" \
+  --callback "http://127.0.0.1:$PORT/at/delivery-reports?token=$DLR_TOKEN" \
   >"$HUDOOR_VAR_DIR/log/simulator.log" 2>&1 &
 pids+=($!)
 $BIN/hudoor sync full
@@ -52,6 +52,8 @@ pids+=($!)
 $BIN/hudoor scheduler >"$HUDOOR_VAR_DIR/log/scheduler.log" 2>&1 &
 pids+=($!)
 echo "Hudoor on http://127.0.0.1:$PORT/status and /dev/phone  (sandbox SIS :$SANDBOX_PORT, AT simulator :$SIMULATOR_PORT; Ctrl-C stops all)"
-$BIN/gunicorn --workers 2 --control-socket "$HUDOOR_VAR_DIR/gunicorn.ctl" --bind "127.0.0.1:$PORT" --access-logfile - wsgi:app &
+# gateway/gunicorn_conf.py: the access log shows paths, never the callbacks' ?token=.
+$BIN/gunicorn -c python:gateway.gunicorn_conf --workers 2 --control-socket "$HUDOOR_VAR_DIR/gunicorn.ctl" \
+  --bind "127.0.0.1:$PORT" wsgi:app &
 pids+=($!)
 wait -n "${pids[@]}"

@@ -15,7 +15,7 @@ def simulator() -> None:
 
 @simulator.command("serve")
 @click.option("--port", type=int, default=5060)
-@click.option("--callback", default="http://127.0.0.1:8000/at/delivery-reports?token=dev-callback-token",
+@click.option("--callback", default="http://127.0.0.1:8000/at/delivery-reports?token=dev-dlr-callback-token",
               help="Where delivery reports are posted.")
 @click.option("--caps", default="vodafone=200,orange=150,etisalat=100,we=50",
               help="Operator caps; 'none' lifts them.")

@@ -105,7 +105,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
 @pytest.fixture
 def config(db_url: str, redis_url: str, tmp_path: Path) -> Config:
     return Config(env="test", var_dir=tmp_path / "var", database_url=db_url, redis_url=redis_url,
-                  callback_token="test-callback-token", upstream_retries=1)
+                  ussd_callback_token="test-ussd-token", dlr_callback_token="test-dlr-token",
+                  inbound_callback_token="test-inbound-token", upstream_retries=1)
 
 
 SCHOOL_MORNING = datetime(2026, 11, 29, 7, 30, tzinfo=timezone.utc)  # Sunday 09:30 in Cairo

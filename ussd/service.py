@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from dataclasses import dataclass
 
+from core.i18n import Texts, _
 from core.runtime import Runtime
 from ussd import effects as effect_writer
 from ussd.cache import HopCache
@@ -12,7 +14,7 @@ from ussd.directory_db import DbDirectory, caller_for
 from ussd.flow_attendance import RESUMABLE
 from ussd.machine import first_state, is_final, render, step
 from ussd.ports import Effect
-from ussd.screens import Limits, Screen
+from ussd.screens import Kind, Limits, Screen
 from ussd.state import State
 from ussd.store import SessionStore
 
@@ -32,6 +34,11 @@ def _digest(inputs: list[str]) -> str:
     return format(zlib.crc32("*".join(inputs).encode()), "08x")
 
 
+def owner_tag(msisdn: str, secret: str) -> str:
+    """Return a short keyed tag of a MSISDN: binds a session to its phone, stores no number."""
+    return hashlib.blake2b(msisdn.encode(), key=secret.encode()[:64], digest_size=8).hexdigest()
+
+
 def handle(hop: Hop, rt: Runtime) -> Screen:
     """Answer one hop. Replays, retries and late requests never apply an input twice."""
     cfg = rt.config
@@ -39,6 +46,11 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
     limits = Limits(cfg.ussd_max_gsm7, cfg.ussd_max_ucs2)
     inputs = hop.text.split("*") if hop.text else []
     saved, resume, cached_caller = store.load(hop.session_id, hop.msisdn)
+    owner = owner_tag(hop.msisdn, cfg.secret_key)
+    if saved is not None and saved.owner != owner:
+        # A known sessionId from another phone: never continue someone else's session.
+        return Screen(Kind.END, Texts("ar")(_("This session belongs to another phone. "
+                                              "Nothing was saved. Please dial again.")))
     hop_cache = HopCache(rt.redis)
     with rt.sessions() as session:  # no connection is taken until a query needs one
         caller = hop_cache.caller(hop.msisdn, lambda: caller_for(session, hop.msisdn), cached_caller)
@@ -65,6 +77,7 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
                 caller = hop_cache.caller(hop.msisdn, lambda: caller_for(session, hop.msisdn))
         screen = render(state, caller, directory, limits)
         session.rollback()  # end the read transaction before answering
+    state = state.with_(owner=owner)
     store.save(hop.session_id, hop.msisdn, state, resumable=state.step in RESUMABLE and bool(caller.staff_id),
                finished=is_final(state))
     return screen

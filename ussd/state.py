@@ -11,7 +11,7 @@ MAX_BYTES = 512
 # Short wire names keep a live session well under 512 bytes in Redis.
 _WIRE = {"step": "s", "lang": "g", "class_id": "c", "absent": "a", "late": "l", "fp": "f",
          "page": "p", "back": "b", "number": "n", "found": "o", "tries": "t", "extra": "x",
-         "hops": "h", "digest": "d", "notice": "e", "code": "k"}
+         "hops": "h", "digest": "d", "notice": "e", "code": "k", "owner": "w"}
 _FROM_WIRE = {v: k for k, v in _WIRE.items()}
 
 
@@ -35,6 +35,7 @@ class State:
     digest: str = ""  # hash of those inputs, to spot a request that is not a continuation
     notice: str = ""  # one-shot message key shown above the next screen
     code: str = ""  # a slip code between checking it and writing the link
+    owner: str = ""  # keyed tag of the MSISDN that opened the session (ussd.service.owner_tag)
 
     def with_(self, **changes: Any) -> "State":
         return replace(self, **changes)

@@ -13,6 +13,7 @@ from core import runtime as core_runtime
 from gateway import schedule
 from core.config import Config, ConfigError
 from core.models import Contact, ContactKind, Delegation, Person, Revocation, SchoolClass, utcnow
+from tests.support.production import production_env
 
 
 def _teacher_with_access(rt, sandbox):  # type: ignore[no-untyped-def]
@@ -89,9 +90,7 @@ def test_a_leaver_with_access_loses_it_too(synced, sandbox):  # type: ignore[no-
 
 def test_the_sync_interval_cannot_break_the_one_hour_promise() -> None:
     with pytest.raises(ConfigError, match="revocation"):
-        Config.from_env({"HUDOOR_ENV": "production", "HUDOOR_DATABASE_URL": "postgresql://x/y",
-                         "HUDOOR_REDIS_URL": "redis://x", "HUDOOR_SECRET_KEY": "s",
-                         "HUDOOR_CALLBACK_TOKEN": "t", "HUDOOR_SYNC_INTERVAL_SECONDS": "7200"})
+        Config.from_env(production_env(HUDOOR_SYNC_INTERVAL_SECONDS="7200"))
     cron = CronScheduler(connection=None)  # type: ignore[arg-type]
     schedule.register(cron, Config(sync_interval_seconds=7200))
     delta = next(j for j in cron.get_jobs() if j.name == "sync_delta")

@@ -39,7 +39,7 @@ def simulator(runtime: Runtime, live_url: str) -> Iterator[SimFactory]:
     def start(caps: str | None = "vodafone=400,orange=400,etisalat=400,we=400",
               faults: Faults | None = None, seed: int = 1) -> Simulator:
         network = Network(OperatorCaps.parse(caps) if caps else None, faults or Faults(), seed)
-        token = runtime.config.callback_token
+        token = runtime.config.dlr_callback_token
         sim = Simulator(network, f"{live_url}/at/delivery-reports?token={token}").start()
         started.append(sim)
         runtime.config = runtime.config.with_overrides(

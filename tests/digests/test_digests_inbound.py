@@ -14,7 +14,7 @@ from gateway import sms_webhooks
 from digests.inbound import Keyword, parse
 from digests.models import InboundMessage, OutboxMessage
 
-URL = "/at/inbound?token=test-callback-token"
+URL = "/at/inbound?token=test-inbound-token"
 PARENT = "+201001234567"
 
 

@@ -10,7 +10,7 @@ from shaping.operators import Operator
 from shaping.policy import Priority
 from sms_support import DAY, states
 
-URL = "/at/delivery-reports?token=test-callback-token"
+URL = "/at/delivery-reports?token=test-dlr-token"
 
 
 def one_sent(runtime) -> str:  # type: ignore[no-untyped-def]

@@ -5,17 +5,27 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from core import rbac
+from core import api_tokens
+from core.models import utcnow
 from gateway.cli import cli
 
 
-def _token(runner, role: str, school: str | None = None) -> str:  # type: ignore[no-untyped-def]
-    args = ["tokens", "issue", "--subject", f"test-{role}", "--role", role]
-    if school:
-        args += ["--school", school]
+def _token(runner, role: str, school: str | None = None, subject: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    """Issue a token: champions for a roster person, other roles via the central register."""
+    if role == "champion":
+        args = ["tokens", "issue", "--subject", subject or "", "--role", role, "--school", school or ""]
+    else:
+        subject = subject or f"C-{role}"
+        runner.invoke(cli, ["staff", "add", "--staff-id", subject, "--name", f"Test {role}",
+                            "--role", role, "--by", "test", "--reason", "fixture"])
+        args = ["tokens", "issue", "--subject", subject, "--role", role]
     out = runner.invoke(cli, args)
     assert out.exit_code == 0, out.output
-    return out.output.strip()
+    return out.stdout.strip()
+
+
+def champion_of(sandbox, school: str) -> str:  # type: ignore[no-untyped-def]
+    return next(p["id"] for p in sandbox.district.roster(school) if p["role"] == "champion")
 
 
 def _get(client, path: str, token: str | None):  # type: ignore[no-untyped-def]
@@ -23,13 +33,12 @@ def _get(client, path: str, token: str | None):  # type: ignore[no-untyped-def]
     return client.get(path, headers=headers)
 
 
-def test_no_token_or_a_forged_one_is_refused(client, runner) -> None:  # type: ignore[no-untyped-def]
-    from gateway.api import TOKEN_MAX_AGE
-
+def test_no_token_or_a_forged_one_is_refused(client, runner, runtime) -> None:  # type: ignore[no-untyped-def]
     assert _get(client, "/api/v1/sync/runs", None).status_code == 401
     assert _get(client, "/api/v1/sync/runs", "forged.token.value").status_code == 401
-    with pytest.raises(rbac.TokenInvalid):  # signed with another secret
-        rbac.verify("another-secret", _token(runner, "ops"), TOKEN_MAX_AGE)
+    token = _token(runner, "ops")
+    with runtime.sessions() as s, pytest.raises(api_tokens.TokenInvalid):  # another secret
+        api_tokens.resolve(s, "another-secret", token, utcnow())
 
 
 def test_roles_get_exactly_their_permissions(synced, client, runner) -> None:  # type: ignore[no-untyped-def]
@@ -44,7 +53,7 @@ def test_roles_get_exactly_their_permissions(synced, client, runner) -> None:  #
 
 def test_champions_see_only_their_school_and_only_aggregates(synced, sandbox, client, runner) -> None:  # type: ignore[no-untyped-def]
     mine, other = (s["id"] for s in sandbox.district.schools()[:2])
-    token = _token(runner, "champion", mine)
+    token = _token(runner, "champion", mine, champion_of(sandbox, mine))
     ok = _get(client, f"/api/v1/schools/{mine}/attendance?day=2026-11-29", token)
     assert ok.status_code == 200 and ok.get_json()["classes_taken"] == 0
     assert _get(client, f"/api/v1/schools/{other}/attendance?day=2026-11-29", token).status_code == 403

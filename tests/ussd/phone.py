@@ -12,7 +12,7 @@ _ids = itertools.count(1)
 class Phone:
     client: object
     msisdn: str = "+201001234567"
-    token: str = "test-callback-token"
+    token: str = "test-ussd-token"
     network: str = "60202"
     inputs: list[str] = field(default_factory=list)
     session_id: str = ""

@@ -66,7 +66,7 @@ def test_wrong_token_is_refused_without_touching_state(client, runtime) -> None:
     ({"sessionId": "x" * 500, "serviceCode": "*1#", "phoneNumber": "+201001234567", "text": ""}, 400),
 ])
 def test_malformed_requests_get_a_4xx(client, data, status) -> None:  # type: ignore[no-untyped-def]
-    assert client.post("/at/ussd?token=test-callback-token", data=data).status_code == status
+    assert client.post("/at/ussd?token=test-ussd-token", data=data).status_code == status
 
 
 def test_bad_input_gets_a_polite_screen(client) -> None:  # type: ignore[no-untyped-def]
@@ -75,14 +75,14 @@ def test_bad_input_gets_a_polite_screen(client) -> None:  # type: ignore[no-unty
     assert "أرقام فقط" in phone.send("abc")  # digits only, in Arabic by default
     assert phone.send("7").startswith("CON ")  # not a choice: same menu, a notice
     assert phone.send("9" * 39).startswith("CON ")
-    huge = client.post("/at/ussd?token=test-callback-token", data={
+    huge = client.post("/at/ussd?token=test-ussd-token", data={
         "sessionId": "big", "serviceCode": "*1#", "phoneNumber": "+201001234567", "text": "1*" * 3000})
     assert huge.status_code == 200 and huge.get_data(as_text=True).startswith("END ")
-    enormous = client.post("/at/ussd?token=test-callback-token", data={
+    enormous = client.post("/at/ussd?token=test-ussd-token", data={
         "sessionId": "bigger", "serviceCode": "*1#", "phoneNumber": "+201001234567",
         "text": "1*" * 40_000})
     assert enormous.status_code == 413  # no USSD hop is 80 KB: refused before parsing
-    multipart = client.post("/at/ussd?token=test-callback-token", content_type="multipart/form-data",
+    multipart = client.post("/at/ussd?token=test-ussd-token", content_type="multipart/form-data",
                             data={"sessionId": "mp", "serviceCode": "*1#",
                                   "phoneNumber": "+201001234567", "text": ""})
     assert multipart.get_data(as_text=True).startswith("CON ")  # other encodings still work
@@ -216,19 +216,21 @@ def test_wrong_codes_lock_out_after_three_tries(client, synced) -> None:  # type
 
 
 def test_ip_allowlist_refuses_other_sources(runtime, client) -> None:  # type: ignore[no-untyped-def]
-    from gateway.ussd import source_allowed
+    from gateway.callbacks import source_allowed
 
-    assert source_allowed("197.1.2.3", "197.1.0.0/16, 10.0.0.1")
-    assert not source_allowed("8.8.8.8", "197.1.0.0/16")
-    assert source_allowed("8.8.8.8", "")
-    runtime.config = runtime.config.with_overrides(ussd_ip_allowlist="197.1.0.0/16")
-    resp = client.post("/at/ussd?token=test-callback-token", data={
+    nets = runtime.config.with_overrides(callback_ip_allowlist="197.1.0.0/16, 10.0.0.1").callback_networks
+    assert source_allowed("197.1.2.3", nets) and source_allowed("10.0.0.1", nets)
+    assert not source_allowed("8.8.8.8", nets[:1]) and not source_allowed("not an ip", nets)
+    assert source_allowed("8.8.8.8", ())
+    runtime.config = runtime.config.with_overrides(callback_ip_allowlist="197.1.0.0/16")
+    resp = client.post("/at/ussd?token=test-ussd-token", data={
         "sessionId": "s", "serviceCode": "*1#", "phoneNumber": "+201001234567", "text": ""})
     assert resp.status_code == 403 and runtime.redis.dbsize() == 0
 
 
 def test_warm_caches_answer_like_a_cold_hop_and_expire_in_time(teacher_phone, synced, runner) -> None:  # type: ignore[no-untyped-def]
     from ussd import keys
+    from ussd.state import State
     from ussd.warmup import WARM_TTL
 
     phone, _ = teacher_phone
@@ -241,3 +243,21 @@ def test_warm_caches_answer_like_a_cold_hop_and_expire_in_time(teacher_phone, sy
     assert WARM_TTL + 300 < 3600  # warm TTL + sync interval stays inside the 1-hour revocation
     phone.dial()
     assert phone.send("1") == cold  # a warmed hop shows exactly what a cold one did
+
+
+def test_a_known_session_from_another_phone_ends_and_changes_nothing(client, runtime) -> None:  # type: ignore[no-untyped-def]
+    from ussd import keys
+    from ussd.state import State
+
+    owner = Phone(client)
+    assert owner.dial().startswith("CON ")
+    owner.send("3")  # English
+    before = runtime.redis.get(keys.session(owner.session_id))
+    intruder = Phone(client, msisdn="+201201234567", session_id=owner.session_id,
+                     inputs=list(owner.inputs))
+    screen = intruder.send("1")
+    assert screen == "END هذه الجلسة لهاتف آخر. لم يُحفظ شيء. اطلب الرقم مجددا."
+    assert runtime.redis.get(keys.session(owner.session_id)) == before
+    assert not runtime.redis.exists(keys.resume(intruder.msisdn))
+    owner.send("1")  # the owner's own next hop still continues the session
+    assert State.decode(runtime.redis.get(keys.session(owner.session_id))).hops == 2

@@ -1,0 +1,71 @@
+"""The central staff register: admin-API holders who are not in the upstream roster (decision 11).
+
+Ops, desk, security and auditor staff work for the ministry centrally; the SIS knows nothing of
+them. They are entered here by an audited command, one role each, and leave the same way:
+deactivating an entry revokes every token it holds in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.models import ApiToken, CentralStaff, utcnow
+from core.rbac import CENTRAL_ROLES, Role
+
+
+class StaffRefused(ValueError):
+    """The register cannot take this change (unknown entry, duplicate, wrong role)."""
+
+
+@dataclass(frozen=True)
+class StaffEntry:
+    staff_ref: str
+    display_name: str
+    role: str
+    active: bool
+    added_at: datetime
+
+
+def add(session: Session, staff_ref: str, display_name: str, role: Role, *, actor: str,
+        reason: str) -> CentralStaff:
+    """Register a central staff member with one central role (audited)."""
+    staff_ref, display_name = staff_ref.strip(), display_name.strip()
+    if role not in CENTRAL_ROLES:
+        raise StaffRefused(f"{role.value} is not a central role; champions are bound to the roster")
+    if not staff_ref or not display_name or not reason.strip():
+        raise StaffRefused("a staff id, a name and a reason are required")
+    if session.scalars(select(CentralStaff.id).where(CentralStaff.staff_ref == staff_ref)).first():
+        raise StaffRefused(f"{staff_ref} is already registered")
+    row = CentralStaff(staff_ref=staff_ref[:64], display_name=display_name[:200], role=role.value,
+                       added_by=actor[:100])
+    session.add(row)
+    session.flush()
+    audit.record(session, actor=actor, action="central_staff.add", entity="central_staff",
+                 entity_id=staff_ref, reason=reason, data={"role": role.value})
+    return row
+
+
+def deactivate(session: Session, staff_ref: str, *, actor: str, reason: str) -> int:
+    """Mark an entry as gone and revoke its live tokens; return how many tokens were revoked."""
+    row = session.scalars(select(CentralStaff).where(CentralStaff.staff_ref == staff_ref)).first()
+    if row is None or not row.active:
+        raise StaffRefused(f"no active central staff entry {staff_ref}")
+    now = utcnow()
+    row.active, row.deactivated_at = False, now
+    revoked = session.execute(update(ApiToken).where(ApiToken.staff_id == row.id,
+                                                     ApiToken.revoked_at.is_(None))
+                              .values(revoked_at=now, revoked_reason=reason[:200])).rowcount
+    audit.record(session, actor=actor, action="central_staff.deactivate", entity="central_staff",
+                 entity_id=staff_ref, reason=reason, data={"tokens_revoked": revoked})
+    return int(revoked)
+
+
+def entries(session: Session) -> list[StaffEntry]:
+    """Return every register entry, active or not, by staff id."""
+    return [StaffEntry(r.staff_ref, r.display_name, r.role, r.active, r.added_at)
+            for r in session.scalars(select(CentralStaff).order_by(CentralStaff.staff_ref))]
