@@ -89,6 +89,7 @@ def handle(session: Session, msisdn: str, text: str, now: datetime,
     from core.models import Contact, ContactKind
 
     keyword = parse(text)
+    provider_id = (provider_id or "").replace("\x00", "") or None  # PostgreSQL text holds no NUL
     if provider_id and not _first_time(session, provider_id, msisdn, keyword, now):
         return Handled(keyword, duplicate=True)
     guardian = (Contact.msisdn == msisdn) & (Contact.kind == ContactKind.GUARDIAN.value)
