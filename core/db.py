@@ -30,7 +30,12 @@ def _sqlite_setup(engine: Engine) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for `url` with Hudoor's connection settings."""
+    """Create an engine for `url` with Hudoor's connection settings.
+
+    Statement parameters (phone numbers, names) are kept out of error messages and
+    logs: an exception shows the SQL, never the values.
+    """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, **kwargs)
         _sqlite_setup(engine)

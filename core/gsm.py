@@ -28,12 +28,12 @@ ESC = 0x1B
 
 # 3GPP TS 23.038 §6.2.1 default alphabet, indexed by septet. Index 0x1B is the
 # escape to the extension table, so it maps to no character (None below).
-# 0x09 is listed as "Ç" in the 3GPP table but Unicode's GSM0338.TXT maps it to
-# "ç": the glyph was an artefact and the coverage intent is the lower case.
-# We follow Unicode, so "ç" is GSM-7 and "Ç" is not (it forces UCS-2); mapping
-# both to 0x09 would make decode(encode(x)) lossy.
+# 0x09 is "Ç" (capital C cedilla) in 3GPP TS 23.038, the standard handsets and
+# SMSCs implement; the lower-case "ç" is in neither table, so it forces UCS-2.
+# (Unicode's old GSM0338.TXT maps 0x09 to "ç"; we follow 3GPP, which decides
+# what an operator bills.) Mapping both to 0x09 would make decode(encode(x)) lossy.
 _DEFAULT = (
-    "@£$¥èéùìòç\nØø\rÅå"
+    "@£$¥èéùìòÇ\nØø\rÅå"
     "Δ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ"
     " !\"#¤%&'()*+,-./"
     "0123456789:;<=>?"

@@ -342,7 +342,7 @@ class AttendanceRecord(Base):
     class_size: Mapped[int] = mapped_column(Integer)
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     session_id: Mapped[str] = mapped_column(String(100))
-    msisdn: Mapped[str] = mapped_column(String(20))
+    msisdn: Mapped[str] = mapped_column(String(20))  # the capturing SIM's keyed hash, not its number
 
     __table_args__ = (Index("uq_attendance_class_day", "class_id", "day", unique=True),)
 
@@ -368,15 +368,23 @@ class CodeKind(str, enum.Enum):
 
 
 class OneTimeCode(Base):
-    """A one-time code, stored only as a keyed hash; used at most once, expires."""
+    """A one-time code, stored only as a keyed hash; used at most once, expires, burns.
+
+    The hash is unique over every code ever issued, so a code value never comes back.
+    """
 
     __tablename__ = "one_time_codes"
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    number: Mapped[str | None] = mapped_column(String(20), nullable=True)  # the person's keypad number
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # wrong tries at it
+    burned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     issued_by: Mapped[str] = mapped_column(String(100))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    used_by: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    used_by: Mapped[str | None] = mapped_column(String(20), nullable=True)  # the SIM's keyed hash
+
+    __table_args__ = (Index("ix_one_time_codes_kind_number", "kind", "number"),)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,9 +12,9 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from digests.models import DeliveryReport, OutboxMessage, OutboxState
+from digests.models import FAILURE_REASON_CHARS, DeliveryReport, OutboxMessage, OutboxState
 from digests.outbox import RetryPolicy, move
-from digests.providers.codes import dlr_event
+from digests.providers.codes import UnknownDlrStatus, dlr_event
 from shaping.operators import Operator, operator_for_network_code
 
 
@@ -42,6 +44,49 @@ class Report:
     def dedup_key(self) -> str:
         return "|".join((self.provider_message_id, self.status, self.failure_reason or "",
                          str(self.retry_count)))[:200]
+
+
+MAX_RETRY_COUNT = 1_000_000  # AT retries a handful of times; anything bigger is not a count
+_NETWORK_CODE = re.compile(r"[0-9]{5,6}")  # MCC + MNC, e.g. 60202
+
+
+class InvalidReport(ValueError):
+    """A delivery report that cannot be read: a required field missing, unknown or absurd."""
+
+
+def _clean(value: str | None) -> str:
+    """Return a field without NUL characters (no database stores them) and outer spaces."""
+    return (value or "").replace("\x00", "").strip()
+
+
+def read_report(form: Mapping[str, str]) -> Report:
+    """Read AT's form fields into a Report, refusing only what cannot be applied.
+
+    Required fields (id, status, phoneNumber) must be there and the status known; a
+    retryCount that is not a count in 0..MAX_RETRY_COUNT is refused too (it is part of
+    the duplicate key). Optional details never cost the status: an over-long
+    failureReason is cut to the stored 64 characters (no reason AT classifies is that
+    long), a networkCode that is not MCC+MNC is dropped. docs/decisions/0005.
+
+    Raises:
+        InvalidReport: with a message fit for the 400 answer.
+    """
+    fields = {name: _clean(form.get(name)) for name in
+              ("id", "status", "phoneNumber", "networkCode", "failureReason", "retryCount")}
+    missing = [name for name in ("id", "status", "phoneNumber") if not fields[name]]
+    if missing:
+        raise InvalidReport("missing " + ", ".join(missing))
+    reason = fields["failureReason"][:FAILURE_REASON_CHARS] or None
+    try:
+        dlr_event(fields["status"], reason)
+    except UnknownDlrStatus as exc:
+        raise InvalidReport(f"bad field: status {exc}") from exc
+    retry = fields["retryCount"] or "0"
+    if not (retry.isascii() and retry.isdigit()) or int(retry) > MAX_RETRY_COUNT:
+        raise InvalidReport(f"bad field: retryCount must be a count 0..{MAX_RETRY_COUNT}")
+    network = fields["networkCode"] if _NETWORK_CODE.fullmatch(fields["networkCode"]) else None
+    return Report(fields["id"][:100], fields["status"], fields["phoneNumber"][:20], network,
+                  reason, int(retry))
 
 
 def _store(session: Session, report: Report, now: datetime) -> int | None:

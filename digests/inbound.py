@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core import audit, calendar
 from core.i18n import Texts, _
+from core.pseudonyms import msisdn_tail
 from digests import outbox
 from digests.models import InboundMessage, MessageKind
 from digests.outbox import Draft
@@ -88,20 +89,23 @@ def handle(session: Session, msisdn: str, text: str, now: datetime,
     from core.models import Contact, ContactKind
 
     keyword = parse(text)
+    provider_id = (provider_id or "").replace("\x00", "") or None  # PostgreSQL text holds no NUL
     if provider_id and not _first_time(session, provider_id, msisdn, keyword, now):
         return Handled(keyword, duplicate=True)
     guardian = (Contact.msisdn == msisdn) & (Contact.kind == ContactKind.GUARDIAN.value)
     if keyword is Keyword.STOP:
         changed = session.execute(update(Contact).where(guardian, Contact.opted_out_at.is_(None))
                                   .values(opted_out_at=now)).rowcount
-        audit.record(session, actor=f"sms:{msisdn}", action="contact.opt_out", entity="contact",
-                     entity_id=msisdn, reason="inbound STOP", data={"contacts": changed})
+        audit.record(session, actor=f"sms:{msisdn_tail(msisdn)}", action="contact.opt_out",
+                     entity="msisdn", entity_id=msisdn_tail(msisdn), reason="inbound STOP",
+                     data={"contacts": changed})
     elif keyword is Keyword.START:
         changed = session.execute(update(Contact).where(
             guardian, Contact.opted_out_at.is_not(None), Contact.revoked_at.is_(None))
             .values(opted_out_at=None)).rowcount
-        audit.record(session, actor=f"sms:{msisdn}", action="contact.opt_in", entity="contact",
-                     entity_id=msisdn, reason="inbound START", data={"contacts": changed})
+        audit.record(session, actor=f"sms:{msisdn_tail(msisdn)}", action="contact.opt_in",
+                     entity="msisdn", entity_id=msisdn_tail(msisdn), reason="inbound START",
+                     data={"contacts": changed})
     elif keyword is Keyword.HELP:
         language = _language(text)
         reply = Texts(language)(HELP_TEXT)

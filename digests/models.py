@@ -61,6 +61,9 @@ class OutboxMessage(Base):
     )
 
 
+FAILURE_REASON_CHARS = 64
+
+
 class DeliveryReport(Base):
     """One delivery report as the provider posted it; duplicates never get a second row."""
 
@@ -71,7 +74,7 @@ class DeliveryReport(Base):
     status: Mapped[str] = mapped_column(String(32))
     phone_number: Mapped[str] = mapped_column(String(20))
     network_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    failure_reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    failure_reason: Mapped[str | None] = mapped_column(String(FAILURE_REASON_CHARS), nullable=True)
     retry_count: Mapped[int] = mapped_column(Integer, default=0)
     outbox_id: Mapped[int | None] = mapped_column(ForeignKey("sms_outbox.id"), nullable=True)
     applied: Mapped[str] = mapped_column(String(24))  # what the report did: see digests.dlr

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from sqlalchemy import func, select
 
 from core import api_tokens, audit
+from core.disclosure import cell
 from core.models import (
     AttendanceMark,
     AttendanceRecord,
@@ -115,7 +116,10 @@ def duplicates() -> Response:
 @bp.get("/schools/<school>/attendance")
 @requires(Permission.ATTENDANCE_AGGREGATES, school_scoped=True)
 def school_attendance(school: str) -> Response:
-    """Return one school's attendance for a day as aggregates per class (no names, no ranking)."""
+    """Return one school's attendance for a day as aggregates per class (no names, no ranking).
+
+    Every count of fewer than five children (size, absent, late) reads "<5", never the number.
+    """
     try:
         day = date.fromisoformat(request.args.get("day", ""))
     except ValueError:
@@ -136,9 +140,10 @@ def school_attendance(school: str) -> Response:
         entry = classes.setdefault(cls, {"size": size, "absent": 0, "late": 0})
         if status:
             entry[status] = n
-    # Sorted by class id, never by a rate: no league tables (G5).
+    # Sorted by class id, never by a rate: no league tables (G5). Small cells suppressed.
     return jsonify({"school": school, "day": day.isoformat(), "classes_taken": len(classes),
-                    "classes": [{"class": k, **v} for k, v in sorted(classes.items())]})
+                    "classes": [{"class": k, **{name: cell(n) for name, n in v.items()}}
+                                for k, v in sorted(classes.items())]})
 
 
 @bp.get("/audit/verify")

@@ -46,6 +46,8 @@ def issue(staff_id: str, by: str | None) -> None:
                                  ttl=timedelta(days=rt.config.code_ttl_days))
         except codes.CodeError as exc:
             raise click.ClickException(str(exc)) from exc
+    if issued.replaced:
+        click.echo(f"note: the earlier unused code of {staff_id} no longer works", err=True)
     click.echo(f"{issued.display_name}: staff number {issued.number}, code {issued.code}, "
                f"valid until {issued.expires_at:%Y-%m-%d}")
 
@@ -55,8 +57,14 @@ def issue(staff_id: str, by: str | None) -> None:
 @click.option("--by", default=None, help="The school champion issuing them (upstream id).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write printable HTML slips here (default: a text list on stdout).")
-def slips(class_id: str, by: str | None, out: Path | None) -> None:
-    """Issue a slip code for every student of a class: guardians enrol over USSD with it."""
+@click.option("--reissue", is_flag=True, default=False,
+              help="Also reprint students whose slip is still unused: their old codes stop working.")
+def slips(class_id: str, by: str | None, out: Path | None, reissue: bool) -> None:
+    """Issue a slip code for every student of a class without one: guardians enrol over USSD with it.
+
+    A slip already handed out keeps working: its student is skipped (and listed) unless
+    --reissue is given, which cancels those codes and lists them loudly.
+    """
     rt = runtime_of(current_app)
     with rt.sessions() as session, session.begin():
         cls = session.scalars(select(SchoolClass).where(SchoolClass.upstream_id == class_id)).first()
@@ -65,16 +73,32 @@ def slips(class_id: str, by: str | None, out: Path | None) -> None:
         school = session.get(School, cls.school_id)
         actor = _actor(session, by, cls.school_id)
         students, _fp = roster(session, cls.id)
-        issued = []
+        issued: list[tuple[int, codes.IssuedCode]] = []
+        kept: list[str] = []
+        cancelled: list[str] = []
         with click.progressbar(students, label=f"slips for {cls.name}", file=sys.stderr) as bar:
-            for pid, _name in bar:
-                issued.append(codes.issue(session, rt.config.secret_key, CodeKind.GUARDIAN_SLIP,
-                                          session.get(Person, pid), actor=actor,
-                                          ttl=timedelta(days=rt.config.code_ttl_days)))
+            for roll, (pid, name) in enumerate(bar, start=1):
+                person = session.get(Person, pid)
+                if codes.has_live_code(session, CodeKind.GUARDIAN_SLIP, pid):
+                    if not reissue:
+                        kept.append(f"{person.upstream_id}\t{name}")
+                        continue
+                    cancelled.append(f"{person.upstream_id}\t{name}")
+                issued.append((roll, codes.issue(session, rt.config.secret_key, CodeKind.GUARDIAN_SLIP,
+                                                 person, actor=actor,
+                                                 ttl=timedelta(days=rt.config.code_ttl_days))))
+    if kept:
+        click.echo(f"{len(kept)} students still hold an unused slip (not reprinted; "
+                   "--reissue cancels and reprints them):", err=True)
+        click.echo("\n".join(f"  {line}" for line in kept), err=True)
+    if cancelled:
+        click.echo(f"WARNING: {len(cancelled)} unused slips handed out earlier are CANCELLED "
+                   "and no longer work; give these students their new slip:", err=True)
+        click.echo("\n".join(f"  {line}" for line in cancelled), err=True)
     if out is None:
-        for roll, slip in enumerate(issued, start=1):
+        for roll, slip in issued:
             click.echo(f"{roll:02d}\t{slip.display_name}\tstudent number {slip.number}\tcode {slip.code}")
         return
-    html = render_template("slips.html", school=school, cls=cls, slips=issued)
+    html = render_template("slips.html", school=school, cls=cls, slips=[slip for _roll, slip in issued])
     out.write_text(html, encoding="utf-8")
     click.echo(f"{len(issued)} slips written to {out}")

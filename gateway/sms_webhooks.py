@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from core.models import utcnow
-from digests.dlr import Report, apply_report
+from digests.dlr import InvalidReport, Report, apply_report, read_report
 from digests.inbound import handle
 from digests.outbox import RetryPolicy
 from digests.providers.codes import UnknownDlrStatus, dlr_event
@@ -20,16 +20,10 @@ class BadReport(ValueError):
 
 
 def _report(form: dict[str, str]) -> Report:
-    missing = [name for name in ("id", "status", "phoneNumber") if not form.get(name)]
-    if missing:
-        raise BadReport("missing " + ", ".join(missing))
     try:
-        dlr_event(form["status"], form.get("failureReason"))
-        retry = int(form.get("retryCount") or 0)
-    except (UnknownDlrStatus, ValueError) as exc:
-        raise BadReport(f"bad field: {exc}") from exc
-    return Report(form["id"][:100], form["status"], form["phoneNumber"],
-                  form.get("networkCode") or None, form.get("failureReason") or None, retry)
+        return read_report(form)
+    except InvalidReport as exc:
+        raise BadReport(str(exc)) from exc
 
 
 @bp.post("/at/delivery-reports")

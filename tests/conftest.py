@@ -32,8 +32,10 @@ def _fresh_process_caches() -> Iterator[None]:
     from ussd import cache
 
     cache._ROSTERS.clear()
+    cache._NAMES.clear()
     yield
     cache._ROSTERS.clear()
+    cache._NAMES.clear()
 
 
 @pytest.fixture(scope="session")

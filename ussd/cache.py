@@ -2,6 +2,8 @@
 
 Every cache is short-lived and invalidated by the writes that change it, so the worst
 staleness is one TTL (a revoked teacher's access ends within CALLER_TTL more seconds).
+Redis holds no phone number and no person's name: a SIM is keyed by its keyed hash and
+the cached caller is ids and flags; names stay in this process (rosters, staff names).
 """
 
 from __future__ import annotations
@@ -22,7 +24,27 @@ TAKEN_TTL = 3 * 86400
 ROSTER_TTL = 60.0
 _ROSTERS: dict[int, tuple[float, Roster]] = {}
 _ROSTERS_MAX = 20_000
+_NAMES: dict[int, tuple[float, str]] = {}  # staff id -> (expiry, display name), this process only
 _UNFETCHED = object()
+_PRIVATE = ("msisdn", "staff_name")  # never written to Redis
+
+
+def caller_value(caller: Caller) -> str:
+    """Return what Redis keeps about a caller: ids and flags, no number, no name."""
+    return json.dumps({k: v for k, v in caller.__dict__.items() if k not in _PRIVATE})
+
+
+def staff_name(staff_id: int, load: Callable[[int], str]) -> str:
+    """Return a staff member's display name from this process's cache (loaded once a minute)."""
+    now = time.monotonic()
+    hit = _NAMES.get(staff_id)
+    if hit and hit[0] > now:
+        return hit[1]
+    if len(_NAMES) > _ROSTERS_MAX:
+        _NAMES.clear()
+    name = load(staff_id)
+    _NAMES[staff_id] = (now + CALLER_TTL, name)
+    return name
 
 
 # The cached class list and each class's taken-today flag in one round trip.
@@ -46,19 +68,27 @@ class HopCache:
         self.conn = conn
         self._classes_and_flags = conn.register_script(_CLASSES_LUA)  # no round trip
 
-    def caller(self, msisdn: str, load: Callable[[], Caller],
-               raw: bytes | None | object = _UNFETCHED) -> Caller:
-        """Return the cached caller (`raw`: the key's value when already fetched), or load it."""
+    def caller(self, sim_ref: str, msisdn: str, load: Callable[[], Caller],
+               name_of: Callable[[int], str], raw: bytes | None | object = _UNFETCHED) -> Caller:
+        """Return the cached caller (`raw`: the key's value when already fetched), or load it.
+
+        `name_of` gives a staff member's name when the cached caller is staff.
+        """
         if raw is _UNFETCHED:
-            raw = self.conn.get(keys.caller(msisdn))
+            raw = self.conn.get(keys.caller(sim_ref))
         if raw:
-            return Caller(**json.loads(raw))
+            data = {k: v for k, v in json.loads(raw).items() if k not in _PRIVATE}
+            staff_id = data.get("staff_id")
+            return Caller(msisdn=msisdn, staff_name=staff_name(staff_id, name_of) if staff_id else "",
+                          **data)
         found = load()
-        self.conn.set(keys.caller(msisdn), json.dumps(found.__dict__), ex=CALLER_TTL)
+        if found.staff_id:
+            _NAMES[found.staff_id] = (time.monotonic() + CALLER_TTL, found.staff_name)
+        self.conn.set(keys.caller(sim_ref), caller_value(found), ex=CALLER_TTL)
         return found
 
-    def forget_caller(self, msisdn: str) -> None:
-        self.conn.delete(keys.caller(msisdn))
+    def forget_caller(self, sim_ref: str) -> None:
+        self.conn.delete(keys.caller(sim_ref))
 
     def classes(self, staff_id: int, day: date, load: Callable[[], list[ClassInfo]],
                 load_taken: Callable[[], list[int]]) -> list[ClassInfo]:

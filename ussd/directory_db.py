@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 
 from sqlalchemy.orm import Session
@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from core import attendance, calendar, codes, contacts, delegation
 from core.config import Config
 from core.models import CodeKind, Person
-from ussd.ports import Caller, ClassInfo, DelegationInfo, Found, Roster
+from core.pseudonyms import msisdn_ref
+from ussd.ports import Caller, ClassInfo, CodeRefused, DelegationInfo, Found, Roster
 from ussd.cache import HopCache
 from ussd.cache import roster as roster_cache
 from ussd.store import SessionStore
@@ -61,19 +62,24 @@ class DbDirectory:
 
         return roster_cache(class_id, load)
 
-    def _check(self, kind: CodeKind, msisdn: str, number: str, code: str) -> Found | None:
-        if self.store.failures(msisdn) >= MAX_CODE_FAILURES:
-            return None
-        person = codes.find(self.session, self.cfg.secret_key, kind, number, code)
-        if person is None:
-            self.store.count_failure(msisdn)
-            return None
-        return Found(person.id, person.display_name)
+    def _check(self, kind: CodeKind, msisdn: str, number: str, code: str) -> Found | CodeRefused:
+        """Check a code; wrong tries count per SIM (Redis, an hour) and per code (SQL, for good)."""
+        sim = msisdn_ref(self.cfg.secret_key, msisdn)
+        failures, ttl = self.store.failures(sim)
+        if failures >= MAX_CODE_FAILURES:  # not even looked at: the right code would fail too
+            again = calendar.to_cairo(self.now + timedelta(seconds=ttl + 59))
+            return CodeRefused("limited", again.hour * 60 + again.minute)
+        checked = codes.check(self.session, self.cfg.secret_key, kind, number, code)
+        self.session.commit()  # the wrong try counts even if the rest of the hop fails
+        if checked.verdict is codes.Verdict.RIGHT and checked.person is not None:
+            return Found(checked.person.id, checked.person.display_name)
+        self.store.count_failure(sim)
+        return CodeRefused(checked.verdict.value)
 
-    def check_staff_code(self, msisdn: str, number: str, code: str) -> Found | None:
+    def check_staff_code(self, msisdn: str, number: str, code: str) -> Found | CodeRefused:
         return self._check(CodeKind.STAFF_ACTIVATION, msisdn, number, code)
 
-    def check_slip_code(self, msisdn: str, number: str, code: str) -> Found | None:
+    def check_slip_code(self, msisdn: str, number: str, code: str) -> Found | CodeRefused:
         return self._check(CodeKind.GUARDIAN_SLIP, msisdn, number, code)
 
     def staff_by_number(self, staff_id: int, number: str) -> Found | None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from core import attendance, codes, contacts, delegation
 from core.config import Config
 from core.models import CodeKind, Person
+from core.pseudonyms import msisdn_tail
 from ussd.ports import (
     ActivateStaff,
     ConfirmAttendance,
@@ -32,28 +33,31 @@ class EffectRefused(Exception):
 @dataclass(frozen=True)
 class HopInfo:
     session_id: str
-    msisdn: str
+    msisdn: str  # E.164: only to bind or link the SIM itself
+    sim_ref: str  # its keyed hash (core.pseudonyms): wherever the number is only an identifier
 
 
 def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day) -> None:  # type: ignore[no-untyped-def]
-    actor = f"ussd:{hop.msisdn[-3:]}"
+    actor = f"ussd:{msisdn_tail(hop.msisdn)}"
     if isinstance(effect, ConfirmAttendance):
         attendance.confirm(session, class_id=effect.class_id, staff_id=effect.staff_id, day=day,
                            absent=effect.absent, late=effect.late, session_id=hop.session_id,
-                           msisdn=hop.msisdn)
+                           msisdn=hop.sim_ref)
     elif isinstance(effect, MarkLate):
         attendance.mark_late(session, class_id=effect.class_id, staff_id=effect.staff_id, day=day,
                              late=effect.late, session_id=hop.session_id)
     elif isinstance(effect, ActivateStaff):
         person = session.get(Person, effect.person_id)
-        if person is None or not codes.consume(session, cfg.secret_key, CodeKind.STAFF_ACTIVATION,
-                                               effect.code, hop.msisdn):
-            raise EffectRefused("activation code already used or expired")
+        owner = codes.consume(session, cfg.secret_key, CodeKind.STAFF_ACTIVATION, effect.code, hop.sim_ref)
+        if person is None or owner != person.id:
+            raise EffectRefused("activation code already used, burned or expired")
         contacts.bind_staff(session, person, hop.msisdn, actor=actor)
     elif isinstance(effect, EnrolGuardian):
-        student = codes.find(session, cfg.secret_key, CodeKind.GUARDIAN_SLIP, effect.number, effect.code)
-        if student is None or student.id != effect.student_id:
-            raise EffectRefused("slip code no longer valid")
+        # A slip links exactly one guardian: the code is used up by this link.
+        student = session.get(Person, effect.student_id)
+        owner = codes.consume(session, cfg.secret_key, CodeKind.GUARDIAN_SLIP, effect.code, hop.sim_ref)
+        if student is None or not student.active or owner != student.id:
+            raise EffectRefused("slip code already used, burned or expired")
         contacts.link_guardian(session, student, hop.msisdn, effect.lang, actor=actor)
     elif isinstance(effect, Delegate):
         delegation.delegate(session, class_id=effect.class_id, grantor_id=effect.grantor_id,
@@ -96,7 +100,7 @@ def invalidate(cache: HopCache, hop: HopInfo, effects: list[Effect], day) -> Non
         if isinstance(effect, ConfirmAttendance):
             cache.mark_taken(day, effect.class_id)
         elif isinstance(effect, (ActivateStaff, EnrolGuardian, SetOptOut, SetLanguage)):
-            cache.forget_caller(hop.msisdn)
+            cache.forget_caller(hop.sim_ref)
         elif isinstance(effect, Delegate):
             cache.forget_classes(effect.grantor_id, effect.grantee_id)
         elif isinstance(effect, RevokeDelegation):

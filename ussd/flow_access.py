@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from ussd.common import Ctx, Outcome, Step, end, goto, home, invalid, menu, prompt
 from core.i18n import _
-from ussd.ports import ActivateStaff, Delegate, EnrolGuardian, RevokeDelegation, SetOptOut
+from ussd.ports import (
+    ActivateStaff,
+    CodeRefused,
+    Delegate,
+    EnrolGuardian,
+    Found,
+    RevokeDelegation,
+    SetOptOut,
+)
 from ussd.screens import Part, Screen
 
 MAX_TRIES = 3
@@ -29,8 +37,12 @@ def _number_handle(next_step: str) -> "object":
     return handle
 
 
-def _wrong_code(c: Ctx, ask_again: str) -> Outcome:
-    """Count a wrong number/code pair: ask again, or end the session after MAX_TRIES."""
+def _refused(c: Ctx, found: "Found | CodeRefused | None", ask_again: str, burned: str) -> Outcome:
+    """Say truthfully why a number/code pair was refused: wrong (ask again), burned, or rate-limited."""
+    if isinstance(found, CodeRefused) and found.reason == "limited":
+        return goto(c, "code_limited", extra=found.until_minute)
+    if isinstance(found, CodeRefused) and found.reason == "burned":
+        return goto(c, burned)
     tries = c.state.tries + 1
     if tries >= MAX_TRIES:
         return goto(c, "locked", tries=tries)
@@ -44,8 +56,8 @@ def _act_code_render(c: Ctx) -> Screen:
 def _act_code_handle(c: Ctx, inp: str) -> Outcome:
 
     found = c.directory.check_staff_code(c.caller.msisdn, c.state.number, inp)
-    if found is None:
-        return _wrong_code(c, "act_num")
+    if not isinstance(found, Found):
+        return _refused(c, found, "act_num", "act_burned")
     return Outcome(c.state.with_(step="act_done", found=found.person_id, extra=0),
                    (ActivateStaff(found.person_id, c.state.number, inp),))
 
@@ -55,7 +67,20 @@ def _act_done_render(c: Ctx) -> Screen:
 
 
 def _locked_render(c: Ctx) -> Screen:
-    return end(c, [Part(c.t("Too many tries. Ask your school for a new code."))])
+    return end(c, [Part(c.t("Too many tries. Check the number and code, then dial again."))])
+
+
+def _act_burned_render(c: Ctx) -> Screen:
+    return end(c, [Part(c.t("This code was burned by wrong tries. Ask your school champion for a new one."))])
+
+
+def _enr_burned_render(c: Ctx) -> Screen:
+    return end(c, [Part(c.t("This slip code was burned by wrong tries. Ask the school for a new slip."))])
+
+
+def _limited_render(c: Ctx) -> Screen:
+    at = f"{c.state.extra // 60:02d}:{c.state.extra % 60:02d}"  # Cairo time
+    return end(c, [Part(c.t("Too many tries from this phone. Try again after {time}.", time=at))])
 
 
 # -- guardian enrolment: student number + slip code ---------------------------------------
@@ -74,8 +99,8 @@ def _enr_code_render(c: Ctx) -> Screen:
 
 def _enr_code_handle(c: Ctx, inp: str) -> Outcome:
     found = c.directory.check_slip_code(c.caller.msisdn, c.state.number, inp)
-    if found is None:
-        return _wrong_code(c, "enr_num")
+    if not isinstance(found, Found):
+        return _refused(c, found, "enr_num", "enr_burned")
     # The code is checked again when the link is written; it lives in the session until then.
     return goto(c, "enr_confirm", found=found.person_id, code=inp)
 
@@ -256,6 +281,9 @@ STEPS: dict[str, Step] = {
     "act_code": Step(_act_code_render, _act_code_handle),
     "act_done": Step(_act_done_render, None),
     "locked": Step(_locked_render, None),
+    "act_burned": Step(_act_burned_render, None),
+    "enr_burned": Step(_enr_burned_render, None),
+    "code_limited": Step(_limited_render, None),
     "enr_num": Step(_enr_num_render, _number_handle("enr_code")),  # type: ignore[arg-type]
     "enr_code": Step(_enr_code_render, _enr_code_handle),
     "enr_confirm": Step(_enr_confirm_render, _enr_confirm_handle),

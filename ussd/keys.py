@@ -1,4 +1,8 @@
-"""Every Redis key the USSD service uses, built in one place."""
+"""Every Redis key the USSD service uses, built in one place.
+
+A SIM is named by its keyed hash (core.pseudonyms.msisdn_ref), never by its number:
+key names show up in monitoring, slow logs and dumps.
+"""
 
 PREFIX = "hudoor:ussd"
 
@@ -8,14 +12,14 @@ def session(session_id: str) -> str:
     return f"{PREFIX}:s:{session_id[:100]}"
 
 
-def resume(msisdn: str) -> str:
+def resume(sim_ref: str) -> str:
     """An unfinished attendance session a caller may resume from a new session."""
-    return f"{PREFIX}:r:{msisdn}"
+    return f"{PREFIX}:r:{sim_ref}"
 
 
-def failures(msisdn: str) -> str:
+def failures(sim_ref: str) -> str:
     """Wrong activation or slip codes from one SIM, to stop guessing across sessions."""
-    return f"{PREFIX}:f:{msisdn}"
+    return f"{PREFIX}:f:{sim_ref}"
 
 
 def roster(class_id: int) -> str:
@@ -23,9 +27,9 @@ def roster(class_id: int) -> str:
     return f"{PREFIX}:roster:{class_id}"
 
 
-def caller(msisdn: str) -> str:
-    """Who a SIM belongs to, cached for a minute."""
-    return f"{PREFIX}:caller:{msisdn}"
+def caller(sim_ref: str) -> str:
+    """Who a SIM belongs to (ids and flags only, no name), cached for a minute."""
+    return f"{PREFIX}:caller:{sim_ref}"
 
 
 def classes(staff_id: int) -> str:

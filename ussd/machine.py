@@ -97,6 +97,15 @@ STEPS: dict[str, Step] = {
 }
 
 
+# Steps only a staff member with access may be on. A teacher revoked mid-session (the
+# caller cache expired, the sync ended their access) lands on the END screen that says so.
+STAFF_STEPS = frozenset(flow_attendance.STEPS) | {k for k in flow_access.STEPS if k.startswith("sub_")}
+
+
+def _no_longer_staff(state: State, caller: Caller) -> bool:
+    return state.step in STAFF_STEPS and not caller.staff_id
+
+
 def first_state(caller: Caller, resume: State | None) -> State:
     """Return the state a new session starts in (offering to resume an unfinished class)."""
     if resume is not None and caller.staff_id and resume.step in flow_attendance.RESUMABLE:
@@ -111,6 +120,8 @@ def step(state: State, inp: str, caller: Caller, directory: Directory,
     handler = STEPS.get(state.step, STEPS["start"]).handle
     if handler is None:  # an END screen: the session is over; a late input changes nothing
         return Outcome(state)
+    if _no_longer_staff(state, caller):
+        return Outcome(c.state.with_(step="refused"))
     if not inp or len(inp) > MAX_INPUT or not inp.isascii() or not inp.isdigit():
         return Outcome(c.state.with_(notice="digits"))
     return handler(c, inp)
@@ -119,6 +130,8 @@ def step(state: State, inp: str, caller: Caller, directory: Directory,
 def render(state: State, caller: Caller, directory: Directory, limits: Limits = Limits()) -> Screen:
     """Return the screen for `state` (pure: the same state always gives the same screen)."""
     c = Ctx(state, caller, directory, limits)
+    if _no_longer_staff(state, caller) and not is_final(state):
+        return STEPS["refused"].render(c)
     return STEPS.get(state.step, STEPS["start"]).render(c)
 
 

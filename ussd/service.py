@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 from dataclasses import dataclass
 
 from core.i18n import Texts, _
+from core.pseudonyms import msisdn_ref
 from core.runtime import Runtime
 from ussd import effects as effect_writer
 from ussd.cache import HopCache
@@ -34,27 +34,24 @@ def _digest(inputs: list[str]) -> str:
     return format(zlib.crc32("*".join(inputs).encode()), "08x")
 
 
-def owner_tag(msisdn: str, secret: str) -> str:
-    """Return a short keyed tag of a MSISDN: binds a session to its phone, stores no number."""
-    return hashlib.blake2b(msisdn.encode(), key=secret.encode()[:64], digest_size=8).hexdigest()
-
-
 def handle(hop: Hop, rt: Runtime) -> Screen:
     """Answer one hop. Replays, retries and late requests never apply an input twice."""
     cfg = rt.config
     store = SessionStore(rt.redis, cfg.ussd_session_seconds, cfg.ussd_resume_seconds)
     limits = Limits(cfg.ussd_max_gsm7, cfg.ussd_max_ucs2)
     inputs = hop.text.split("*") if hop.text else []
-    saved, resume, cached_caller = store.load(hop.session_id, hop.msisdn)
-    owner = owner_tag(hop.msisdn, cfg.secret_key)
+    info = effect_writer.HopInfo(hop.session_id, hop.msisdn, msisdn_ref(cfg.secret_key, hop.msisdn))
+    saved, resume, cached_caller = store.load(hop.session_id, info.sim_ref)
+    owner = info.sim_ref  # the keyed hash binds the session to its phone, storing no number
     if saved is not None and saved.owner != owner:
         # A known sessionId from another phone: never continue someone else's session.
         return Screen(Kind.END, Texts("ar")(_("This session belongs to another phone. "
                                               "Nothing was saved. Please dial again.")))
     hop_cache = HopCache(rt.redis)
     with rt.sessions() as session:  # no connection is taken until a query needs one
-        caller = hop_cache.caller(hop.msisdn, lambda: caller_for(session, hop.msisdn), cached_caller)
         directory = DbDirectory(session, cfg, store, rt.clock(), hop_cache)
+        caller = hop_cache.caller(info.sim_ref, hop.msisdn, lambda: caller_for(session, hop.msisdn),
+                                  directory.person_name, cached_caller)
         state = saved if saved is not None else first_state(caller, resume)
         if len(inputs) < state.hops or (state.hops and _digest(inputs[:state.hops]) != state.digest):
             # A late or out-of-order request: show where the session is, change nothing.
@@ -69,21 +66,17 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
             effects.extend(outcome.effects)
         state = state.with_(digest=_digest(inputs[:state.hops]))
         if effects:
-            state, committed = _write(session, rt, hop, effects, state, before, directory)
+            state, committed = effect_writer.apply(session, cfg, info, effects, state, before,
+                                                   directory.today())
             if committed:
-                effect_writer.invalidate(hop_cache, effect_writer.HopInfo(hop.session_id, hop.msisdn),
-                                         effects, directory.today())
+                effect_writer.invalidate(hop_cache, info, effects, directory.today())
                 directory.classes_for.cache_clear()  # type: ignore[attr-defined]
-                caller = hop_cache.caller(hop.msisdn, lambda: caller_for(session, hop.msisdn))
+                caller = hop_cache.caller(info.sim_ref, hop.msisdn,
+                                          lambda: caller_for(session, hop.msisdn), directory.person_name)
         screen = render(state, caller, directory, limits)
         session.rollback()  # end the read transaction before answering
     state = state.with_(owner=owner)
-    store.save(hop.session_id, hop.msisdn, state, resumable=state.step in RESUMABLE and bool(caller.staff_id),
+    store.save(hop.session_id, info.sim_ref, state, resumable=state.step in RESUMABLE and bool(caller.staff_id),
                finished=is_final(state))
     return screen
 
-
-def _write(session, rt: Runtime, hop: Hop, effects: list[Effect], state: State, before: State,  # type: ignore[no-untyped-def]
-           directory: DbDirectory) -> tuple[State, bool]:
-    info = effect_writer.HopInfo(hop.session_id, hop.msisdn)
-    return effect_writer.apply(session, rt.config, info, effects, state, before, directory.today())

@@ -35,7 +35,7 @@ class State:
     digest: str = ""  # hash of those inputs, to spot a request that is not a continuation
     notice: str = ""  # one-shot message key shown above the next screen
     code: str = ""  # a slip code between checking it and writing the link
-    owner: str = ""  # keyed tag of the MSISDN that opened the session (ussd.service.owner_tag)
+    owner: str = ""  # keyed tag of the MSISDN that opened the session (core.pseudonyms.msisdn_ref)
 
     def with_(self, **changes: Any) -> "State":
         return replace(self, **changes)

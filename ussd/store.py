@@ -14,33 +14,38 @@ class SessionStore:
     def __init__(self, conn: redis.Redis, session_ttl: int, resume_ttl: int) -> None:
         self.conn, self.session_ttl, self.resume_ttl = conn, session_ttl, resume_ttl
 
-    def load(self, session_id: str, msisdn: str) -> tuple[State | None, State | None, bytes | None]:
+    def load(self, session_id: str, sim_ref: str) -> tuple[State | None, State | None, bytes | None]:
         """Return this session's state, the caller's resumable state, and the cached caller.
 
         One round trip: the caller cache (see ussd.cache) rides along with the states.
         """
-        raw, resume, caller = self.conn.mget(keys.session(session_id), keys.resume(msisdn),
-                                             keys.caller(msisdn))
+        raw, resume, caller = self.conn.mget(keys.session(session_id), keys.resume(sim_ref),
+                                             keys.caller(sim_ref))
         return (State.decode(raw) if raw else None, State.decode(resume) if resume else None, caller)
 
-    def save(self, session_id: str, msisdn: str, state: State, *, resumable: bool,
+    def save(self, session_id: str, sim_ref: str, state: State, *, resumable: bool,
              finished: bool) -> None:
         """Store the state; keep or clear the caller's resume point in the same round trip."""
         encoded = state.encode()
         pipe = self.conn.pipeline(transaction=False)
         pipe.set(keys.session(session_id), encoded, ex=self.session_ttl)
         if resumable:
-            pipe.set(keys.resume(msisdn), state.with_(hops=0, digest="").encode(), ex=self.resume_ttl)
+            pipe.set(keys.resume(sim_ref), state.with_(hops=0, digest="").encode(), ex=self.resume_ttl)
         elif finished:
-            pipe.delete(keys.resume(msisdn))
+            pipe.delete(keys.resume(sim_ref))
         pipe.execute()
 
-    def failures(self, msisdn: str) -> int:
-        return int(self.conn.get(keys.failures(msisdn)) or 0)
+    def failures(self, sim_ref: str) -> tuple[int, int]:
+        """Return the wrong codes counted from this SIM and the seconds until they are forgotten."""
+        pipe = self.conn.pipeline()
+        pipe.get(keys.failures(sim_ref))
+        pipe.ttl(keys.failures(sim_ref))
+        count, ttl = pipe.execute()
+        return int(count or 0), max(int(ttl), 0)
 
-    def count_failure(self, msisdn: str, window: int = 3600) -> int:
+    def count_failure(self, sim_ref: str, window: int = 3600) -> int:
         """Count a wrong code from this SIM; the count expires after `window` seconds."""
         pipe = self.conn.pipeline()
-        pipe.incr(keys.failures(msisdn))
-        pipe.expire(keys.failures(msisdn), window)
+        pipe.incr(keys.failures(sim_ref))
+        pipe.expire(keys.failures(sim_ref), window)
         return int(pipe.execute()[0])

@@ -18,7 +18,9 @@ from core import attendance
 from core.access import has_access
 from core.models import Contact, ContactKind, Person
 from core.runtime import Runtime
+from core.pseudonyms import msisdn_ref
 from ussd import keys
+from ussd.cache import caller_value
 from ussd.directory_db import caller_for
 
 WARM_TTL = 1200
@@ -30,10 +32,11 @@ def warm_now(rt: Runtime) -> int:
 
     now = rt.clock()
     with rt.sessions() as session:
-        return warm(session, rt.redis, calendar.to_cairo(now).date(), now)
+        return warm(session, rt.redis, rt.config.secret_key, calendar.to_cairo(now).date(), now)
 
 
-def warm(session: Session, conn: redis.Redis, day: date, now: datetime, *, batch: int = 500) -> int:
+def warm(session: Session, conn: redis.Redis, secret: str, day: date, now: datetime, *,
+         batch: int = 500) -> int:
     """Cache caller and classes of every staff member with a bound SIM; return how many."""
     rows = session.execute(
         select(Contact.msisdn, Person).join(Person, Person.id == Contact.person_id)
@@ -44,7 +47,7 @@ def warm(session: Session, conn: redis.Redis, day: date, now: datetime, *, batch
             continue
         caller = caller_for(session, msisdn)  # the very answer a cold hop would compute
         classes = attendance.classes_for(session, person.id, day, now, with_taken=False)
-        pipe.set(keys.caller(msisdn), json.dumps(caller.__dict__), ex=WARM_TTL)
+        pipe.set(keys.caller(msisdn_ref(secret, msisdn)), caller_value(caller), ex=WARM_TTL)
         pipe.set(keys.classes(person.id), json.dumps(
             [[c.id, c.name, c.size, False, c.delegated] for c in classes]), ex=WARM_TTL)
         warmed += 1

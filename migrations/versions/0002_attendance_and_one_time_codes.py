@@ -10,7 +10,7 @@ import core.models
 
 
 revision = '0002'
-down_revision = '0001'
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ import core.models
 
 
 revision = '0003'
-down_revision = '0002'
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ import core.models
 
 
 revision = '0004'
-down_revision = '0003'
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ import core.models
 
 
 revision = '0006'
-down_revision = '0005'
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -19,6 +19,7 @@ from core.gsm import (
     decode_gsm7,
     encode_gsm7,
     encode_ucs2,
+    gsm7_cost,
     is_gsm7,
     pack_septets,
     segment_count,
@@ -49,7 +50,7 @@ TABLE = [
     ("a" * 159 + "{", G, 2, 161),
     ("^}\\[~]|\f", G, 1, 16),
     ("\n@£", G, 1, 3),
-    ("ç" * 160, G, 1, 160),
+    ("Ç" * 160, G, 1, 160),  # 3GPP TS 23.038: Ç is 0x09 of the default alphabet
     ("$¤¥èéùìòØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ¡ÄÖÑÜ§¿äöñüà", G, 1, 39),
     (ALIF_MEEM * 70, U, 1, 70),
     (ALIF_MEEM * 71, U, 2, 71),
@@ -61,8 +62,8 @@ TABLE = [
     # 134 units would fit 2 x 67, but the pair at units 67-68 may not straddle.
     (ALIF_MEEM * 66 + EMOJI + ALIF_MEEM * 66, U, 3, 134),
     (ALIF_MEEM * 65 + EMOJI + ALIF_MEEM * 67, U, 2, 134),
-    # ç-lookalikes: none is in either GSM table.
-    ("Ç", U, 1, 1),  # 3GPP shows Ç at 0x09 but Unicode maps 0x09 to ç
+    # Ç-lookalikes: none is in either GSM table.
+    ("ç", U, 1, 1),  # lower-case ç is not in 3GPP's table (Unicode's GSM0338.TXT put it at 0x09)
     ("ć", U, 1, 1),
     ("č", U, 1, 1),
     ("c\u0327", U, 1, 2),  # decomposed ç: c + COMBINING CEDILLA
@@ -98,6 +99,9 @@ def test_extension_characters_cost_two_septets() -> None:
 
 def test_known_septets_and_packing() -> None:
     assert encode_gsm7("@£\n€") == [0x00, 0x01, 0x0A, 0x1B, 0x65]
+    # 3GPP TS 23.038 §6.2.1: 0x09 is capital C cedilla; lower-case ç has no septet.
+    assert encode_gsm7("Ç") == [0x09] and decode_gsm7([0x09]) == "Ç"
+    assert gsm7_cost("ç") is None
     # The classic TS 23.040 example: "hellohello" packs to these nine octets.
     assert pack_septets(encode_gsm7("hellohello")).hex().upper() == "E8329BFD4697D9EC37"
 
@@ -147,7 +151,7 @@ GSM_CHARS = sorted(
     | {"€"}
 )
 gsm_char = st.sampled_from(GSM_CHARS)
-rare_char = st.sampled_from([ALIF_MEEM, EMOJI, "Ç", "ح", "\U0001F44D"])
+rare_char = st.sampled_from([ALIF_MEEM, EMOJI, "ç", "ح", "\U0001F44D"])
 # Short texts find edge cases; long ones (up to ~3 segments) reach the
 # concatenated limits, where escape and surrogate boundaries matter.
 gsm_text = st.one_of(

@@ -139,5 +139,23 @@ def test_ids_past_the_retry_window_are_forgotten(runtime, client) -> None:  # ty
         assert forget_old_ids(s, utcnow()) == 1
     with runtime.sessions() as s:
         assert s.scalars(select(InboundMessage.provider_message_id)).all() == ["new-1"]
-        actions = s.scalars(select(AuditEntry.action).where(AuditEntry.entity_id == PARENT)).all()
+        actions = s.scalars(select(AuditEntry.action).where(AuditEntry.entity_id == "…567")).all()
         assert actions == ["contact.opt_out", "contact.opt_in"]
+
+
+def test_the_audit_chain_never_holds_a_full_number(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    """The audit log is never pruned: STOP/START are recorded by the number's last digits."""
+    guardian(runtime)
+    stranger = "+201229876543"  # not a guardian: still audited, still without its number
+    for sender, word, msg_id in ((PARENT, "STOP", "a1"), (PARENT, "START", "a2"),
+                                 (stranger, "STOP", "a3"), (stranger, "ابدأ", "a4"),
+                                 (PARENT, "STOP", "a5\x00")):
+        assert client.post(URL, data={"from": sender, "text": word, "id": msg_id}).status_code == 200
+    with runtime.sessions() as s:
+        rows = s.scalars(select(AuditEntry)).all()
+    assert len(rows) == 5
+    for row in rows:
+        stored = " ".join((row.actor, row.entity_id, row.reason, row.data))
+        for number in (PARENT, stranger):
+            assert number[-10:] not in stored and number[-7:] not in stored, stored
+    assert {row.entity_id for row in rows} == {"…567", "…543"}

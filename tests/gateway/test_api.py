@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from core import api_tokens
-from core.models import utcnow
+from sqlalchemy import select
+
+from core import api_tokens, rbac
+from core.models import AttendanceMark, utcnow
 from gateway.cli import cli
 
 
@@ -51,11 +53,44 @@ def test_roles_get_exactly_their_permissions(synced, client, runner) -> None:  #
     assert _get(client, "/api/v1/sync/runs", auditor).status_code == 403
 
 
+def _mark_a_class(client, runner, sandbox) -> None:  # type: ignore[no-untyped-def]
+    """A teacher marks rolls 1-6 absent over USSD, then roll 2 late: 5 absent, 1 late."""
+    import re
+
+    from core.codes import person_number
+    from tests.ussd.phone import Phone
+
+    school = sandbox.district.schools()[0]["id"]
+    teacher = next(p for p in sandbox.district.roster(school) if p["role"] == "teacher")
+    out = runner.invoke(cli, ["codes", "issue", "--staff", teacher["id"]])
+    code = re.search(r"code (\d+)", out.output).group(1)  # type: ignore[union-attr]
+    phone = Phone(client)
+    phone.dial()
+    phone.send("1")
+    phone.send(person_number(teacher["id"]))
+    assert phone.send(code).startswith("END ")
+    for menu, rolls in (("1", "010203040506"), ("2", "02")):  # mark, then a late arrival
+        phone.dial()
+        if "اختر الفصل" in phone.send(menu) or "Choose class" in phone.last:
+            phone.send("1")
+        phone.send(rolls)
+        assert phone.send("1").startswith("END ")
+
+
 def test_champions_see_only_their_school_and_only_aggregates(synced, sandbox, client, runner) -> None:  # type: ignore[no-untyped-def]
     mine, other = (s["id"] for s in sandbox.district.schools()[:2])
+    _mark_a_class(client, runner, sandbox)
     token = _token(runner, "champion", mine, champion_of(sandbox, mine))
     ok = _get(client, f"/api/v1/schools/{mine}/attendance?day=2026-11-29", token)
-    assert ok.status_code == 200 and ok.get_json()["classes_taken"] == 0
+    assert ok.status_code == 200 and ok.get_json()["classes_taken"] == 1
+    [taken] = ok.get_json()["classes"]
+    # Five absent is shown; one late is a small cell: "<5", never the exact count.
+    assert taken["absent"] == 5 and taken["late"] == "<5" and taken["size"] >= 5
+    with synced.sessions() as s:  # the exact counts exist: the API chose not to show one
+        assert sorted(s.scalars(select(AttendanceMark.status))) == ["absent"] * 5 + ["late"]
+    assert set(taken) == {"class", "size", "absent", "late"}  # aggregates only: no names, no ids
+    empty = _get(client, f"/api/v1/schools/{mine}/attendance?day=2026-11-26", token).get_json()
+    assert empty["classes_taken"] == 0 and empty["classes"] == []
     assert _get(client, f"/api/v1/schools/{other}/attendance?day=2026-11-29", token).status_code == 403
     assert _get(client, f"/api/v1/schools/{mine}/attendance", token).status_code == 400
     assert _get(client, "/api/v1/sync/runs", token).status_code == 403

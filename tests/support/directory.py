@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from ussd.ports import ClassInfo, DelegationInfo, Found, Roster
+from ussd.ports import ClassInfo, CodeRefused, DelegationInfo, Found, Roster
+
+# Codes the in-memory directory refuses the way the database one can: burned, rate-limited.
+REFUSALS = {"999999": CodeRefused("burned"), "888888": CodeRefused("limited", 23 * 60 + 59)}
 
 LONG = "عبد الرحمن محمد عبد الفتاح السيد الشرقاوي الإسكندراني"
 
@@ -37,11 +40,11 @@ class MemoryDirectory:
     def roster(self, class_id: int) -> Roster:
         return self.rosters.get(class_id, Roster(class_id, (), "empty"))
 
-    def check_staff_code(self, msisdn: str, number: str, code: str) -> Found | None:
-        return self.staff_codes.get((number, code))
+    def check_staff_code(self, msisdn: str, number: str, code: str) -> Found | CodeRefused | None:
+        return REFUSALS.get(code) or self.staff_codes.get((number, code))
 
-    def check_slip_code(self, msisdn: str, number: str, code: str) -> Found | None:
-        return self.slip_codes.get((number, code))
+    def check_slip_code(self, msisdn: str, number: str, code: str) -> Found | CodeRefused | None:
+        return REFUSALS.get(code) or self.slip_codes.get((number, code))
 
     def staff_by_number(self, staff_id: int, number: str) -> Found | None:
         return self.staff_numbers.get(number)

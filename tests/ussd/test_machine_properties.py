@@ -16,7 +16,7 @@ from ussd.state import MAX_BYTES, State
 inputs = st.one_of(
     st.sampled_from(list("0123456789")),
     st.sampled_from(["0103", "0102030405", "99", "00", "010", "0160", "00010012", "123456",
-                     "0001000123", "87654321", "00010013", "2"]),
+                     "0001000123", "87654321", "00010013", "2", "999999", "888888"]),
     st.text(alphabet="0123456789", min_size=1, max_size=45),
     st.text(max_size=6),  # junk: letters, symbols, empty
 )
@@ -39,7 +39,8 @@ def _check_screen(text: str) -> None:
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(caller=callers, size=st.integers(1, 60), n_classes=st.integers(0, 6),
        late_open=st.booleans(), actions=st.lists(st.one_of(
-           inputs.map(lambda v: ("input", v)), st.just(("drop", "")), st.just(("retry", ""))),
+           inputs.map(lambda v: ("input", v)), st.just(("drop", "")), st.just(("retry", "")),
+           st.just(("revoke", ""))),
            max_size=40))
 def test_any_session_keeps_screens_within_limits_and_confirms_sanely(
         caller: Caller, size: int, n_classes: int, late_open: bool, actions: list) -> None:  # type: ignore[type-arg]
@@ -51,6 +52,11 @@ def test_any_session_keeps_screens_within_limits_and_confirms_sanely(
     for kind, value in actions:
         if kind == "retry":
             assert render(state, caller, directory) == screen  # a replay shows the same screen
+            continue
+        if kind == "revoke":  # access ends mid-session: every later screen still renders, no crash
+            caller = Caller(caller.msisdn, lang=caller.lang)
+            screen = render(state, caller, directory)
+            _check_screen(screen.text)
             continue
         if kind == "drop":
             resume = state if (state.step in RESUMABLE and caller.staff_id) else None
@@ -112,3 +118,18 @@ def test_roll_numbers_round_trip(size: int, rolls: list[int]) -> None:
         except BadRolls:
             return
         raise AssertionError("out-of-range roll accepted")
+
+
+def test_every_code_refusal_screen_fits_in_both_languages() -> None:
+    """The screens that say why a code was refused (and the revoked-staff END) fit the limit."""
+    directory = school()
+    for lang in ("ar", "en"):
+        for caller in (Caller("+201001234567", lang=lang),
+                       Caller("+201001234567", staff_id=1, staff_name="أ. محمد", lang=lang)):
+            for step_name in ("locked", "act_burned", "enr_burned", "code_limited", "refused"):
+                state = State(step=step_name, lang=lang, extra=23 * 60 + 59)
+                screen = render(state, caller, directory)
+                assert screen.kind.value == "END" and screen.text
+                _check_screen(screen.text)
+            limited = render(State(step="code_limited", lang=lang, extra=10 * 60 + 40), caller, directory)
+            assert "10:40" in limited.text

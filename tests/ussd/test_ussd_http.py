@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.codes import person_number
+from core.pseudonyms import msisdn_ref
 from core.models import AttendanceMark, AttendanceRecord, Contact, Delegation, Person, SchoolClass
 from gateway.cli import cli
 from tests.ussd.phone import Phone
@@ -175,11 +176,13 @@ def test_guardian_enrols_with_a_slip_stops_and_restarts(synced, sandbox, client,
     assert out.exit_code == 0, out.output
     first = out.output.strip().splitlines()[-1].split("\t")
     number, code = first[2].split()[-1], first[3].split()[-1]
-    html = runner.invoke(cli, ["codes", "slips", "--class", class_id, "--out", str(tmp_path / "s.html")])
+    html = runner.invoke(cli, ["codes", "slips", "--class", class_id, "--reissue",
+                               "--out", str(tmp_path / "s.html")])
     assert html.exit_code == 0 and "slips written" in html.output
+    assert "CANCELLED" in html.output  # reprinting says loudly that the handed-out codes died
     assert "رقم الطالب" in (tmp_path / "s.html").read_text(encoding="utf-8")
     # The HTML run issued new codes, so the text run's codes no longer work: reissue.
-    out = runner.invoke(cli, ["codes", "slips", "--class", class_id])
+    out = runner.invoke(cli, ["codes", "slips", "--class", class_id, "--reissue"])
     first = out.output.strip().splitlines()[-1].split("\t")
     number, code = first[2].split()[-1], first[3].split()[-1]
     parent = Phone(client, msisdn="+201551234567")
@@ -239,7 +242,8 @@ def test_warm_caches_answer_like_a_cold_hop_and_expire_in_time(teacher_phone, sy
     synced.redis.flushdb()
     out = runner.invoke(cli, ["ussd-warm"])
     assert out.exit_code == 0 and "warmed 1 staff SIMs" in out.output
-    assert 0 < synced.redis.ttl(keys.caller(phone.msisdn)) <= WARM_TTL
+    sim = msisdn_ref(synced.config.secret_key, phone.msisdn)
+    assert 0 < synced.redis.ttl(keys.caller(sim)) <= WARM_TTL
     assert WARM_TTL + 300 < 3600  # warm TTL + sync interval stays inside the 1-hour revocation
     phone.dial()
     assert phone.send("1") == cold  # a warmed hop shows exactly what a cold one did
