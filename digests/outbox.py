@@ -167,21 +167,64 @@ def release(row: OutboxMessage, policy: RetryPolicy, now: datetime, reason: str)
     move(row, Event.NOT_HANDED_OVER, policy, now, reason)
 
 
+# Which classes are sent again when in doubt past the DLR grace (decision 5): a missed
+# absence alert or HELP reply is worse than a second one; a daily digest or a term
+# summary is not resent (a person replays it from the DLQ; /status counts them).
+RESENT_WHEN_IN_DOUBT = frozenset({Priority.URGENT})
+
+
+def in_doubt() -> Select[tuple[int]]:
+    """Select claimed messages whose provider answer was never recorded."""
+    return select(OutboxMessage.id).where(OutboxMessage.state == OutboxState.SUBMITTED.value,
+                                          OutboxMessage.provider_message_id.is_(None))
+
+
 def recover_in_doubt(session: Session, now: datetime, grace: timedelta,
                      policy: RetryPolicy) -> int:
-    """Dead-letter claimed messages with no answer and no DLR after grace; never resend them.
+    """Settle claimed messages with no answer and no DLR after grace, by their class.
 
-    Their sender died between claiming and recording: the provider may or may
-    not have them. Resending could tell a parent twice, so a person decides
-    (`hudoor dlq replay`); a late DLR still moves them to delivered.
+    Their sender died (or timed out) between claiming and recording: the provider
+    may or may not have them. A DLR naming the number settles one at any time, even
+    after this (dlr adopts it). Past the grace, an urgent one is sent again within its
+    attempt budget; any other is dead-lettered `outcome_unknown` for a person to
+    decide (`hudoor dlq replay`). Returns how many were settled.
     """
     rows = session.scalars(select(OutboxMessage).where(
-        OutboxMessage.state == OutboxState.SUBMITTED.value,
-        OutboxMessage.submitted_at < now - grace,
-        OutboxMessage.provider_message_id.is_(None)).with_for_update()).all()
+        OutboxMessage.id.in_(in_doubt()),
+        OutboxMessage.submitted_at < now - grace).with_for_update(skip_locked=True)).all()
     for row in rows:
-        move(row, Event.OUTCOME_UNKNOWN, policy, now, "outcome_unknown: sender lost it")
+        if Priority(row.priority) in RESENT_WHEN_IN_DOUBT:
+            move(row, Event.RESENT_UNKNOWN, policy, now,
+                 "outcome_unknown: no answer nor DLR in the grace, sent again")
+        else:
+            move(row, Event.OUTCOME_UNKNOWN, policy, now, "outcome_unknown: sender lost it")
     return len(rows)
+
+
+UNKNOWN = "outcome_unknown%"  # failure_reason of messages recovery settled without news
+
+
+def doubt_summary(session: Session) -> dict[str, int]:
+    """Count what /status shows of in-doubt messages: still waiting, given up unsettled."""
+    waiting = session.scalar(select(func.count()).select_from(in_doubt().subquery()))
+    unsettled = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.state == OutboxState.DEAD_LETTERED.value,
+        OutboxMessage.failure_reason.like(UNKNOWN), OutboxMessage.provider_message_id.is_(None)))
+    return {"in_doubt": int(waiting or 0), "dead_lettered_unknown": int(unsettled or 0)}
+
+
+def withdraw(session: Session, msisdn: str, now: datetime, reason: str) -> int:
+    """Withdraw every message still waiting for msisdn (STOP); return how many.
+
+    Only queued or failed rows move (the state machine's WITHDRAWN event, set-based):
+    one a sender has claimed is already on its way.
+    """
+    return session.execute(update(OutboxMessage).where(
+        OutboxMessage.msisdn == msisdn,
+        OutboxMessage.state.in_([s.value for s in SENDABLE]))
+        .values(state=OutboxState.WITHDRAWN.value, failure_reason=reason[:200], finished_at=now,
+                updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
 
 
 def dead_letters(session: Session, limit: int = 100) -> Sequence[OutboxMessage]:

@@ -35,12 +35,12 @@ class HopInfo:
     msisdn: str
 
 
-def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day) -> None:  # type: ignore[no-untyped-def]
+def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day, now=None) -> None:  # type: ignore[no-untyped-def]
     actor = f"ussd:{hop.msisdn[-3:]}"
     if isinstance(effect, ConfirmAttendance):
         attendance.confirm(session, class_id=effect.class_id, staff_id=effect.staff_id, day=day,
                            absent=effect.absent, late=effect.late, session_id=hop.session_id,
-                           msisdn=hop.msisdn)
+                           msisdn=hop.msisdn, now=now)
     elif isinstance(effect, MarkLate):
         attendance.mark_late(session, class_id=effect.class_id, staff_id=effect.staff_id, day=day,
                              late=effect.late, session_id=hop.session_id)
@@ -67,7 +67,7 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day)
 
 
 def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], after: State,
-          before: State, day) -> tuple[State, bool]:  # type: ignore[no-untyped-def]
+          before: State, day, now=None) -> tuple[State, bool]:  # type: ignore[no-untyped-def]
     """Commit the effects, or roll back and return the state that tells the caller what happened.
 
     A database failure returns to the screen before the confirming input with a notice,
@@ -75,7 +75,7 @@ def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], af
     """
     try:
         for effect in effects:
-            _apply_one(session, cfg, hop, effect, day)
+            _apply_one(session, cfg, hop, effect, day, now)
         session.commit()
         return after, True
     except attendance.AlreadyTaken:

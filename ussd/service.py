@@ -73,4 +73,5 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
 def _write(session, rt: Runtime, hop: Hop, effects: list[Effect], state: State, before: State,  # type: ignore[no-untyped-def]
            directory: DbDirectory) -> tuple[State, bool]:
     info = effect_writer.HopInfo(hop.session_id, hop.msisdn)
-    return effect_writer.apply(session, rt.config, info, effects, state, before, directory.today())
+    return effect_writer.apply(session, rt.config, info, effects, state, before, directory.today(),
+                               directory.now)
