@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -64,12 +65,40 @@ class RetryPolicy:
         return calendar.quiet_hours_end(moment, self.quiet_start_hour, self.quiet_end_hour)
 
 
+_E164_MOBILE = re.compile(r"\+201([0125])\d{8}")
+_BY_DIGIT = {"0": Operator.VODAFONE, "1": Operator.ETISALAT, "2": Operator.ORANGE, "5": Operator.WE}
+
+
+def _operator(msisdn: str) -> Operator:
+    """Return operator_for(msisdn), skipping the full parse for a stored E.164 mobile."""
+    match = _E164_MOBILE.fullmatch(msisdn)
+    return _BY_DIGIT[match.group(1)] if match else operator_for(msisdn)
+
+
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]]) -> int:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (insert(OutboxMessage).on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(OutboxMessage.id))
     return len(session.execute(stmt, rows).all())
+
+
+# PostgreSQL: one statement of a few arrays per batch (unnest), however many rows; a
+# multi-row VALUES list costs the driver more to build than the server to insert.
+_PG_ARRAYS = (("idempotency_key", "text"), ("kind", "text"), ("day", "date"), ("msisdn", "text"),
+              ("language", "text"), ("text", "text"), ("segments", "int"), ("encoding", "text"),
+              ("operator", "text"), ("priority", "int"), ("next_attempt_at", "timestamptz"))
+_PG_INSERT = text(
+    "INSERT INTO sms_outbox (" + ", ".join(name for name, _ in _PG_ARRAYS)
+    + ", state, attempts, created_at, updated_at) SELECT u.*, :state, 0, :now, :now FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _PG_ARRAYS)
+    + ") AS u ON CONFLICT (idempotency_key) DO NOTHING")
+
+
+def _insert_pg(session: Session, rows: list[dict[str, object]], now: datetime) -> int:
+    params: dict[str, object] = {name: [row[name] for row in rows] for name, _ in _PG_ARRAYS}
+    params.update(state=OutboxState.QUEUED.value, now=now)
+    return session.execute(_PG_INSERT, params).rowcount
 
 
 def enqueue(session: Session, drafts: Iterable[Draft], now: datetime | None = None) -> int:
@@ -82,10 +111,15 @@ def enqueue(session: Session, drafts: Iterable[Draft], now: datetime | None = No
             "idempotency_key": draft.key, "kind": draft.kind, "day": draft.day,
             "msisdn": draft.msisdn, "language": draft.language, "text": draft.text,
             "segments": info.segments, "encoding": info.encoding.value,
-            "operator": operator_for(draft.msisdn).value, "priority": int(draft.priority),
+            "operator": _operator(draft.msisdn).value, "priority": int(draft.priority),
             "state": OutboxState.QUEUED.value, "attempts": 0,
             "next_attempt_at": draft.not_before or now, "created_at": now, "updated_at": now,
         })
+    if not rows:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        return sum(_insert_pg(session, rows[start:start + 10_000], now)
+                   for start in range(0, len(rows), 10_000))
     total = 0
     for start in range(0, len(rows), 1000):
         total += _insert_ignoring_duplicates(session, rows[start:start + 1000])
@@ -138,9 +172,12 @@ def move(row: OutboxMessage, event: Event, policy: RetryPolicy, now: datetime,
     if step.state is OutboxState.SENT:
         row.sent_at = row.sent_at or now
     if step.retry:
-        row.next_attempt_at = (policy.not_quiet(now + timedelta(seconds=1))
-                               if event is Event.NOT_HANDED_OVER
-                               else policy.next_attempt(row.attempts, now))
+        if event is Event.NOT_HANDED_OVER:
+            row.next_attempt_at = policy.not_quiet(now + timedelta(seconds=1))
+        elif event is Event.RESENT_UNKNOWN:  # it has waited out the grace already
+            row.next_attempt_at = policy.not_quiet(now)
+        else:
+            row.next_attempt_at = policy.next_attempt(row.attempts, now)
     if step.state in (OutboxState.DELIVERED, OutboxState.DEAD_LETTERED):
         row.finished_at = now
     return True
