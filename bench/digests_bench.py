@@ -44,7 +44,10 @@ print(n, time.monotonic() - start)
 
 
 def _child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run a child; return (seconds, its own peak RSS in MiB, its last output line)."""
+    """Run a child; return (seconds, its own peak RSS in MiB, its last output line).
+
+    Also prints the child's CPU seconds: on a shared machine wall time measures the load.
+    """
     with tempfile.TemporaryFile("w+") as out:
         start = time.monotonic()
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.DEVNULL)
@@ -54,6 +57,8 @@ def _child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, str]:
         if proc.returncode:
             raise SystemExit(f"{cmd[:3]} failed with {proc.returncode}")
         out.seek(0)
+        print(f"  ({cmd[1]} ...: {seconds:.1f} s wall, "
+              f"{usage.ru_utime + usage.ru_stime:.1f} s CPU in the child)", flush=True)
         return seconds, usage.ru_maxrss / 1024, out.read().strip().splitlines()[-1]
 
 

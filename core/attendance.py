@@ -183,7 +183,8 @@ def _build_writes():  # type: ignore[no-untyped-def]
 
 
 def confirm(session: Session, *, class_id: int, staff_id: int, day: date, absent: tuple[int, ...],
-            late: tuple[int, ...], session_id: str, msisdn: str, now: datetime | None = None) -> int:
+            late: tuple[int, ...], session_id: str, msisdn: str,
+            now: datetime | None = None) -> int:
     """Store a class's attendance for the day exactly once; return the record's id.
 
     A repeat of the same session, or the same teacher confirming the same marks again,

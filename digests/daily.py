@@ -130,9 +130,11 @@ def enqueue_daily(session: Session, day: date, config: Config, *, actor: str,
             pending.append(Draft(draft.kind, draft.day, draft.msisdn, draft.language, draft.text,
                                  draft.priority, not_before))
         if len(pending) >= BATCH:
-            drafts, enqueued = drafts + len(pending), enqueued + outbox.enqueue(session, pending, now)
+            drafts += len(pending)
+            enqueued += outbox.enqueue(session, pending, now)
             pending = []
-    drafts, enqueued = drafts + len(pending), enqueued + outbox.enqueue(session, pending, now)
+    drafts += len(pending)
+    enqueued += outbox.enqueue(session, pending, now)
     _mark_done(session, day, guardians, drafts, actor, now)
     audit.record(session, actor=actor, action="digests.enqueue", entity="sms_outbox",
                  entity_id=f"daily:{day.isoformat()}", reason="daily attendance digest",

@@ -43,7 +43,8 @@ _STATEMENTS = [
              WHERE upstream_id LIKE 'B-S%') p""",
     """INSERT INTO attendance_records (class_id, day, taken_by, class_size, confirmed_at,
                                        session_id, msisdn)
-       SELECT c.id, CAST(:day AS date), t.id, 40, CAST(:day || ' ' || :at AS timestamptz), 'bench', '+201000000000'
+       SELECT c.id, CAST(:day AS date), t.id, 40, CAST(:day || ' ' || :at AS timestamptz),
+              'bench', '+201000000000'
        FROM classes c, people t WHERE c.upstream_id LIKE 'B-C%' AND t.upstream_id = 'B-T'""",
     """INSERT INTO attendance_marks (record_id, person_id, status, captured_at, session_id,
                                      marked_by)
