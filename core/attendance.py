@@ -183,7 +183,8 @@ def _build_writes():  # type: ignore[no-untyped-def]
 
 
 def confirm(session: Session, *, class_id: int, staff_id: int, day: date, absent: tuple[int, ...],
-            late: tuple[int, ...], session_id: str, msisdn: str) -> int:
+            late: tuple[int, ...], session_id: str, msisdn: str,
+            now: datetime | None = None) -> int:
     """Store a class's attendance for the day exactly once; return the record's id.
 
     A repeat of the same session, or the same teacher confirming the same marks again,
@@ -191,11 +192,14 @@ def confirm(session: Session, *, class_id: int, staff_id: int, day: date, absent
     the record with its class size counted in SQL, the marks filtered to the class's
     current students in SQL, then the audit link.
 
+    `now` (the caller's clock) is the record's confirmed_at: whether it came before the
+    digest cut-off decides if parents hear of it in the digest or by an absence alert.
+
     Raises:
         NotAllowed: the staff member may not take this class.
         AlreadyTaken: a different session confirmed the class first.
     """
-    now = utcnow()
+    now = now or utcnow()
     found = _lookup(session, staff_id, class_id, day, now)
     if found.record_id is not None:
         if found.session_id == session_id or _same_marks(session, found, staff_id, absent, late):

@@ -107,7 +107,8 @@ class Config:
     shaper_guard_ms: int = 10  # extra span of the sliding second for arrival jitter (decision 8)
     sms_urgent_share: float = 0.2  # share of each operator's cap kept free for urgent SMS
     sms_retry_base_seconds: int = 60
-    sms_unknown_grace_seconds: int = 6 * 3600  # in-doubt messages wait this long for a DLR
+    sms_unknown_grace_seconds: int = 1800  # in-doubt messages wait this long for a DLR
+    sms_max_in_flight: int = 200  # per sender: claimed, answer not recorded (in doubt if killed)
     digest_cutoff: str = "15:30"  # Cairo time; late arrivals are in by then
     quiet_start_hour: int = 21
     quiet_end_hour: int = 7
@@ -173,6 +174,7 @@ class Config:
             sms_unknown_grace_seconds=_int(
                 env, "HUDOOR_SMS_UNKNOWN_GRACE_SECONDS", cls.sms_unknown_grace_seconds
             ),
+            sms_max_in_flight=_int(env, "HUDOOR_SMS_MAX_IN_FLIGHT", cls.sms_max_in_flight),
             digest_cutoff=env.get("HUDOOR_DIGEST_CUTOFF", cls.digest_cutoff),
             quiet_start_hour=_int(env, "HUDOOR_QUIET_START_HOUR", cls.quiet_start_hour),
             quiet_end_hour=_int(env, "HUDOOR_QUIET_END_HOUR", cls.quiet_end_hour),

@@ -16,6 +16,7 @@ boundaries only.
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -227,8 +228,16 @@ def _cut(costs: Sequence[int], single: int, multi: int) -> list[tuple[int, int]]
     return ranges
 
 
+_ARABIC = re.compile("[\u0600-\u06ff]")  # never GSM-7: such a text is UCS-2
+_NOT_ONE_UNIT = re.compile("[\ud800-\udfff\U00010000-\U0010ffff]")
+
+
 def segment_count(text: str) -> SegmentInfo:
     """Return the encoding, segment count and total units text costs as SMS."""
+    if _ARABIC.search(text) and not _NOT_ONE_UNIT.search(text):
+        # The common Arabic digest, counted without a cost per character: one unit each.
+        n = len(text)
+        return SegmentInfo(Encoding.UCS2, 1 if n <= UCS2_SINGLE else -(-n // UCS2_MULTI), n)
     encoding, costs, single, multi = _plan(text)
     return SegmentInfo(encoding, len(_cut(costs, single, multi)), sum(costs))
 

@@ -12,9 +12,10 @@ from flask.cli import AppGroup
 from core import audit, calendar
 from core.models import utcnow
 from digests import outbox
+from digests.alerts import enqueue_late_alerts
 from digests.daily import enqueue_daily
 from digests.outbox import RetryPolicy
-from digests.services import build_sender, requeue_from_outbox
+from digests.services import build_sender, enqueue_chunks, requeue_all, requeue_from_outbox
 from core.runtime import runtime_of
 
 digests = AppGroup("digests", help="Daily SMS digests and their sending.")
@@ -29,10 +30,12 @@ def daily(day) -> None:  # type: ignore[no-untyped-def]
     rt = runtime_of(current_app)
     the_day = day.date() if day else calendar.today()
     with rt.sessions() as session, session.begin():
-        run = enqueue_daily(session, the_day, rt.config, actor="cli")
+        run = enqueue_daily(session, the_day, rt.config, actor="cli", now=rt.clock())
+        alerts = enqueue_late_alerts(session, the_day, rt.config, rt.clock())
     jobs = requeue_from_outbox(rt.sessions, rt.redis)
     click.echo(json.dumps({"day": the_day.isoformat(), "guardians": run.guardians,
-                           "drafts": run.drafts, "skipped": run.skipped_reason, "jobs": jobs}))
+                           "drafts": run.drafts, "absence_alerts": alerts,
+                           "skipped": run.skipped_reason, "jobs": jobs}))
 
 
 @digests.command("report-day")
@@ -40,31 +43,25 @@ def daily(day) -> None:  # type: ignore[no-untyped-def]
               help="First day of the term.")
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True,
               help="Last day of the term (the summary's date).")
-@click.option("--chunk-size", type=click.IntRange(1, 100_000), default=5000, show_default=True,
+@click.option("--chunk-size", type=click.IntRange(1, 20_000), default=5000, show_default=True,
               help="Guardians per chunk; workers take chunks in parallel.")
 def report_day(start, end, chunk_size: int) -> None:  # type: ignore[no-untyped-def]
     """Plan the report-day batch and queue one job per chunk (progress on /status)."""
-    from rq import Queue
-
-    from digests import jobs as sms_jobs
     from digests.report_day import chunk_ids, plan
 
     rt = runtime_of(current_app)
     with rt.sessions() as session, session.begin():
         batch = plan(session, start.date(), end.date(), chunk_size, actor="cli")
         ids = chunk_ids(session, batch.id)
-    queue = Queue("digests", connection=rt.redis)
-    for chunk_id in ids:  # enqueued after the commit, so a worker always finds its chunk
-        queue.enqueue(sms_jobs.report_day_chunk, chunk_id, job_id=f"hudoor-report-chunk-{chunk_id}",
-                      job_timeout=3600)
+    enqueue_chunks(rt.redis, ids)  # after the commit, so a worker always finds its chunk
     click.echo(json.dumps({"batch": batch.id, "guardians": batch.guardians, "chunks": len(ids)}))
 
 
 @digests.command("requeue")
 def requeue() -> None:
-    """Rebuild the sending jobs from the outbox (after Redis was wiped)."""
+    """Rebuild all unfinished SMS work from SQL: report-day chunks, sending jobs, in-doubt."""
     rt = runtime_of(current_app)
-    click.echo(json.dumps(requeue_from_outbox(rt.sessions, rt.redis)))
+    click.echo(json.dumps(requeue_all(rt)))
 
 
 @digests.command("send")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import groupby
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import audit, calendar
@@ -21,9 +24,13 @@ from core.models import (
     utcnow,
 )
 from digests import outbox
-from digests.compose import compose, final_status, group_guardians
-from digests.compose_types import Child
+from digests.compose import compose
+from digests.compose_types import Child, ChildStatus, GuardianDay
+from digests.models import DigestRun
 from digests.outbox import Draft, RetryPolicy
+
+BATCH = 5000  # guardians composed and put in the outbox at a time (bounds memory)
+_MARK = {2: ChildStatus.LATE, 1: ChildStatus.ABSENT}  # late beats absent: max() of the codes
 
 
 @dataclass(frozen=True)
@@ -37,53 +44,113 @@ class DailyRun:
     skipped_reason: str = ""
 
 
+def cutoff_at(day: date, config: Config) -> datetime:
+    """Return the day's digest cut-off as an aware datetime (Cairo)."""
+    return datetime.combine(day, config.digest_cutoff_time, tzinfo=calendar.CAIRO)
+
+
 def send_time(day: date, config: Config, now: datetime) -> datetime:
     """Return when the day's digests may go: after the cut-off, outside quiet hours."""
-    cutoff = datetime.combine(day, config.digest_cutoff_time, tzinfo=calendar.CAIRO)
     policy = RetryPolicy.from_config(config)
-    return policy.not_quiet(max(now, cutoff))
+    return policy.not_quiet(max(now, cutoff_at(day, config)))
 
 
-def load_children(session: Session, day: date, person_ids: set[int]) -> dict[int, Child]:
-    """Return each student's final status on day (late beats absent; no record: unrecorded)."""
-    if not person_ids:
-        return {}
-    people = dict(session.execute(select(Person.id, Person.display_name)
-                                  .where(Person.id.in_(person_ids), Person.active)).all())
-    classes = dict(session.execute(select(Enrolment.person_id, Enrolment.class_id).where(
-        Enrolment.person_id.in_(person_ids), Enrolment.ended_at.is_(None))).all())
-    recorded = set(session.scalars(select(AttendanceRecord.class_id)
-                                   .where(AttendanceRecord.day == day)))
-    marks: dict[int, list[str]] = defaultdict(list)
-    for person_id, status in session.execute(
-            select(AttendanceMark.person_id, AttendanceMark.status)
-            .join(AttendanceRecord, AttendanceMark.record_id == AttendanceRecord.id)
-            .where(AttendanceRecord.day == day, AttendanceMark.person_id.in_(person_ids))):
-        marks[person_id].append(status)
-    return {pid: Child(pid, name, final_status(marks.get(pid, ()), classes.get(pid) in recorded))
-            for pid, name in people.items()}
+def mark_code() -> Any:
+    """Return a SQL expression ranking a mark: late 2, absent 1 (max() gives the final one)."""
+    return case((AttendanceMark.status == "late", 2), (AttendanceMark.status == "absent", 1),
+                else_=0)
+
+
+def _guardian_rows(day: date, before: datetime) -> Select[Any]:
+    """Select every guardian link with its child's name and final status, in one statement.
+
+    Set-based: the database joins contacts to the day's records and marks, so no
+    list of ids travels to it (PostgreSQL allows 65,535 parameters a statement).
+    Only classes confirmed before the cut-off count; later ones are absence alerts.
+    Ordered by MSISDN so guardians can be composed as the rows stream in.
+    """
+    confirmed = (AttendanceRecord.day == day) & (AttendanceRecord.confirmed_at < before)
+    recorded = (select(Enrolment.person_id.label("pid"))
+                .join(AttendanceRecord, AttendanceRecord.class_id == Enrolment.class_id)
+                .where(Enrolment.ended_at.is_(None), confirmed)
+                .group_by(Enrolment.person_id).subquery())
+    marks = (select(AttendanceMark.person_id.label("pid"), func.max(mark_code()).label("mark"))
+             .join(AttendanceRecord, AttendanceMark.record_id == AttendanceRecord.id)
+             .where(confirmed).group_by(AttendanceMark.person_id).subquery())
+    return (select(Contact.msisdn, Contact.language, Contact.person_id, Person.display_name,
+                   recorded.c.pid.is_not(None), marks.c.mark)
+            .outerjoin(Person, and_(Person.id == Contact.person_id, Person.active.is_(True)))
+            .outerjoin(recorded, recorded.c.pid == Contact.person_id)
+            .outerjoin(marks, marks.c.pid == Contact.person_id)
+            .where(Contact.kind == ContactKind.GUARDIAN.value, Contact.opted_out_at.is_(None),
+                   Contact.revoked_at.is_(None))
+            .order_by(Contact.msisdn, Contact.consented_at, Contact.id))
+
+
+def _status(recorded: bool, mark: int | None) -> ChildStatus:
+    found = _MARK.get(mark or 0)
+    if found is not None:
+        return found
+    return ChildStatus.PRESENT if recorded else ChildStatus.UNRECORDED
+
+
+def guardian_days(day: date, rows: Iterable[Sequence[Any]]) -> Iterator[GuardianDay]:
+    """Group rows (ordered by MSISDN) into one GuardianDay per MSISDN.
+
+    A parent of three children has three links with one MSISDN: one message. The
+    language of the newest link wins.
+    """
+    for msisdn, links in groupby(rows, key=lambda r: r[0]):
+        language, kids = "ar", {}
+        for _msisdn, language, person_id, name, recorded, mark in links:
+            if name is not None:
+                kids[person_id] = Child(person_id, name, _status(bool(recorded), mark))
+        yield GuardianDay(msisdn, language, day, tuple(kids.values()))
 
 
 def enqueue_daily(session: Session, day: date, config: Config, *, actor: str,
                   now: datetime | None = None) -> DailyRun:
-    """Compose and enqueue every guardian's digest for day; safe to run again (idempotent)."""
+    """Compose and enqueue every guardian's digest for day; safe to run again (idempotent).
+
+    Everything, and the `digest_runs` row saying the day is done, is written in the
+    caller's transaction: a run that dies part-way leaves nothing, and runs again.
+    """
     now = now or utcnow()
     if not calendar.is_school_day(day):
         return DailyRun(day, 0, 0, 0, "not a school day")
-    links = session.execute(select(Contact.msisdn, Contact.language, Contact.person_id).where(
-        Contact.kind == ContactKind.GUARDIAN.value, Contact.opted_out_at.is_(None),
-        Contact.revoked_at.is_(None)).order_by(Contact.consented_at, Contact.id)).all()
-    children = load_children(session, day, {pid for _, _, pid in links})
-    guardians = list(group_guardians(day, [tuple(link) for link in links], children))
     not_before = send_time(day, config, now)
-    drafts: list[Draft] = []
-    for guardian in guardians:
+    rows = session.execute(_guardian_rows(day, cutoff_at(day, config))
+                           .execution_options(yield_per=BATCH))
+    guardians = drafts = enqueued = 0
+    pending: list[Draft] = []
+    for guardian in guardian_days(day, rows):
+        guardians += 1
         draft = compose(guardian)
         if draft is not None:
-            drafts.append(Draft(draft.kind, draft.day, draft.msisdn, draft.language, draft.text,
-                                draft.priority, not_before))
-    enqueued = outbox.enqueue(session, drafts, now)
+            pending.append(Draft(draft.kind, draft.day, draft.msisdn, draft.language, draft.text,
+                                 draft.priority, not_before))
+        if len(pending) >= BATCH:
+            drafts += len(pending)
+            enqueued += outbox.enqueue(session, pending, now)
+            pending = []
+    drafts += len(pending)
+    enqueued += outbox.enqueue(session, pending, now)
+    _mark_done(session, day, guardians, drafts, actor, now)
     audit.record(session, actor=actor, action="digests.enqueue", entity="sms_outbox",
                  entity_id=f"daily:{day.isoformat()}", reason="daily attendance digest",
-                 data={"guardians": len(guardians), "drafts": len(drafts)})
-    return DailyRun(day, len(guardians), len(drafts), enqueued)
+                 data={"guardians": guardians, "drafts": drafts})
+    return DailyRun(day, guardians, drafts, enqueued)
+
+
+def _mark_done(session: Session, day: date, guardians: int, drafts: int, actor: str,
+               now: datetime) -> None:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = {"finished_at": now, "guardians": guardians, "drafts": drafts, "actor": actor[:100]}
+    session.execute(insert(DigestRun).values(day=day, **values)
+                    .on_conflict_do_update(index_elements=["day"], set_=values))
+
+
+def finished(session: Session, day: date) -> bool:
+    """Tell whether the day's digests are all in the outbox (a run committed)."""
+    return session.scalar(select(DigestRun.id).where(DigestRun.day == day)) is not None

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from digests.models import FAILURE_REASON_CHARS, DeliveryReport, OutboxMessage, OutboxState
-from digests.outbox import RetryPolicy, move
+from digests.outbox import UNKNOWN, RetryPolicy, move
 from digests.providers.codes import UnknownDlrStatus, dlr_event
 from shaping.operators import Operator, operator_for_network_code
 
@@ -132,9 +132,12 @@ def _find(session: Session, report: Report) -> tuple[OutboxMessage | None, Appli
         return None, Applied.STALE
     # A sender killed after the provider accepted but before it recorded the id
     # leaves the message SUBMITTED with no id: the DLR's number names it.
+    # So does one recovery already dead-lettered as outcome_unknown: the report settles it.
     orphan = session.scalars(select(OutboxMessage).where(
         OutboxMessage.msisdn == report.phone_number,
-        OutboxMessage.state == OutboxState.SUBMITTED.value,
+        (OutboxMessage.state == OutboxState.SUBMITTED.value)
+        | ((OutboxMessage.state == OutboxState.DEAD_LETTERED.value)
+           & OutboxMessage.failure_reason.like(UNKNOWN)),
         OutboxMessage.provider_message_id.is_(None)).order_by(OutboxMessage.id).limit(1)
         .with_for_update()).first()
     if orphan is not None:

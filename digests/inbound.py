@@ -96,9 +96,10 @@ def handle(session: Session, msisdn: str, text: str, now: datetime,
     if keyword is Keyword.STOP:
         changed = session.execute(update(Contact).where(guardian, Contact.opted_out_at.is_(None))
                                   .values(opted_out_at=now)).rowcount
+        withdrawn = outbox.withdraw(session, msisdn, now, "opted out: inbound STOP")
         audit.record(session, actor=f"sms:{msisdn_tail(msisdn)}", action="contact.opt_out",
                      entity="msisdn", entity_id=msisdn_tail(msisdn), reason="inbound STOP",
-                     data={"contacts": changed})
+                     data={"contacts": changed, "withdrawn": withdrawn})
     elif keyword is Keyword.START:
         changed = session.execute(update(Contact).where(
             guardian, Contact.opted_out_at.is_not(None), Contact.revoked_at.is_(None))

@@ -30,24 +30,45 @@ def daily_digests(day: str) -> dict[str, int]:
 
 
 def requeue() -> list[str]:
-    """Rebuild the sending jobs from the outbox (after a Redis wipe)."""
-    rt = worker_runtime()
-    return requeue_from_outbox(rt.sessions, rt.redis)
+    """Rebuild all unfinished SMS work from SQL (scheduled every minute; after a Redis wipe)."""
+    from digests.services import requeue_all
+
+    return requeue_all(worker_runtime())
 
 
 def digests_if_due() -> str:
-    """At the day's cut-off on a school day, enqueue the daily digests once (scheduled often)."""
+    """After the day's cut-off on a school day, finish the daily digests and the absence
+    alerts of classes confirmed since (scheduled every few minutes).
+
+    "Done" is the run's `digest_runs` row, written in the run's own transaction: a run
+    that crashed part-way left no row and is simply run again at the next tick, and the
+    outbox keys make sure no guardian is told twice.
+    """
     from core import calendar
-    from digests.keys import digests_started
+    from digests.alerts import enqueue_late_alerts
+    from digests.daily import finished
+    from digests.keys import digests_running
 
     rt = worker_runtime()
-    now = calendar.to_cairo(rt.clock())
-    if not calendar.is_school_day(now.date()) or now.time() < rt.config.digest_cutoff_time:
+    now = rt.clock()
+    local = calendar.to_cairo(now)
+    day = local.date()
+    if not calendar.is_school_day(day) or local.time() < rt.config.digest_cutoff_time:
         return "not due"
-    if not rt.redis.set(digests_started(now.date().isoformat()), 1, nx=True, ex=3 * 86400):
-        return "already enqueued today"
-    result = daily_digests(now.date().isoformat())
-    return f"enqueued {result['drafts']} digests for {result['guardians']} guardians"
+    # Only keeps two overlapping ticks from doing the same work twice; SQL says what is done.
+    if not rt.redis.set(digests_running(day.isoformat()), 1, nx=True, ex=900):
+        return "already running"
+    try:
+        with rt.sessions() as session, session.begin():
+            run = None if finished(session, day) else enqueue_daily(
+                session, day, rt.config, actor="scheduler", now=now)
+            alerts = enqueue_late_alerts(session, day, rt.config, now)
+    finally:
+        rt.redis.delete(digests_running(day.isoformat()))
+    requeue_from_outbox(rt.sessions, rt.redis)
+    if run is None:
+        return "already enqueued today" + (f"; {alerts} absence alerts" if alerts else "")
+    return f"enqueued {run.drafts} digests for {run.guardians} guardians"
 
 
 def report_day_chunk(chunk_id: int) -> int:

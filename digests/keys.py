@@ -18,6 +18,11 @@ def send_job_id(operator: Operator, priority: Priority) -> str:
     return f"hudoor-sms-send-{operator.value}-{priority.name.lower()}"
 
 
-def digests_started(day: str) -> str:
-    """Set once the day's digests have been enqueued, so the cut-off check fires once a day."""
-    return f"hudoor:digests:started:{day}"
+def report_chunk_job_id(chunk_id: int) -> str:
+    """Return the RQ job id of one report-day chunk (fixed: a rebuild never doubles it)."""
+    return f"hudoor-report-chunk-{chunk_id}"
+
+
+def digests_running(day: str) -> str:
+    """Held (with a TTL) while one worker composes the day's digests; what is done is in SQL."""
+    return f"hudoor:digests:running:{day}"

@@ -20,12 +20,14 @@ class OutboxState(str, enum.Enum):
     DELIVERED = "delivered"  # the handset has it (final)
     FAILED = "failed"  # a transient failure; retried at next_attempt_at
     DEAD_LETTERED = "dead_lettered"  # given up, with a reason; `hudoor dlq replay` resends
+    WITHDRAWN = "withdrawn"  # never sent: the number sent STOP while it waited (final)
 
 
 class MessageKind(str, enum.Enum):
     DAILY_DIGEST = "daily_digest"
     REPORT_DAY = "report_day"
     HELP_REPLY = "help_reply"  # at most one a day per number (the idempotency key)
+    ABSENCE_ALERT = "absence_alert"  # a class confirmed after the cut-off (urgent)
 
 
 class OutboxMessage(Base):
@@ -93,6 +95,19 @@ class InboundMessage(Base):
     msisdn: Mapped[str] = mapped_column(String(20))
     keyword: Mapped[str] = mapped_column(String(16))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DigestRun(Base):
+    """A school day whose daily digests are all in the outbox: written in the run's own
+    transaction, so a run that crashed left no row and is simply run again."""
+
+    __tablename__ = "digest_runs"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    guardians: Mapped[int] = mapped_column(Integer)
+    drafts: Mapped[int] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(100))
 
 
 class ReportBatch(Base):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -64,12 +65,40 @@ class RetryPolicy:
         return calendar.quiet_hours_end(moment, self.quiet_start_hour, self.quiet_end_hour)
 
 
+_E164_MOBILE = re.compile(r"\+201([0125])\d{8}")
+_BY_DIGIT = {"0": Operator.VODAFONE, "1": Operator.ETISALAT, "2": Operator.ORANGE, "5": Operator.WE}
+
+
+def _operator(msisdn: str) -> Operator:
+    """Return operator_for(msisdn), skipping the full parse for a stored E.164 mobile."""
+    match = _E164_MOBILE.fullmatch(msisdn)
+    return _BY_DIGIT[match.group(1)] if match else operator_for(msisdn)
+
+
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]]) -> int:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (insert(OutboxMessage).on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(OutboxMessage.id))
     return len(session.execute(stmt, rows).all())
+
+
+# PostgreSQL: one statement of a few arrays per batch (unnest), however many rows; a
+# multi-row VALUES list costs the driver more to build than the server to insert.
+_PG_ARRAYS = (("idempotency_key", "text"), ("kind", "text"), ("day", "date"), ("msisdn", "text"),
+              ("language", "text"), ("text", "text"), ("segments", "int"), ("encoding", "text"),
+              ("operator", "text"), ("priority", "int"), ("next_attempt_at", "timestamptz"))
+_PG_INSERT = text(
+    "INSERT INTO sms_outbox (" + ", ".join(name for name, _ in _PG_ARRAYS)
+    + ", state, attempts, created_at, updated_at) SELECT u.*, :state, 0, :now, :now FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _PG_ARRAYS)
+    + ") AS u ON CONFLICT (idempotency_key) DO NOTHING")
+
+
+def _insert_pg(session: Session, rows: list[dict[str, object]], now: datetime) -> int:
+    params: dict[str, object] = {name: [row[name] for row in rows] for name, _ in _PG_ARRAYS}
+    params.update(state=OutboxState.QUEUED.value, now=now)
+    return session.execute(_PG_INSERT, params).rowcount
 
 
 def enqueue(session: Session, drafts: Iterable[Draft], now: datetime | None = None) -> int:
@@ -82,10 +111,15 @@ def enqueue(session: Session, drafts: Iterable[Draft], now: datetime | None = No
             "idempotency_key": draft.key, "kind": draft.kind, "day": draft.day,
             "msisdn": draft.msisdn, "language": draft.language, "text": draft.text,
             "segments": info.segments, "encoding": info.encoding.value,
-            "operator": operator_for(draft.msisdn).value, "priority": int(draft.priority),
+            "operator": _operator(draft.msisdn).value, "priority": int(draft.priority),
             "state": OutboxState.QUEUED.value, "attempts": 0,
             "next_attempt_at": draft.not_before or now, "created_at": now, "updated_at": now,
         })
+    if not rows:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        return sum(_insert_pg(session, rows[start:start + 10_000], now)
+                   for start in range(0, len(rows), 10_000))
     total = 0
     for start in range(0, len(rows), 1000):
         total += _insert_ignoring_duplicates(session, rows[start:start + 1000])
@@ -138,9 +172,12 @@ def move(row: OutboxMessage, event: Event, policy: RetryPolicy, now: datetime,
     if step.state is OutboxState.SENT:
         row.sent_at = row.sent_at or now
     if step.retry:
-        row.next_attempt_at = (policy.not_quiet(now + timedelta(seconds=1))
-                               if event is Event.NOT_HANDED_OVER
-                               else policy.next_attempt(row.attempts, now))
+        if event is Event.NOT_HANDED_OVER:
+            row.next_attempt_at = policy.not_quiet(now + timedelta(seconds=1))
+        elif event is Event.RESENT_UNKNOWN:  # it has waited out the grace already
+            row.next_attempt_at = policy.not_quiet(now)
+        else:
+            row.next_attempt_at = policy.next_attempt(row.attempts, now)
     if step.state in (OutboxState.DELIVERED, OutboxState.DEAD_LETTERED):
         row.finished_at = now
     return True
@@ -167,21 +204,64 @@ def release(row: OutboxMessage, policy: RetryPolicy, now: datetime, reason: str)
     move(row, Event.NOT_HANDED_OVER, policy, now, reason)
 
 
+# Which classes are sent again when in doubt past the DLR grace (decision 5): a missed
+# absence alert or HELP reply is worse than a second one; a daily digest or a term
+# summary is not resent (a person replays it from the DLQ; /status counts them).
+RESENT_WHEN_IN_DOUBT = frozenset({Priority.URGENT})
+
+
+def in_doubt() -> Select[tuple[int]]:
+    """Select claimed messages whose provider answer was never recorded."""
+    return select(OutboxMessage.id).where(OutboxMessage.state == OutboxState.SUBMITTED.value,
+                                          OutboxMessage.provider_message_id.is_(None))
+
+
 def recover_in_doubt(session: Session, now: datetime, grace: timedelta,
                      policy: RetryPolicy) -> int:
-    """Dead-letter claimed messages with no answer and no DLR after grace; never resend them.
+    """Settle claimed messages with no answer and no DLR after grace, by their class.
 
-    Their sender died between claiming and recording: the provider may or may
-    not have them. Resending could tell a parent twice, so a person decides
-    (`hudoor dlq replay`); a late DLR still moves them to delivered.
+    Their sender died (or timed out) between claiming and recording: the provider
+    may or may not have them. A DLR naming the number settles one at any time, even
+    after this (dlr adopts it). Past the grace, an urgent one is sent again within its
+    attempt budget; any other is dead-lettered `outcome_unknown` for a person to
+    decide (`hudoor dlq replay`). Returns how many were settled.
     """
     rows = session.scalars(select(OutboxMessage).where(
-        OutboxMessage.state == OutboxState.SUBMITTED.value,
-        OutboxMessage.submitted_at < now - grace,
-        OutboxMessage.provider_message_id.is_(None)).with_for_update()).all()
+        OutboxMessage.id.in_(in_doubt()),
+        OutboxMessage.submitted_at < now - grace).with_for_update(skip_locked=True)).all()
     for row in rows:
-        move(row, Event.OUTCOME_UNKNOWN, policy, now, "outcome_unknown: sender lost it")
+        if Priority(row.priority) in RESENT_WHEN_IN_DOUBT:
+            move(row, Event.RESENT_UNKNOWN, policy, now,
+                 "outcome_unknown: no answer nor DLR in the grace, sent again")
+        else:
+            move(row, Event.OUTCOME_UNKNOWN, policy, now, "outcome_unknown: sender lost it")
     return len(rows)
+
+
+UNKNOWN = "outcome_unknown%"  # failure_reason of messages recovery settled without news
+
+
+def doubt_summary(session: Session) -> dict[str, int]:
+    """Count what /status shows of in-doubt messages: still waiting, given up unsettled."""
+    waiting = session.scalar(select(func.count()).select_from(in_doubt().subquery()))
+    unsettled = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.state == OutboxState.DEAD_LETTERED.value,
+        OutboxMessage.failure_reason.like(UNKNOWN), OutboxMessage.provider_message_id.is_(None)))
+    return {"in_doubt": int(waiting or 0), "dead_lettered_unknown": int(unsettled or 0)}
+
+
+def withdraw(session: Session, msisdn: str, now: datetime, reason: str) -> int:
+    """Withdraw every message still waiting for msisdn (STOP); return how many.
+
+    Only queued or failed rows move (the state machine's WITHDRAWN event, set-based):
+    one a sender has claimed is already on its way.
+    """
+    return session.execute(update(OutboxMessage).where(
+        OutboxMessage.msisdn == msisdn,
+        OutboxMessage.state.in_([s.value for s in SENDABLE]))
+        .values(state=OutboxState.WITHDRAWN.value, failure_reason=reason[:200], finished_at=now,
+                updated_at=now)
+        .execution_options(synchronize_session=False)).rowcount
 
 
 def dead_letters(session: Session, limit: int = 100) -> Sequence[OutboxMessage]:

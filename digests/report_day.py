@@ -109,3 +109,9 @@ def chunk_ids(session: Session, batch_id: int) -> list[int]:
     """Return the ids of a batch's chunks not done yet."""
     return list(session.scalars(select(ReportChunk.id).where(
         ReportChunk.batch_id == batch_id, ReportChunk.done_at.is_(None)).order_by(ReportChunk.id)))
+
+
+def unfinished_chunks(session: Session) -> list[int]:
+    """Return the ids of every chunk not done yet, of any batch (rebuilt after a Redis wipe)."""
+    return list(session.scalars(select(ReportChunk.id).where(ReportChunk.done_at.is_(None))
+                                .order_by(ReportChunk.id)))

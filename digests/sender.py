@@ -37,6 +37,7 @@ HORIZON = 0.5  # seconds: how far ahead a sender books send moments
 LEAD = 0.15  # seconds: book the next moments this long before the booked ones run out
 BOOK_LEAD = 0.03  # seconds: the first booked moment leaves time to claim its row
 MAX_OPEN_ROUNDS = 2  # claimed but not yet recorded: what a killed sender leaves in doubt
+MAX_IN_FLIGHT = 200  # messages claimed and not yet recorded, per sender (HUDOOR_SMS_MAX_IN_FLIGHT)
 
 
 class MissedMoment(ProviderUnavailable):
@@ -70,7 +71,8 @@ class Sender:
 
     def __init__(self, sessions: sessionmaker[Session], shaper: RateShaper, caps: OperatorCaps,
                  provider: Provider, policy: RetryPolicy, *, batch: int = 500, threads: int = 32,
-                 clock: Callable[[], datetime] = utcnow, horizon: float = HORIZON) -> None:
+                 clock: Callable[[], datetime] = utcnow, horizon: float = HORIZON,
+                 max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self._sessions = sessions
         self._shaper = shaper
         self._caps = caps
@@ -78,6 +80,9 @@ class Sender:
         self._policy = policy
         self._batch = batch
         self._horizon = horizon
+        # At most MAX_OPEN_ROUNDS rounds are claimed and unrecorded at once, so this
+        # per-round share bounds what a SIGKILL can leave in doubt to max_in_flight.
+        self._per_round = max(1, max_in_flight // MAX_OPEN_ROUNDS)
         self._max_late = shaper.guard / 2 if shaper.guard > 0 else None
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sms-send")
         self._clock = clock
@@ -109,10 +114,13 @@ class Sender:
             return 0.5
         moments: list[tuple[float, OutboxMessage]] = []
         waits = [0.5]
+        budget = self._per_round
         for operator, priority, count in groups:  # urgent first
             if self._caps.cap_for(operator) <= 0:
                 continue  # no agreed rate with this operator: hold its messages
-            grant = self._shaper.acquire_paced(operator, min(count, self._batch),
+            if budget <= 0:
+                break
+            grant = self._shaper.acquire_paced(operator, min(count, self._batch, budget),
                                                priority=priority, horizon=self._horizon,
                                                lead=BOOK_LEAD)
             if not grant.granted:
@@ -122,6 +130,7 @@ class Sender:
             # the stream has a gap, never a burst.
             with self._sessions() as session, session.begin():
                 rows = outbox.claim(session, operator, priority, grant.granted, self._clock())
+            budget -= len(rows)
             moments += list(zip(grant.moments, rows))
         if not moments:
             return min(waits)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import redis
 from rq import Queue
@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.models import utcnow
 from core.runtime import Runtime
-from digests import keys, outbox
+from digests import keys, outbox, report_day
 from digests.outbox import RetryPolicy
 from digests.providers import make_provider
 from digests.providers.base import Provider
 from digests.sender import Sender
 from shaping.bucket import RateShaper
-from shaping.policy import OperatorCaps
+from shaping.policy import OperatorCaps, Priority
 
 _WAITING = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
@@ -36,7 +36,45 @@ def build_sender(runtime: Runtime, provider: Provider | None = None, *, pooled: 
     return Sender(runtime.sessions, build_shaper(runtime),
                   OperatorCaps.parse(runtime.config.operator_caps),
                   provider or make_provider(runtime.config, pooled=pooled),
-                  RetryPolicy.from_config(runtime.config), threads=threads, batch=batch)
+                  RetryPolicy.from_config(runtime.config), threads=threads, batch=batch,
+                  max_in_flight=runtime.config.sms_max_in_flight)
+
+
+def _waiting(job_id: str, connection: redis.Redis) -> bool:
+    try:
+        return Job.fetch(job_id, connection=connection).get_status() in _WAITING
+    except NoSuchJobError:
+        return False
+
+
+def enqueue_chunks(connection: redis.Redis, chunk_ids: list[int]) -> list[str]:
+    """Make sure a job waits for each report-day chunk given; return the ids enqueued."""
+    made = []
+    queue = Queue(keys.QUEUE_FOR[Priority.DIGEST], connection=connection)
+    for chunk_id in chunk_ids:
+        job_id = keys.report_chunk_job_id(chunk_id)
+        if not _waiting(job_id, connection):
+            queue.enqueue("digests.jobs.report_day_chunk", chunk_id, job_id=job_id,
+                          job_timeout=3600, result_ttl=60, failure_ttl=86400)
+            made.append(job_id)
+    return made
+
+
+def requeue_all(runtime: Runtime) -> list[str]:
+    """Rebuild from SQL every kind of unfinished durable work; return the job ids enqueued.
+
+    Redis holds nothing SQL cannot rebuild: after a wipe (and every minute, scheduled)
+    this settles in-doubt messages past the DLR grace by their class, queues a job for
+    every report-day chunk not done, and a sending job for every group with due
+    messages. (The daily digests are rebuilt by `digests_if_due`, from `digest_runs`.)
+    """
+    now = runtime.clock()
+    grace = timedelta(seconds=runtime.config.sms_unknown_grace_seconds)
+    with runtime.sessions() as session, session.begin():
+        outbox.recover_in_doubt(session, now, grace, RetryPolicy.from_config(runtime.config))
+        chunks = report_day.unfinished_chunks(session)
+    made = enqueue_chunks(runtime.redis, chunks)
+    return made + requeue_from_outbox(runtime.sessions, runtime.redis, now)
 
 
 def requeue_from_outbox(sessions: sessionmaker[Session], connection: redis.Redis,
@@ -52,11 +90,8 @@ def requeue_from_outbox(sessions: sessionmaker[Session], connection: redis.Redis
     made = []
     for operator, priority, _count in groups:
         job_id = keys.send_job_id(operator, priority)
-        try:
-            if Job.fetch(job_id, connection=connection).get_status() in _WAITING:
-                continue
-        except NoSuchJobError:
-            pass
+        if _waiting(job_id, connection):
+            continue
         Queue(keys.QUEUE_FOR[priority], connection=connection).enqueue(
             "digests.jobs.send_due", operator.value, int(priority), job_id=job_id,
             job_timeout=3600, result_ttl=60, failure_ttl=86400)

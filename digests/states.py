@@ -18,12 +18,15 @@ class Event(enum.Enum):
     PERMANENT_FAILURE = "permanent_failure"  # never worth another attempt
     NOT_HANDED_OVER = "not_handed_over"  # throttled or unreachable: try again, no attempt spent
     OUTCOME_UNKNOWN = "outcome_unknown"  # claimed, then its sender vanished, no DLR came
+    RESENT_UNKNOWN = "resent_unknown"  # in doubt past the DLR grace, and its class is resent
     REPLAYED = "replayed"  # a person asked for a dead letter to be sent again
+    WITHDRAWN = "withdrawn"  # the number sent STOP before the message left
 
 
 # Rank orders what we know: a move to a lower rank would forget news.
-_RANK = {S.QUEUED: 0, S.FAILED: 0, S.SUBMITTED: 1, S.SENT: 2, S.DEAD_LETTERED: 3, S.DELIVERED: 4}
-FINAL = frozenset({S.DELIVERED, S.DEAD_LETTERED})
+_RANK = {S.QUEUED: 0, S.FAILED: 0, S.SUBMITTED: 1, S.SENT: 2, S.DEAD_LETTERED: 3,
+         S.WITHDRAWN: 3, S.DELIVERED: 4}
+FINAL = frozenset({S.DELIVERED, S.DEAD_LETTERED, S.WITHDRAWN})
 SENDABLE = frozenset({S.QUEUED, S.FAILED})
 
 
@@ -42,11 +45,16 @@ def transition(state: S, event: Event, *, attempts: int, max_attempts: int) -> M
     Delivered is absorbing: nothing the provider says later undoes it. A late
     "Sent" never rewinds "Delivered" or a failure. A transient failure goes to
     FAILED (retry) while attempts remain, else to DEAD_LETTERED. Dead letters
-    move only on a replay by a person or on proof of delivery.
+    move only on a replay by a person or on proof of delivery. A withdrawn message
+    (STOP while it waited) never left and never moves again. An in-doubt message past
+    the DLR grace is resent only when its class says so (RESENT_UNKNOWN), within the
+    attempt budget.
     """
     stay = Move(state, False)
-    if state is S.DELIVERED:
+    if state in (S.DELIVERED, S.WITHDRAWN):
         return stay
+    if event is Event.WITHDRAWN:
+        return Move(S.WITHDRAWN, True) if state in SENDABLE else stay
     if event is Event.DELIVERED:
         return Move(S.DELIVERED, True)
     if event is Event.REPLAYED:
@@ -61,6 +69,11 @@ def transition(state: S, event: Event, *, attempts: int, max_attempts: int) -> M
         return Move(S.FAILED, True, retry=True) if state is S.SUBMITTED else stay
     if event is Event.OUTCOME_UNKNOWN:
         return Move(S.DEAD_LETTERED, True) if state is S.SUBMITTED else stay
+    if event is Event.RESENT_UNKNOWN:
+        if state is not S.SUBMITTED:
+            return stay
+        return (Move(S.FAILED, True, retry=True) if attempts < max_attempts
+                else Move(S.DEAD_LETTERED, True))
     if state in SENDABLE:
         return stay  # a failure report for an attempt that is already over
     if event is Event.TRANSIENT_FAILURE and attempts < max_attempts:

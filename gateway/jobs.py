@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.runtime import QUEUES, worker_runtime  # noqa: F401  (QUEUES: the worker's order)
+from core.runtime import worker_runtime
 from core.sync.delta import run_delta
 from core.sync.full import run_full
 

@@ -8,7 +8,6 @@ from core.models import utcnow
 from digests.dlr import InvalidReport, Report, apply_report, read_report
 from digests.inbound import handle
 from digests.outbox import RetryPolicy
-from digests.providers.codes import UnknownDlrStatus, dlr_event
 from core.runtime import runtime_of
 from shaping.operators import InvalidMsisdn, to_e164
 

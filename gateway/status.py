@@ -45,12 +45,14 @@ def healthz() -> tuple[Response, int]:
 
 
 def _collect() -> dict[str, Any]:
+    from digests.outbox import doubt_summary
     from digests.report_day import progress
 
     rt = runtime_of(current_app)
     with rt.replica_sessions() as session:
         data = status.collect(session, rt.redis, utcnow())
         batch = progress(session)
+        data["sms"] = doubt_summary(session)
     data["report_day"] = batch.__dict__ if batch else None
     return data
 

@@ -37,12 +37,12 @@ class HopInfo:
     sim_ref: str  # its keyed hash (core.pseudonyms): wherever the number is only an identifier
 
 
-def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day) -> None:  # type: ignore[no-untyped-def]
+def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day, now=None) -> None:  # type: ignore[no-untyped-def]
     actor = f"ussd:{msisdn_tail(hop.msisdn)}"
     if isinstance(effect, ConfirmAttendance):
         attendance.confirm(session, class_id=effect.class_id, staff_id=effect.staff_id, day=day,
                            absent=effect.absent, late=effect.late, session_id=hop.session_id,
-                           msisdn=hop.sim_ref)
+                           msisdn=hop.sim_ref, now=now)
     elif isinstance(effect, MarkLate):
         attendance.mark_late(session, class_id=effect.class_id, staff_id=effect.staff_id, day=day,
                              late=effect.late, session_id=hop.session_id)
@@ -71,7 +71,7 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day)
 
 
 def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], after: State,
-          before: State, day) -> tuple[State, bool]:  # type: ignore[no-untyped-def]
+          before: State, day, now=None) -> tuple[State, bool]:  # type: ignore[no-untyped-def]
     """Commit the effects, or roll back and return the state that tells the caller what happened.
 
     A database failure returns to the screen before the confirming input with a notice,
@@ -79,7 +79,7 @@ def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], af
     """
     try:
         for effect in effects:
-            _apply_one(session, cfg, hop, effect, day)
+            _apply_one(session, cfg, hop, effect, day, now)
         session.commit()
         return after, True
     except attendance.AlreadyTaken:

@@ -13,9 +13,7 @@ from ussd.cache import HopCache
 from ussd.directory_db import DbDirectory, caller_for
 from ussd.flow_attendance import RESUMABLE
 from ussd.machine import first_state, is_final, render, step
-from ussd.ports import Effect
 from ussd.screens import Kind, Limits, Screen
-from ussd.state import State
 from ussd.store import SessionStore
 
 
@@ -67,7 +65,7 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
         state = state.with_(digest=_digest(inputs[:state.hops]))
         if effects:
             state, committed = effect_writer.apply(session, cfg, info, effects, state, before,
-                                                   directory.today())
+                                                   directory.today(), directory.now)
             if committed:
                 effect_writer.invalidate(hop_cache, info, effects, directory.today())
                 directory.classes_for.cache_clear()  # type: ignore[attr-defined]
@@ -79,4 +77,3 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
     store.save(hop.session_id, info.sim_ref, state, resumable=state.step in RESUMABLE and bool(caller.staff_id),
                finished=is_final(state))
     return screen
-

@@ -46,7 +46,8 @@ def family(runtime) -> None:  # type: ignore[no-untyped-def]
                           kind="guardian", language="ar",
                           opted_out_at=datetime.now(timezone.utc) if i == 3 else None))
         records = [AttendanceRecord(class_id=c.id, day=SUNDAY, taken_by=teacher.id,
-                                    class_size=3, session_id="x", msisdn="+201000000000")
+                                    class_size=3, session_id="x", msisdn="+201000000000",
+                                    confirmed_at=datetime(2026, 11, 29, 6, 0, tzinfo=timezone.utc))
                    for c in classes]
         s.add_all(records)
         s.flush()

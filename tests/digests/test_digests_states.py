@@ -37,7 +37,8 @@ def test_only_retries_replays_and_proof_of_delivery_lower_or_leave_final(start: 
     for event in seq:
         move = transition(state, event, attempts=attempts, max_attempts=MAX)
         if rank(move.state) < rank(state):
-            assert event in (Event.TRANSIENT_FAILURE, Event.NOT_HANDED_OVER, Event.REPLAYED)
+            assert event in (Event.TRANSIENT_FAILURE, Event.NOT_HANDED_OVER, Event.REPLAYED,
+                             Event.RESENT_UNKNOWN)
             assert move.state in (S.FAILED, S.QUEUED)
         if state is S.DEAD_LETTERED and move.changed:
             assert event in (Event.REPLAYED, Event.DELIVERED)
@@ -74,3 +75,20 @@ def test_in_doubt_messages_are_dead_lettered_never_requeued() -> None:
     assert move.state is S.DEAD_LETTERED and not move.retry
     assert transition(S.DEAD_LETTERED, Event.DELIVERED, attempts=1,
                       max_attempts=MAX).state is S.DELIVERED
+
+
+def test_withdrawn_only_from_waiting_and_never_moves_again() -> None:
+    for state in (S.QUEUED, S.FAILED):
+        assert transition(state, Event.WITHDRAWN, attempts=1, max_attempts=MAX).state is S.WITHDRAWN
+    for state in (S.SUBMITTED, S.SENT, S.DELIVERED, S.DEAD_LETTERED):
+        assert not transition(state, Event.WITHDRAWN, attempts=1, max_attempts=MAX).changed
+    for event in Event:
+        assert not transition(S.WITHDRAWN, event, attempts=1, max_attempts=MAX).changed
+
+
+def test_an_in_doubt_message_of_a_resent_class_retries_within_its_budget() -> None:
+    move = transition(S.SUBMITTED, Event.RESENT_UNKNOWN, attempts=1, max_attempts=MAX)
+    assert move.state is S.FAILED and move.retry
+    assert transition(S.SUBMITTED, Event.RESENT_UNKNOWN, attempts=MAX,
+                      max_attempts=MAX).state is S.DEAD_LETTERED
+    assert not transition(S.SENT, Event.RESENT_UNKNOWN, attempts=1, max_attempts=MAX).changed
