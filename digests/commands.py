@@ -12,7 +12,6 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from core import audit, calendar
-from core.models import utcnow
 from digests import outbox
 from digests.daily import enqueue_daily
 from digests.outbox import RetryPolicy
@@ -29,10 +28,11 @@ dlq = AppGroup("dlq", help="SMS that were given up on.")
 def daily(day) -> None:  # type: ignore[no-untyped-def]
     """Compose and enqueue one school day's digests (idempotent), then queue the senders."""
     rt = runtime_of(current_app)
-    the_day = day.date() if day else calendar.today()
+    now = rt.clock()
+    the_day = day.date() if day else calendar.to_cairo(now).date()
     with rt.sessions() as session, session.begin():
-        run = enqueue_daily(session, the_day, rt.config, actor="cli")
-    jobs = requeue_from_outbox(rt.sessions, rt.redis)
+        run = enqueue_daily(session, the_day, rt.config, actor="cli", now=now)
+    jobs = requeue_from_outbox(rt.sessions, rt.redis, rt.clock())
     click.echo(json.dumps({"day": the_day.isoformat(), "guardians": run.guardians,
                            "drafts": run.drafts, "skipped": run.skipped_reason, "jobs": jobs}))
 
@@ -66,7 +66,7 @@ def report_day(start, end, chunk_size: int) -> None:  # type: ignore[no-untyped-
 def requeue() -> None:
     """Rebuild the sending jobs from the outbox (after Redis was wiped)."""
     rt = runtime_of(current_app)
-    click.echo(json.dumps(requeue_from_outbox(rt.sessions, rt.redis)))
+    click.echo(json.dumps(requeue_from_outbox(rt.sessions, rt.redis, rt.clock())))
 
 
 @digests.command("send")
@@ -111,12 +111,12 @@ def dlq_replay(ids: tuple[int, ...], actor: str, reason: str) -> None:
     """Queue dead-lettered messages again with a fresh attempt budget."""
     rt = runtime_of(current_app)
     with rt.sessions() as session, session.begin():
-        done = outbox.replay(session, list(ids), RetryPolicy.from_config(rt.config), utcnow())
+        done = outbox.replay(session, list(ids), RetryPolicy.from_config(rt.config), rt.clock())
         if done:
             audit.record(session, actor=actor, action="dlq.replay", entity="sms_outbox",
                          entity_id=",".join(map(str, done))[:200], reason=reason,
                          data={"ids": done})
-    requeue_from_outbox(rt.sessions, rt.redis)
+    requeue_from_outbox(rt.sessions, rt.redis, rt.clock())
     click.echo(json.dumps({"replayed": done}))
 
 

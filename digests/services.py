@@ -36,7 +36,8 @@ def build_sender(runtime: Runtime, provider: Provider | None = None, *, pooled: 
     return Sender(runtime.sessions, build_shaper(runtime),
                   OperatorCaps.parse(runtime.config.operator_caps),
                   provider or make_provider(runtime.config, pooled=pooled),
-                  RetryPolicy.from_config(runtime.config), threads=threads, batch=batch)
+                  RetryPolicy.from_config(runtime.config), threads=threads, batch=batch,
+                  clock=runtime.clock)  # HUDOOR_FAKE_NOW and tests' pinned clocks reach the sender
 
 
 def requeue_from_outbox(sessions: sessionmaker[Session], connection: redis.Redis,
