@@ -48,6 +48,30 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     return _read(env, name, default, _yes_no, "true or false")
 
 
+STACK_FILE = "stack.env"  # written under HUDOOR_VAR_DIR by `make run` (scripts/stack.sh)
+
+
+def running_stack(var_dir: Path) -> dict[str, str]:
+    """Return the settings `make run` left in var/stack.env, if that stack is still running.
+
+    So `hudoor` in a second terminal uses the running stack's Redis, database and simulator
+    instead of starting an embedded Redis of its own. A file whose writer is gone is ignored.
+    """
+    try:
+        lines = (var_dir / STACK_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    found = dict(line.split("=", 1) for line in lines
+                 if "=" in line and line.startswith("HUDOOR_") and not line.startswith("#"))
+    try:
+        os.kill(int(found.pop("HUDOOR_STACK_PID", "")), 0)
+    except (ValueError, ProcessLookupError):
+        return {}
+    except PermissionError:
+        pass  # alive, under another user
+    return found
+
+
 @dataclass(frozen=True)
 class Config:
     """Hudoor's settings; build with `Config.from_env()`."""
@@ -95,9 +119,12 @@ class Config:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
         """Build the config from HUDOOR_* environment variables."""
+        from_process = env is None
         env = os.environ if env is None else env
         mode = env.get("HUDOOR_ENV", "development")
         var_dir = Path(env.get("HUDOOR_VAR_DIR", str(ROOT / "var")))
+        if from_process and mode != "production":  # what this shell sets wins over the file
+            env = {**running_stack(var_dir), **env}
         cfg = cls(
             env=mode,
             var_dir=var_dir,
