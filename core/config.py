@@ -112,6 +112,7 @@ class Config:
     ussd_max_gsm7: int = 182  # 160 octets as GSM-7 characters
     ussd_max_ucs2: int = 80  # 160 octets as UCS-2 characters (any Arabic on the screen)
     ussd_ip_allowlist: str = ""  # comma-separated; empty allows any source address
+    ussd_code: str = "*384*1234#"  # the service code people dial: printed on slips, on /dev/phone
     code_ttl_days: int = 14
     fake_now: str = ""  # ISO time to run the clock from (drills, demos, benchmarks); never in production
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -145,6 +146,7 @@ class Config:
             ussd_max_gsm7=_int(env, "HUDOOR_USSD_MAX_GSM7", cls.ussd_max_gsm7),
             ussd_max_ucs2=_int(env, "HUDOOR_USSD_MAX_UCS2", cls.ussd_max_ucs2),
             ussd_ip_allowlist=env.get("HUDOOR_USSD_IP_ALLOWLIST", cls.ussd_ip_allowlist),
+            ussd_code=env.get("HUDOOR_USSD_CODE", cls.ussd_code).strip() or cls.ussd_code,
             code_ttl_days=_int(env, "HUDOOR_CODE_TTL_DAYS", cls.code_ttl_days),
             fake_now=env.get("HUDOOR_FAKE_NOW", ""),
             sms_provider=env.get("HUDOOR_SMS_PROVIDER", cls.sms_provider),

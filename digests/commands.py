@@ -97,7 +97,10 @@ def dlq_list(limit: int) -> None:
     """Print dead-lettered messages, one JSON object per line."""
     rt = runtime_of(current_app)
     with rt.sessions() as session:
-        for row in outbox.dead_letters(session, limit):
+        rows = outbox.dead_letters(session, limit)
+        if not rows:  # on stderr: stdout stays one JSON object per line for scripts
+            click.echo("the dead-letter queue is empty: no SMS was given up on", err=True)
+        for row in rows:
             click.echo(json.dumps({"id": row.id, "msisdn": row.msisdn, "kind": row.kind,
                                    "day": row.day.isoformat(), "attempts": row.attempts,
                                    "reason": row.failure_reason}, ensure_ascii=False))

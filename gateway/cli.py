@@ -155,7 +155,8 @@ def contract_list() -> None:
     from core.upstream.versions import accepted_versions
 
     with _rt().sessions() as session:
-        click.echo(" ".join(sorted(accepted_versions(session, calendar.today()))))
+        versions = sorted(accepted_versions(session, calendar.today()))
+    click.echo(" ".join(versions) if versions else "no upstream schema version is accepted today")
 
 
 @cli.command("ussd-warm")

@@ -48,6 +48,8 @@ def issue(staff_id: str, by: str | None) -> None:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"{issued.display_name}: staff number {issued.number}, code {issued.code}, "
                f"valid until {issued.expires_at:%Y-%m-%d}")
+    click.echo(f"To activate: dial {rt.config.ussd_code}, choose 1 (Activate teacher), "
+               f"type the staff number {issued.number}, then the code {issued.code}.")
 
 
 @group.command("slips")
@@ -71,10 +73,16 @@ def slips(class_id: str, by: str | None, out: Path | None) -> None:
                 issued.append(codes.issue(session, rt.config.secret_key, CodeKind.GUARDIAN_SLIP,
                                           session.get(Person, pid), actor=actor,
                                           ttl=timedelta(days=rt.config.code_ttl_days)))
+    if not issued:
+        click.echo(f"class {class_id} has no students: no slips issued")
+        return
     if out is None:
+        click.echo(f"Guardians dial {rt.config.ussd_code}, choose 2 (Register as parent), then type "
+                   "the student number and the code.", err=True)
         for roll, slip in enumerate(issued, start=1):
             click.echo(f"{roll:02d}\t{slip.display_name}\tstudent number {slip.number}\tcode {slip.code}")
         return
-    html = render_template("slips.html", school=school, cls=cls, slips=issued)
+    html = render_template("slips.html", school=school, cls=cls, slips=issued,
+                           ussd_code=rt.config.ussd_code)
     out.write_text(html, encoding="utf-8")
     click.echo(f"{len(issued)} slips written to {out}")
