@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from ussd.common import (NOTICES, Ctx, Step, end, goto, home, invalid, menu, notice_part, paged,
                          pick, prompt)
@@ -38,6 +38,14 @@ def _title(c: Ctx, dated: bool = True) -> Part:
     day = c.directory.today()
     name = short_class_name(_class(c).name)
     return Part(f"{name} {day.day}/{day.month}" if dated else name, cut=True, middle=True)
+
+
+def _titled(c: Ctx, build: Callable[[Part], Screen]) -> Screen:
+    """Render with the dated title, or without the date rather than cut the class name."""
+    screen = build(_title(c))
+    if _title(c).text in screen.text or c.state.notice:
+        return screen
+    return build(_title(c, dated=False))
 
 
 def _ids(roster: Roster, rolls: tuple[int, ...]) -> tuple[int, ...]:
@@ -101,8 +109,8 @@ def _no_classes_render(c: Ctx) -> Screen:
 
 
 def _taken_render(c: Ctx) -> Screen:
-    return menu(c, [_title(c), Part(c.t("Already taken today."))],
-                [("1", _("Late arrivals")), ("0", _("Back"))])
+    return _titled(c, lambda title: menu(c, [title, Part(c.t("Already taken today."))],
+                                         [("1", _("Late arrivals")), ("0", _("Back"))]))
 
 
 def _taken_handle(c: Ctx, inp: str) -> "Outcome":
@@ -120,9 +128,9 @@ def _taken_handle(c: Ctx, inp: str) -> "Outcome":
 
 def _absent_render(c: Ctx) -> Screen:
     size = _class(c).size
-    return prompt(c, [_title(c), Part(c.t.plural("{n} present (all)", "{n} present (all)", size)),
-                      Part(c.t("Absent: roll nos, 2 digits each"))],
-                  c.t("0 none  9 list"))
+    return _titled(c, lambda title: prompt(
+        c, [title, Part(c.t.plural("{n} present (all)", "{n} present (all)", size)),
+            Part(c.t("Absent: roll nos, 2 digits each"))], c.t("0 none  9 list")))
 
 
 def _rolls_input(c: Ctx, inp: str, field: str, back: str) -> "Outcome":
@@ -146,7 +154,8 @@ def _absent_handle(c: Ctx, inp: str) -> "Outcome":
 
 
 def _late_entry_render(c: Ctx) -> Screen:
-    return prompt(c, [_title(c), Part(c.t("Late: roll nos, 2 digits each"))], c.t("0 none  9 list"))
+    return _titled(c, lambda title: prompt(
+        c, [title, Part(c.t("Late: roll nos, 2 digits each"))], c.t("0 none  9 list")))
 
 
 def _late_entry_handle(c: Ctx, inp: str) -> "Outcome":
@@ -292,8 +301,8 @@ def _late_class_handle(c: Ctx, inp: str) -> "Outcome":
 
 
 def _late_rolls_render(c: Ctx) -> Screen:
-    return prompt(c, [_title(c), Part(c.t("Late arrivals: roll nos, 2 digits each"))],
-                  c.t("0 back"))
+    return _titled(c, lambda title: prompt(
+        c, [title, Part(c.t("Late arrivals: roll nos, 2 digits each"))], c.t("0 back")))
 
 
 def _late_rolls_handle(c: Ctx, inp: str) -> "Outcome":

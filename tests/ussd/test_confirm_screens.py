@@ -114,3 +114,10 @@ def test_short_class_names_keep_the_section() -> None:
                for k in (1, 2, 3))  # the class menu: key, grade, section
     _, screens, _, _ = _walk(TEACHER_AR, ["1", "2", "0", "1"])
     assert "(4/أ)" in screens[-1]  # the saved screen names the section too
+    assert "(4/أ)" in screens[2]  # absentee entry: cut, if at all, before the section
+    _, screens, _, _ = _walk(TEACHER_AR, ["1", "2", "01"])
+    assert "رابعة ابتدائي (4/أ)\n" in screens[-1]  # review: the whole short name
+    short = school(size=45, classes=1)  # a real class name: "(أ)", not "(3/أ)"
+    short.classes[1] = [type(c)(c.id, "الصف الأول الابتدائي (أ)", c.size) for c in short.classes[1]]
+    state = step(first_state(TEACHER_AR, None), "1", TEACHER_AR, short).state
+    assert render(state, TEACHER_AR, short).text.startswith("أولى ابتدائي (أ)\n")  # date dropped
