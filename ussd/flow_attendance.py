@@ -165,6 +165,7 @@ def _late_entry_handle(c: Ctx, inp: str) -> "Outcome":
 # Every roll being confirmed is on a screen, uncut: when they do not fit one screen they are
 # paged ("8 More"), and Confirm is offered only on the last page.
 REVIEW_NOTICES = ("invalid", "digits", "list_changed")
+TITLE_ROOM = 21  # room kept for the class title: five absentees of 50 still fit in Arabic
 Rolls = list[tuple[str, int]]  # ("a" absent | "l" late, roll number)
 
 
@@ -194,7 +195,7 @@ def _review_screen(c: Ctx, head: Part, chunk: Rolls, last: bool) -> Screen:
 def _review_pages(c: Ctx) -> list[Rolls]:
     """Pages of rolls that fit under the title uncut, or under any notice in its place."""
     s = c.state
-    title = _title(c, dated=False).text
+    title = _title(c, dated=False).text[:TITLE_ROOM]  # a longer name is cut on the screen
     widest = max([len(title)] + [len(c.t(NOTICES[k])) for k in REVIEW_NOTICES])
     head = Part(title + " " * (widest - len(title)))  # the room the longest heading takes
     items: Rolls = [("a", r) for r in sorted(s.absent)] + [("l", r) for r in sorted(s.late)]
@@ -322,7 +323,7 @@ def _late_review_screen(c: Ctx, head: Part, chunk: list[int], last: bool) -> Scr
 
 
 def _late_review_pages(c: Ctx) -> list[list[int]]:
-    title = _title(c, dated=False).text
+    title = _title(c, dated=False).text[:TITLE_ROOM]  # a longer name is cut on the screen
     widest = max([len(title)] + [len(c.t(NOTICES[k])) for k in REVIEW_NOTICES])
     head = Part(title + " " * (widest - len(title)))
     return split_pages(sorted(c.state.late), lambda run, last: fits_screen(

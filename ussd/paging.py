@@ -17,7 +17,9 @@ def split_pages(items: Sequence[T], fits: Callable[[Sequence[T], bool], bool]) -
     pages: list[list[T]] = []
     start = 0
     while True:
-        if fits(items[start:], True):
+        if start >= len(items) and pages:  # the last page was as short as it can be
+            return pages
+        if len(items) - start <= 1 or fits(items[start:], True):
             pages.append(list(items[start:]))
             return pages
         low, high = start + 1, len(items) - 1  # the longest run [start, end) that fits

@@ -121,3 +121,22 @@ def test_short_class_names_keep_the_section() -> None:
     short.classes[1] = [type(c)(c.id, "الصف الأول الابتدائي (أ)", c.size) for c in short.classes[1]]
     state = step(first_state(TEACHER_AR, None), "1", TEACHER_AR, short).state
     assert render(state, TEACHER_AR, short).text.startswith("أولى ابتدائي (أ)\n")  # date dropped
+
+
+def test_an_unrecognised_long_class_name_is_cut_and_every_roll_still_shows() -> None:
+    directory = school(size=50, classes=1)
+    long_name = "فصل المتفوقين في العلوم والرياضيات والحاسب الآلي - المبنى الجديد (أ)"
+    directory.classes[1] = [type(c)(c.id, long_name, c.size) for c in directory.classes[1]]
+    state = first_state(TEACHER_AR, None)
+    for inp in ["1", _rolls(1, 12, 25, 33, 47)]:
+        state = step(state, inp, TEACHER_AR, directory).state
+    review = render(state, TEACHER_AR, directory).text
+    assert "غياب 5: 1 12 25 33 47" in review and "(أ)" in review and len(review) <= UCS2_LIMIT
+
+
+def test_split_pages_always_ends() -> None:
+    from ussd.paging import split_pages
+
+    assert split_pages([], lambda run, last: False) == [[]]
+    assert split_pages([1, 2, 3], lambda run, last: len(run) <= 1) == [[1], [2], [3]]
+    assert split_pages([1, 2, 3], lambda run, last: False) == [[1], [2], [3]]
