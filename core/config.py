@@ -78,6 +78,30 @@ def secret_bits(value: str) -> float:
     return len(value) * math.log2(max(size, 1))
 
 
+STACK_FILE = "stack.env"  # written under HUDOOR_VAR_DIR by `make run` (scripts/stack.sh)
+
+
+def running_stack(var_dir: Path) -> dict[str, str]:
+    """Return the settings `make run` left in var/stack.env, if that stack is still running.
+
+    So `hudoor` in a second terminal uses the running stack's Redis, database and simulator
+    instead of starting an embedded Redis of its own. A file whose writer is gone is ignored.
+    """
+    try:
+        lines = (var_dir / STACK_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    found = dict(line.split("=", 1) for line in lines
+                 if "=" in line and line.startswith("HUDOOR_") and not line.startswith("#"))
+    try:
+        os.kill(int(found.pop("HUDOOR_STACK_PID", "")), 0)
+    except (ValueError, ProcessLookupError):
+        return {}
+    except PermissionError:
+        pass  # alive, under another user
+    return found
+
+
 @dataclass(frozen=True)
 class Config:
     """Hudoor's settings; build with `Config.from_env()`."""
@@ -117,6 +141,7 @@ class Config:
     ussd_resume_seconds: int = 900  # a dropped marking session can be resumed this long
     ussd_max_gsm7: int = 182  # 160 octets as GSM-7 characters
     ussd_max_ucs2: int = 80  # 160 octets as UCS-2 characters (any Arabic on the screen)
+    ussd_code: str = "*384*1234#"  # the service code people dial: printed on slips, on /dev/phone
     code_ttl_days: int = 14
     fake_now: str = ""  # ISO time to run the clock from (drills, demos, benchmarks); never in production
     # Access and callbacks (security review, issue 8; docs/SECURITY.md)
@@ -132,12 +157,15 @@ class Config:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Config":
         """Build the config from HUDOOR_* environment variables."""
+        from_process = env is None
         env = os.environ if env is None else env
         mode = env.get("HUDOOR_ENV", "development")
         renamed = [f"{old} is replaced by {new}" for old, new in _RENAMED.items() if old in env]
         if renamed:
             raise ConfigError("; ".join(renamed))
         var_dir = Path(env.get("HUDOOR_VAR_DIR", str(ROOT / "var")))
+        if from_process and mode != "production":  # what this shell sets wins over the file
+            env = {**running_stack(var_dir), **env}
         cfg = cls(
             env=mode,
             var_dir=var_dir,
@@ -156,6 +184,7 @@ class Config:
             ussd_resume_seconds=_int(env, "HUDOOR_USSD_RESUME_SECONDS", cls.ussd_resume_seconds),
             ussd_max_gsm7=_int(env, "HUDOOR_USSD_MAX_GSM7", cls.ussd_max_gsm7),
             ussd_max_ucs2=_int(env, "HUDOOR_USSD_MAX_UCS2", cls.ussd_max_ucs2),
+            ussd_code=env.get("HUDOOR_USSD_CODE", cls.ussd_code).strip() or cls.ussd_code,
             code_ttl_days=_int(env, "HUDOOR_CODE_TTL_DAYS", cls.code_ttl_days),
             fake_now=env.get("HUDOOR_FAKE_NOW", ""),
             sms_provider=env.get("HUDOOR_SMS_PROVIDER") or cls.sms_provider,

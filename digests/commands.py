@@ -10,7 +10,6 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from core import audit, calendar
-from core.models import utcnow
 from digests import outbox
 from digests.alerts import enqueue_late_alerts
 from digests.daily import enqueue_daily
@@ -28,11 +27,12 @@ dlq = AppGroup("dlq", help="SMS that were given up on.")
 def daily(day) -> None:  # type: ignore[no-untyped-def]
     """Compose and enqueue one school day's digests (idempotent), then queue the senders."""
     rt = runtime_of(current_app)
-    the_day = day.date() if day else calendar.today()
+    now = rt.clock()
+    the_day = day.date() if day else calendar.to_cairo(now).date()
     with rt.sessions() as session, session.begin():
-        run = enqueue_daily(session, the_day, rt.config, actor="cli", now=rt.clock())
-        alerts = enqueue_late_alerts(session, the_day, rt.config, rt.clock())
-    jobs = requeue_from_outbox(rt.sessions, rt.redis)
+        run = enqueue_daily(session, the_day, rt.config, actor="cli", now=now)
+        alerts = enqueue_late_alerts(session, the_day, rt.config, now)
+    jobs = requeue_from_outbox(rt.sessions, rt.redis, rt.clock())
     click.echo(json.dumps({"day": the_day.isoformat(), "guardians": run.guardians,
                            "drafts": run.drafts, "absence_alerts": alerts,
                            "skipped": run.skipped_reason, "jobs": jobs}))
@@ -92,7 +92,10 @@ def dlq_list(limit: int) -> None:
     """Print dead-lettered messages, one JSON object per line."""
     rt = runtime_of(current_app)
     with rt.sessions() as session:
-        for row in outbox.dead_letters(session, limit):
+        rows = outbox.dead_letters(session, limit)
+        if not rows:  # on stderr: stdout stays one JSON object per line for scripts
+            click.echo("the dead-letter queue is empty: no SMS was given up on", err=True)
+        for row in rows:
             click.echo(json.dumps({"id": row.id, "msisdn": row.msisdn, "kind": row.kind,
                                    "day": row.day.isoformat(), "attempts": row.attempts,
                                    "reason": row.failure_reason}, ensure_ascii=False))
@@ -106,10 +109,10 @@ def dlq_replay(ids: tuple[int, ...], actor: str, reason: str) -> None:
     """Queue dead-lettered messages again with a fresh attempt budget."""
     rt = runtime_of(current_app)
     with rt.sessions() as session, session.begin():
-        done = outbox.replay(session, list(ids), RetryPolicy.from_config(rt.config), utcnow())
+        done = outbox.replay(session, list(ids), RetryPolicy.from_config(rt.config), rt.clock())
         if done:
             audit.record(session, actor=actor, action="dlq.replay", entity="sms_outbox",
                          entity_id=",".join(map(str, done))[:200], reason=reason,
                          data={"ids": done})
-    requeue_from_outbox(rt.sessions, rt.redis)
+    requeue_from_outbox(rt.sessions, rt.redis, rt.clock())
     click.echo(json.dumps({"replayed": done}))

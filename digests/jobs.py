@@ -24,8 +24,9 @@ def daily_digests(day: str) -> dict[str, int]:
     """Enqueue one school day's digests (ISO date), then the jobs that send them."""
     rt = worker_runtime()
     with rt.sessions() as session, session.begin():
-        run = enqueue_daily(session, date.fromisoformat(day), rt.config, actor="worker")
-    requeue_from_outbox(rt.sessions, rt.redis)
+        run = enqueue_daily(session, date.fromisoformat(day), rt.config, actor="worker",
+                            now=rt.clock())
+    requeue_from_outbox(rt.sessions, rt.redis, rt.clock())
     return {"guardians": run.guardians, "drafts": run.drafts}
 
 
@@ -78,15 +79,14 @@ def report_day_chunk(chunk_id: int) -> int:
     rt = worker_runtime()
     with rt.sessions() as session, session.begin():
         drafts = run_chunk(session, chunk_id, rt.config, rt.clock())
-    requeue_from_outbox(rt.sessions, rt.redis)
+    requeue_from_outbox(rt.sessions, rt.redis, rt.clock())
     return drafts
 
 
 def forget_inbound_ids() -> int:
     """Drop inbound-SMS ids past any retry window (scheduled daily)."""
-    from core.models import utcnow
     from digests.inbound import forget_old_ids
 
     rt = worker_runtime()
     with rt.sessions() as session, session.begin():
-        return forget_old_ids(session, utcnow())
+        return forget_old_ids(session, rt.clock())

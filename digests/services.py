@@ -37,7 +37,8 @@ def build_sender(runtime: Runtime, provider: Provider | None = None, *, pooled: 
                   OperatorCaps.parse(runtime.config.operator_caps),
                   provider or make_provider(runtime.config, pooled=pooled),
                   RetryPolicy.from_config(runtime.config), threads=threads, batch=batch,
-                  max_in_flight=runtime.config.sms_max_in_flight)
+                  max_in_flight=runtime.config.sms_max_in_flight,
+                  clock=runtime.clock)  # HUDOOR_FAKE_NOW and tests' pinned clocks reach the sender
 
 
 def _waiting(job_id: str, connection: redis.Redis) -> bool:

@@ -47,6 +47,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from gateway import devphone
 
     app.register_blueprint(devphone.bp)
+    from gateway import devsms
+
+    app.register_blueprint(devsms.bp)
     from gateway import sms_webhooks
 
     app.register_blueprint(sms_webhooks.bp)

@@ -50,6 +50,8 @@ def issue(staff_id: str, by: str | None) -> None:
         click.echo(f"note: the earlier unused code of {staff_id} no longer works", err=True)
     click.echo(f"{issued.display_name}: staff number {issued.number}, code {issued.code}, "
                f"valid until {issued.expires_at:%Y-%m-%d}")
+    click.echo(f"To activate: dial {rt.config.ussd_code}, choose 1 (Activate teacher), "
+               f"type the staff number {issued.number}, then the code {issued.code}.")
 
 
 @group.command("slips")
@@ -95,10 +97,17 @@ def slips(class_id: str, by: str | None, out: Path | None, reissue: bool) -> Non
         click.echo(f"WARNING: {len(cancelled)} unused slips handed out earlier are CANCELLED "
                    "and no longer work; give these students their new slip:", err=True)
         click.echo("\n".join(f"  {line}" for line in cancelled), err=True)
+    if not issued:
+        click.echo(f"class {class_id}: no new slips issued" if kept
+                   else f"class {class_id} has no students: no slips issued")
+        return
     if out is None:
+        click.echo(f"Guardians dial {rt.config.ussd_code}, choose 2 (Register as parent), then type "
+                   "the student number and the code.", err=True)
         for roll, slip in issued:
             click.echo(f"{roll:02d}\t{slip.display_name}\tstudent number {slip.number}\tcode {slip.code}")
         return
-    html = render_template("slips.html", school=school, cls=cls, slips=[slip for _roll, slip in issued])
+    html = render_template("slips.html", school=school, cls=cls, slips=[slip for _roll, slip in issued],
+                           ussd_code=rt.config.ussd_code)
     out.write_text(html, encoding="utf-8")
     click.echo(f"{len(issued)} slips written to {out}")

@@ -94,4 +94,5 @@ def contract_list() -> None:
     from core.upstream.versions import accepted_versions
 
     with rt().sessions() as session:
-        click.echo(" ".join(sorted(accepted_versions(session, calendar.today()))))
+        versions = sorted(accepted_versions(session, calendar.today()))
+    click.echo(" ".join(versions) if versions else "no upstream schema version is accepted today")

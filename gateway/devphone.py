@@ -11,7 +11,6 @@ from core.runtime import runtime_of
 
 bp = Blueprint("devphone", __name__, static_folder="static/devphone",
                static_url_path="/dev/phone/static")
-SERVICE_CODE = "*384*22#"
 FIELDS = ("sessionId", "phoneNumber", "networkCode", "text")
 # (key, name, national prefix, AT network code, a valid MSISDN to pre-fill)
 OPERATORS = (
@@ -32,7 +31,8 @@ def _not_in_production() -> None:
 @bp.get("/dev/phone")
 def page() -> str:
     """Render the phone page."""
-    return render_template("dev_phone.html", operators=OPERATORS, service_code=SERVICE_CODE)
+    return render_template("dev_phone.html", operators=OPERATORS,
+                           service_code=runtime_of(current_app).config.ussd_code)
 
 
 def _error(message: str, status: int) -> tuple[Response, int]:
@@ -43,7 +43,8 @@ def parse_hop(payload: Any) -> dict[str, str] | None:
     """Return the hop's fields as AT would post them, or None when the JSON is not a hop."""
     if not isinstance(payload, dict) or not all(isinstance(payload.get(f), str) for f in FIELDS):
         return None
-    return {**{f: payload[f] for f in FIELDS}, "serviceCode": SERVICE_CODE}
+    return {**{f: payload[f] for f in FIELDS},
+            "serviceCode": runtime_of(current_app).config.ussd_code}
 
 
 @bp.post("/dev/phone/hop")

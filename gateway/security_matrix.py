@@ -15,7 +15,7 @@ from gateway import callbacks
 
 # Endpoints anyone may call: health and aggregate counts, no personal data (docs/SECURITY.md).
 PUBLIC = frozenset({"status.healthz", "status.status_page", "status.status_json", "status.metrics"})
-DEV_ONLY = "devphone"  # the blueprint answers 404 in production
+DEV_ONLY = frozenset({"devphone", "devsms"})  # these blueprints answer 404 in production
 BEGIN, END = "<!-- role-matrix:begin -->", "<!-- role-matrix:end -->"
 
 
@@ -48,7 +48,7 @@ def _row(app: Flask, rule) -> Row:  # type: ignore[no-untyped-def]
         if name not in callbacks.CALLBACKS:
             return Row(rule.rule, methods, "no callback token: refused (deny by default)", blank)
         return Row(rule.rule, methods, f"Africa's Talking: allow-list + `{name}` callback token", blank)
-    if rule.endpoint.split(".")[0] == DEV_ONLY:
+    if rule.endpoint.split(".")[0] in DEV_ONLY:
         return Row(rule.rule, methods, "anyone, development and test only (404 in production)", blank)
     if rule.endpoint in PUBLIC:
         return Row(rule.rule, methods, "anyone (aggregate counts, no personal data)", blank)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from core.models import utcnow
 from digests.dlr import InvalidReport, Report, apply_report, read_report
 from digests.inbound import handle
 from digests.outbox import RetryPolicy
@@ -34,7 +33,7 @@ def delivery_report() -> tuple[Response, int]:
         return jsonify({"error": str(exc)}), 400
     rt = runtime_of(current_app)
     with rt.sessions() as session, session.begin():
-        applied = apply_report(session, report, RetryPolicy.from_config(rt.config), utcnow())
+        applied = apply_report(session, report, RetryPolicy.from_config(rt.config), rt.clock())
     return jsonify({"applied": applied.value}), 200
 
 
@@ -48,7 +47,7 @@ def inbound() -> tuple[Response, int]:
     provider_id = request.form.get("id", "").strip()[:100] or None
     rt = runtime_of(current_app)
     with rt.sessions() as session, session.begin():
-        handled = handle(session, msisdn, request.form.get("text", ""), utcnow(), provider_id)
+        handled = handle(session, msisdn, request.form.get("text", ""), rt.clock(), provider_id)
     if handled.duplicate:  # 200 all the same: the operator stops retrying
         return jsonify({"keyword": handled.keyword.value, "duplicate": True}), 200
     return jsonify({"keyword": handled.keyword.value}), 200

@@ -52,9 +52,21 @@ def _collect() -> dict[str, Any]:
     with rt.replica_sessions() as session:
         data = status.collect(session, rt.redis, utcnow())
         batch = progress(session)
-        data["sms"] = doubt_summary(session)
+        doubt = doubt_summary(session)
     data["report_day"] = batch.__dict__ if batch else None
+    data["sms"] = {**_sms(rt), **doubt}  # the pipeline's figures, then what is in doubt
     return data
+
+
+def _sms(rt: Any) -> dict[str, Any]:
+    """The SMS section: outbox, DLQ, per-operator rate vs cap, delivery ratio (digests.status)."""
+    from digests.services import build_shaper
+    from digests.status import sms_status
+    from shaping.policy import OperatorCaps
+
+    with rt.replica_sessions() as session:
+        return sms_status(session, build_shaper(rt), OperatorCaps.parse(rt.config.operator_caps),
+                          rt.clock())
 
 
 @bp.get("/status")

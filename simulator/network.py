@@ -10,6 +10,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator.inbox import Inbox
 from shaping.operators import Operator, operator_for
 from shaping.policy import OperatorCaps
 
@@ -73,9 +74,16 @@ class Network:
         self.counters = Counters()
         self.outbox: list[Dlr] = []
         self._in_flight = 0  # taken by a poster, not yet posted
+        self.inbox = Inbox()  # what reached the operators, for /dev/sms
 
     def submit(self, number: str, text: str) -> dict[str, Any]:
         """Return the per-recipient answer for one number and queue its delivery reports."""
+        answer = self._decide(number, text)
+        message_id = answer["messageId"] if answer["statusCode"] == ACCEPTED[0] else None
+        self.inbox.record(number, operator_for(number).value, text, answer["status"], message_id)
+        return answer
+
+    def _decide(self, number: str, text: str) -> dict[str, Any]:
         operator = operator_for(number)
         now = time.monotonic()
         with self._lock:
@@ -145,6 +153,8 @@ class Network:
         """Remove and return the delivery reports due by now."""
         with self._lock:
             due = [d for d in self.outbox if d.due <= now]
+            for dlr in due:
+                self.inbox.delivered(dlr.fields["id"], dlr.fields["status"])
             if due:
                 self.outbox = [d for d in self.outbox if d.due > now]
                 self._in_flight += len(due)

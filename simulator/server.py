@@ -37,12 +37,21 @@ def create_simulator_app(network: Network) -> web.Application:
     async def stats(_request: web.Request) -> web.Response:
         return _json(network.stats(), 200)
 
+    async def inbox(request: web.Request) -> web.Response:
+        to = request.query.get("to", "").strip() or None
+        try:
+            limit = max(1, min(500, int(request.query.get("limit", "100"))))
+        except ValueError:
+            return _json({"error": "limit must be a whole number"}, 400)
+        return _json({"messages": network.inbox.entries(to, limit)}, 200)
+
     async def not_found(_request: web.Request) -> web.Response:
         return _json({"error": "not found"}, 404)
 
     app = web.Application()
     app.router.add_post("/version1/messaging", messaging)
     app.router.add_get("/stats", stats)
+    app.router.add_get("/inbox", inbox)  # what reached the operators (the stack's /dev/sms)
     app.router.add_route("*", "/{tail:.*}", not_found)
     return app
 

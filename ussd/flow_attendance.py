@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from ussd.common import Ctx, Outcome, Step, end, goto, home, invalid, menu, notice_part, paged, pick, prompt
+from typing import Callable
+
+from ussd.common import (NOTICES, Ctx, Outcome, Step, end, goto, home, invalid, menu, notice_part,
+                         paged, pick, prompt)
 from core.i18n import _
+from ussd.paging import fits_screen, split_pages
 from ussd.ports import ClassInfo, ConfirmAttendance, MarkLate, Roster
 from ussd.rolls import BadRolls, format_rolls, parse_rolls
-from ussd.screens import Kind, Part, Screen, fit
+from ussd.screens import Kind, Part, Screen, ScreenTooLong, fit
+from ussd.titles import short_class_name
 
 RESUMABLE = frozenset({"att_absent", "att_review", "att_late", "list"})
 LIST_PAGE = 4  # names per roster page: four Arabic names fit in 80 characters
@@ -26,9 +31,19 @@ def _class(c: Ctx) -> ClassInfo:
     return ClassInfo(c.state.class_id, "?", roster.size)
 
 
-def _title(c: Ctx) -> Part:
+def _title(c: Ctx, dated: bool = True) -> Part:
+    """The class (grade abbreviated, section kept) and, unless the screen is short of room, the day."""
     day = c.directory.today()
-    return Part(f"{_class(c).name} {day.day}/{day.month}", cut=True)
+    name = short_class_name(_class(c).name)
+    return Part(f"{name} {day.day}/{day.month}" if dated else name, cut=True, middle=True)
+
+
+def _titled(c: Ctx, build: Callable[[Part], Screen]) -> Screen:
+    """Render with the dated title, or without the date rather than cut the class name."""
+    screen = build(_title(c))
+    if _title(c).text in screen.text or c.state.notice:
+        return screen
+    return build(_title(c, dated=False))
 
 
 def _ids(roster: Roster, rolls: tuple[int, ...]) -> tuple[int, ...]:
@@ -58,7 +73,8 @@ def _choose(c: Ctx, cls: ClassInfo) -> Outcome:
 def class_menu(c: Ctx, classes: list[ClassInfo]) -> Screen:
     """Render a page of classes to choose from: size and a ✓ when taken today, then the name."""
     shown, more = paged(classes, c.state.page)
-    named = [(str(i + 1), f"{'✓ ' if cls.taken else ''}{cls.name}") for i, cls in enumerate(shown)]
+    named = [(str(i + 1), f"{'✓ ' if cls.taken else ''}{short_class_name(cls.name)}")
+             for i, cls in enumerate(shown)]
     return menu(c, [Part(c.t("Choose class"))],
                 ([("8", _("More"))] if more else []) + [("0", _("Back"))], named)
 
@@ -91,8 +107,8 @@ def _no_classes_render(c: Ctx) -> Screen:
 
 
 def _taken_render(c: Ctx) -> Screen:
-    return menu(c, [_title(c), Part(c.t("Already taken today."))],
-                [("1", _("Late arrivals")), ("0", _("Back"))])
+    return _titled(c, lambda title: menu(c, [title, Part(c.t("Already taken today."))],
+                                         [("1", _("Late arrivals")), ("0", _("Back"))]))
 
 
 def _taken_handle(c: Ctx, inp: str) -> Outcome:
@@ -110,14 +126,14 @@ def _taken_handle(c: Ctx, inp: str) -> Outcome:
 
 def _absent_render(c: Ctx) -> Screen:
     size = _class(c).size
-    return prompt(c, [_title(c), Part(c.t.plural("{n} present (all)", "{n} present (all)", size)),
-                      Part(c.t("Absent: roll nos, 2 digits each"))],
-                  c.t("0 none  9 list"))
+    return _titled(c, lambda title: prompt(
+        c, [title, Part(c.t.plural("{n} present (all)", "{n} present (all)", size)),
+            Part(c.t("Absent: roll nos, 2 digits each"))], c.t("0 none  9 list")))
 
 
 def _rolls_input(c: Ctx, inp: str, field: str, back: str) -> Outcome:
     if inp == "0":
-        return goto(c, "att_review", **{field: ()})
+        return goto(c, "att_review", page=0, **{field: ()})
     if inp == "9":
         return goto(c, "list", back=back, page=0)
     try:
@@ -126,8 +142,9 @@ def _rolls_input(c: Ctx, inp: str, field: str, back: str) -> Outcome:
         return invalid(c, "bad_rolls")
     if field == "late":
         absent = tuple(r for r in c.state.absent if r not in rolls)
-        return goto(c, "att_review", late=rolls, absent=absent)
-    return goto(c, "att_review", absent=rolls, late=tuple(r for r in c.state.late if r not in rolls))
+        return goto(c, "att_review", late=rolls, absent=absent, page=0)
+    return goto(c, "att_review", absent=rolls, late=tuple(r for r in c.state.late if r not in rolls),
+                page=0)
 
 
 def _absent_handle(c: Ctx, inp: str) -> Outcome:
@@ -135,29 +152,81 @@ def _absent_handle(c: Ctx, inp: str) -> Outcome:
 
 
 def _late_entry_render(c: Ctx) -> Screen:
-    return prompt(c, [_title(c), Part(c.t("Late: roll nos, 2 digits each"))], c.t("0 none  9 list"))
+    return _titled(c, lambda title: prompt(
+        c, [title, Part(c.t("Late: roll nos, 2 digits each"))], c.t("0 none  9 list")))
 
 
 def _late_entry_handle(c: Ctx, inp: str) -> Outcome:
     return _rolls_input(c, inp, "late", "att_late")
 
 
-def _review_render(c: Ctx) -> Screen:
+# Every roll being confirmed is on a screen, uncut: when they do not fit one screen they are
+# paged ("8 More"), and Confirm is offered only on the last page.
+REVIEW_NOTICES = ("invalid", "digits", "list_changed")
+TITLE_ROOM = 21  # room kept for the class title: five absentees of 50 still fit in Arabic
+Rolls = list[tuple[str, int]]  # ("a" absent | "l" late, roll number)
+
+
+def _roll_lines(c: Ctx, chunk: Rolls) -> list[Part]:
     s = c.state
-    return menu(c, [_title(c),
-                    Part(c.t("Absent {n}: {rolls}", n=len(s.absent), rolls=format_rolls(s.absent)), cut=True),
-                    Part(c.t("Late {n}: {rolls}", n=len(s.late), rolls=format_rolls(s.late)), cut=True)],
-                [("1", _("Confirm")), ("2", _("Late")), ("3", _("Absent")), ("9", _("List"))])
+    absent = [r for kind, r in chunk if kind == "a"]
+    late = [r for kind, r in chunk if kind == "l"]
+    lines = []
+    if absent or not s.late:
+        lines.append(Part(c.t("Absent {n}: {rolls}", n=len(s.absent), rolls=format_rolls(absent))))
+    if late:
+        lines.append(Part(c.t("Late {n}: {rolls}", n=len(s.late), rolls=format_rolls(late))))
+    return lines
+
+
+def _review_options(last: bool) -> list[tuple[str, str]]:
+    if last:
+        return [("1", _("Confirm")), ("2", _("Late")), ("3", _("Absent")), ("9", _("List"))]
+    return [("8", _("More")), ("2", _("Late")), ("3", _("Absent"))]
+
+
+def _review_screen(c: Ctx, head: Part, chunk: Rolls, last: bool) -> Screen:
+    options = [Part(f"{key} {c.t(label)}") for key, label in _review_options(last)]
+    return fit(Kind.CON, [head] + _roll_lines(c, chunk) + options, c.limits)
+
+
+def _review_pages(c: Ctx) -> list[Rolls]:
+    """Pages of rolls that fit under the title uncut, or under any notice in its place."""
+    s = c.state
+    title = _title(c, dated=False).text[:TITLE_ROOM]  # a longer name is cut on the screen
+    widest = max([len(title)] + [len(c.t(NOTICES[k])) for k in REVIEW_NOTICES])
+    head = Part(title + " " * (widest - len(title)))  # the room the longest heading takes
+    items: Rolls = [("a", r) for r in sorted(s.absent)] + [("l", r) for r in sorted(s.late)]
+    return split_pages(items, lambda run, last: fits_screen(
+        lambda: _review_screen(c, head, list(run), last)))
+
+
+def _review_render(c: Ctx) -> Screen:
+    pages = _review_pages(c)
+    page = min(c.state.page, len(pages) - 1)
+    last = page == len(pages) - 1
+    notice = notice_part(c)
+    if notice:
+        try:
+            return _review_screen(c, notice[0], pages[page], last)
+        except ScreenTooLong:  # pragma: no cover - the pages leave room for every notice
+            pass
+    return _review_screen(c, _title(c, dated=False), pages[page], last)
 
 
 def _review_handle(c: Ctx, inp: str) -> Outcome:
 
     s = c.state
+    pages = len(_review_pages(c))
+    if inp == "8" and s.page < pages - 1:
+        return goto(c, "att_review", page=s.page + 1)
+    if inp == "1" and s.page < pages - 1:
+        return invalid(c)  # rolls not yet shown: Confirm is on the last page
     if inp == "1":
         roster = c.directory.roster(s.class_id)
         if roster.fingerprint != s.fp:
             keep = tuple(r for r in s.absent if r <= roster.size)
-            return goto(c, "att_review", fp=roster.fingerprint, absent=keep,
+            return goto(c, "att_review", fp=roster.fingerprint, absent=keep, page=0,
                         late=tuple(r for r in s.late if r <= roster.size), notice="list_changed")
         assert c.caller.staff_id is not None
         effect = ConfirmAttendance(s.class_id, c.caller.staff_id, _ids(roster, s.absent),
@@ -175,7 +244,8 @@ def _review_handle(c: Ctx, inp: str) -> Outcome:
 def _done_render(c: Ctx) -> Screen:
     s = c.state
     size = _class(c).size
-    return end(c, [Part(c.t("Saved {cls}.", cls=_class(c).name), cut=True),
+    return end(c, [Part(c.t("Saved {cls}.", cls=short_class_name(_class(c).name)), cut=True,
+                        middle=True),
                    Part(c.t.plural("{n} student", "{n} students", size)),
                    Part(c.t("{a} absent, {l} late.", a=len(s.absent), l=len(s.late))),
                    Part(c.t("Thank you."))])
@@ -229,8 +299,8 @@ def _late_class_handle(c: Ctx, inp: str) -> Outcome:
 
 
 def _late_rolls_render(c: Ctx) -> Screen:
-    return prompt(c, [_title(c), Part(c.t("Late arrivals: roll nos, 2 digits each"))],
-                  c.t("0 back"))
+    return _titled(c, lambda title: prompt(
+        c, [title, Part(c.t("Late arrivals: roll nos, 2 digits each"))], c.t("0 back")))
 
 
 def _late_rolls_handle(c: Ctx, inp: str) -> Outcome:
@@ -240,19 +310,39 @@ def _late_rolls_handle(c: Ctx, inp: str) -> Outcome:
         rolls = parse_rolls(inp, c.directory.roster(c.state.class_id).size)
     except BadRolls:
         return invalid(c, "bad_rolls")
-    return goto(c, "late_review", late=rolls)
+    return goto(c, "late_review", late=rolls, page=0)
+
+
+def _late_review_screen(c: Ctx, head: Part, chunk: list[int], last: bool) -> Screen:
+    options = [("1", _("Confirm")), ("0", _("Back"))] if last else [("8", _("More")), ("0", _("Back"))]
+    return fit(Kind.CON, [head, Part(c.t("Late: {rolls}", rolls=format_rolls(chunk)))]
+               + [Part(f"{key} {c.t(label)}") for key, label in options], c.limits)
+
+
+def _late_review_pages(c: Ctx) -> list[list[int]]:
+    title = _title(c, dated=False).text[:TITLE_ROOM]  # a longer name is cut on the screen
+    widest = max([len(title)] + [len(c.t(NOTICES[k])) for k in REVIEW_NOTICES])
+    head = Part(title + " " * (widest - len(title)))
+    return split_pages(sorted(c.state.late), lambda run, last: fits_screen(
+        lambda: _late_review_screen(c, head, list(run), last)))
 
 
 def _late_review_render(c: Ctx) -> Screen:
-    return menu(c, [_title(c), Part(c.t("Late: {rolls}", rolls=format_rolls(c.state.late)), cut=True)],
-                [("1", _("Confirm")), ("0", _("Back"))])
+    pages = _late_review_pages(c)
+    page = min(c.state.page, len(pages) - 1)
+    notice = notice_part(c)
+    head = notice[0] if notice else _title(c, dated=False)
+    return _late_review_screen(c, head, pages[page], page == len(pages) - 1)
 
 
 def _late_review_handle(c: Ctx, inp: str) -> Outcome:
 
+    pages = len(_late_review_pages(c))
+    if inp == "8" and c.state.page < pages - 1:
+        return goto(c, "late_review", page=c.state.page + 1)
     if inp == "0":
         return goto(c, "late_rolls", late=())
-    if inp != "1":
+    if inp != "1" or c.state.page < pages - 1:
         return invalid(c)
     roster = c.directory.roster(c.state.class_id)
     if roster.fingerprint != c.state.fp:

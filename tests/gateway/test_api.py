@@ -7,7 +7,7 @@ from flask import Flask
 
 from sqlalchemy import select
 
-from core import api_tokens, rbac
+from core import api_tokens
 from core.models import AttendanceMark, utcnow
 from gateway.cli import cli
 

@@ -41,6 +41,9 @@ def test_page_offers_operators_help_and_a_no_auth_warning(  # type: ignore[no-un
     assert "hudoor codes issue --staff STF-0001-0003" in html
     assert "hudoor codes slips --class &lt;class id&gt;" in html
     assert "no login" in html and "production" in html
+    assert "Dial *384*1234# to start." in html  # HUDOOR_USSD_CODE's default
+    assert "For English choose <b>3</b> on the first menu (<b>4</b> on a teacher's menu)" in html
+    assert 'href="/dev/sms"' in html
     js = client.get("/dev/phone/static/phone.js")
     assert js.status_code == 200 and 'join("*")' in js.get_data(as_text=True)
     js.close()
@@ -143,10 +146,10 @@ def test_a_guardian_enrols_in_the_browser(browser_page, synced, sandbox, runner,
     page.click("#dial")
     page.wait_for_function("document.getElementById('screen').innerText.includes('حضور')")
     assert page.is_visible("#reply") and page.is_disabled("#dial")
-    assert page.eval_on_selector("#screen", "el => el.matches(':dir(rtl)')")  # Arabic reads RTL
+    assert page.eval_on_selector("#screen .line", "el => el.matches(':dir(rtl)')")  # Arabic: RTL
     english = _answer(page, "3")
     assert "Register as parent" in english
-    assert page.eval_on_selector("#screen", "el => el.matches(':dir(ltr)')")
+    assert page.eval_on_selector("#screen .line", "el => el.matches(':dir(ltr)')")
     page.fill("#reply", "a1*#b")  # digits only: the rest is dropped, with a hint
     assert page.input_value("#reply") == "1"
     assert "Digits only" in page.inner_text("#hint")
@@ -173,3 +176,42 @@ def test_a_guardian_enrols_in_the_browser(browser_page, synced, sandbox, runner,
     page.click("#cancel")
     assert page.is_hidden("#reply-form") and page.inner_text("#state") == "cancelled"
     print(f"browser test took {time.monotonic() - started:.1f}s")
+
+
+def _lines(page: Any, selector: str) -> list[tuple[str, str]]:
+    """Return each line's text and its resolved direction."""
+    return page.eval_on_selector_all(
+        selector, "els => els.map(e => [e.innerText, e.matches(':dir(rtl)') ? 'rtl' : 'ltr'])")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_each_line_takes_its_own_direction(browser_page, synced, sandbox, runner, live_url) -> None:  # type: ignore[no-untyped-def]
+    """An English menu under an Arabic teacher's name reads left to right, line by line."""
+    import re
+
+    school = sandbox.district.schools()[0]["id"]
+    teacher = next(p for p in sandbox.district.roster(school) if p["role"] == "teacher")
+    out = runner.invoke(cli, ["codes", "issue", "--staff", teacher["id"]])
+    assert out.exit_code == 0, out.output
+    number, code = re.search(r"staff number (\d+), code (\d+)", out.output).groups()  # type: ignore[union-attr]
+    assert f"dial *384*1234#, choose 1 (Activate teacher), type the staff number {number}" in out.output
+    page = browser_page
+    page.goto(f"{live_url}/dev/phone")
+    page.click("#dial")
+    page.wait_for_function("document.getElementById('screen').innerText.includes('حضور')")
+    _answer(page, "3")
+    _answer(page, "1")
+    _answer(page, number)
+    assert _answer(page, code).startswith("Activated")
+    page.click("#dial")
+    page.wait_for_function("document.getElementById('state').innerText.startsWith('in session')")
+    if "English" in page.inner_text("#screen"):
+        _answer(page, "4")
+    lines = _lines(page, "#screen .line")
+    assert lines[0][1] == "rtl" and re.search("[\u0600-\u06ff]", lines[0][0])  # the name
+    assert lines[1] == ["1 Attendance", "ltr"] and ["0 Help", "ltr"] in lines, lines
+    assert ["4 العربية", "rtl"] in lines  # the one Arabic choice reads right to left
+    arabic = [(t, d) for t, d in _lines(page, "#log .line") if re.search("[\u0600-\u06ff]", t)
+              and not re.search("[A-Za-z]", t)]
+    assert arabic and all(d == "rtl" for _t, d in arabic)  # the log's Arabic lines read RTL
+    assert page.get_attribute("#sms-link", "href") == "/dev/sms?to=%2B201001234567"

@@ -10,13 +10,31 @@
   let session = null; // {id, inputs} while a session is open
   let busy = false;
 
+  // Each line takes its own direction (dir="auto"): an English screen under an Arabic name
+  // stays left-to-right, and an Arabic line keeps its full stop at its own end.
+  function fillLines(el, text) {
+    el.textContent = "";
+    for (const line of text.split("\n")) {
+      const div = document.createElement("div");
+      div.className = "line";
+      div.dir = "auto";
+      div.textContent = line || "\u00a0";
+      el.appendChild(div);
+    }
+  }
+
   function note(cls, text) {
     const li = document.createElement("li");
     li.className = cls;
-    li.dir = "auto";
-    li.textContent = new Date().toLocaleTimeString() + " " + text;
+    fillLines(li, new Date().toLocaleTimeString() + " " + text);
     log.appendChild(li);
     log.scrollTop = log.scrollHeight;
+  }
+
+  function showScreen(text) { fillLines(screen, text); }
+
+  function smsLink() {
+    $("sms-link").href = $("sms-link").dataset.base + "?to=" + encodeURIComponent(msisdn.value.trim());
   }
 
   function setState(text) { $("state").textContent = text; }
@@ -67,12 +85,12 @@
     if (!data || data.error !== undefined || (data.kind !== "CON" && data.kind !== "END")) {
       const why = (data && data.error) || "unexpected answer";
       note("err", "✖ " + (status || "") + " " + why);
-      screen.textContent = "Connection problem or invalid MMI code.\n" + why;
+      showScreen("Connection problem or invalid MMI code.\n" + why);
       end("error");
       return;
     }
     note("in", "← " + data.kind + " (" + ms + " ms)\n" + data.text);
-    screen.textContent = data.text;
+    showScreen(data.text);
     if (data.kind === "END") {
       end("session ended");
     } else {
@@ -88,7 +106,7 @@
     $("session").textContent = id;
     log.textContent = "";
     note("out", "→ dial " + operator.selectedOptions[0].textContent + " " + msisdn.value.trim());
-    screen.textContent = "USSD code running…";
+    showScreen("USSD code running…");
     resetHint();
     open(true);
     hop();
@@ -111,7 +129,7 @@
   function cancel() {
     if (!session) return;
     note("err", "✖ cancelled (hung up)");
-    screen.textContent = "Cancelled.";
+    showScreen("Cancelled.");
     end("cancelled");
   }
 
@@ -129,7 +147,10 @@
     const m = /^\+20(1[0-9])([0-9]{8})$/.exec(msisdn.value.trim());
     msisdn.value = m ? "+20" + opt.dataset.prefix.slice(1) + m[2] : opt.dataset.msisdn;
     $("brand").textContent = opt.textContent.split(" (")[0];
+    smsLink();
   });
+  msisdn.addEventListener("input", smsLink);
+  smsLink();
 
   $("pad").addEventListener("click", (ev) => {
     const key = ev.target.dataset && ev.target.dataset.key;
