@@ -10,7 +10,6 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup
 
-from core import audit as audit_log
 from core import migrate
 from core.sandbox.cli import sandbox as sandbox_cli
 from core.sync.runs import SyncBusy
@@ -58,6 +57,7 @@ def db_upgrade() -> None:
     url = _rt().config.effective_database_url
     migrate.upgrade(url)
     click.echo(f"database at revision {migrate.current(url)}")
+    click.echo(_anchor())  # the first anchor fixes how many unkeyed audit rows may ever exist
 
 
 @db.command("current")
@@ -119,11 +119,17 @@ def sync_report(run_id: int | None) -> None:
 
 
 @audit.command("verify")
-@click.option("--expect-head", default=None, help="Head hash recorded elsewhere, to catch truncation.")
+@click.option("--expect-head", default=None, help="A head hash recorded elsewhere, checked too.")
 def audit_verify(expect_head: str | None) -> None:
-    """Check every link of the audit chain; exit 1 on any break."""
-    with _rt().sessions() as session:
-        result = audit_log.verify(session, expect_head=expect_head)
+    """Check every link of the audit chain and every anchor; exit 1 on any break."""
+    from core import audit_anchor
+
+    rt = _rt()
+    path = rt.config.audit_anchor_path
+    with rt.sessions() as session:
+        result = audit_anchor.verify(session, path, expect_head=expect_head)
+    if not path.exists():
+        click.echo(f"warning: no anchors at {path}: removed newest rows would not show", err=True)
     for problem in result.problems:
         click.echo(f"BROKEN: {problem}", err=True)
     click.echo(f"{'ok' if result.ok else 'FAILED'}: {result.checked} entries checked, "
@@ -131,31 +137,55 @@ def audit_verify(expect_head: str | None) -> None:
     sys.exit(0 if result.ok else 1)
 
 
+@audit.command("anchor")
+def audit_anchor_now() -> None:
+    """Check the entries since the newest anchor and append the head to the anchor file."""
+    click.echo(_anchor())
+
+
+def _anchor() -> str:
+    from core import audit_anchor
+
+    rt = _rt()
+    with rt.sessions() as session:
+        try:
+            made = audit_anchor.anchor_now(session, rt.config.audit_anchor_path, rt.clock())
+        except audit_anchor.AuditBroken as exc:
+            raise click.ClickException(f"not anchored, the chain is broken: {exc}") from exc
+    return f"anchored {made.count} entries, head {made.head}" if made else "nothing new to anchor"
+
+
 @contract.command("register")
 @click.argument("version")
-@click.option("--notice", required=True, type=click.DateTime(["%Y-%m-%d"]))
 @click.option("--effective", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--notice", default=None, type=click.DateTime(["%Y-%m-%d"]),
+              help="Only today is accepted: the notice is the day of registration.")
 @click.option("--by", "actor", default="cli", help="Who registers it (audited).")
-def contract_register(version: str, notice, effective, actor: str) -> None:  # type: ignore[no-untyped-def]
-    """Register an upstream schema version announced with at least 30 days' notice."""
-    from core.upstream.versions import register
+def contract_register(version: str, effective, notice, actor: str) -> None:  # type: ignore[no-untyped-def]
+    """Register an upstream schema version announced today, effective 30 days on or later."""
+    from core.upstream.versions import RegistrationRefused, register
 
-    with _rt().sessions() as session, session.begin():
+    rt = _rt()
+    today = rt.today()
+    if notice is not None and notice.date() != today:
+        raise click.ClickException(f"the notice date is the day of registration ({today}); "
+                                   f"{notice.date()} cannot be given")
+    with rt.sessions() as session, session.begin():
         try:
-            register(session, version, notice.date(), effective.date(), actor)
-        except NoticeTooShort as exc:
+            new = register(session, version, effective.date(), actor, today)
+        except (NoticeTooShort, RegistrationRefused) as exc:
             raise click.ClickException(str(exc)) from exc
-    click.echo(f"version {version} accepted from {effective.date().isoformat()}")
+    click.echo(f"version {version} {'accepted' if new else 'already registered, unchanged:'}"
+               f" from {effective.date().isoformat()} (notice {today.isoformat()})")
 
 
 @contract.command("list")
 def contract_list() -> None:
     """List the upstream schema versions accepted today."""
-    from core import calendar
     from core.upstream.versions import accepted_versions
 
     with _rt().sessions() as session:
-        click.echo(" ".join(sorted(accepted_versions(session, calendar.today()))))
+        click.echo(" ".join(sorted(accepted_versions(session, _rt().today()))))
 
 
 @cli.command("ussd-warm")
