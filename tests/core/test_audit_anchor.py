@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from core import audit
 from core.config import Config, ConfigError
+from gateway.app import create_app
 from gateway.cli import cli
 from tests.core.test_audit import _append, _drop_guard
 
@@ -130,3 +131,45 @@ def test_production_needs_its_own_long_audit_key(key, complaint) -> None:  # typ
         Config.from_env({**without_anchor, "HUDOOR_AUDIT_KEY": "k" * 32})
     assert Config.from_env({**_PROD, "HUDOOR_AUDIT_KEY": "k" * 32}).audit_key_bytes == b"k" * 32
     assert json.dumps(Config().audit_key)  # the development key is a plain string
+
+
+def test_upgrading_a_database_with_unkeyed_rows_keeps_them_verifiable(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Migration 0008 on a database an older release wrote: nothing rewritten, all verifies."""
+    import hashlib
+
+    from core import migrate
+    from core.runtime import Runtime
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate.upgrade(url, "0005")
+    rt = Runtime(Config(env="test", var_dir=tmp_path / "var", database_url=url))
+    prev = audit.GENESIS
+    with rt.engine.begin() as conn:
+        for seq in (1, 2):
+            body = audit.canonical_json([seq, f"2026-01-0{seq}T00:00:00", "cli", "x.y", "thing",
+                                         str(seq), "old release", "{}"])
+            h = hashlib.sha256(f"{prev}|{body}".encode()).hexdigest()
+            conn.execute(text("INSERT INTO audit_log VALUES (:s, :at, 'cli', 'x.y', 'thing', :e,"
+                              " 'old release', '{}', :p, :h)"),
+                         {"s": seq, "at": f"2026-01-0{seq}T00:00:00", "e": str(seq), "p": prev, "h": h})
+            prev = h
+    app_runner = create_app({"TESTING": True, "HUDOOR_RUNTIME": rt}).test_cli_runner()
+    upgraded = app_runner.invoke(cli, ["db", "upgrade"])
+    assert upgraded.exit_code == 0 and "anchored 2 entries" in upgraded.output, upgraded.output
+    _append(rt, 2)
+    result = app_runner.invoke(cli, ["audit", "verify"])
+    assert result.exit_code == 0 and "4 entries checked" in result.output, result.output
+    rt.close()
+
+
+def test_registered_contract_dates_cannot_be_changed_in_the_database(runtime, runner) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import DBAPIError
+
+    effective = runtime.today() + timedelta(days=30)
+    assert runner.invoke(cli, ["contract", "register", "2", "--effective", str(effective)]).exit_code == 0
+    for statement in ("UPDATE contract_versions SET notice_date = '2020-01-01'",
+                      "UPDATE contract_versions SET effective_date = '2020-01-01'",
+                      "DELETE FROM contract_versions"):
+        with pytest.raises(DBAPIError, match="fixed once registered"):
+            with runtime.engine.begin() as conn:
+                conn.execute(text(statement))
