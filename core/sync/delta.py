@@ -164,7 +164,7 @@ def _apply_batch(session: Session, ctx: RunContext, batch: list[Any]) -> Counts:
         return counts
     ids = [_subject(ch) for ch in others]
     known = {up: p for up, p in ((p.upstream_id, p) for p in session.scalars(
-        select(Person).where(Person.upstream_id.in_([i for i in ids if i]))))}
+        select(Person).where(Person.upstream_id.in_([i for i in ids if is_id(i)]))))}
     leavers: dict[int, datetime] = {}
     revoke: dict[int, tuple[str, datetime]] = {}
     statuses: list[dict[str, Any]] = []
@@ -173,7 +173,7 @@ def _apply_batch(session: Session, ctx: RunContext, batch: list[Any]) -> Counts:
         counts.seen += 1
         kind = ch.get("type") if isinstance(ch, dict) else None
         changed_at = _when(ch.get("changed_at")) if isinstance(ch, dict) else None
-        person = known.get(pid) if pid else None
+        person = known.get(pid) if is_id(pid) else None  # a malformed id is never looked up
         problem = _problem(ch, kind, changed_at, person, pid)
         if problem is not None:
             rejects.append(_rejected_change(ch, pid, problem))
@@ -208,13 +208,14 @@ def _apply_batch(session: Session, ctx: RunContext, batch: list[Any]) -> Counts:
 
 
 _KINDS = ("upsert", "leave", "status")
+_CHANGE_KEYS = frozenset({"seq", "type", "person_id", "person", "school_id", "changed_at", "status"})
 _STATUSES = frozenset(s.value for s in IdentityStatus)
 
 
 def _rejected_change(ch: Any, pid: str | None, problem: str) -> Rejected:
     """Quarantine a change by its field names and shapes; only known kinds and ids by value."""
     fields = ch if isinstance(ch, dict) else {}
-    record: dict[str, Any] = {k: shape(v) for k, v in sorted(fields.items()) if isinstance(k, str)}
+    record: dict[str, Any] = {k: shape(v) for k, v in sorted(fields.items()) if k in _CHANGE_KEYS}
     for key, allowed in (("type", _KINDS), ("status", _STATUSES)):
         value = fields.get(key)
         if isinstance(value, str) and value in allowed:

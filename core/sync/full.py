@@ -15,12 +15,12 @@ from core.sync.catalog import Catalog, upsert_classes, upsert_schools
 from core.sync.prefetch import Item, roster_pages
 from core.sync.counts import Counts
 from core.sync.writer import RunContext, apply_people
-from core.upstream.adapter import DropCounter
+from core.upstream.adapter import DropCounter, is_id
 from core.upstream.client import UpstreamClient
 
 
 def _school_ids(raw: list[object]) -> list[str]:
-    return [s["id"] for s in raw if isinstance(s, dict) and isinstance(s.get("id"), str)]
+    return [s["id"] for s in raw if isinstance(s, dict) and is_id(s.get("id"))]
 
 
 def run_full(factory: sessionmaker[Session], client: UpstreamClient, *, school: str | None = None,
