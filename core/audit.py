@@ -1,11 +1,12 @@
-"""Append to and verify the hash-chained audit log that every write path uses."""
+"""Append to and verify the keyed, hash-chained audit log that every write path uses."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Protocol, Sequence
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
@@ -13,9 +14,24 @@ from sqlalchemy.orm import Session
 from core.models import AuditEntry, utcnow
 
 GENESIS = "0" * 64
+# How a row's hash was made. UNKEYED rows predate keyed hashing (migration 0008) and stay
+# as written: the audit log is never rewritten. Every row appended since is KEYED.
+UNKEYED, KEYED = 1, 2
 # Any fixed number; every appender takes this transaction-scoped lock on PostgreSQL
 # so two writers never read the same chain head.
 _PG_LOCK_KEY = 72_017_001
+
+
+class AuditKeyMissing(RuntimeError):
+    """The session carries no audit key (build sessions with core.db.make_sessionmaker)."""
+
+
+class Anchored(Protocol):
+    """A head recorded outside the database: `count` rows, the last one hashing to `head`."""
+
+    at: str
+    count: int
+    head: str
 
 
 def canonical_json(value: Any) -> str:
@@ -23,11 +39,24 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def link_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, entity: str,
-              entity_id: str, reason: str, data: str) -> str:
-    """Return the hash of one chain link over every stored column and its predecessor."""
+def link_hash(key: bytes | None, prev_hash: str, seq: int, at: str, actor: str, action: str,
+              entity: str, entity_id: str, reason: str, data: str) -> str:
+    """Return one link's hash over every stored column and its predecessor.
+
+    With a key: HMAC-SHA256 (scheme KEYED); without: the plain SHA-256 of UNKEYED rows.
+    """
     body = canonical_json([seq, at, actor, action, entity, entity_id, reason, data])
-    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
+    if key is None:
+        return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
+    return hmac.new(key, f"{KEYED}|{prev_hash}|{body}".encode(), hashlib.sha256).hexdigest()
+
+
+def session_key(session: Session) -> bytes:
+    """Return the audit key the session was built with."""
+    key = session.info.get("audit_key")
+    if not key:
+        raise AuditKeyMissing("this session has no audit key; build it with the runtime's sessions")
+    return bytes(key)
 
 
 # Built once (they run on every audited write, i.e. at the end of most USSD sessions).
@@ -53,17 +82,21 @@ def record(session: Session, *, actor: str, action: str, entity: str, entity_id:
         entity: the kind of record changed; entity_id: which one (or a batch label).
         reason: why, in words a reviewer understands.
         data: the change itself (ids, before/after values).
+
+    Raises:
+        AuditKeyMissing: the session was not built with the audit key.
     """
+    key = session_key(session)
     seq, prev = _head(session)
     seq += 1
     at = utcnow().isoformat(timespec="microseconds")
     row = {
         "seq": seq, "at": at, "actor": actor[:100], "action": action[:64], "entity": entity[:64],
         "entity_id": str(entity_id)[:200], "reason": reason[:300],
-        "data": canonical_json(data or {}),
+        "data": canonical_json(data or {}), "hash_scheme": KEYED,
     }
     row["prev_hash"] = prev
-    row["hash"] = link_hash(prev, seq, at, row["actor"], row["action"], row["entity"],
+    row["hash"] = link_hash(key, prev, seq, at, row["actor"], row["action"], row["entity"],
                             row["entity_id"], row["reason"], row["data"])
     session.execute(_APPEND, [row])
     return seq
@@ -83,8 +116,8 @@ class Verification:
         return not self.problems
 
 
-def _rows(session: Session, batch: int) -> Iterator[AuditEntry]:
-    last = 0
+def _rows(session: Session, batch: int, after: int) -> Iterator[AuditEntry]:
+    last = after
     while True:
         rows = session.scalars(
             select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch)
@@ -95,27 +128,64 @@ def _rows(session: Session, batch: int) -> Iterator[AuditEntry]:
         last = rows[-1].seq
 
 
-def verify(session: Session, *, expect_head: str | None = None, batch: int = 5000) -> Verification:
-    """Walk the whole chain and report every edited, removed or inserted link.
+def _start(session: Session, since: Anchored | None, result: Verification) -> bool:
+    """Check the row an incremental walk starts after; return whether it is keyed."""
+    if since is None or since.count == 0:
+        return False
+    row = session.execute(select(AuditEntry.hash, AuditEntry.hash_scheme)
+                          .where(AuditEntry.seq == since.count)).first()
+    if row is None or row[0] != since.head:
+        result.problems.append(f"seq {since.count} does not match the anchor of {since.at}"
+                               " (chain rewritten or truncated)")
+        return False
+    result.head_seq, result.head_hash = since.count, since.head
+    return bool(row[1] == KEYED)
 
-    An edited row no longer matches its own hash; a removed or inserted row breaks
-    the sequence or the next row's prev_hash. Removing the newest rows is only
-    visible against a head hash kept outside the database (`expect_head`).
+
+def verify(session: Session, *, anchors: Sequence[Anchored] = (), since: Anchored | None = None,
+           expect_head: str | None = None, trust_unkeyed: bool = False,
+           batch: int = 5000) -> Verification:
+    """Walk the chain (after `since`, else all of it) and report every break.
+
+    An edited row no longer matches its keyed hash; a removed or inserted row breaks
+    the sequence or the next row's prev_hash; without the key no row can be re-hashed.
+    Removed newest rows and a replaced chain show against the anchors (oldest first):
+    each anchored row must still be there with its anchored hash, and unkeyed rows are
+    accepted only up to the oldest anchor (the upgrade's) and never after a keyed row;
+    with no anchor at all, only when `trust_unkeyed` (the very first anchoring).
     """
+    key = session_key(session)
     result = Verification()
-    prev_hash, expected_seq = GENESIS, 1
-    for row in _rows(session, batch):
+    keyed_seen = _start(session, since, result)
+    anchored = {a.count: a for a in anchors}
+    legacy_limit = anchors[0].count if anchors else (None if trust_unkeyed else 0)
+    prev_hash, expected_seq = result.head_hash, result.head_seq + 1
+    for row in _rows(session, batch, result.head_seq):
         result.checked += 1
         if row.seq != expected_seq:
             result.problems.append(f"seq {expected_seq}..{row.seq - 1} missing (rows removed)")
         if row.prev_hash != prev_hash:
             result.problems.append(f"seq {row.seq}: prev_hash does not match the row before it")
-        actual = link_hash(row.prev_hash, row.seq, row.at, row.actor, row.action, row.entity,
-                           row.entity_id, row.reason, row.data)
+        if row.hash_scheme == UNKEYED and (keyed_seen or (legacy_limit is not None
+                                                          and row.seq > legacy_limit)):
+            result.problems.append(f"seq {row.seq}: unkeyed row written after keyed hashing began"
+                                   " or not vouched for by an anchor (chain replaced?)")
+        keyed_seen = keyed_seen or row.hash_scheme == KEYED
+        actual = link_hash(key if row.hash_scheme == KEYED else None, row.prev_hash, row.seq,
+                           row.at, row.actor, row.action, row.entity, row.entity_id, row.reason,
+                           row.data)
         if actual != row.hash:
             result.problems.append(f"seq {row.seq}: contents do not match its hash (row edited)")
+        if row.seq in anchored and anchored[row.seq].head != row.hash:
+            result.problems.append(f"seq {row.seq} does not match the anchor of "
+                                   f"{anchored[row.seq].at} (chain rewritten)")
         prev_hash, expected_seq = row.hash, row.seq + 1
         result.head_seq, result.head_hash = row.seq, row.hash
+    for anchor in anchors:
+        if anchor.count > result.head_seq:
+            result.problems.append(
+                f"the anchor of {anchor.at} counts {anchor.count} entries but the chain ends at"
+                f" seq {result.head_seq} (newest rows removed)")
     if expect_head is not None and expect_head != result.head_hash:
         result.problems.append(
             f"head is {result.head_hash[:16]}… at seq {result.head_seq}, expected {expect_head[:16]}…"

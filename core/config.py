@@ -143,6 +143,10 @@ class Config:
     ussd_max_ucs2: int = 80  # 160 octets as UCS-2 characters (any Arabic on the screen)
     ussd_code: str = "*384*1234#"  # the service code people dial: printed on slips, on /dev/phone
     code_ttl_days: int = 14
+    # Audit chain (issue 8): the HMAC key lives outside the database; anchors go where an
+    # auditor controls them (decision 3). Empty anchor file: var/audit-anchors.log.
+    audit_key: str = "dev-only-audit-key-never-use-in-production"
+    audit_anchor_file: str = ""
     fake_now: str = ""  # ISO time to run the clock from (drills, demos, benchmarks); never in production
     # Access and callbacks (security review, issue 8; docs/SECURITY.md)
     ussd_callback_token: str = "dev-ussd-callback-token"
@@ -186,6 +190,8 @@ class Config:
             ussd_max_ucs2=_int(env, "HUDOOR_USSD_MAX_UCS2", cls.ussd_max_ucs2),
             ussd_code=env.get("HUDOOR_USSD_CODE", cls.ussd_code).strip() or cls.ussd_code,
             code_ttl_days=_int(env, "HUDOOR_CODE_TTL_DAYS", cls.code_ttl_days),
+            audit_key=env.get("HUDOOR_AUDIT_KEY", cls.audit_key),
+            audit_anchor_file=env.get("HUDOOR_AUDIT_ANCHOR_FILE", ""),
             fake_now=env.get("HUDOOR_FAKE_NOW", ""),
             sms_provider=env.get("HUDOOR_SMS_PROVIDER") or cls.sms_provider,
             at_username=env.get("HUDOOR_AT_USERNAME", cls.at_username),
@@ -252,6 +258,28 @@ class Config:
         self._check_secrets()
         if self.sync_interval_seconds > 1800:  # see gateway.schedule
             raise ConfigError("HUDOOR_SYNC_INTERVAL_SECONDS above 1800 breaks the 1-hour revocation promise")
+        self._check_audit()
+
+    def _check_audit(self) -> None:
+        """Refuse a short, default or reused audit key (it alone makes the chain unforgeable)."""
+        if not self.audit_anchor_file:
+            raise ConfigError("production needs HUDOOR_AUDIT_ANCHOR_FILE (a place an auditor holds)")
+        if self.audit_key == Config.audit_key or secret_bits(self.audit_key) < SECRET_BITS:
+            raise ConfigError("production needs HUDOOR_AUDIT_KEY of at least 32 bytes of entropy")
+        others = (self.secret_key, self.ussd_callback_token, self.dlr_callback_token,
+                  self.inbound_callback_token, self.at_api_key, self.upstream_token)
+        if self.audit_key in others:
+            raise ConfigError("HUDOOR_AUDIT_KEY must differ from every other secret")
+
+    @property
+    def audit_key_bytes(self) -> bytes:
+        """Return HUDOOR_AUDIT_KEY as the HMAC key of the audit chain."""
+        return self.audit_key.encode()
+
+    @property
+    def audit_anchor_path(self) -> Path:
+        """Return where audit anchors are appended (HUDOOR_AUDIT_ANCHOR_FILE)."""
+        return Path(self.audit_anchor_file) if self.audit_anchor_file else self.var_dir / "audit-anchors.log"
 
     def _check_secrets(self) -> None:
         """Refuse weak or shared secrets: each ≥ 32 bytes of entropy, no two alike."""

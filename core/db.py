@@ -44,9 +44,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Return a session factory bound to `engine`."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, audit_key: bytes | None = None) -> sessionmaker[Session]:
+    """Return a session factory bound to `engine`; its sessions carry the audit chain's key."""
+    info = {"audit_key": audit_key} if audit_key else {}
+    return sessionmaker(bind=engine, expire_on_commit=False, info=info)
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -307,6 +308,8 @@ class AuditEntry(Base):
     data: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # 1: plain SHA-256, rows written before migration 0008; 2: HMAC-SHA256 (core.audit).
+    hash_scheme: Mapped[int] = mapped_column(SmallInteger, server_default=text("1"))
 
 
 APPEND_ONLY_TRIGGERS = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Callable
 from functools import cached_property
 
@@ -48,14 +48,14 @@ class Runtime:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
-        return make_sessionmaker(self.engine)
+        return make_sessionmaker(self.engine, self.config.audit_key_bytes)
 
     @cached_property
     def replica_sessions(self) -> sessionmaker[Session]:
         """Sessions for bulk reads: the read replica when one is configured (R7)."""
         if not self.config.replica_url:
             return self.sessions
-        return make_sessionmaker(make_engine(self.config.replica_url))
+        return make_sessionmaker(make_engine(self.config.replica_url), self.config.audit_key_bytes)
 
     @property
     def redis(self) -> redis.Redis:
@@ -63,13 +63,17 @@ class Runtime:
             self._redis = redis_conn.connect(self.config)
         return self._redis
 
+    def today(self) -> date:
+        """Return today's date in Cairo by this runtime's clock."""
+        return calendar.to_cairo(self.clock()).date()
+
     def upstream(self) -> UpstreamClient:
         """Return a client for HUDOOR_UPSTREAM_URL accepting today's registered versions."""
         transport = self.transport or HttpTransport(
             self.config.upstream_url, token=self.config.upstream_token,
             timeout=self.config.upstream_timeout, retries=self.config.upstream_retries)
         with self.sessions() as session:
-            accepted = versions.accepted_versions(session, calendar.today())
+            accepted = versions.accepted_versions(session, self.today())
         return UpstreamClient(transport, accepted, page_size=self.config.upstream_page_size)
 
     def close(self) -> None:

@@ -72,27 +72,34 @@ def sync_report(run_id: int | None) -> None:
 
 @contract.command("register")
 @click.argument("version")
-@click.option("--notice", required=True, type=click.DateTime(["%Y-%m-%d"]))
 @click.option("--effective", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--notice", default=None, type=click.DateTime(["%Y-%m-%d"]),
+              help="Only today is accepted: the notice is the day of registration.")
 @click.option("--by", "actor", default="cli", help="Who registers it (audited).")
-def contract_register(version: str, notice, effective, actor: str) -> None:  # type: ignore[no-untyped-def]
-    """Register an upstream schema version announced with at least 30 days' notice."""
-    from core.upstream.versions import NoticeTooShort, register
+def contract_register(version: str, effective, notice, actor: str) -> None:  # type: ignore[no-untyped-def]
+    """Register an upstream schema version announced today, effective 30 days on or later."""
+    from core.upstream.versions import NoticeTooShort, RegistrationRefused, register
 
-    with rt().sessions() as session, session.begin():
+    runtime = rt()
+    today = runtime.today()
+    if notice is not None and notice.date() != today:
+        raise click.ClickException(f"the notice date is the day of registration ({today}); "
+                                   f"{notice.date()} cannot be given")
+    with runtime.sessions() as session, session.begin():
         try:
-            register(session, version, notice.date(), effective.date(), actor)
-        except NoticeTooShort as exc:
+            new = register(session, version, effective.date(), actor, today)
+        except (NoticeTooShort, RegistrationRefused) as exc:
             raise click.ClickException(str(exc)) from exc
-    click.echo(f"version {version} accepted from {effective.date().isoformat()}")
+    click.echo(f"version {version} {'accepted' if new else 'already registered, unchanged:'}"
+               f" from {effective.date().isoformat()} (notice {today.isoformat()})")
 
 
 @contract.command("list")
 def contract_list() -> None:
     """List the upstream schema versions accepted today."""
-    from core import calendar
     from core.upstream.versions import accepted_versions
 
-    with rt().sessions() as session:
-        versions = sorted(accepted_versions(session, calendar.today()))
+    runtime = rt()
+    with runtime.sessions() as session:
+        versions = sorted(accepted_versions(session, runtime.today()))
     click.echo(" ".join(versions) if versions else "no upstream schema version is accepted today")

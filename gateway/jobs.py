@@ -21,6 +21,16 @@ def sync_full(school: str | None = None) -> dict[str, Any]:
     return run_full(rt.sessions, rt.upstream(), school=school, actor="worker").as_dict()
 
 
+def anchor_audit() -> str | None:
+    """Append the audit chain's head to the anchor file (scheduled); raises if the chain broke."""
+    from core import audit_anchor
+
+    rt = worker_runtime()
+    with rt.sessions() as session:
+        made = audit_anchor.anchor_now(session, rt.config.audit_anchor_path, rt.clock())
+    return made.line() if made else None
+
+
 def warm_ussd() -> int:
     """Warm the USSD hop caches before the first bell (scheduled on school mornings)."""
     from ussd.warmup import warm_now

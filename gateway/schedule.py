@@ -1,15 +1,50 @@
-"""The periodic jobs and how often they run."""
+"""The periodic jobs and how often they run; cron times are read in Africa/Cairo."""
 
 from __future__ import annotations
 
-from rq.cron import CronScheduler
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from croniter import croniter
+from rq.cron import CronJob, CronScheduler
+from rq.utils import now as rq_now
 
 from gateway import jobs
+from core.calendar import CAIRO
 from core.config import Config
 
 # Revocation must land within 1 hour of the upstream change: the delta sync interval
 # plus one sync's duration bounds it, so the interval is capped well below an hour.
 MAX_SYNC_INTERVAL_SECONDS = 1800
+# School mornings, Cairo time: warm at 06:00, then every 15 minutes until 09:45. Each warm
+# entry lives 20 minutes (ussd.warmup.WARM_TTL), so the caches stay warm until ~10:05 and a
+# revoked teacher's menu still lives at most one sync interval + 20 minutes.
+WARM_CRON = "*/15 6-9 * * 0-4"
+# The audit head goes to the anchor file this often: at most this much of the newest
+# audit can be removed unseen (decision 3).
+ANCHOR_INTERVAL_SECONDS = 300
+
+
+def next_cairo(cron: str, after: datetime) -> datetime:
+    """Return the first moment after `after` that `cron` matches in Cairo local time, in UTC."""
+    return croniter(cron, after.astimezone(CAIRO)).get_next(datetime).astimezone(timezone.utc)
+
+
+class CairoCronJob(CronJob):
+    """A cron job whose fields mean Cairo time, whatever the host's TZ (RQ reads host time)."""
+
+    def get_next_enqueue_time(self) -> datetime:
+        if not self.cron:
+            return super().get_next_enqueue_time()
+        return next_cairo(self.cron, self.latest_enqueue_time or rq_now())
+
+
+def _cairo_cron(cron: CronScheduler, func: Callable[..., Any], expr: str, *, queue_name: str,
+                name: str, **options: Any) -> None:
+    job = CairoCronJob(queue_name=queue_name, func=func, cron=expr, name=name, **options)
+    cron.get_jobs().append(job)  # RQ's register() would build a host-time CronJob
+    if job not in cron.get_jobs():
+        raise RuntimeError("this RQ version hands out a copy of its cron jobs; update _cairo_cron")
 
 
 def register(cron: CronScheduler, cfg: Config) -> None:
@@ -17,16 +52,18 @@ def register(cron: CronScheduler, cfg: Config) -> None:
     interval = min(cfg.sync_interval_seconds, MAX_SYNC_INTERVAL_SECONDS)
     cron.register(jobs.sync_delta, queue_name="sync", interval=interval, job_timeout=1800,
                   name="sync_delta")
-    # Before the first bell (06:30 Cairo = 04:30 UTC in winter, 05:30 local in summer time),
-    # Sunday to Thursday: warm the USSD caches so the spike's first hops read no database.
-    cron.register(jobs.warm_ussd, queue_name="urgent", cron="30 4 * * 0-4", name="warm_ussd")
+    # Before the first bell and through the morning spike, Sunday to Thursday: the first
+    # hops read no database.
+    _cairo_cron(cron, jobs.warm_ussd, WARM_CRON, queue_name="urgent", name="warm_ussd")
+    cron.register(jobs.anchor_audit, queue_name="default", interval=ANCHOR_INTERVAL_SECONDS,
+                  name="anchor_audit")
     from digests import jobs as sms_jobs  # the SMS pipeline's periodic work
 
     # Rebuild sending jobs from the outbox every minute: Redis may have been wiped.
     cron.register(sms_jobs.requeue, queue_name="default", interval=60, name="sms_requeue")
     # Inbound-SMS ids hold a parent's number; a week outlives every operator retry.
-    cron.register(sms_jobs.forget_inbound_ids, queue_name="default", cron="15 1 * * *",
-                  name="forget_inbound_ids")
+    _cairo_cron(cron, sms_jobs.forget_inbound_ids, "15 1 * * *", queue_name="default",
+                name="forget_inbound_ids")
     # Cheap check every five minutes; fires once a school day at the digest cut-off.
     cron.register(sms_jobs.digests_if_due, queue_name="digests", interval=300, job_timeout=3600,
                   name="digests_if_due")

@@ -9,7 +9,9 @@ from typing import Any
 
 from sandbox.extras import extra_fields
 
-SHARES = ("missing_fields", "wrong_types", "duplicates", "error_rate")
+SHARES = ("missing_fields", "wrong_types", "object_fields", "duplicates", "error_rate")
+# Where `object_fields` puts a nested object: a permitted field, filled with personal data.
+OBJECT_TARGETS = ("display_name", "role", "class_ids", "status")
 ROLE_CODES = {"student": 1, "teacher": 2, "champion": 3, "principal": 4}
 
 
@@ -26,6 +28,7 @@ class Faults:
     extra_fields: bool = False
     missing_fields: float = 0.0
     wrong_types: float = 0.0
+    object_fields: float = 0.0
     duplicates: float = 0.0
     slow_pages: int = 0
     error_rate: float = 0.0
@@ -65,7 +68,7 @@ class Faults:
     def alters_people(self) -> bool:
         """Return whether person records or their order are changed."""
         return bool(self.extra_fields or self.missing_fields or self.wrong_types
-                    or self.duplicates)
+                    or self.object_fields or self.duplicates)
 
 
 class FaultSwitch:
@@ -125,7 +128,19 @@ def mutate_person(person: dict[str, Any], faults: Faults, governorate: str) -> d
         else:
             digits = "".join(ch for ch in str(pid) if ch.isdigit())
             out["id"] = int(digits or 0)
+    if faults.object_fields and unit(seed, "object", pid) < faults.object_fields:
+        out = {**out, **_nested_object(person, seed, governorate)}
     return out
+
+
+def _nested_object(person: dict[str, Any], seed: int, governorate: str) -> dict[str, Any]:
+    """Return one permitted field replaced by an object that carries the person's extras."""
+    pid = person.get("id")
+    which = OBJECT_TARGETS[int(unit(seed, "object-which", pid) * len(OBJECT_TARGETS))]
+    nested = {"value": person.get(which, "active"), **extra_fields(person, governorate)}
+    if which == "class_ids":  # a list of objects where a list of ids belongs
+        return {which: [{"id": c, **nested} for c in person.get("class_ids") or []] or [nested]}
+    return {which: nested}
 
 
 def roster_faults(people: list[dict[str, Any]], faults: Faults, governorate: str,
@@ -135,7 +150,7 @@ def roster_faults(people: list[dict[str, Any]], faults: Faults, governorate: str
     if faults.duplicates:
         repeats = [p for p in people if unit(faults.seed, "dup", p["id"]) < faults.duplicates]
         out = ([previous] if previous is not None else []) + out + repeats
-    if faults.extra_fields or faults.missing_fields or faults.wrong_types:
+    if faults.extra_fields or faults.missing_fields or faults.wrong_types or faults.object_fields:
         out = [mutate_person(p, faults, governorate) for p in out]
     return out
 

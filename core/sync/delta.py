@@ -16,7 +16,7 @@ from core.sync import runs
 from core.sync.catalog import Catalog, upsert_classes, upsert_schools
 from core.sync.counts import Counts
 from core.sync.writer import REVOKING, RunContext, apply_people, quarantine
-from core.upstream.adapter import DropCounter, Rejected
+from core.upstream.adapter import DropCounter, Rejected, is_id, shape
 from core.upstream.client import UpstreamClient
 
 CURSOR = "delta"
@@ -60,25 +60,35 @@ def run_delta(factory: sessionmaker[Session], client: UpstreamClient, *, actor: 
             cursor = read_cursor(session)
             ctx = RunContext(run.id, f"{actor}:run-{run.id}", Catalog.load(session), DropCounter(),
                              mark_seen=False, observed_at=utcnow())
-        pages = 0
-        while max_pages is None or pages < max_pages:
-            page = client.changes(cursor)
-            if not page.changes:
-                break
-            _refresh_catalog(session, client, ctx, page.changes)
-            with session.begin():
-                ctx.dropped.clear()
-                counts = _apply_changes(session, ctx, page.changes)
-                _store_cursor(session, page.next_cursor)
-                runs.checkpoint(run, {"cursor": page.next_cursor}, counts, ctx.dropped)
-            pages += 1
-            say(f"page {pages}: {len(page.changes)} changes, cursor {page.next_cursor}")
-            if page.next_cursor == cursor:
-                break
-            cursor = page.next_cursor
-        with session.begin():
-            runs.finish(run, "done")
+        try:
+            _follow(session, client, run, ctx, cursor, max_pages, say)
+        except Exception as exc:  # recorded on the run, then re-raised: never swallowed
+            runs.fail(session, run.id, exc)
+            raise
         return runs.report(run, False, time.monotonic() - started)
+
+
+def _follow(session: Session, client: UpstreamClient, run: runs.SyncRun, ctx: RunContext,
+            cursor: str, max_pages: int | None, say: runs.Progress) -> None:
+    """Apply the feed page by page from `cursor`; each page commits with the cursor after it."""
+    pages = 0
+    while max_pages is None or pages < max_pages:
+        page = client.changes(cursor)
+        if not page.changes:
+            break
+        _refresh_catalog(session, client, ctx, page.changes)
+        with session.begin():
+            ctx.dropped.clear()
+            counts = _apply_changes(session, ctx, page.changes)
+            _store_cursor(session, page.next_cursor)
+            runs.checkpoint(run, {"cursor": page.next_cursor}, counts, ctx.dropped)
+        pages += 1
+        say(f"page {pages}: {len(page.changes)} changes, cursor {page.next_cursor}")
+        if page.next_cursor == cursor:
+            break
+        cursor = page.next_cursor
+    with session.begin():
+        runs.finish(run, "done")
 
 
 def _refresh_catalog(session: Session, client: UpstreamClient, ctx: RunContext,
@@ -154,7 +164,7 @@ def _apply_batch(session: Session, ctx: RunContext, batch: list[Any]) -> Counts:
         return counts
     ids = [_subject(ch) for ch in others]
     known = {up: p for up, p in ((p.upstream_id, p) for p in session.scalars(
-        select(Person).where(Person.upstream_id.in_([i for i in ids if i]))))}
+        select(Person).where(Person.upstream_id.in_([i for i in ids if is_id(i)]))))}
     leavers: dict[int, datetime] = {}
     revoke: dict[int, tuple[str, datetime]] = {}
     statuses: list[dict[str, Any]] = []
@@ -163,10 +173,10 @@ def _apply_batch(session: Session, ctx: RunContext, batch: list[Any]) -> Counts:
         counts.seen += 1
         kind = ch.get("type") if isinstance(ch, dict) else None
         changed_at = _when(ch.get("changed_at")) if isinstance(ch, dict) else None
-        person = known.get(pid) if pid else None
+        person = known.get(pid) if is_id(pid) else None  # a malformed id is never looked up
         problem = _problem(ch, kind, changed_at, person, pid)
         if problem is not None:
-            rejects.append(Rejected(pid, problem, {"type": str(kind)[:20]}))
+            rejects.append(_rejected_change(ch, pid, problem))
             continue
         assert person is not None and changed_at is not None
         if kind == "leave":
@@ -197,14 +207,32 @@ def _apply_batch(session: Session, ctx: RunContext, batch: list[Any]) -> Counts:
     return counts
 
 
+_KINDS = ("upsert", "leave", "status")
+_CHANGE_KEYS = frozenset({"seq", "type", "person_id", "person", "school_id", "changed_at", "status"})
+_STATUSES = frozenset(s.value for s in IdentityStatus)
+
+
+def _rejected_change(ch: Any, pid: str | None, problem: str) -> Rejected:
+    """Quarantine a change by its field names and shapes; only known kinds and ids by value."""
+    fields = ch if isinstance(ch, dict) else {}
+    record: dict[str, Any] = {k: shape(v) for k, v in sorted(fields.items()) if k in _CHANGE_KEYS}
+    for key, allowed in (("type", _KINDS), ("status", _STATUSES)):
+        value = fields.get(key)
+        if isinstance(value, str) and value in allowed:
+            record[key] = value
+    upstream_id = pid if is_id(pid) else None
+    return Rejected(upstream_id, problem, record)
+
+
 def _problem(ch: Any, kind: Any, changed_at: datetime | None, person: Person | None,
              pid: str | None) -> str | None:
-    if kind not in ("leave", "status"):
-        return f"unknown change type {str(kind)[:20]!r} or malformed upsert"
+    if not isinstance(kind, str) or kind not in ("leave", "status"):
+        return "unknown change type or malformed upsert"
     if changed_at is None:
         return "changed_at missing or malformed"
     if person is None:
-        return f"person {str(pid)[:64]} unknown to Hudoor"
-    if kind == "status" and ch.get("status") not in {s.value for s in IdentityStatus}:
-        return "status unknown"
+        return "person unknown to Hudoor"
+    status = ch.get("status")
+    if kind == "status" and (not isinstance(status, str) or status not in _STATUSES):
+        return "status unknown"  # an object or list is not hashable: test the type first
     return None

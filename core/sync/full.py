@@ -15,12 +15,12 @@ from core.sync.catalog import Catalog, upsert_classes, upsert_schools
 from core.sync.prefetch import Item, roster_pages
 from core.sync.counts import Counts
 from core.sync.writer import RunContext, apply_people
-from core.upstream.adapter import DropCounter
+from core.upstream.adapter import DropCounter, is_id
 from core.upstream.client import UpstreamClient
 
 
 def _school_ids(raw: list[object]) -> list[str]:
-    return [s["id"] for s in raw if isinstance(s, dict) and isinstance(s.get("id"), str)]
+    return [s["id"] for s in raw if isinstance(s, dict) and is_id(s.get("id"))]
 
 
 def run_full(factory: sessionmaker[Session], client: UpstreamClient, *, school: str | None = None,
@@ -32,31 +32,41 @@ def run_full(factory: sessionmaker[Session], client: UpstreamClient, *, school: 
     with runs.RunLock(factory, "full"), factory() as session:
         with session.begin():
             run, resumed = runs.open_run(session, "full", scope)
-        cursor = json.loads(run.cursor or "{}")
-        ctx = RunContext(run.id, f"{actor}:run-{run.id}", Catalog(), DropCounter(),
-                         mark_seen=True, observed_at=run.started_at)
-        raw_schools = client.schools()
-        with session.begin():
-            ctx.catalog = Catalog.load(session)
-            counts, bad = upsert_schools(session, raw_schools, ctx.catalog, ctx.actor)
-            counts.quarantined += bad
-            runs.checkpoint(run, cursor, counts, ctx.dropped)
-        order = _school_ids(raw_schools)
-        if school is not None:
-            if school not in order:
-                raise KeyError(f"upstream has no school {school}")
-            order = [school]
-        start_at = int(cursor.get("school_index", 0))
-        page_no = 0
-        for item in roster_pages(client, order, start_at, cursor.get("page_token")):
-            page_no = 1 if item.classes is not None else page_no + 1
-            _apply_page(session, run, ctx, item, page_no)
-            if item.page.next_page_token is None:
-                say(f"[{item.index + 1}/{len(order)}] {item.school}: "
-                    f"{Counts.from_json(run.counts).seen} people seen so far")
-        with session.begin():
-            runs.finish(run, "done")
+        try:
+            _sync(session, run, client, school, actor, say)
+        except Exception as exc:  # recorded on the run, then re-raised: never swallowed
+            runs.fail(session, run.id, exc)
+            raise
         return runs.report(run, resumed, time.monotonic() - started)
+
+
+def _sync(session: Session, run: SyncRun, client: UpstreamClient, school: str | None,
+          actor: str, say: runs.Progress) -> None:
+    """Read the schools, then every roster page from the run's cursor on, one transaction each."""
+    cursor = json.loads(run.cursor or "{}")
+    ctx = RunContext(run.id, f"{actor}:run-{run.id}", Catalog(), DropCounter(),
+                     mark_seen=True, observed_at=run.started_at)
+    raw_schools = client.schools()
+    with session.begin():
+        ctx.catalog = Catalog.load(session)
+        counts, bad = upsert_schools(session, raw_schools, ctx.catalog, ctx.actor)
+        counts.quarantined += bad
+        runs.checkpoint(run, cursor, counts, ctx.dropped)
+    order = _school_ids(raw_schools)
+    if school is not None:
+        if school not in order:
+            raise KeyError(f"upstream has no school {school}")
+        order = [school]
+    start_at = int(cursor.get("school_index", 0))
+    page_no = 0
+    for item in roster_pages(client, order, start_at, cursor.get("page_token")):
+        page_no = 1 if item.classes is not None else page_no + 1
+        _apply_page(session, run, ctx, item, page_no)
+        if item.page.next_page_token is None:
+            say(f"[{item.index + 1}/{len(order)}] {item.school}: "
+                f"{Counts.from_json(run.counts).seen} people seen so far")
+    with session.begin():
+        runs.finish(run, "done")
 
 
 def _apply_page(session: Session, run: SyncRun, ctx: RunContext, item: Item, page_no: int) -> None:

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.models import SyncRun, utcnow
 from core.sync.counts import Counts
 from core.upstream.adapter import DropCounter
+from core.upstream.client import UpstreamError
+from core.upstream.versions import SchemaVersionRefused
 
 Progress = Callable[[str], None]
 
@@ -84,17 +86,26 @@ class RunLock:
 
 
 def open_run(session: Session, kind: str, scope: str) -> tuple[SyncRun, bool]:
-    """Resume the interrupted run of this kind and scope, or start a new one."""
-    run = session.scalars(select(SyncRun).where(SyncRun.kind == kind, SyncRun.scope == scope,
-                                                SyncRun.status == "running")
-                          .order_by(SyncRun.id.desc()).limit(1)).first()
-    if run is not None:
-        return run, True
-    run = SyncRun(kind=kind, scope=scope, status="running", cursor="{}", counts="{}",
-                  dropped_fields="{}")
+    """Resume the interrupted run of this kind and scope, or start a new one.
+
+    A run killed mid-way is still `running` and is resumed page-exact. A run that
+    `failed` stays failed (its error is the record); a full sync after it starts a new
+    run at the beginning of the school it failed in, since that school's earlier pages
+    were marked seen by the failed run, not by the new one.
+    """
+    latest = session.scalars(select(SyncRun).where(SyncRun.kind == kind, SyncRun.scope == scope)
+                             .order_by(SyncRun.id.desc()).limit(1)).first()
+    if latest is not None and latest.status == "running":
+        return latest, True
+    cursor: dict[str, Any] = {}
+    if kind == "full" and latest is not None and latest.status == "failed":
+        cursor = {"school_index": int(json.loads(latest.cursor or "{}").get("school_index", 0)),
+                  "page_token": None}
+    run = SyncRun(kind=kind, scope=scope, status="running", cursor=json.dumps(cursor),
+                  counts="{}", dropped_fields="{}")
     session.add(run)
     session.flush()
-    return run, False
+    return run, bool(cursor.get("school_index"))
 
 
 def checkpoint(run: SyncRun, cursor: dict[str, Any], page: Counts, dropped: DropCounter) -> None:
@@ -111,6 +122,22 @@ def checkpoint(run: SyncRun, cursor: dict[str, Any], page: Counts, dropped: Drop
 def finish(run: SyncRun, status: str, error: str | None = None) -> None:
     """Close the run with a final status."""
     run.status, run.finished_at, run.error = status, utcnow(), error
+
+
+def describe(exc: BaseException) -> str:
+    """Say what stopped a run: our own errors in full, others by class only (they may hold data)."""
+    if isinstance(exc, (UpstreamError, SchemaVersionRefused, SyncBusy)):
+        return f"{type(exc).__name__}: {exc}"[:500]
+    return f"{type(exc).__name__} (details in the process log)"
+
+
+def fail(session: Session, run_id: int, exc: BaseException) -> None:
+    """Close a run that stopped on `exc` as failed, in a transaction of its own."""
+    session.rollback()
+    with session.begin():
+        run = session.get(SyncRun, run_id, populate_existing=True)
+        if run is not None and run.status == "running":
+            finish(run, "failed", describe(exc))
 
 
 def report(run: SyncRun, resumed: bool, seconds: float) -> SyncReport:

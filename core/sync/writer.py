@@ -24,7 +24,15 @@ from core.models import (
 from core.sync import bulk
 from core.sync.catalog import Catalog
 from core.sync.counts import Counts
-from core.upstream.adapter import DropCounter, PersonRecord, Rejected, minimise, name_key, validate
+from core.upstream.adapter import (
+    DropCounter,
+    PersonRecord,
+    Rejected,
+    is_id,
+    minimise,
+    name_key,
+    validate,
+)
 
 P = Person.__table__
 E = Enrolment.__table__
@@ -58,7 +66,8 @@ def quarantine(session: Session, ctx: RunContext, school: str | None, rejects: l
     """Keep rejected records (minimised) with their reasons; nothing else is lost."""
     if rejects:
         session.execute(insert(QuarantinedRecord), [
-            {"run_id": ctx.run_id, "upstream_id": r.upstream_id, "school_upstream_id": school,
+            {"run_id": ctx.run_id, "upstream_id": r.upstream_id,
+             "school_upstream_id": school if is_id(school) else None,
              "reason": r.reason[:300], "record": json.dumps(r.record, ensure_ascii=False)}
             for r in rejects])
 
@@ -67,7 +76,7 @@ def _resolve(rec: PersonRecord, school: str, cat: Catalog) -> tuple[int, list[in
     """Return (school id, class ids) or the reason the record cannot be placed."""
     school_pk = cat.schools.get(school)
     if school_pk is None:
-        return f"unknown school {school}"
+        return "unknown school"  # its id, when well-formed, is kept beside the reason
     class_pks = []
     for up in rec.class_ids:
         found = cat.classes.get(up)

@@ -33,11 +33,15 @@ class PersonRecord:
 
 @dataclass(frozen=True)
 class Rejected:
-    """An upstream record that cannot be applied, and why (kept for the quarantine)."""
+    """An upstream record that cannot be applied, and why (kept for the quarantine).
+
+    `record` holds the values of conforming permitted fields and only the shape
+    (type, length) of anything else; `reason` names fields, never their values.
+    """
 
     upstream_id: str | None
     reason: str
-    record: dict[str, str]
+    record: dict[str, Any]
 
 
 class DropCounter(Counter[str]):
@@ -47,9 +51,44 @@ class DropCounter(Counter[str]):
         return sum(self.values())
 
 
-def _safe(value: Any) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text[:200]
+_KINDS = ((bool, "boolean"), (int, "number"), (float, "number"), (str, "string"),
+          (list, "array"), (dict, "object"))  # bool before int: True is an int too
+
+
+def shape(value: Any) -> dict[str, Any]:
+    """Describe a value by its JSON type and length only: what quarantine may keep of it."""
+    kind = next((name for typ, name in _KINDS if isinstance(value, typ)), "null")
+    out: dict[str, Any] = {"type": kind}
+    if isinstance(value, (str, list, dict)):
+        out["len"] = len(value)
+    return out
+
+
+def is_id(value: Any) -> bool:
+    """Tell whether `value` has the form of an upstream id (person, school or class)."""
+    return isinstance(value, str) and bool(_ID.match(value))
+
+
+def _conforms(key: str, value: Any) -> bool:
+    """Tell whether a permitted field's value has the form the contract allows."""
+    if key == "id":
+        return is_id(value)
+    if key == "display_name":
+        return isinstance(value, str) and 1 <= len(clean_name(value)) <= 200
+    if key == "role":
+        return isinstance(value, str) and value in _ROLES
+    if key == "status":
+        return isinstance(value, str) and value in _STATUSES
+    if key == "class_ids":
+        return (isinstance(value, list) and len(value) <= 64
+                and all(is_id(c) for c in value))
+    return False
+
+
+def quarantine_view(kept: dict[str, Any]) -> dict[str, Any]:
+    """Return what quarantine keeps of a minimised record: conforming values, else shapes."""
+    return {k: (clean_name(v) if k == "display_name" else v) if _conforms(k, v) else shape(v)
+            for k, v in sorted(kept.items()) if k in ALLOWED_FIELDS}
 
 
 def minimise(raw: Any, dropped: DropCounter) -> dict[str, Any] | None:
@@ -80,12 +119,8 @@ def name_key(display_name: str) -> str:
 
 
 def _reject(kept: dict[str, Any], reason: str) -> Rejected:
-    upstream_id = kept.get("id") if isinstance(kept.get("id"), str) else None
-    return Rejected(
-        upstream_id=upstream_id[:64] if upstream_id else None,
-        reason=reason,
-        record={k: _safe(v) for k, v in sorted(kept.items())},
-    )
+    upstream_id = kept.get("id") if _conforms("id", kept.get("id")) else None
+    return Rejected(upstream_id=upstream_id, reason=reason, record=quarantine_view(kept))
 
 
 def validate(kept: dict[str, Any] | None) -> PersonRecord | Rejected:
@@ -103,7 +138,7 @@ def validate(kept: dict[str, Any] | None) -> PersonRecord | Rejected:
         return _reject(kept, "display_name empty or longer than 200 characters")
     role = kept.get("role")
     if not isinstance(role, str) or role not in _ROLES:
-        return _reject(kept, f"role missing or unknown: {_safe(role)[:30]}")
+        return _reject(kept, "role missing or unknown")
     class_ids = kept.get("class_ids")
     if not isinstance(class_ids, list) or len(class_ids) > 64:
         return _reject(kept, "class_ids missing or not a list")
@@ -112,6 +147,6 @@ def validate(kept: dict[str, Any] | None) -> PersonRecord | Rejected:
     if role == Role.STUDENT.value and len(set(class_ids)) != 1:
         return _reject(kept, "a student must be in exactly one class")
     status = kept.get("status", IdentityStatus.ACTIVE.value)
-    if status not in _STATUSES:
+    if not isinstance(status, str) or status not in _STATUSES:  # an object is not hashable
         return _reject(kept, "status unknown")
     return PersonRecord(pid, name, role, tuple(dict.fromkeys(class_ids)), status)

@@ -22,22 +22,42 @@ class NoticeTooShort(ValueError):
     """A version was registered with less than 30 days between notice and effect."""
 
 
-def register(session: Session, version: str, notice: date, effective: date, actor: str) -> None:
-    """Register an upcoming upstream schema version (audited)."""
-    if effective - notice < MIN_NOTICE:
-        raise NoticeTooShort(
-            f"version {version}: effective {effective} is only {(effective - notice).days} days"
-            f" after notice {notice}; the agreement needs {MIN_NOTICE.days}"
-        )
+class RegistrationRefused(ValueError):
+    """A registration would backdate its notice or change the dates of a registered version."""
+
+
+def register(session: Session, version: str, effective: date, actor: str, today: date) -> bool:
+    """Register an upcoming upstream schema version, noticed today (audited).
+
+    The notice date is the day of registration, never an argument: a notice cannot be
+    backdated. A registered version's dates never change (a postponed change is a new
+    version); registering it again with the same effective date changes nothing.
+
+    Returns:
+        True when the version was registered now, False when it already was, unchanged.
+
+    Raises:
+        NoticeTooShort: `effective` is less than 30 days after today.
+        RegistrationRefused: the version is registered already with other dates.
+    """
     row = session.get(ContractVersion, version)
-    if row is None:
-        session.add(ContractVersion(version=version, notice_date=notice, effective_date=effective,
-                                    registered_by=actor))
-    else:
-        row.notice_date, row.effective_date, row.registered_by = notice, effective, actor
+    if row is not None:
+        if row.effective_date == effective:
+            return False
+        raise RegistrationRefused(
+            f"version {version} was registered on {row.notice_date} effective "
+            f"{row.effective_date}; its dates cannot change (announce a new version instead)")
+    if effective - today < MIN_NOTICE:
+        raise NoticeTooShort(
+            f"version {version}: effective {effective} is only {(effective - today).days} days"
+            f" after today's notice ({today}); the agreement needs {MIN_NOTICE.days}"
+        )
+    session.add(ContractVersion(version=version, notice_date=today, effective_date=effective,
+                                registered_by=actor))
     audit.record(session, actor=actor, action="contract.register", entity="contract_version",
                  entity_id=version, reason="upstream announced a schema change",
-                 data={"notice": notice.isoformat(), "effective": effective.isoformat()})
+                 data={"notice": today.isoformat(), "effective": effective.isoformat()})
+    return True
 
 
 def accepted_versions(session: Session, today: date) -> frozenset[str]:

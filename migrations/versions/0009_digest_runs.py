@@ -1,7 +1,7 @@
 """Daily digest runs recorded in SQL, so a crashed run is resumed the same day
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-11-30 03:00:00.000000
 """
 from alembic import op
@@ -10,7 +10,7 @@ import core.models
 
 
 revision = '0009'
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

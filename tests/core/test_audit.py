@@ -67,10 +67,11 @@ def test_verify_catches_a_rehashed_forgery_and_truncation(runtime) -> None:  # t
     with runtime.sessions() as s:
         head = audit.verify(s).head_hash
     _drop_guard(runtime)
-    # A forger who rewrites row 2 and recomputes its own hash still breaks row 3's link.
+    # A forger who holds the key, rewrites row 2 and recomputes its hash still breaks row 3.
+    key = runtime.config.audit_key_bytes
     with runtime.sessions() as s, s.begin():
         row = s.execute(text("SELECT * FROM audit_log WHERE seq = 2")).mappings().one()
-        forged = audit.link_hash(row["prev_hash"], 2, row["at"], row["actor"], row["action"],
+        forged = audit.link_hash(key, row["prev_hash"], 2, row["at"], row["actor"], row["action"],
                                  row["entity"], row["entity_id"], "forged", row["data"])
         s.execute(text("UPDATE audit_log SET reason='forged', hash=:h WHERE seq=2"), {"h": forged})
     with runtime.sessions() as s:

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from core import audit
+from core.config import Config
 from core.db import make_engine, make_sessionmaker
 from sandbox.district import District
 from sandbox.server import SandboxServer
@@ -40,7 +41,7 @@ def _reference_db(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 def _state(url: str) -> dict:  # type: ignore[type-arg]
     engine = make_engine(url)
-    with make_sessionmaker(engine)() as s:
+    with make_sessionmaker(engine, Config.from_env().audit_key_bytes)() as s:
         snap = snapshot(s)
         assert audit.verify(s).ok
     engine.dispose()

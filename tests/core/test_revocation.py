@@ -40,6 +40,7 @@ def worker_env(synced, sandbox, monkeypatch):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("HUDOOR_DATABASE_URL", cfg.effective_database_url)
     monkeypatch.setenv("HUDOOR_REDIS_URL", cfg.redis_url)
     monkeypatch.setenv("HUDOOR_UPSTREAM_URL", sandbox.url)
+    monkeypatch.setenv("HUDOOR_VAR_DIR", str(cfg.var_dir))  # the audit anchors go there
     monkeypatch.setattr(core_runtime, "_worker_runtime", None)
     yield synced
     if core_runtime._worker_runtime is not None:
@@ -104,7 +105,7 @@ def test_scheduler_also_runs_the_sms_pipeline_and_digests_fire_once_a_day(worker
     cron = CronScheduler(connection=rt.redis)
     schedule.register(cron, rt.config)
     assert {j.name for j in cron.get_jobs()} == {"sync_delta", "sms_requeue", "digests_if_due",
-                                                 "warm_ussd", "forget_inbound_ids"}
+                                                 "warm_ussd", "forget_inbound_ids", "anchor_audit"}
     assert sms_jobs.forget_inbound_ids() == 0  # runs in a worker: nothing a week old yet
     morning = core_runtime.worker_runtime()
     morning.clock = lambda: rt.clock()  # Sunday 09:30 Cairo: before the cut-off

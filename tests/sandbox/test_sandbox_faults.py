@@ -81,6 +81,23 @@ def test_wrong_types_for_a_share(client, errors) -> None:
     assert all(kinds.values()) and sum(kinds.values()) == len(broken)
 
 
+def test_object_fields_put_personal_data_where_a_permitted_field_belongs(client, errors) -> None:
+    set_faults(client, object_fields=0.2, seed=3)
+    served = [p for s in ("SCH-0001", "SCH-0002", "SCH-0003") for p in people(client, s)]
+    broken = [p for p in served if errors("person", p)]
+    assert 0.15 < len(broken) / len(served) < 0.25
+    targets = Counter()
+    for p in broken:
+        for field in ("display_name", "role", "status", "class_ids"):
+            value = p.get(field)
+            nested = value[0] if field == "class_ids" and isinstance(value, list) and value else value
+            if isinstance(nested, dict):
+                targets[field] += 1
+                assert re.fullmatch(r"[23]\d{13}", nested["national_id"])
+    assert set(targets) == {"display_name", "role", "status", "class_ids"}
+    assert sum(targets.values()) == len(broken)
+
+
 def test_duplicates_inside_and_across_pages(client) -> None:
     set_faults(client, duplicates=0.1, seed=1)
     first = client.get("/v1/schools/SCH-0001/roster?page_size=100").get_json()
