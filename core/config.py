@@ -80,6 +80,7 @@ class Config:
     sms_retry_base_seconds: int = 60
     sms_unknown_grace_seconds: int = 6 * 3600  # in-doubt messages wait this long for a DLR
     digest_cutoff: str = "15:30"  # Cairo time; late arrivals are in by then
+    school_start: str = "07:30"  # Cairo time; an ordinary day's start (Ramadan hours are data)
     quiet_start_hour: int = 21
     quiet_end_hour: int = 7
     # USSD (issue 3)
@@ -137,6 +138,7 @@ class Config:
                 env, "HUDOOR_SMS_UNKNOWN_GRACE_SECONDS", cls.sms_unknown_grace_seconds
             ),
             digest_cutoff=env.get("HUDOOR_DIGEST_CUTOFF", cls.digest_cutoff),
+            school_start=env.get("HUDOOR_SCHOOL_START", cls.school_start),
             quiet_start_hour=_int(env, "HUDOOR_QUIET_START_HOUR", cls.quiet_start_hour),
             quiet_end_hour=_int(env, "HUDOOR_QUIET_END_HOUR", cls.quiet_end_hour),
         )

@@ -64,7 +64,7 @@ class Runtime:
             self.config.upstream_url, token=self.config.upstream_token,
             timeout=self.config.upstream_timeout, retries=self.config.upstream_retries)
         with self.sessions() as session:
-            accepted = versions.accepted_versions(session, calendar.today())
+            accepted = versions.accepted_versions(session, calendar.today(self.clock))
         return UpstreamClient(transport, accepted, page_size=self.config.upstream_page_size)
 
     def close(self) -> None:

@@ -29,9 +29,9 @@ dlq = AppGroup("dlq", help="SMS that were given up on.")
 def daily(day) -> None:  # type: ignore[no-untyped-def]
     """Compose and enqueue one school day's digests (idempotent), then queue the senders."""
     rt = runtime_of(current_app)
-    the_day = day.date() if day else calendar.today()
+    the_day = day.date() if day else calendar.today(rt.clock)
     with rt.sessions() as session, session.begin():
-        run = enqueue_daily(session, the_day, rt.config, actor="cli")
+        run = enqueue_daily(session, the_day, rt.config, actor="cli", now=rt.clock())
     jobs = requeue_from_outbox(rt.sessions, rt.redis)
     click.echo(json.dumps({"day": the_day.isoformat(), "guardians": run.guardians,
                            "drafts": run.drafts, "skipped": run.skipped_reason, "jobs": jobs}))

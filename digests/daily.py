@@ -9,8 +9,9 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, calendar
+from core import audit, calendar_store
 from core.config import Config
+from core.school_calendar import SchoolCalendar
 from core.models import (
     AttendanceMark,
     AttendanceRecord,
@@ -22,8 +23,8 @@ from core.models import (
 )
 from digests import outbox
 from digests.compose import compose, final_status, group_guardians
-from digests.compose_types import Child
-from digests.outbox import Draft, RetryPolicy
+from digests.compose_types import Child, ChildStatus
+from digests.outbox import Draft
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,11 @@ class DailyRun:
     skipped_reason: str = ""
 
 
-def send_time(day: date, config: Config, now: datetime) -> datetime:
-    """Return when the day's digests may go: after the cut-off, outside quiet hours."""
-    cutoff = datetime.combine(day, config.digest_cutoff_time, tzinfo=calendar.CAIRO)
-    policy = RetryPolicy.from_config(config)
-    return policy.not_quiet(max(now, cutoff))
+def send_time(day: date, cal: SchoolCalendar, now: datetime,
+              schools: set[int] | frozenset[int] = frozenset()) -> datetime:
+    """Return when the day's digests may go: after the schools' digest time, outside quiet hours."""
+    moments = [cal.digest_at(day, s) for s in schools] or [cal.digest_at(day)]
+    return cal.quiet_hours_end(max([now, *moments]))
 
 
 def load_children(session: Session, day: date, person_ids: set[int]) -> dict[int, Child]:
@@ -68,20 +69,29 @@ def enqueue_daily(session: Session, day: date, config: Config, *, actor: str,
                   now: datetime | None = None) -> DailyRun:
     """Compose and enqueue every guardian's digest for day; safe to run again (idempotent)."""
     now = now or utcnow()
-    if not calendar.is_school_day(day):
+    cal = calendar_store.current(session, config)
+    if not cal.any_school_day(day):
         return DailyRun(day, 0, 0, 0, "not a school day")
     links = session.execute(select(Contact.msisdn, Contact.language, Contact.person_id).where(
         Contact.kind == ContactKind.GUARDIAN.value, Contact.opted_out_at.is_(None),
         Contact.revoked_at.is_(None)).order_by(Contact.consented_at, Contact.id)).all()
-    children = load_children(session, day, {pid for _, _, pid in links})
+    pids = {pid for _, _, pid in links}
+    school_of: dict[int, int] = dict(session.execute(select(Person.id, Person.school_id)
+                                     .where(Person.id.in_(pids))).all()) if pids else {}
+    children = load_children(session, day, pids)
+    # A child whose school is closed today (governorate exception, its own week) has no
+    # attendance to report: never a false absence.
+    children = {pid: (c if cal.is_school_day(day, school_of.get(pid))
+                      else Child(c.person_id, c.display_name, ChildStatus.UNRECORDED))
+                for pid, c in children.items()}
     guardians = list(group_guardians(day, [tuple(link) for link in links], children))
-    not_before = send_time(day, config, now)
     drafts: list[Draft] = []
     for guardian in guardians:
-        draft = compose(guardian)
+        draft = compose(guardian, school_day=True)
         if draft is not None:
+            schools = {school_of[c.person_id] for c in guardian.children if c.person_id in school_of}
             drafts.append(Draft(draft.kind, draft.day, draft.msisdn, draft.language, draft.text,
-                                draft.priority, not_before))
+                                draft.priority, send_time(day, cal, now, schools)))
     enqueued = outbox.enqueue(session, drafts, now)
     audit.record(session, actor=actor, action="digests.enqueue", entity="sms_outbox",
                  entity_id=f"daily:{day.isoformat()}", reason="daily attendance digest",

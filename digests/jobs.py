@@ -24,7 +24,8 @@ def daily_digests(day: str) -> dict[str, int]:
     """Enqueue one school day's digests (ISO date), then the jobs that send them."""
     rt = worker_runtime()
     with rt.sessions() as session, session.begin():
-        run = enqueue_daily(session, date.fromisoformat(day), rt.config, actor="worker")
+        run = enqueue_daily(session, date.fromisoformat(day), rt.config, actor="worker",
+                            now=rt.clock())
     requeue_from_outbox(rt.sessions, rt.redis)
     return {"guardians": run.guardians, "drafts": run.drafts}
 
@@ -37,12 +38,15 @@ def requeue() -> list[str]:
 
 def digests_if_due() -> str:
     """At the day's cut-off on a school day, enqueue the daily digests once (scheduled often)."""
-    from core import calendar
+    from core import calendar, calendar_store
     from digests.keys import digests_started
 
     rt = worker_runtime()
     now = calendar.to_cairo(rt.clock())
-    if not calendar.is_school_day(now.date()) or now.time() < rt.config.digest_cutoff_time:
+    with rt.sessions() as session:
+        cal = calendar_store.current(session, rt.config)
+    # Composed once every school's digest time has passed (Ramadan hours differ by governorate).
+    if not cal.any_school_day(now.date()) or now < cal.latest_digest_at(now.date()):
         return "not due"
     if not rt.redis.set(digests_started(now.date().isoformat()), 1, nx=True, ex=3 * 86400):
         return "already enqueued today"

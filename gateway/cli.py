@@ -18,6 +18,7 @@ from core.upstream.client import UpstreamError
 from core.upstream.versions import NoticeTooShort, SchemaVersionRefused
 from digests.cli import sms as sms_cli
 from gateway.app import create_app, runtime_of
+from gateway.cli_calendar import group as calendar_group
 from gateway.cli_codes import group as codes_group
 from gateway.cli_tokens import group as tokens_group
 
@@ -44,6 +45,7 @@ for group in (db, sync, audit, contract):
     cli.add_command(group)
 cli.add_command(sandbox_cli)
 cli.add_command(codes_group)
+cli.add_command(calendar_group)
 cli.add_command(tokens_group)
 cli.add_command(sms_cli)
 from digests.commands import digests as digests_cli, dlq as dlq_cli, simulator as simulator_cli  # noqa: E402
@@ -155,7 +157,7 @@ def contract_list() -> None:
     from core.upstream.versions import accepted_versions
 
     with _rt().sessions() as session:
-        click.echo(" ".join(sorted(accepted_versions(session, calendar.today()))))
+        click.echo(" ".join(sorted(accepted_versions(session, calendar.today(_rt().clock)))))
 
 
 @cli.command("ussd-warm")

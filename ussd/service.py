@@ -42,7 +42,7 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
     hop_cache = HopCache(rt.redis)
     with rt.sessions() as session:  # no connection is taken until a query needs one
         caller = hop_cache.caller(hop.msisdn, lambda: caller_for(session, hop.msisdn), cached_caller)
-        directory = DbDirectory(session, cfg, store, rt.clock(), hop_cache)
+        directory = DbDirectory(session, cfg, store, rt.clock(), hop_cache, caller.staff_id)
         state = saved if saved is not None else first_state(caller, resume)
         if len(inputs) < state.hops or (state.hops and _digest(inputs[:state.hops]) != state.digest):
             # A late or out-of-order request: show where the session is, change nothing.
