@@ -28,7 +28,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(test_config)
     app.extensions["hudoor"] = runtime
 
-    from gateway import api, status, ussd
+    from gateway import api, api_gate, status, ussd  # noqa: F401  (api_gate adds routes to api.bp)
 
     app.register_blueprint(api.bp)
     app.register_blueprint(status.bp)

@@ -20,6 +20,7 @@ from digests.cli import sms as sms_cli
 from gateway.app import create_app, runtime_of
 from gateway.cli_calendar import group as calendar_group
 from gateway.cli_codes import group as codes_group
+from gateway.cli_gate import group as gate_group
 from gateway.cli_tokens import group as tokens_group
 
 
@@ -46,6 +47,7 @@ for group in (db, sync, audit, contract):
 cli.add_command(sandbox_cli)
 cli.add_command(codes_group)
 cli.add_command(calendar_group)
+cli.add_command(gate_group)
 cli.add_command(tokens_group)
 cli.add_command(sms_cli)
 from digests.commands import digests as digests_cli, dlq as dlq_cli, simulator as simulator_cli  # noqa: E402
