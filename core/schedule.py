@@ -20,6 +20,9 @@ def register(cron: CronScheduler, cfg: Config) -> None:
     # Before the first bell (06:30 Cairo = 04:30 UTC in winter, 05:30 local in summer time),
     # Sunday to Thursday: warm the USSD caches so the spike's first hops read no database.
     cron.register(jobs.warm_ussd, queue_name="urgent", cron="30 4 * * 0-4", name="warm_ussd")
+    # Early Sunday: the parity gate looks at the weeks that just completed (nothing fires early).
+    cron.register(jobs.gate_evaluate, queue_name="default", cron="0 2 * * *", job_timeout=3600,
+                  name="gate_evaluate")
     from digests import jobs as sms_jobs  # the SMS pipeline's periodic work
 
     # Rebuild sending jobs from the outbox every minute: Redis may have been wiped.

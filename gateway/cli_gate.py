@@ -99,3 +99,25 @@ def reverse(school: str, reference: str, by: str, reason: str) -> None:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"gate of {school} reversed: paper is the legal record again")
 
+
+@group.command("simulate")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default="2026-09-01",
+              show_default=True)
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default="2026-11-30",
+              show_default=True)
+@click.option("--seed", type=int, default=2026, show_default=True)
+@click.option("--weeks/--no-weeks", default=False, help="Print every school's weekly verdicts.")
+def simulate(start, end, seed: int, weeks: bool) -> None:  # type: ignore[no-untyped-def]
+    """Play a term for a sandbox district (own throwaway database): whose gate fires when."""
+    import tempfile
+
+    from core.gate import simulate as sim
+
+    with tempfile.TemporaryDirectory(prefix="hudoor-gate-sim-") as tmp:
+        outcomes = sim.run(Path(tmp), start.date(), end.date(), seed=seed)
+    for out in outcomes:
+        fired = f"fired {out.fired_on.isoformat()}" if out.fired_on else "not fired (paper stays)"
+        click.echo(f"{out.profile.code:14} {out.profile.kind:34} {fired}")
+        if weeks:
+            for line in out.weeks:
+                click.echo(f"    {line}")

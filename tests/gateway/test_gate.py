@@ -170,6 +170,8 @@ def test_four_good_weeks_fire_the_gate_not_a_day_earlier(runtime, client, runner
         figures = json.loads(firing.figures)
         assert [f["parity"] for f in figures] == [1.0, 1.0, 0.9917, 1.0]
         assert s.scalar(select(AuditEntry.data).where(AuditEntry.action == "gate.fire"))
+    status = client.get("/status?format=json").get_json()["gate"]
+    assert status == {"parallel": 0, "digital": 1, "reversed": 0}
     # Only the ministry's central reversal undoes it, with its reference; no re-firing after.
     out = runner.invoke(cli, ["gate", "reverse", "--school", "SCH-A", "--reference", "MOE-77/2026",
                               "--by", "ministry:deputy", "--reason", "register audit pending"])
@@ -222,3 +224,18 @@ def test_a_directive_registered_after_the_window_opened_cannot_be_executed(runti
     for sunday in WEEKS:
         play_week(runtime, client, tok, sch, sunday)
     assert "SCH-A parallel" in evaluate(runtime, runner, date(2026, 11, 29))
+
+
+def test_simulation_shows_whose_gate_fires_when(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    out = CliRunner().invoke(cli, ["gate", "simulate", "--to", "2026-10-04"],
+                             env={"HUDOOR_VAR_DIR": str(tmp_path), "HUDOOR_DATABASE_URL": ""})
+    assert out.exit_code == 0, out.output
+    fired = {line.split()[0]: line.split("  ")[-1].strip() for line in out.output.splitlines()}
+    assert fired["SIM-HONEST-1"] == fired["SIM-HONEST-2"] == "fired 2026-09-27"
+    assert fired["SIM-HOLIDAYS"] == "fired 2026-10-04"  # its closed week neither counts nor breaks
+    assert fired["SIM-COPY"].startswith("not fired")
+    assert fired["SIM-CATCHUP"].startswith("not fired")  # its copied week restarted the count
+    assert fired["SIM-SLOPPY"].startswith("not fired")
+    assert fired["SIM-NEW"].startswith("not fired")  # joins on 18 Oct
