@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
 
@@ -15,6 +15,7 @@ from core.models import (
     Contact,
     Enrolment,
     Person,
+    RamadanRuleRow,
     School,
     SchoolClass,
 )
@@ -29,8 +30,8 @@ def cairo(day: date, hh: int, mm: int = 0) -> datetime:
     return calendar.at_cairo(day, time(hh, mm)).astimezone(timezone.utc)
 
 
-def two_schools(runtime, day: date) -> dict[str, int]:  # type: ignore[no-untyped-def]
-    """One absent child in each of two schools (two governorates), each with a guardian."""
+def two_schools(runtime, *days: date) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """One child absent on each of `days` in each of two schools (two governorates)."""
     ids: dict[str, int] = {}
     with runtime.sessions() as s, s.begin():
         for n, gov in enumerate((CAIRO_GOV, ASWAN_GOV)):
@@ -47,12 +48,13 @@ def two_schools(runtime, day: date) -> dict[str, int]:  # type: ignore[no-untype
             s.add(Enrolment(person_id=kid.id, class_id=cls.id))
             s.add(Contact(person_id=kid.id, msisdn=f"+20100123456{n}", kind="guardian",
                           language="en"))
-            rec = AttendanceRecord(class_id=cls.id, day=day, taken_by=teacher.id, class_size=1,
-                                   session_id="x", msisdn="+201000000000")
-            s.add(rec)
-            s.flush()
-            s.add(AttendanceMark(record_id=rec.id, person_id=kid.id, status="absent",
-                                 session_id="x", marked_by=teacher.id))
+            for day in days:
+                rec = AttendanceRecord(class_id=cls.id, day=day, taken_by=teacher.id,
+                                       class_size=1, session_id="x", msisdn="+201000000000")
+                s.add(rec)
+                s.flush()
+                s.add(AttendanceMark(record_id=rec.id, person_id=kid.id, status="absent",
+                                     session_id="x", marked_by=teacher.id))
             ids[gov] = school.id
     return ids
 
@@ -72,34 +74,41 @@ def test_seed_holds_the_freeze_dates_and_estimated_feasts(runtime) -> None:  # t
 
 
 def test_a_ramadan_school_week_and_eid(runtime) -> None:  # type: ignore[no-untyped-def]
-    """Sun 7 Mar 2027 (Ramadan) and Tue 9 Mar (Eid al-Fitr): hours shift, no false absence."""
-    ramadan_day, eid = date(2027, 3, 7), date(2027, 3, 9)
-    schools = two_schools(runtime, ramadan_day)
+    """Sun 7 – Thu 11 Mar 2027: two Ramadan days, Eid al-Fitr, then an ordinary Thursday."""
+    week = [date(2027, 3, 7) + timedelta(days=i) for i in range(5)]
+    schools = two_schools(runtime, *week)
     with runtime.sessions() as s, s.begin():  # Aswan's governor sets later hours in Ramadan
-        s.execute(calendar_store.RamadanRuleRow.__table__.insert().values(
+        s.execute(RamadanRuleRow.__table__.insert().values(
             governorate=ASWAN_GOV, starts_on=date(2027, 2, 8), ends_on=date(2027, 3, 8),
             school_start="09:30", cutoff="13:00", digest_at="13:30"))
     calendar_store.forget()
     with runtime.sessions() as s:
         cal = calendar_store.current(s, runtime.config)
     cai, asw = schools[CAIRO_GOV], schools[ASWAN_GOV]
-    # Cut-offs shifted per governorate; a late arrival after it is an adjustment, not a mark.
-    assert cal.late_allowed(cairo(ramadan_day, 12, 0), cai)
-    assert not cal.late_allowed(cairo(ramadan_day, 12, 45), cai)
-    assert cal.late_allowed(cairo(ramadan_day, 12, 45), asw)
-    assert cal.late_allowed(cairo(date(2027, 3, 14), 15, 0), cai)  # after Ramadan: normal hours
-    # Digests: each guardian's message waits for its school's Ramadan digest time.
-    with runtime.sessions() as s, s.begin():
-        run = enqueue_daily(s, ramadan_day, runtime.config, actor="test",
-                            now=cairo(ramadan_day, 10, 0))
-        rows = {m.msisdn: m for m in s.scalars(select(OutboxMessage))}
-    assert run.drafts == 2
-    assert calendar.to_cairo(rows["+201001234560"].next_attempt_at).time() == time(13, 0)
-    assert calendar.to_cairo(rows["+201001234561"].next_attempt_at).time() == time(13, 30)
-    # Eid: no digest at all, whatever the clock says.
-    with runtime.sessions() as s, s.begin():
-        assert enqueue_daily(s, eid, runtime.config, actor="test",
-                             now=cairo(eid, 14)).skipped_reason == "not a school day"
+    expected = {  # day: (Cairo digest, Aswan digest) or None for no digest at all
+        week[0]: (time(13, 0), time(13, 30)), week[1]: (time(13, 0), time(13, 30)),
+        week[2]: None, week[3]: None,  # Eid al-Fitr
+        week[4]: (time(15, 30), time(15, 30)),  # after Ramadan: ordinary hours
+    }
+    for day, digest in expected.items():
+        with runtime.sessions() as s, s.begin():
+            run = enqueue_daily(s, day, runtime.config, actor="test", now=cairo(day, 10, 0))
+            rows = {m.msisdn: m for m in s.scalars(select(OutboxMessage)
+                                                  .where(OutboxMessage.day == day))}
+        if digest is None:
+            assert run.skipped_reason == "not a school day" and not rows
+            assert not cal.late_allowed(cairo(day, 9), cai)  # no marking, no absence
+            continue
+        assert run.drafts == 2
+        assert calendar.to_cairo(rows["+201001234560"].next_attempt_at).time() == digest[0]
+        assert calendar.to_cairo(rows["+201001234561"].next_attempt_at).time() == digest[1]
+        # Cut-offs shifted per governorate: a late arrival after it is an adjustment instead.
+        minute = timedelta(minutes=1)
+        assert cal.late_allowed(cal.cutoff_at(day, cai) - minute, cai)
+        assert not cal.late_allowed(cal.cutoff_at(day, cai), cai)
+        assert cal.late_allowed(cal.cutoff_at(day, asw) - minute, asw)
+    assert (cal.times(week[0], cai).cutoff, cal.times(week[0], asw).cutoff) == (time(12, 30),
+                                                                                time(13, 0))
 
 
 def test_composed_in_quiet_hours_waits_for_the_morning(runtime) -> None:  # type: ignore[no-untyped-def]
