@@ -241,3 +241,18 @@ def test_warm_caches_answer_like_a_cold_hop_and_expire_in_time(teacher_phone, sy
     assert WARM_TTL + 300 < 3600  # warm TTL + sync interval stays inside the 1-hour revocation
     phone.dial()
     assert phone.send("1") == cold  # a warmed hop shows exactly what a cold one did
+
+
+def test_a_central_exception_closes_marking_over_ussd(teacher_phone, runner) -> None:  # type: ignore[no-untyped-def]
+    """The calendar's answer reaches the teacher's phone: a closed day takes no register."""
+    phone, _ = teacher_phone
+    out = runner.invoke(cli, ["calendar", "exception", "add", "--scope", "national",
+                              "--day", "2026-11-29", "--reference", "MOE-2026-301",
+                              "--by", "ops:amal", "--reason", "national mourning"])
+    assert out.exit_code == 0, out.output
+    phone.dial()
+    assert "No school today" in phone.send("1")
+    out = runner.invoke(cli, ["calendar", "exception", "reverse", "1", "--by", "ops:amal",
+                              "--reason", "entered in error"])
+    assert out.exit_code == 0, out.output
+    assert "No school today" not in _to_absent_entry(phone)
