@@ -81,7 +81,9 @@ def enqueue_daily(session: Session, day: date, config: Config, *, actor: str,
     children = load_children(session, day, pids)
     # A child whose school is closed today (governorate exception, its own week) has no
     # attendance to report: never a false absence.
-    children = {pid: (c if cal.is_school_day(day, school_of.get(pid))
+    open_today = {sid: cal.is_school_day(day, sid) for sid in set(school_of.values())}
+    national = cal.is_school_day(day)
+    children = {pid: (c if open_today.get(school_of.get(pid, -1), national)
                       else Child(c.person_id, c.display_name, ChildStatus.UNRECORDED))
                 for pid, c in children.items()}
     guardians = list(group_guardians(day, [tuple(link) for link in links], children))
