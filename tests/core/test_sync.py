@@ -139,7 +139,7 @@ def test_unknown_schema_version_is_refused_until_registered_with_notice(runtime,
     assert _count(runtime, Person) == 0
     result = runner.invoke(cli, ["sync", "full"])
     assert result.exit_code != 0 and "schema version '2' is not accepted" in result.output
-    today = calendar.today()
+    today = calendar.today(runtime.clock)  # the runtime's clock decides what is in force
     short = runner.invoke(cli, ["contract", "register", "2", "--notice", str(today - timedelta(days=20)),
                                 "--effective", str(today)])
     assert short.exit_code != 0 and "only 20 days" in short.output
