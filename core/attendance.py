@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from sqlalchemy import (
     Integer,
@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from core import audit, calendar
+from core.school_calendar import SchoolCalendar
 from core.models import (
     AttendanceMark,
     AttendanceRecord,
@@ -278,9 +279,8 @@ def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late
     return len(to_update) + len(to_insert)
 
 
-def late_allowed(now: datetime, cutoff: time) -> bool:
-    """Tell whether late arrivals may still be marked today (before the digest cut-off)."""
-    local = calendar.to_cairo(now)
-    return calendar.is_school_day(local.date()) and local.time() < cutoff
+def late_allowed(now: datetime, cal: SchoolCalendar, school: int | None = None) -> bool:
+    """Tell whether late arrivals may still be marked today (a school day, before its cut-off)."""
+    return cal.late_allowed(now, school)
 
 

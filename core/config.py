@@ -134,6 +134,7 @@ class Config:
     sms_unknown_grace_seconds: int = 1800  # in-doubt messages wait this long for a DLR
     sms_max_in_flight: int = 200  # per sender: claimed, answer not recorded (in doubt if killed)
     digest_cutoff: str = "15:30"  # Cairo time; late arrivals are in by then
+    school_start: str = "07:30"  # Cairo time; an ordinary day's start (Ramadan hours are data)
     quiet_start_hour: int = 21
     quiet_end_hour: int = 7
     # USSD (issue 3)
@@ -211,6 +212,7 @@ class Config:
             ),
             sms_max_in_flight=_int(env, "HUDOOR_SMS_MAX_IN_FLIGHT", cls.sms_max_in_flight),
             digest_cutoff=env.get("HUDOOR_DIGEST_CUTOFF", cls.digest_cutoff),
+            school_start=env.get("HUDOOR_SCHOOL_START", cls.school_start),
             quiet_start_hour=_int(env, "HUDOOR_QUIET_START_HOUR", cls.quiet_start_hour),
             quiet_end_hour=_int(env, "HUDOOR_QUIET_END_HOUR", cls.quiet_end_hour),
             # Access and callbacks (security review, issue 8)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -391,3 +392,141 @@ class OneTimeCode(Base):
     used_by: Mapped[str | None] = mapped_column(String(20), nullable=True)  # the SIM's keyed hash
 
     __table_args__ = (Index("ix_one_time_codes_kind_number", "kind", "number"),)
+
+
+# --- Calendar (G2): seeded from the `holidays` package, edited centrally, never per school ---
+
+class CalendarHoliday(Base):
+    """A day without school; Islamic feasts arrive as estimates an operator confirms."""
+
+    __tablename__ = "calendar_holidays"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(32))  # "holidays-package" | "freeze" | "operator"
+    estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirmed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (Index("uq_calendar_holiday_day_name", "day", "name", unique=True),)
+
+
+class CalendarTerm(Base):
+    """A term: school days fall inside one."""
+
+    __tablename__ = "calendar_terms"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+
+
+class CalendarExceptionRow(Base):
+    """A central decision (national or one governorate) closing or opening a day; reversible."""
+
+    __tablename__ = "calendar_exceptions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    governorate: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    open: Mapped[bool] = mapped_column(Boolean, default=False)
+    reference: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reversed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+class RamadanRuleRow(Base):
+    """Shortened-day hours for a governorate ("*": the national default) over Ramadan."""
+
+    __tablename__ = "calendar_ramadan_rules"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    governorate: Mapped[str] = mapped_column(String(100))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    school_start: Mapped[str] = mapped_column(String(5))  # "HH:MM", Cairo
+    cutoff: Mapped[str] = mapped_column(String(5))
+    digest_at: Mapped[str] = mapped_column(String(5))
+
+    __table_args__ = (Index("uq_ramadan_rule", "governorate", "starts_on", unique=True),)
+
+
+class SchoolCalendarRow(Base):
+    """A school's week pattern and (R9) the day it joined; set centrally, audited."""
+
+    __tablename__ = "school_calendars"
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), primary_key=True)
+    week: Mapped[str] = mapped_column(String(8), default="sun-thu")
+    joined_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    set_by: Mapped[str] = mapped_column(String(100))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- Parity gate (G1, R9) ---
+
+class PaperUpload(Base):
+    """One accepted upload of paper-register marks (all rows applied, or none)."""
+
+    __tablename__ = "paper_uploads"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rows: Mapped[int] = mapped_column(Integer)
+
+
+class PaperMark(Base):
+    """A student's paper-register status for one class-day (the legal record in the pilot)."""
+
+    __tablename__ = "paper_marks"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    upload_id: Mapped[int] = mapped_column(ForeignKey("paper_uploads.id"))
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"))
+    day: Mapped[date] = mapped_column(Date)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    status: Mapped[str] = mapped_column(String(8))  # present | absent | late
+    first_uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("uq_paper_mark", "class_id", "day", "person_id", unique=True),
+        Index("ix_paper_marks_day", "day"),
+    )
+
+
+class GateRule(Base):
+    """A threshold of the gate or of an anomaly rule; the same for every school."""
+
+    __tablename__ = "gate_rules"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    description: Mapped[str] = mapped_column(String(300))
+
+
+class GateDirective(Base):
+    """The pre-signed directive a firing executes: its text and hash, stored in advance."""
+
+    __tablename__ = "gate_directives"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    registered_by: Mapped[str] = mapped_column(String(100))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GateFiring(Base):
+    """A school's legal record switched to digital: which directive, which weeks, which figures."""
+
+    __tablename__ = "gate_firings"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    directive_id: Mapped[int] = mapped_column(ForeignKey("gate_directives.id"))
+    directive_sha256: Mapped[str] = mapped_column(String(64))
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    weeks: Mapped[str] = mapped_column(Text)  # JSON: the week starts that counted
+    figures: Mapped[str] = mapped_column(Text)  # JSON: each week's parity and counts
+    reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reversed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    reversal_reference: Mapped[str | None] = mapped_column(String(100), nullable=True)

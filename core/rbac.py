@@ -24,14 +24,18 @@ class Permission(str, enum.Enum):
     ATTENDANCE_AGGREGATES = "attendance:aggregates"
     AUDIT_VERIFY = "audit:verify"
     TOKENS_READ = "tokens:read"
+    PAPER_UPLOAD = "paper:upload"  # a school's paper register (champion, or the desk for it)
+    PARITY_READ = "parity:read"  # one school's parity and anomaly figures (champion, ops)
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.OPS: frozenset({Permission.SYNC_READ, Permission.QUARANTINE_READ,
                          Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
-                         Permission.AUDIT_VERIFY}),
-    Role.DESK: frozenset({Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES}),
-    Role.CHAMPION: frozenset({Permission.ATTENDANCE_AGGREGATES}),
+                         Permission.AUDIT_VERIFY, Permission.PARITY_READ}),
+    Role.DESK: frozenset({Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
+                          Permission.PAPER_UPLOAD}),
+    Role.CHAMPION: frozenset({Permission.ATTENDANCE_AGGREGATES, Permission.PAPER_UPLOAD,
+                              Permission.PARITY_READ}),
     Role.AUDITOR: frozenset({Permission.AUDIT_VERIFY}),
     Role.SECURITY: frozenset({Permission.AUDIT_VERIFY, Permission.TOKENS_READ}),
 }

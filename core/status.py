@@ -12,6 +12,7 @@ from rq import Queue
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.gate import service as gate_service
 from core.runtime import QUEUES
 from core.models import DuplicateFlag, Person, QuarantinedRecord, Revocation, School, SchoolClass, SyncRun
 
@@ -86,6 +87,7 @@ def collect(session: Session, conn: redis.Redis, now: datetime) -> dict[str, Any
         "duplicates_open": session.scalar(select(func.count()).select_from(DuplicateFlag)
                                           .where(DuplicateFlag.status == "open")),
         "revocation_lag_24h": revocation_lag(session, now, timedelta(hours=24)),
+        "gate": gate_service.state_counts(session),  # counts per state, never a ranking (G5)
     }
     try:
         data["queues"] = queue_lag(conn, now)

@@ -28,7 +28,7 @@ def daily(day) -> None:  # type: ignore[no-untyped-def]
     """Compose and enqueue one school day's digests (idempotent), then queue the senders."""
     rt = runtime_of(current_app)
     now = rt.clock()
-    the_day = day.date() if day else calendar.to_cairo(now).date()
+    the_day = day.date() if day else calendar.today(rt.clock)
     with rt.sessions() as session, session.begin():
         run = enqueue_daily(session, the_day, rt.config, actor="cli", now=now)
         alerts = enqueue_late_alerts(session, the_day, rt.config, now)

@@ -24,13 +24,16 @@ def final_status(marks: Iterable[str], recorded: bool) -> ChildStatus:
     return ChildStatus.PRESENT if recorded else ChildStatus.UNRECORDED
 
 
-def compose(guardian: GuardianDay) -> Draft | None:
+def compose(guardian: GuardianDay, school_day: bool | None = None) -> Draft | None:
     """Return the day's one digest for a guardian, or None when there is nothing to say.
 
     Nothing goes out on weekends and holidays, nor when no child's class took
     attendance that day (a digest of "not recorded" only would alarm for nothing).
+    `school_day` is the calendar's answer (SchoolCalendar); without it, the national default.
     """
-    if not calendar.is_school_day(guardian.day) or not guardian.children:
+    if school_day is None:
+        school_day = calendar.is_school_day(guardian.day)
+    if not school_day or not guardian.children:
         return None
     if all(c.status is ChildStatus.UNRECORDED for c in guardian.children):
         return None

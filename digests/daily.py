@@ -12,8 +12,9 @@ from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core import audit, calendar
+from core import audit, calendar_store
 from core.config import Config
+from core.school_calendar import SchoolCalendar
 from core.models import (
     AttendanceMark,
     AttendanceRecord,
@@ -27,7 +28,7 @@ from digests import outbox
 from digests.compose import compose
 from digests.compose_types import Child, ChildStatus, GuardianDay
 from digests.models import DigestRun
-from digests.outbox import Draft, RetryPolicy
+from digests.outbox import Draft
 
 BATCH = 5000  # guardians composed and put in the outbox at a time (bounds memory)
 _MARK = {2: ChildStatus.LATE, 1: ChildStatus.ABSENT}  # late beats absent: max() of the codes
@@ -44,15 +45,19 @@ class DailyRun:
     skipped_reason: str = ""
 
 
-def cutoff_at(day: date, config: Config) -> datetime:
-    """Return the day's digest cut-off as an aware datetime (Cairo)."""
-    return datetime.combine(day, config.digest_cutoff_time, tzinfo=calendar.CAIRO)
+def cutoff_at(day: date, cal: SchoolCalendar, schools: Iterable[int] = ()) -> datetime:
+    """Return the day's latest cut-off among `schools` (the national one when none), Cairo.
+
+    Classes confirmed before it count in the digest; later ones go as absence alerts.
+    """
+    return max([cal.cutoff_at(day, s) for s in schools] or [cal.cutoff_at(day)])
 
 
-def send_time(day: date, config: Config, now: datetime) -> datetime:
-    """Return when the day's digests may go: after the cut-off, outside quiet hours."""
-    policy = RetryPolicy.from_config(config)
-    return policy.not_quiet(max(now, cutoff_at(day, config)))
+def send_time(day: date, cal: SchoolCalendar, now: datetime,
+              schools: set[int] | frozenset[int] = frozenset()) -> datetime:
+    """Return when the day's digests may go: after the schools' digest time, outside quiet hours."""
+    moments = [cal.digest_at(day, s) for s in schools] or [cal.digest_at(day)]
+    return cal.quiet_hours_end(max([now, *moments]))
 
 
 def mark_code() -> Any:
@@ -78,7 +83,7 @@ def _guardian_rows(day: date, before: datetime) -> Select[Any]:
              .join(AttendanceRecord, AttendanceMark.record_id == AttendanceRecord.id)
              .where(confirmed).group_by(AttendanceMark.person_id).subquery())
     return (select(Contact.msisdn, Contact.language, Contact.person_id, Person.display_name,
-                   recorded.c.pid.is_not(None), marks.c.mark)
+                   Person.school_id, recorded.c.pid.is_not(None), marks.c.mark)
             .outerjoin(Person, and_(Person.id == Contact.person_id, Person.active.is_(True)))
             .outerjoin(recorded, recorded.c.pid == Contact.person_id)
             .outerjoin(marks, marks.c.pid == Contact.person_id)
@@ -94,41 +99,51 @@ def _status(recorded: bool, mark: int | None) -> ChildStatus:
     return ChildStatus.PRESENT if recorded else ChildStatus.UNRECORDED
 
 
-def guardian_days(day: date, rows: Iterable[Sequence[Any]]) -> Iterator[GuardianDay]:
-    """Group rows (ordered by MSISDN) into one GuardianDay per MSISDN.
+def guardian_days(day: date, rows: Iterable[Sequence[Any]],
+                  closed: frozenset[int] = frozenset()) -> Iterator[tuple[GuardianDay, set[int]]]:
+    """Group rows (ordered by MSISDN) into one GuardianDay per MSISDN, with its schools.
 
     A parent of three children has three links with one MSISDN: one message. The
-    language of the newest link wins.
+    language of the newest link wins. A child whose school is closed today (its own
+    week, a governorate exception) has nothing to report: never a false absence.
     """
     for msisdn, links in groupby(rows, key=lambda r: r[0]):
-        language, kids = "ar", {}
-        for _msisdn, language, person_id, name, recorded, mark in links:
-            if name is not None:
-                kids[person_id] = Child(person_id, name, _status(bool(recorded), mark))
-        yield GuardianDay(msisdn, language, day, tuple(kids.values()))
+        language, kids, schools = "ar", {}, set()
+        for _msisdn, language, person_id, name, school_id, recorded, mark in links:
+            if name is None:
+                continue
+            if school_id in closed:
+                kids[person_id] = Child(person_id, name, ChildStatus.UNRECORDED)
+                continue
+            kids[person_id] = Child(person_id, name, _status(bool(recorded), mark))
+            if school_id is not None:
+                schools.add(school_id)
+        yield GuardianDay(msisdn, language, day, tuple(kids.values())), schools
 
 
 def enqueue_daily(session: Session, day: date, config: Config, *, actor: str,
-                  now: datetime | None = None) -> DailyRun:
+                  now: datetime | None = None, cal: SchoolCalendar | None = None) -> DailyRun:
     """Compose and enqueue every guardian's digest for day; safe to run again (idempotent).
 
     Everything, and the `digest_runs` row saying the day is done, is written in the
     caller's transaction: a run that dies part-way leaves nothing, and runs again.
     """
     now = now or utcnow()
-    if not calendar.is_school_day(day):
+    cal = cal or calendar_store.current(session, config)
+    if not cal.any_school_day(day):
         return DailyRun(day, 0, 0, 0, "not a school day")
-    not_before = send_time(day, config, now)
-    rows = session.execute(_guardian_rows(day, cutoff_at(day, config))
+    open_schools = cal.open_schools(day)
+    closed = frozenset(cal.schools) - open_schools
+    rows = session.execute(_guardian_rows(day, cutoff_at(day, cal, open_schools))
                            .execution_options(yield_per=BATCH))
     guardians = drafts = enqueued = 0
     pending: list[Draft] = []
-    for guardian in guardian_days(day, rows):
+    for guardian, schools in guardian_days(day, rows, closed):
         guardians += 1
-        draft = compose(guardian)
+        draft = compose(guardian, school_day=True)
         if draft is not None:
             pending.append(Draft(draft.kind, draft.day, draft.msisdn, draft.language, draft.text,
-                                 draft.priority, not_before))
+                                 draft.priority, send_time(day, cal, now, schools)))
         if len(pending) >= BATCH:
             drafts += len(pending)
             enqueued += outbox.enqueue(session, pending, now)

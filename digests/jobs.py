@@ -38,14 +38,14 @@ def requeue() -> list[str]:
 
 
 def digests_if_due() -> str:
-    """After the day's cut-off on a school day, finish the daily digests and the absence
+    """After the day's digest time on a school day, finish the daily digests and the absence
     alerts of classes confirmed since (scheduled every few minutes).
 
     "Done" is the run's `digest_runs` row, written in the run's own transaction: a run
     that crashed part-way left no row and is simply run again at the next tick, and the
     outbox keys make sure no guardian is told twice.
     """
-    from core import calendar
+    from core import calendar, calendar_store
     from digests.alerts import enqueue_late_alerts
     from digests.daily import finished
     from digests.keys import digests_running
@@ -54,7 +54,10 @@ def digests_if_due() -> str:
     now = rt.clock()
     local = calendar.to_cairo(now)
     day = local.date()
-    if not calendar.is_school_day(day) or local.time() < rt.config.digest_cutoff_time:
+    with rt.sessions() as session:
+        cal = calendar_store.current(session, rt.config)
+    # Composed once every school's digest time has passed (Ramadan hours differ by governorate).
+    if not cal.any_school_day(day) or local < cal.latest_digest_at(day):
         return "not due"
     # Only keeps two overlapping ticks from doing the same work twice; SQL says what is done.
     if not rt.redis.set(digests_running(day.isoformat()), 1, nx=True, ex=900):

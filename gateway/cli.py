@@ -14,11 +14,13 @@ import click
 # name: (module, attribute, one line of help shown by `hudoor --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "audit": ("gateway.cli_audit", "audit", "The keyed, hash-chained audit log."),
+    "calendar": ("gateway.cli_calendar", "group", "The one calendar: holidays, terms, exceptions."),
     "codes": ("gateway.cli_codes", "group", "One-time codes: staff activation, guardian slips."),
     "contract": ("gateway.cli_sync", "contract", "Upstream schema versions and their notice."),
     "db": ("gateway.cli_db", "db", "Database schema."),
     "digests": ("digests.commands", "digests", "Daily SMS digests and their sending."),
     "dlq": ("digests.commands", "dlq", "SMS that were given up on."),
+    "gate": ("gateway.cli_gate", "group", "The paper-parity gate: uploads, weeks, firing."),
     "sandbox": ("sandbox.cli", "sandbox", "Sandbox SIS: a synthetic upstream (development)."),
     "scheduler": ("gateway.cli_workers", "scheduler", "Enqueue the periodic jobs."),
     "simulator": ("simulator.cli", "simulator", "The local Africa's Talking + operators simulator."),

@@ -36,3 +36,19 @@ def warm_ussd() -> int:
     from ussd.warmup import warm_now
 
     return warm_now(worker_runtime())
+
+
+def gate_evaluate() -> dict[str, str]:
+    """Evaluate every school's parity gate on its completed weeks (scheduled daily)."""
+    from sqlalchemy import select
+
+    from core import calendar_store
+    from core.gate import service
+    from core.models import School
+
+    rt = worker_runtime()
+    with rt.sessions() as session, session.begin():
+        cal = calendar_store.current(session, rt.config)
+        return {code: service.evaluate(session, sid, cal, rt.clock(), actor="scheduler").state.value
+                for sid, code in session.execute(select(School.id, School.upstream_id)
+                                                 .where(School.active)).all()}

@@ -57,6 +57,9 @@ def register(cron: CronScheduler, cfg: Config) -> None:
     _cairo_cron(cron, jobs.warm_ussd, WARM_CRON, queue_name="urgent", name="warm_ussd")
     cron.register(jobs.anchor_audit, queue_name="default", interval=ANCHOR_INTERVAL_SECONDS,
                   name="anchor_audit")
+    # Every night (Cairo): the parity gate looks at the weeks that just completed (nothing fires early).
+    _cairo_cron(cron, jobs.gate_evaluate, "0 2 * * *", queue_name="default", name="gate_evaluate",
+                job_timeout=3600)
     from digests import jobs as sms_jobs  # the SMS pipeline's periodic work
 
     # Rebuild sending jobs from the outbox every minute: Redis may have been wiped.

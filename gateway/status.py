@@ -75,7 +75,7 @@ def status_page() -> Any:
     data = _collect()
     if request.accept_mimetypes.best == "application/json" or request.args.get("format") == "json":
         return jsonify(data)
-    return render_template("status.html", s=data, cairo_now=calendar.now_cairo())
+    return render_template("status.html", s=data, cairo_now=calendar.now_cairo(runtime_of(current_app).clock))
 
 
 @bp.get("/status.json")

@@ -12,7 +12,7 @@ import pytest
 import redis
 from sqlalchemy import text
 
-from core import migrate
+from core import calendar_seed, migrate
 from core.config import Config
 from core.db import make_engine
 from core.models import APPEND_ONLY_TRIGGERS, Base
@@ -29,13 +29,16 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 @pytest.fixture(autouse=True)
 def _fresh_process_caches() -> Iterator[None]:
     """Database ids restart in every test, so per-process caches must too."""
+    from core import calendar_store
     from ussd import cache
 
     cache._ROSTERS.clear()
     cache._NAMES.clear()
+    calendar_store.forget()
     yield
     cache._ROSTERS.clear()
     cache._NAMES.clear()
+    calendar_store.forget()
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +89,8 @@ def _truncate_pg(url: str) -> None:
         conn.execute(text("DROP TRIGGER IF EXISTS audit_log_no_update ON audit_log"))
         for statement in APPEND_ONLY_TRIGGERS["postgresql"]:
             conn.execute(text(statement))
+        for name, rows in calendar_seed.seed_rows().items():  # what migration 0011 seeds
+            conn.execute(Base.metadata.tables[name].insert(), rows)
     engine.dispose()
 
 

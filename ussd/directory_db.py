@@ -7,7 +7,7 @@ from functools import cache
 
 from sqlalchemy.orm import Session
 
-from core import attendance, calendar, codes, contacts, delegation
+from core import attendance, calendar, calendar_store, codes, contacts, delegation
 from core.config import Config
 from core.models import CodeKind, Person
 from core.pseudonyms import msisdn_ref
@@ -31,20 +31,30 @@ class DbDirectory:
     """Answers the menus' questions for one request."""
 
     def __init__(self, session: Session, cfg: Config, store: SessionStore, now: datetime,
-                 hop_cache: HopCache) -> None:
+                 hop_cache: HopCache, staff_id: int | None = None) -> None:
         self.session, self.cfg, self.store = session, cfg, store
-        self.now, self.hop_cache = now, hop_cache
+        self.now, self.hop_cache, self.staff_id = now, hop_cache, staff_id
         self.classes_for = cache(self._classes_for)  # type: ignore[method-assign]
         self.roster = cache(self._roster)  # type: ignore[method-assign]
 
     def today(self) -> date:
         return calendar.to_cairo(self.now).date()
 
+    @property
+    def _school(self) -> int | None:
+        """The caller's school (its week, governorate and hours decide the day)."""
+        if "_school_id" not in self.__dict__:
+            person = self.session.get(Person, self.staff_id) if self.staff_id else None
+            self.__dict__["_school_id"] = person.school_id if person else None
+        return self.__dict__["_school_id"]  # type: ignore[no-any-return]
+
     def school_day(self) -> bool:
-        return calendar.is_school_day(self.today())
+        cal = calendar_store.current(self.session, self.cfg)
+        return cal.is_school_day(self.today(), self._school)
 
     def late_allowed(self) -> bool:
-        return attendance.late_allowed(self.now, self.cfg.digest_cutoff_time)
+        return attendance.late_allowed(self.now, calendar_store.current(self.session, self.cfg),
+                                       self._school)
 
     def _classes_for(self, staff_id: int) -> list[ClassInfo]:
         def load() -> list[ClassInfo]:

@@ -17,6 +17,7 @@ from core.models import (
     School,
     SchoolClass,
 )
+from core import calendar_store
 from digests.daily import enqueue_daily, send_time
 from digests.models import OutboxMessage
 
@@ -70,7 +71,9 @@ def test_a_guardian_of_three_children_gets_one_message(runtime) -> None:  # type
     assert row.text == "حضور ٢٩/١١: عبد الرحمن غياب، منة الله تأخير، مريم حضور"
     assert row.segments == 1
     # Composed before the cut-off: held until 15:30 Cairo.
-    assert row.next_attempt_at == send_time(SUNDAY, runtime.config, now)
+    with runtime.sessions() as s:
+        cal = calendar_store.load(s, runtime.config)
+    assert row.next_attempt_at == send_time(SUNDAY, cal, now)
     assert row.next_attempt_at.hour == 13
 
 

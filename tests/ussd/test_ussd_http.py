@@ -266,3 +266,18 @@ def test_a_known_session_from_another_phone_ends_and_changes_nothing(client, run
     assert not runtime.redis.exists(keys.resume(intruder.msisdn))
     owner.send("1")  # the owner's own next hop still continues the session
     assert State.decode(runtime.redis.get(keys.session(owner.session_id))).hops == 2
+
+
+def test_a_central_exception_closes_marking_over_ussd(teacher_phone, runner) -> None:  # type: ignore[no-untyped-def]
+    """The calendar's answer reaches the teacher's phone: a closed day takes no register."""
+    phone, _ = teacher_phone
+    out = runner.invoke(cli, ["calendar", "exception", "add", "--scope", "national",
+                              "--day", "2026-11-29", "--reference", "MOE-2026-301",
+                              "--by", "ops:amal", "--reason", "national mourning"])
+    assert out.exit_code == 0, out.output
+    phone.dial()
+    assert "No school today" in phone.send("1")
+    out = runner.invoke(cli, ["calendar", "exception", "reverse", "1", "--by", "ops:amal",
+                              "--reason", "entered in error"])
+    assert out.exit_code == 0, out.output
+    assert "No school today" not in _to_absent_entry(phone)
