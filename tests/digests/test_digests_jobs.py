@@ -202,7 +202,8 @@ def test_a_message_that_misses_its_moment_is_given_back(runtime) -> None:  # typ
     # at most one sent, the rest given back, none sent late.
     assert len(provider.left) <= 1
     assert sender.stats.missed == 6 - len(provider.left) >= 5
-    assert states(runtime) == {"sent": len(provider.left), "failed": sender.stats.missed}
+    sent = {"sent": len(provider.left)} if provider.left else {}  # a slow machine: none
+    assert states(runtime) == {**sent, "failed": sender.stats.missed}
     with runtime.sessions() as s:  # given back without spending an attempt, due again at once
         rows = s.scalars(select(OutboxMessage).where(OutboxMessage.state == "failed")).all()
         assert {(r.attempts, r.failure_reason) for r in rows} == {(0, "missed its send moment")}
