@@ -94,6 +94,7 @@ def _kill_after(env: dict[str, str], kind: str, thresholds: tuple[int, ...],
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # polls for its end state; a busy single core is slow
 def test_full_and_delta_sync_survive_kill_9(db_url, redis_url, tmp_path, request) -> None:  # type: ignore[no-untyped-def]
     # The reference: the same district and the same changes, synced without interruption.
     ref_url = _reference_db(db_url, tmp_path, request)

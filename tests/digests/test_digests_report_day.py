@@ -42,6 +42,7 @@ def test_report_day_batch_is_chunked_worked_and_idempotent(synced, sandbox, runn
     cfg = synced.config
     monkeypatch.setenv("HUDOOR_DATABASE_URL", cfg.effective_database_url)
     monkeypatch.setenv("HUDOOR_REDIS_URL", cfg.redis_url)
+    monkeypatch.setenv("HUDOOR_SHAPER_GUARD_MS", str(cfg.shaper_guard_ms))
     monkeypatch.setattr(core_runtime, "_worker_runtime", None)
     out = runner.invoke(cli, ["digests", "report-day", "--from", "2026-11-01", "--to", "2026-11-26",
                               "--chunk-size", "1"])

@@ -112,9 +112,13 @@ def browser_page() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        # Generous waits: each one polls for a screen, so it costs nothing when the
+        # browser is quick, and a busy single core can take many seconds to start it.
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                    timeout=180_000)
         page = browser.new_page(viewport={"width": 1100, "height": 900})
-        page.set_default_timeout(20_000)
+        page.set_default_timeout(120_000)
+        page.set_default_navigation_timeout(120_000)
         yield page
         browser.close()
 
