@@ -89,6 +89,13 @@ class Config:
     ussd_max_ucs2: int = 80  # 160 octets as UCS-2 characters (any Arabic on the screen)
     ussd_ip_allowlist: str = ""  # comma-separated; empty allows any source address
     code_ttl_days: int = 14
+    # Attendance write-back and reconciliation (issue 9)
+    writeback_timeout: float = 10.0  # seconds per upstream write or read
+    writeback_max_attempts: int = 8  # then the dead-letter list
+    writeback_retry_base_seconds: int = 30  # doubles per attempt, capped at an hour
+    writeback_batch: int = 200  # outbox rows one job sends before yielding
+    writeback_window_days: int = 45  # class-days this recent are swept into the outbox
+    reconcile_rounds: int = 5  # re-send and re-read rounds before a school-day stays differing
     fake_now: str = ""  # ISO time to run the clock from (drills, demos, benchmarks); never in production
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -119,6 +126,15 @@ class Config:
             ussd_max_ucs2=_int(env, "HUDOOR_USSD_MAX_UCS2", cls.ussd_max_ucs2),
             ussd_ip_allowlist=env.get("HUDOOR_USSD_IP_ALLOWLIST", cls.ussd_ip_allowlist),
             code_ttl_days=_int(env, "HUDOOR_CODE_TTL_DAYS", cls.code_ttl_days),
+            writeback_timeout=_float(env, "HUDOOR_WRITEBACK_TIMEOUT", cls.writeback_timeout),
+            writeback_max_attempts=_int(env, "HUDOOR_WRITEBACK_MAX_ATTEMPTS",
+                                        cls.writeback_max_attempts),
+            writeback_retry_base_seconds=_int(env, "HUDOOR_WRITEBACK_RETRY_BASE_SECONDS",
+                                              cls.writeback_retry_base_seconds),
+            writeback_batch=_int(env, "HUDOOR_WRITEBACK_BATCH", cls.writeback_batch),
+            writeback_window_days=_int(env, "HUDOOR_WRITEBACK_WINDOW_DAYS",
+                                       cls.writeback_window_days),
+            reconcile_rounds=_int(env, "HUDOOR_RECONCILE_ROUNDS", cls.reconcile_rounds),
             fake_now=env.get("HUDOOR_FAKE_NOW", ""),
             sms_provider=env.get("HUDOOR_SMS_PROVIDER", cls.sms_provider),
             at_username=env.get("HUDOOR_AT_USERNAME", cls.at_username),

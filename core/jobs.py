@@ -9,7 +9,8 @@ from core.runtime import Runtime
 from core.sync.delta import run_delta
 from core.sync.full import run_full
 
-QUEUES = ("urgent", "sync", "default", "digests")  # worker order: capture first, digests last
+# Worker order: capture first; write-back last, and it sheds itself while urgent work waits.
+QUEUES = ("urgent", "sync", "default", "digests", "writeback")
 
 _runtime: Runtime | None = None
 

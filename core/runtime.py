@@ -67,6 +67,13 @@ class Runtime:
             accepted = versions.accepted_versions(session, calendar.today())
         return UpstreamClient(transport, accepted, page_size=self.config.upstream_page_size)
 
+    def attendance_client(self):  # type: ignore[no-untyped-def]
+        """Return a contract v2 client for write-back and reconciliation."""
+        from core.writeback.client import AttendanceClient
+
+        return AttendanceClient(self.config.upstream_url, token=self.config.upstream_token,
+                                timeout=self.config.writeback_timeout)
+
     def close(self) -> None:
         """Release database connections."""
         if "engine" in self.__dict__:

@@ -30,3 +30,11 @@ def register(cron: CronScheduler, cfg: Config) -> None:
     # Cheap check every five minutes; fires once a school day at the digest cut-off.
     cron.register(sms_jobs.digests_if_due, queue_name="digests", interval=300, job_timeout=3600,
                   name="digests_if_due")
+    from core.writeback import jobs as wb_jobs
+
+    # Write-back every minute on its own queue (workers take it last; it sheds itself).
+    cron.register(wb_jobs.send_due, queue_name="writeback", interval=60, job_timeout=600,
+                  name="writeback_send_due")
+    # Nightly at 01:00 UTC (03:00 Cairo, 04:00 in summer time): reconcile with upstream.
+    cron.register(wb_jobs.reconcile_nightly, queue_name="writeback", cron="0 1 * * *",
+                  job_timeout=3600, name="reconcile_nightly")
