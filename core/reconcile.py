@@ -187,7 +187,7 @@ def verify(sessions: sessionmaker[Session], client: AttendanceClient, day: date,
         ids = [rid for _, rid in session.execute(latest)]
         reports = session.scalars(select(ReconciliationReport).where(ReconciliationReport.id.in_(ids))
                                   .order_by(ReconciliationReport.school_id)).all()
-        names = dict(session.execute(select(School.id, School.upstream_id)))
+        names = dict(session.execute(select(School.id, School.upstream_id)).all())
         locals_ = {r.id: fingerprint(snapshot.school_day(session, r.school_id, day)).digest
                    for r in reports}
     for r in reports:

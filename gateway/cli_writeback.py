@@ -7,7 +7,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from core.writeback import outbox, service
 from gateway.app import runtime_of
@@ -68,6 +68,7 @@ def dlq_replay(ids: tuple[int, ...], by: str, reason: str) -> None:
 @click.option("--school", default=None, help="Only this upstream school id.")
 @click.option("--json", "as_json", is_flag=True, help="Print every school-day's report as JSON.")
 @click.pass_context
+@with_appcontext
 def reconcile(ctx: click.Context, day, school: str | None, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     """Compare each school-day with upstream by fingerprint, repair by re-sending, report."""
     if ctx.invoked_subcommand is not None:
