@@ -141,3 +141,6 @@ def audit_verify() -> Response:
         result = audit.verify(s)
     return jsonify(ok=result.ok, checked=result.checked, head_seq=result.head_seq,
                    head_hash=result.head_hash, problems=result.problems[:100])
+
+
+from gateway import api_records  # noqa: E402,F401  (adjustment and reconciliation endpoints)

@@ -18,6 +18,7 @@ from core.upstream.client import UpstreamError
 from core.upstream.versions import NoticeTooShort, SchemaVersionRefused
 from digests.cli import sms as sms_cli
 from gateway.app import create_app, runtime_of
+from gateway.cli_adjustments import group as adjustments_group
 from gateway.cli_codes import group as codes_group
 from gateway.cli_tokens import group as tokens_group
 from gateway.cli_writeback import reconcile as reconcile_cli, writeback as writeback_cli
@@ -48,6 +49,7 @@ cli.add_command(codes_group)
 cli.add_command(tokens_group)
 cli.add_command(sms_cli)
 cli.add_command(writeback_cli)
+cli.add_command(adjustments_group)
 cli.add_command(reconcile_cli)
 from digests.commands import digests as digests_cli, dlq as dlq_cli, simulator as simulator_cli  # noqa: E402
 
