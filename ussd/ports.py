@@ -90,6 +90,15 @@ class MarkLate:
 
 
 @dataclass(frozen=True)
+class RequestLateAdjustment:
+    """Late arrivals after the digest cut-off: adjustment requests a champion decides (U2)."""
+
+    class_id: int
+    staff_id: int
+    late: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class ActivateStaff:
     person_id: int
     number: str
@@ -128,5 +137,5 @@ class SetLanguage:
     lang: str
 
 
-Effect = (ConfirmAttendance | MarkLate | ActivateStaff | EnrolGuardian | Delegate
+Effect = (ConfirmAttendance | MarkLate | RequestLateAdjustment | ActivateStaff | EnrolGuardian | Delegate
           | RevokeDelegation | SetOptOut | SetLanguage)

@@ -241,3 +241,27 @@ def test_warm_caches_answer_like_a_cold_hop_and_expire_in_time(teacher_phone, sy
     assert WARM_TTL + 300 < 3600  # warm TTL + sync interval stays inside the 1-hour revocation
     phone.dial()
     assert phone.send("1") == cold  # a warmed hop shows exactly what a cold one did
+
+
+def test_late_arrival_after_the_cut_off_becomes_an_adjustment_request(teacher_phone, synced) -> None:  # type: ignore[no-untyped-def]
+    from core.models import AttendanceAdjustment
+
+    phone, _ = teacher_phone
+    _to_absent_entry(phone)
+    phone.send("0102")
+    phone.send("1")
+    synced.config = synced.config.with_overrides(digest_cutoff="09:00")  # the clock says 09:30
+    phone.dial()
+    screen = phone.send("2")
+    if "Choose class" in screen:
+        screen = phone.send("1")
+    phone.send("02")
+    end = phone.send("1")
+    assert end.startswith("END Sent for approval: 1 late")
+    phone.resend()  # an operator retry asks nothing twice
+    with synced.sessions() as s:
+        rows = s.scalars(select(AttendanceAdjustment)).all()
+        statuses = sorted(s.scalars(select(AttendanceMark.status)).all())
+    assert [(r.from_status, r.to_status, r.reason_code, r.state) for r in rows] == \
+        [("absent", "late", "late_arrival", "pending")]
+    assert statuses == ["absent", "absent"]  # nothing changes until a champion approves
