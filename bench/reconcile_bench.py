@@ -65,17 +65,16 @@ def build_day(url: str, district: District, students: int) -> None:
             SELECT c.id, :day, p.id, :size, now(), 'bench', '+20', 1 + (c.id % 2)
             FROM classes c JOIN people p ON p.upstream_id = 'STF-' || c.school_id"""),
                      {"day": DAY, "size": students // 20})
-        # ~10 % of students absent or late, each in one class of their school.
+        # ~10 % of students absent or late: student p goes to the class whose id ≡ p/10 (mod 20).
         conn.execute(text("""
             INSERT INTO attendance_marks (record_id, person_id, status, captured_at, session_id,
                                           marked_by)
-            SELECT r.id, p.id, CASE WHEN p.id % 3 = 0 THEN 'late' ELSE 'absent' END, now(), 'b', r.taken_by
-            FROM people p
-            JOIN LATERAL (SELECT r.id, r.taken_by FROM attendance_records r
-                          JOIN classes c ON c.id = r.class_id
-                          WHERE c.school_id = p.school_id
-                          ORDER BY (r.id + p.id) % 20, r.id LIMIT 1) r ON true
-            WHERE p.role = 'student' AND p.id % 10 = 0"""))
+            SELECT r.id, p.id, CASE WHEN p.id % 3 = 0 THEN 'late' ELSE 'absent' END, now(), 'b',
+                   r.taken_by
+            FROM attendance_records r
+            JOIN classes c ON c.id = r.class_id
+            JOIN people p ON p.school_id = c.school_id AND p.role = 'student'
+                         AND p.id % 10 = 0 AND (p.id / 10) % 20 = c.id % 20"""))
     engine.dispose()
 
 

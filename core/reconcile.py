@@ -127,8 +127,8 @@ def _store(sessions: sessionmaker[Session], school_id: int, result: SchoolDayRes
         if result.outcome != DIFFERING:
             ids = dict(session.execute(select(SchoolClass.upstream_id, SchoolClass.id)
                                        .where(SchoolClass.school_id == school_id)).all())
-            for cd in local:
-                settled += outbox.settle(session, ids[cd.class_id], result.day, cd.revision, now)
+            settled = outbox.settle(session, result.day,
+                                    {ids[cd.class_id]: cd.revision for cd in local}, now)
         row = ReconciliationReport(
             school_id=school_id, day=result.day, run_at=now, outcome=result.outcome,
             local_fingerprint=result.local["digest"],

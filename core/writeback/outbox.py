@@ -174,11 +174,20 @@ def replay(session: Session, ids: list[int], *, by: str, reason: str, now: datet
     return len(rows)
 
 
-def settle(session: Session, class_id: int, day: date, revision: int, now: datetime) -> int:
-    """Acknowledge rows up to `revision` of a class-day that reconciliation found upstream holds."""
-    result = session.execute(
-        update(WritebackItem)
-        .where(WritebackItem.class_id == class_id, WritebackItem.day == day,
-               WritebackItem.revision <= revision, WritebackItem.state.in_((PENDING, DEAD)))
-        .values(state=ACKED, done_at=now, last_error="settled by reconciliation"))
-    return int(result.rowcount or 0)
+def settle(session: Session, day: date, held: dict[int, int], now: datetime) -> int:
+    """Acknowledge unsent rows of class-days upstream was found to hold (class id → revision).
+
+    One read of the day's open rows for those classes, then updates only where needed:
+    reconciliation calls this for every agreeing school-day, and most have none.
+    """
+    if not held:
+        return 0
+    open_rows = session.execute(
+        select(WritebackItem.id, WritebackItem.class_id, WritebackItem.revision)
+        .where(WritebackItem.day == day, WritebackItem.class_id.in_(list(held)),
+               WritebackItem.state.in_((PENDING, DEAD)))).all()
+    ids = [i for i, cid, rev in open_rows if rev <= held[cid]]
+    if ids:
+        session.execute(update(WritebackItem).where(WritebackItem.id.in_(ids)).values(
+            state=ACKED, done_at=now, last_error="settled by reconciliation"))
+    return len(ids)

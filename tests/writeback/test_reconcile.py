@@ -87,3 +87,16 @@ def test_reconcile_needs_a_day_and_verify_without_reports_fails(wb, runner) -> N
     assert runner.invoke(cli, ["reconcile"]).exit_code == 2
     out = runner.invoke(cli, ["reconcile", "verify", "--day", DAY.isoformat()])
     assert out.exit_code == 1 and "no reconciliation report" in out.output
+
+
+def test_reconciliation_settles_dead_letters_it_repaired(wb, sandbox, runner) -> None:  # type: ignore[no-untyped-def]
+    confirm_days(wb, [DAY])
+    sandbox.write_faults.set(WriteFaults(error_rate=1.0))
+    runner.invoke(cli, ["writeback", "drain", "--until-idle"])
+    assert "empty" not in runner.invoke(cli, ["writeback", "dlq", "list"]).output
+    sandbox.write_faults.set(WriteFaults())
+    code, reports = _reconcile(runner)
+    assert code == 0 and {r["outcome"] for r in reports} == {"repaired"}
+    assert "empty" in runner.invoke(cli, ["writeback", "dlq", "list"]).output
+    with wb.sessions() as s:
+        assert set(s.scalars(select(WritebackItem.state))) == {"acked"}
