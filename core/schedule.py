@@ -30,6 +30,8 @@ def register(cron: CronScheduler, cfg: Config) -> None:
     # Cheap check every five minutes; fires once a school day at the digest cut-off.
     cron.register(sms_jobs.digests_if_due, queue_name="digests", interval=300, job_timeout=3600,
                   name="digests_if_due")
+    # Correction SMS for approved adjustments (held past quiet hours by the outbox).
+    cron.register(sms_jobs.corrections, queue_name="digests", interval=300, name="sms_corrections")
     from core.writeback import jobs as wb_jobs
 
     # Write-back every minute on its own queue (workers take it last; it sheds itself).

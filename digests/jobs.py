@@ -29,6 +29,18 @@ def daily_digests(day: str) -> dict[str, int]:
     return {"guardians": run.guardians, "drafts": run.drafts}
 
 
+def corrections() -> int:
+    """Enqueue correction SMS for approved adjustments (scheduled every few minutes)."""
+    from digests.corrections import enqueue_corrections
+
+    rt = worker_runtime()
+    with rt.sessions() as session, session.begin():
+        added = enqueue_corrections(session, rt.config, rt.clock())
+    if added:
+        requeue_from_outbox(rt.sessions, rt.redis)
+    return added
+
+
 def requeue() -> list[str]:
     """Rebuild the sending jobs from the outbox (after a Redis wipe)."""
     rt = worker_runtime()

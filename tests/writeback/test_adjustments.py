@@ -150,3 +150,31 @@ def test_auditor_reads_both_fingerprints(wb, sandbox, runner, client) -> None:  
     desk = _cli(runner, "tokens", "issue", "--subject", "d", "--role", "desk").output.strip()
     assert client.get(f"/api/v1/reconciliations?day={DAY.isoformat()}",
                       headers={"Authorization": f"Bearer {desk}"}).status_code == 403
+
+
+def test_parent_told_absent_gets_one_correction_after_quiet_hours(wb, runner) -> None:  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    from core import contacts
+    from digests.models import OutboxMessage
+
+    confirm_days(wb, [DAY], late_share=0.0)
+    student, teacher, champ, _, _ = _people(wb)
+    with wb.sessions() as s, s.begin():
+        person = s.scalars(select(Person).where(Person.upstream_id == student)).one()
+        contacts.link_guardian(s, person, "+201001112223", "en", actor="test")
+    assert _cli(runner, "digests", "daily", "--day", DAY.isoformat()).exit_code == 0
+    req = json.loads(_cli(runner, "adjustments", "request", "--student", student, "--day",
+                          DAY.isoformat(), "--to", "present", "--reason", "official_excuse",
+                          "--by", teacher).output)
+    none_yet = json.loads(_cli(runner, "digests", "corrections").output)
+    assert none_yet["enqueued"] == 0  # pending: nothing to correct yet
+    assert _cli(runner, "adjustments", "decide", str(req["id"]), "--approve",
+                "--by", champ).exit_code == 0
+    wb.clock = lambda: datetime(2026, 11, 29, 20, 0, tzinfo=timezone.utc)  # 22:00 in Cairo
+    assert json.loads(_cli(runner, "digests", "corrections").output)["enqueued"] == 1
+    assert json.loads(_cli(runner, "digests", "corrections").output)["enqueued"] == 0  # once
+    with wb.sessions() as s:
+        msg = s.scalars(select(OutboxMessage).where(OutboxMessage.kind.like("correction-%"))).one()
+    assert msg.text.startswith("Correction: Hudoor 26/11:") and msg.text.endswith("present")
+    assert calendar.to_cairo(msg.next_attempt_at).hour == 7  # after the quiet hours
