@@ -40,3 +40,6 @@ def register(cron: CronScheduler, cfg: Config) -> None:
     # Nightly at 01:00 UTC (03:00 Cairo, 04:00 in summer time): reconcile with upstream.
     cron.register(wb_jobs.reconcile_nightly, queue_name="writeback", cron="0 1 * * *",
                   job_timeout=3600, name="reconcile_nightly")
+    # Shortly after midnight Cairo: requests past their 3-working-day window expire (U3).
+    cron.register(wb_jobs.expire_adjustments, queue_name="default", cron="30 22 * * *",
+                  name="expire_adjustments")

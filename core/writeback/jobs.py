@@ -26,3 +26,12 @@ def reconcile_nightly() -> dict[str, Any]:
         out[day.isoformat()] = {o: sum(1 for r in reports if r["outcome"] == o)
                                 for o in ("agreed", "repaired", "differing")}
     return out
+
+
+def expire_adjustments() -> int:
+    """Expire adjustment requests nobody decided within the window (audited, nightly)."""
+    from core import adjustments
+
+    rt = worker_runtime()
+    with rt.sessions() as session, session.begin():
+        return adjustments.expire_overdue(session, rt.clock())

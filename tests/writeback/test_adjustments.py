@@ -178,3 +178,24 @@ def test_parent_told_absent_gets_one_correction_after_quiet_hours(wb, runner) ->
         msg = s.scalars(select(OutboxMessage).where(OutboxMessage.kind.like("correction-%"))).one()
     assert msg.text.startswith("Correction: Hudoor 26/11:") and msg.text.endswith("present")
     assert calendar.to_cairo(msg.next_attempt_at).hour == 7  # after the quiet hours
+
+
+def test_undecided_requests_expire_when_the_window_closes(wb, runner) -> None:  # type: ignore[no-untyped-def]
+    from core import jobs as core_jobs
+    from core.writeback import jobs as wb_jobs
+
+    confirm_days(wb, [DAY], late_share=0.0)
+    student, teacher, _, _, _ = _people(wb)
+    req = json.loads(_cli(runner, "adjustments", "request", "--student", student, "--day",
+                          DAY.isoformat(), "--to", "late", "--reason", "late_arrival",
+                          "--by", teacher).output)
+    core_jobs._runtime = wb
+    try:
+        assert wb_jobs.expire_adjustments() == 0  # Sunday: still inside the window
+        start = wb.clock()
+        wb.clock = lambda: start + timedelta(days=3)
+        assert wb_jobs.expire_adjustments() == 1
+    finally:
+        core_jobs._runtime = None
+    listed = _cli(runner, "adjustments", "list", "--state", "expired")
+    assert json.loads(listed.output)["id"] == req["id"]
