@@ -225,6 +225,18 @@ def expire_overdue(session: Session, now: datetime) -> int:
     return n
 
 
+def next_pending(session: Session, approver_id: int) -> AttendanceAdjustment | None:
+    """Return the oldest request an approver may decide (their school's, not their own)."""
+    approver = session.get(Person, approver_id)
+    if approver is None or approver.role not in (Role.PRINCIPAL.value, Role.CHAMPION.value):
+        return None
+    return session.scalars(select(AttendanceAdjustment).where(
+        AttendanceAdjustment.school_id == approver.school_id,
+        AttendanceAdjustment.state == AdjustmentState.PENDING.value,
+        AttendanceAdjustment.requested_by != f"staff:{approver_id}")
+        .order_by(AttendanceAdjustment.id).limit(1)).first()
+
+
 def pending_for_school(session: Session, school_id: int) -> list[AttendanceAdjustment]:
     """Return a school's pending adjustments, oldest first."""
     return list(session.scalars(select(AttendanceAdjustment).where(

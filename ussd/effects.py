@@ -13,6 +13,7 @@ from core.models import CodeKind, Person, utcnow
 from ussd.ports import (
     ActivateStaff,
     ConfirmAttendance,
+    DecideAdjustment,
     Delegate,
     Effect,
     EnrolGuardian,
@@ -45,6 +46,12 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day)
     elif isinstance(effect, MarkLate):
         attendance.mark_late(session, class_id=effect.class_id, staff_id=effect.staff_id, day=day,
                              late=effect.late, session_id=hop.session_id)
+    elif isinstance(effect, DecideAdjustment):
+        try:
+            adjustments.decide(session, effect.adjustment_id, approver_id=effect.staff_id,
+                               approve=effect.approve, now=utcnow())
+        except adjustments.AdjustmentError as exc:
+            raise EffectRefused(str(exc)) from exc
     elif isinstance(effect, RequestLateAdjustment):
         _request_late(session, effect, day)
     elif isinstance(effect, ActivateStaff):
