@@ -136,6 +136,9 @@ def main() -> None:
     for name, value, target, ok in rows:
         print(f"  {name:<{width}}  {value:>10}   target {target:<10} {'ok' if ok else 'MISSED'}")
     print("  outcomes:", json.dumps(outcomes))
+    for r in reports:
+        if r["outcome"] == "differing":
+            print("  still differing:", r["school"], "; ".join(r["reasons"])[:300])
 
 
 if __name__ == "__main__":

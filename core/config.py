@@ -96,6 +96,7 @@ class Config:
     writeback_batch: int = 200  # outbox rows one job sends before yielding
     writeback_window_days: int = 45  # class-days this recent are swept into the outbox
     reconcile_rounds: int = 5  # re-send and re-read rounds before a school-day stays differing
+    reconcile_workers: int = 4  # school-days reconciled at once (PostgreSQL; SQLite: one)
     fake_now: str = ""  # ISO time to run the clock from (drills, demos, benchmarks); never in production
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -135,6 +136,7 @@ class Config:
             writeback_window_days=_int(env, "HUDOOR_WRITEBACK_WINDOW_DAYS",
                                        cls.writeback_window_days),
             reconcile_rounds=_int(env, "HUDOOR_RECONCILE_ROUNDS", cls.reconcile_rounds),
+            reconcile_workers=_int(env, "HUDOOR_RECONCILE_WORKERS", cls.reconcile_workers),
             fake_now=env.get("HUDOOR_FAKE_NOW", ""),
             sms_provider=env.get("HUDOOR_SMS_PROVIDER", cls.sms_provider),
             at_username=env.get("HUDOOR_AT_USERNAME", cls.at_username),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable
@@ -154,12 +155,22 @@ def schools_with_attendance(session: Session, day: date, school: str | None = No
 
 def reconcile_day(sessions: sessionmaker[Session], client: AttendanceClient, day: date, *,
                   school: str | None = None, actor: str, rounds: int,
-                  clock: Callable[[], datetime]) -> list[SchoolDayResult]:
-    """Reconcile every school-day of `day` (or one school's)."""
+                  clock: Callable[[], datetime], workers: int = 1) -> list[SchoolDayResult]:
+    """Reconcile every school-day of `day` (or one school's), `workers` school-days at a time."""
     with sessions() as session:
         ids = schools_with_attendance(session, day, school)
-    return [reconcile_school_day(sessions, client, sid, day, actor=actor, rounds=rounds,
-                                 clock=clock) for sid in ids]
+        # SQLite takes one writer at a time; PostgreSQL overlaps upstream reads with SQL.
+        if session.get_bind().dialect.name != "postgresql":
+            workers = 1
+
+    def one(sid: int) -> SchoolDayResult:
+        return reconcile_school_day(sessions, client, sid, day, actor=actor, rounds=rounds,
+                                    clock=clock)
+
+    if workers <= 1 or len(ids) <= 1:
+        return [one(sid) for sid in ids]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reconcile") as pool:
+        return list(pool.map(one, ids))
 
 
 @dataclass(frozen=True)

@@ -66,8 +66,9 @@ class AttendanceClient:
         # Reads are safe to retry in place; writes are retried by the outbox, with backoff.
         retry = Retry(total=read_retries, backoff_factor=0.05, status_forcelist=(500, 502, 503, 504),
                       allowed_methods=frozenset({"GET"}), raise_on_status=False)
-        self.session.mount("http://", HTTPAdapter(max_retries=retry))
-        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+        # A pool wide enough for reconciliation's worker threads.
+        self.session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=16))
+        self.session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=16))
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 

@@ -60,7 +60,8 @@ def reconcile(rt: Runtime, day: date, *, school: str | None = None,
     client = rt.attendance_client()
     try:
         results = reconcile_day(rt.sessions, client, day, school=school, actor=actor,
-                                rounds=rt.config.reconcile_rounds, clock=rt.clock)
+                                rounds=rt.config.reconcile_rounds, clock=rt.clock,
+                                workers=rt.config.reconcile_workers)
     finally:
         client.close()
     return [r.as_dict() for r in results]
