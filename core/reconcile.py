@@ -89,6 +89,7 @@ def reconcile_school_day(sessions: sessionmaker[Session], client: AttendanceClie
     mine = fingerprint(local)
     result = SchoolDayResult(school.upstream_id, day, DIFFERING, mine.as_dict(), None)
     first_reasons: list[str] | None = None
+    put_errors: list[str] = []
     remote: list[ClassDay] | str = []
     for attempt in range(rounds + 1):
         remote = _read(client, school.upstream_id, day)
@@ -104,16 +105,17 @@ def reconcile_school_day(sessions: sessionmaker[Session], client: AttendanceClie
             break
         if attempt == rounds:
             break
+        put_errors = []
         for cd in resend:
             try:
                 client.put(school.upstream_id, day, cd)
                 result.resent += 1
-            except (UpstreamUnavailable, UpstreamError):
-                continue  # counted by the next read's differences
+            except (UpstreamUnavailable, UpstreamError) as exc:
+                put_errors.append(f"{cd.class_id}: re-send failed: {exc}"[:200])
     if result.outcome == REPAIRED:
         result.reasons = ["repaired: " + r for r in (first_reasons or [])]
     elif result.outcome == DIFFERING:
-        result.reasons = reasons
+        result.reasons = reasons + put_errors
     if not isinstance(remote, str):
         result.remote = fingerprint(remote).as_dict()
         result.remote["records"] = len(remote)
