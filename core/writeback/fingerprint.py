@@ -29,7 +29,8 @@ class ClassDay:
     def lines(self) -> list[str]:
         """Return the canonical lines this class-day contributes to a fingerprint."""
         out = [f"C|{self.class_id}|{self.revision}|{self.size}"]
-        out += [f"S|{student}|{status}|{self.revision}" for student, status in self.marks]
+        out += [f"S|{self.class_id}|{student}|{status}|{self.revision}"
+                for student, status in self.marks]
         return out
 
     def digest(self) -> str:
@@ -63,7 +64,8 @@ def _hash(lines: set[str]) -> str:
 def fingerprint(class_days: Iterable[ClassDay]) -> Fingerprint:
     """Fingerprint a school-day: insensitive to order and repeats, sensitive to any status.
 
-    Each class contributes `C|class|revision|size` and each mark `S|student|status|revision`;
+    Each class contributes `C|class|revision|size` and each mark
+    `S|class|student|status|revision` (a student moved mid-day counts in both classes);
     the digest is SHA-256 over the distinct lines, sorted.
     """
     lines: set[str] = set()
@@ -76,6 +78,6 @@ def fingerprint(class_days: Iterable[ClassDay]) -> Fingerprint:
             classes += 1
         else:
             marks += 1
-            status = line.split("|")[2]
+            status = line.split("|")[3]
             counts[status] = counts.get(status, 0) + 1
     return Fingerprint(_hash(lines), classes, marks, tuple(sorted(counts.items())))
