@@ -60,3 +60,17 @@ def quiet_hours_end(moment: datetime, start_hour: int = 21, end_hour: int = 7) -
         morning = (local + timedelta(days=1)).replace(
             hour=end_hour, minute=0, second=0, microsecond=0)
     return morning.replace(tzinfo=CAIRO)
+
+
+def working_days_after(day: date, n: int) -> date:
+    """Return the n-th school day after `day` (weekends and holidays don't count).
+
+    The one working-day arithmetic the adjustment window uses; a fuller holiday calendar
+    can replace this function without touching its callers.
+    """
+    d, left = day, n
+    while left > 0:
+        d += timedelta(days=1)
+        if is_school_day(d):
+            left -= 1
+    return d

@@ -24,15 +24,22 @@ class Permission(str, enum.Enum):
     ATTENDANCE_AGGREGATES = "attendance:aggregates"
     AUDIT_VERIFY = "audit:verify"
     TOKENS_READ = "tokens:read"
+    ADJUSTMENTS_READ = "adjustments:read"
+    ADJUSTMENTS_DECIDE = "adjustments:decide"  # a champion or principal, own school only
+    RECONCILIATION_READ = "reconciliation:read"  # stored fingerprints of both sides
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.OPS: frozenset({Permission.SYNC_READ, Permission.QUARANTINE_READ,
                          Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
-                         Permission.AUDIT_VERIFY}),
-    Role.DESK: frozenset({Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES}),
-    Role.CHAMPION: frozenset({Permission.ATTENDANCE_AGGREGATES}),
-    Role.AUDITOR: frozenset({Permission.AUDIT_VERIFY}),
+                         Permission.AUDIT_VERIFY, Permission.ADJUSTMENTS_READ,
+                         Permission.RECONCILIATION_READ}),
+    Role.DESK: frozenset({Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
+                          Permission.ADJUSTMENTS_READ}),
+    Role.CHAMPION: frozenset({Permission.ATTENDANCE_AGGREGATES, Permission.ADJUSTMENTS_READ,
+                              Permission.ADJUSTMENTS_DECIDE}),
+    Role.AUDITOR: frozenset({Permission.AUDIT_VERIFY, Permission.ADJUSTMENTS_READ,
+                             Permission.RECONCILIATION_READ}),
     Role.SECURITY: frozenset({Permission.AUDIT_VERIFY, Permission.TOKENS_READ}),
 }
 CENTRAL_ROLES = frozenset(r for r in Role if r is not Role.CHAMPION)  # held by central staff

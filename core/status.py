@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.runtime import QUEUES
+from core.writeback import outbox
 from core.models import DuplicateFlag, Person, QuarantinedRecord, Revocation, School, SchoolClass, SyncRun
 
 
@@ -86,6 +87,7 @@ def collect(session: Session, conn: redis.Redis, now: datetime) -> dict[str, Any
         "duplicates_open": session.scalar(select(func.count()).select_from(DuplicateFlag)
                                           .where(DuplicateFlag.status == "open")),
         "revocation_lag_24h": revocation_lag(session, now, timedelta(hours=24)),
+        "writeback": outbox.lag(session, now),
     }
     try:
         data["queues"] = queue_lag(conn, now)
