@@ -27,6 +27,7 @@ bench: install
 	$(BIN)/python bench/sms_bench.py
 	$(BIN)/python bench/cli_bench.py
 	$(BIN)/python bench/digests_bench.py
+	$(BIN)/python bench/reconcile_bench.py
 
 clean:
 	rm -rf var build *.egg-info

@@ -273,6 +273,9 @@ def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late
              "captured_at": now, "session_id": session_id[:100], "marked_by": staff_id}
             for pid in to_insert])
     if to_update or to_insert:
+        # A new revision of the class-day: write-back sends it under a new key (C2).
+        session.execute(update(AttendanceRecord).where(AttendanceRecord.id == found.record_id)
+                        .values(revision=AttendanceRecord.revision + 1))
         audit.record(session, actor=f"staff:{staff_id}", action="attendance.late", entity="class",
                      entity_id=class_id, reason="late arrival over USSD",
                      data={"day": day.isoformat(), "was_absent": to_update, "was_present": to_insert})

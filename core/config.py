@@ -148,6 +148,14 @@ class Config:
     # auditor controls them (decision 3). Empty anchor file: var/audit-anchors.log.
     audit_key: str = "dev-only-audit-key-never-use-in-production"
     audit_anchor_file: str = ""
+    # Attendance write-back and reconciliation (issue 9)
+    writeback_timeout: float = 10.0  # seconds per upstream write or read
+    writeback_max_attempts: int = 8  # then the dead-letter list
+    writeback_retry_base_seconds: int = 30  # doubles per attempt, capped at an hour
+    writeback_batch: int = 200  # outbox rows one job sends before yielding
+    writeback_window_days: int = 45  # class-days this recent are swept into the outbox
+    reconcile_rounds: int = 5  # re-send and re-read rounds before a school-day stays differing
+    reconcile_workers: int = 4  # school-days reconciled at once (PostgreSQL; SQLite: one)
     fake_now: str = ""  # ISO time to run the clock from (drills, demos, benchmarks); never in production
     # Access and callbacks (security review, issue 8; docs/SECURITY.md)
     ussd_callback_token: str = "dev-ussd-callback-token"
@@ -193,6 +201,16 @@ class Config:
             code_ttl_days=_int(env, "HUDOOR_CODE_TTL_DAYS", cls.code_ttl_days),
             audit_key=env.get("HUDOOR_AUDIT_KEY", cls.audit_key),
             audit_anchor_file=env.get("HUDOOR_AUDIT_ANCHOR_FILE", ""),
+            writeback_timeout=_float(env, "HUDOOR_WRITEBACK_TIMEOUT", cls.writeback_timeout),
+            writeback_max_attempts=_int(env, "HUDOOR_WRITEBACK_MAX_ATTEMPTS",
+                                        cls.writeback_max_attempts),
+            writeback_retry_base_seconds=_int(env, "HUDOOR_WRITEBACK_RETRY_BASE_SECONDS",
+                                              cls.writeback_retry_base_seconds),
+            writeback_batch=_int(env, "HUDOOR_WRITEBACK_BATCH", cls.writeback_batch),
+            writeback_window_days=_int(env, "HUDOOR_WRITEBACK_WINDOW_DAYS",
+                                       cls.writeback_window_days),
+            reconcile_rounds=_int(env, "HUDOOR_RECONCILE_ROUNDS", cls.reconcile_rounds),
+            reconcile_workers=_int(env, "HUDOOR_RECONCILE_WORKERS", cls.reconcile_workers),
             fake_now=env.get("HUDOOR_FAKE_NOW", ""),
             sms_provider=env.get("HUDOOR_SMS_PROVIDER") or cls.sms_provider,
             at_username=env.get("HUDOOR_AT_USERNAME", cls.at_username),

@@ -347,8 +347,12 @@ class AttendanceRecord(Base):
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     session_id: Mapped[str] = mapped_column(String(100))
     msisdn: Mapped[str] = mapped_column(String(20))  # the capturing SIM's keyed hash, not its number
+    # Bumped by every change of the class-day's content (late arrival, adjustment): the
+    # write-back key is class + day + revision, so upstream keeps the newest (decision 0018).
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
-    __table_args__ = (Index("uq_attendance_class_day", "class_id", "day", unique=True),)
+    __table_args__ = (Index("uq_attendance_class_day", "class_id", "day", unique=True),
+                      Index("ix_attendance_records_day", "day"))
 
 
 class AttendanceMark(Base):
@@ -530,3 +534,84 @@ class GateFiring(Base):
     reversed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     reversed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     reversal_reference: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+
+class WritebackState(str, enum.Enum):
+    PENDING = "pending"  # waiting for (another) attempt
+    ACKED = "acked"  # upstream answered 200, or reconciliation found it held
+    SUPERSEDED = "superseded"  # a newer revision of the class-day replaced it before sending
+    DEAD = "dead"  # out of attempts or refused for good: the DLQ
+
+
+class WritebackItem(Base):
+    """One class-day revision owed to upstream (the write-back outbox, C2)."""
+
+    __tablename__ = "writeback_outbox"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"))
+    day: Mapped[date] = mapped_column(Date)
+    revision: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(12), default=WritebackState.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+    __table_args__ = (
+        Index("uq_writeback_class_day_revision", "class_id", "day", "revision", unique=True),
+        Index("ix_writeback_state_due", "state", "next_attempt_at"),
+    )
+
+
+class ReconciliationReport(Base):
+    """One school-day compared with upstream: both fingerprints and the outcome (C3)."""
+
+    __tablename__ = "reconciliations"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    day: Mapped[date] = mapped_column(Date)
+    run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(16))  # agreed | repaired | differing
+    local_fingerprint: Mapped[str] = mapped_column(String(64))
+    remote_fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    local_count: Mapped[int] = mapped_column(Integer)
+    remote_count: Mapped[int] = mapped_column(Integer, default=0)
+    resent: Mapped[int] = mapped_column(Integer, default=0)
+    reasons: Mapped[str] = mapped_column(Text, default="[]")
+    actor: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (Index("ix_reconciliations_school_day", "school_id", "day"),)
+
+
+class AdjustmentState(str, enum.Enum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"  # not decided within the window; the school-day is locked
+
+
+class AttendanceAdjustment(Base):
+    """A retroactive correction of one student-day; the original mark is never overwritten (U3)."""
+
+    __tablename__ = "attendance_adjustments"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"))
+    day: Mapped[date] = mapped_column(Date)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    from_status: Mapped[str] = mapped_column(String(8))  # present | absent | late
+    to_status: Mapped[str] = mapped_column(String(8))
+    reason_code: Mapped[str] = mapped_column(String(24))
+    requested_by: Mapped[str] = mapped_column(String(100))  # "staff:12", "ops:alice"
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(12), default=AdjustmentState.PENDING.value)
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    exception_ref: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+    __table_args__ = (
+        Index("ix_adjustments_school_day", "school_id", "day"),
+        Index("ix_adjustments_class_day", "class_id", "day"),
+        Index("ix_adjustments_state", "state"),
+    )

@@ -26,17 +26,23 @@ class Permission(str, enum.Enum):
     TOKENS_READ = "tokens:read"
     PAPER_UPLOAD = "paper:upload"  # a school's paper register (champion, or the desk for it)
     PARITY_READ = "parity:read"  # one school's parity and anomaly figures (champion, ops)
+    ADJUSTMENTS_READ = "adjustments:read"
+    ADJUSTMENTS_DECIDE = "adjustments:decide"  # a champion or principal, own school only
+    RECONCILIATION_READ = "reconciliation:read"  # stored fingerprints of both sides
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.OPS: frozenset({Permission.SYNC_READ, Permission.QUARANTINE_READ,
                          Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
-                         Permission.AUDIT_VERIFY, Permission.PARITY_READ}),
+                         Permission.AUDIT_VERIFY, Permission.PARITY_READ,
+                         Permission.ADJUSTMENTS_READ, Permission.RECONCILIATION_READ}),
     Role.DESK: frozenset({Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
-                          Permission.PAPER_UPLOAD}),
+                          Permission.PAPER_UPLOAD, Permission.ADJUSTMENTS_READ}),
     Role.CHAMPION: frozenset({Permission.ATTENDANCE_AGGREGATES, Permission.PAPER_UPLOAD,
-                              Permission.PARITY_READ}),
-    Role.AUDITOR: frozenset({Permission.AUDIT_VERIFY}),
+                              Permission.PARITY_READ, Permission.ADJUSTMENTS_READ,
+                              Permission.ADJUSTMENTS_DECIDE}),
+    Role.AUDITOR: frozenset({Permission.AUDIT_VERIFY, Permission.ADJUSTMENTS_READ,
+                             Permission.RECONCILIATION_READ}),
     Role.SECURITY: frozenset({Permission.AUDIT_VERIFY, Permission.TOKENS_READ}),
 }
 CENTRAL_ROLES = frozenset(r for r in Role if r is not Role.CHAMPION)  # held by central staff

@@ -22,7 +22,8 @@ from core.upstream.client import HttpTransport, Transport, UpstreamClient
 if TYPE_CHECKING:
     from flask import Flask
 
-QUEUES = ("urgent", "sync", "default", "digests")  # worker order: capture first, digests last
+# Worker order: capture first; write-back last, and it sheds itself while urgent work waits.
+QUEUES = ("urgent", "sync", "default", "digests", "writeback")
 
 
 @dataclass
@@ -75,6 +76,13 @@ class Runtime:
         with self.sessions() as session:
             accepted = versions.accepted_versions(session, self.today())
         return UpstreamClient(transport, accepted, page_size=self.config.upstream_page_size)
+
+    def attendance_client(self):  # type: ignore[no-untyped-def]
+        """Return a contract v2 client for write-back and reconciliation."""
+        from core.writeback.client import AttendanceClient
+
+        return AttendanceClient(self.config.upstream_url, token=self.config.upstream_token,
+                                timeout=self.config.writeback_timeout)
 
     def close(self) -> None:
         """Release database connections."""

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core.gate import service as gate_service
 from core.runtime import QUEUES
+from core.writeback import outbox
 from core.models import DuplicateFlag, Person, QuarantinedRecord, Revocation, School, SchoolClass, SyncRun
 
 
@@ -88,6 +89,7 @@ def collect(session: Session, conn: redis.Redis, now: datetime) -> dict[str, Any
                                           .where(DuplicateFlag.status == "open")),
         "revocation_lag_24h": revocation_lag(session, now, timedelta(hours=24)),
         "gate": gate_service.state_counts(session),  # counts per state, never a ranking (G5)
+        "writeback": outbox.lag(session, now),
     }
     try:
         data["queues"] = queue_lag(conn, now)

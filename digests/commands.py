@@ -38,6 +38,18 @@ def daily(day) -> None:  # type: ignore[no-untyped-def]
                            "skipped": run.skipped_reason, "jobs": jobs}))
 
 
+@digests.command("corrections")
+def corrections() -> None:
+    """Enqueue correction SMS for approved adjustments of days a parent was told absent (once)."""
+    from digests.corrections import enqueue_corrections
+
+    rt = runtime_of(current_app)
+    with rt.sessions() as session, session.begin():
+        added = enqueue_corrections(session, rt.config, rt.clock())
+    requeue_from_outbox(rt.sessions, rt.redis, rt.clock())
+    click.echo(json.dumps({"enqueued": added}))
+
+
 @digests.command("report-day")
 @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True,
               help="First day of the term.")

@@ -30,6 +30,18 @@ def daily_digests(day: str) -> dict[str, int]:
     return {"guardians": run.guardians, "drafts": run.drafts}
 
 
+def corrections() -> int:
+    """Enqueue correction SMS for approved adjustments (scheduled every few minutes)."""
+    from digests.corrections import enqueue_corrections
+
+    rt = worker_runtime()
+    with rt.sessions() as session, session.begin():
+        added = enqueue_corrections(session, rt.config, rt.clock())
+    if added:
+        requeue_from_outbox(rt.sessions, rt.redis, rt.clock())
+    return added
+
+
 def requeue() -> list[str]:
     """Rebuild all unfinished SMS work from SQL (scheduled every minute; after a Redis wipe)."""
     from digests.services import requeue_all

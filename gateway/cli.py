@@ -13,6 +13,7 @@ import click
 
 # name: (module, attribute, one line of help shown by `hudoor --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "adjustments": ("gateway.cli_adjustments", "group", "Retroactive attendance adjustments."),
     "audit": ("gateway.cli_audit", "audit", "The keyed, hash-chained audit log."),
     "calendar": ("gateway.cli_calendar", "group", "The one calendar: holidays, terms, exceptions."),
     "codes": ("gateway.cli_codes", "group", "One-time codes: staff activation, guardian slips."),
@@ -21,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "digests": ("digests.commands", "digests", "Daily SMS digests and their sending."),
     "dlq": ("digests.commands", "dlq", "SMS that were given up on."),
     "gate": ("gateway.cli_gate", "group", "The paper-parity gate: uploads, weeks, firing."),
+    "reconcile": ("gateway.cli_writeback", "reconcile", "Reconcile attendance with upstream."),
     "sandbox": ("sandbox.cli", "sandbox", "Sandbox SIS: a synthetic upstream (development)."),
     "scheduler": ("gateway.cli_workers", "scheduler", "Enqueue the periodic jobs."),
     "simulator": ("simulator.cli", "simulator", "The local Africa's Talking + operators simulator."),
@@ -30,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "tokens": ("gateway.cli_tokens", "group", "Admin API tokens bound to a person."),
     "ussd-warm": ("gateway.cli_workers", "ussd_warm", "Warm the USSD hop caches now."),
     "worker": ("gateway.cli_workers", "worker", "Run an RQ worker (urgent first, digests last)."),
+    "writeback": ("gateway.cli_writeback", "writeback", "Attendance write-back to upstream."),
 }
 
 

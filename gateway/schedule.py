@@ -70,3 +70,16 @@ def register(cron: CronScheduler, cfg: Config) -> None:
     # Cheap check every five minutes; fires once a school day at the digest cut-off.
     cron.register(sms_jobs.digests_if_due, queue_name="digests", interval=300, job_timeout=3600,
                   name="digests_if_due")
+    # Correction SMS for approved adjustments (held past quiet hours by the outbox).
+    cron.register(sms_jobs.corrections, queue_name="digests", interval=300, name="sms_corrections")
+    from core.writeback import jobs as wb_jobs
+
+    # Write-back every minute on its own queue (workers take it last; it sheds itself).
+    cron.register(wb_jobs.send_due, queue_name="writeback", interval=60, job_timeout=600,
+                  name="writeback_send_due")
+    # Nightly at 03:00 Cairo: reconcile with upstream.
+    _cairo_cron(cron, wb_jobs.reconcile_nightly, "0 3 * * *", queue_name="writeback",
+                job_timeout=3600, name="reconcile_nightly")
+    # Shortly after midnight Cairo: requests past their 3-working-day window expire (U3).
+    _cairo_cron(cron, wb_jobs.expire_adjustments, "30 0 * * *", queue_name="default",
+                name="expire_adjustments")

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core import calendar, status
 from core.models import utcnow
 from core.runtime import runtime_of
+from core.writeback import outbox
 
 bp = Blueprint("status", __name__)
 
@@ -51,6 +52,7 @@ def _collect() -> dict[str, Any]:
     rt = runtime_of(current_app)
     with rt.replica_sessions() as session:
         data = status.collect(session, rt.redis, utcnow())
+        data["writeback"] = outbox.lag(session, rt.clock())  # the runtime's clock: drills move it
         batch = progress(session)
         doubt = doubt_summary(session)
     data["report_day"] = batch.__dict__ if batch else None
@@ -101,6 +103,11 @@ def metrics() -> Response:
     full = data["last_full_sync"] or {}
     lines.append("# TYPE hudoor_sync_dropped_fields_total counter")
     lines.append(f"hudoor_sync_dropped_fields_total {full.get('counts', {}).get('dropped_fields', 0)}")
+    wb = data["writeback"]
+    lines += ["# TYPE hudoor_writeback_lag_seconds gauge",
+              f"hudoor_writeback_lag_seconds {wb['oldest_unacked_seconds']}",
+              "# TYPE hudoor_writeback_pending gauge", f"hudoor_writeback_pending {wb['pending']}",
+              "# TYPE hudoor_writeback_dead gauge", f"hudoor_writeback_dead {wb['dead']}"]
     lines.append("# TYPE hudoor_queue_oldest_age_seconds gauge")
     for name, q in data.get("queues", {}).items():
         lines.append(f'hudoor_queue_oldest_age_seconds{{queue="{name}"}} {q["oldest_age_seconds"] or 0}')

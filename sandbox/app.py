@@ -1,4 +1,4 @@
-"""The sandbox SIS as a Flask app: the upstream contract's four GET endpoints."""
+"""The sandbox SIS as a Flask app: contract v1's four GET endpoints and v2's attendance."""
 
 import hmac
 import time
@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 from sandbox.control import control
 from sandbox.district import District
 from sandbox.faults import Faults, FaultSwitch, change_faults, roster_faults
+from sandbox.v2 import v2
 from sandbox.web import (
     EXTENSION, BadParam, SandboxState, error_response, int_param, json_response,
 )
@@ -25,6 +26,7 @@ def create_sandbox_app(district: District, faults: Faults | None = None, *,
     state = SandboxState(district, FaultSwitch(faults), token or None)
     app.extensions[EXTENSION] = state
     app.register_blueprint(control)
+    app.register_blueprint(v2)
 
     @app.before_request
     def _guard() -> Response | None:

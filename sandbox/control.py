@@ -6,6 +6,7 @@ from flask import Blueprint, Response, current_app, request
 
 from sandbox.web import error_response, json_response, sandbox_state
 from sandbox.faults import Faults
+from sandbox.write_faults import WriteFaults
 
 control = Blueprint("sandbox_control", __name__, url_prefix="/sandbox")
 
@@ -88,4 +89,36 @@ def stats() -> Response:
         "schools_generated": district.generated,
         "last_seq": district.last_seq,
         "faults": state.faults.current.to_dict(),
+        "writes": state.attendance.counts.as_dict(),
+        "write_faults": state.write_faults.current.to_dict(),
     })
+
+
+@control.get("/write-faults")
+def get_write_faults() -> Response:
+    """Show the write-back faults in force."""
+    return json_response(sandbox_state(current_app).write_faults.current.to_dict())
+
+
+@control.post("/write-faults")
+def set_write_faults() -> Response:
+    """Replace the write-back faults in force; an empty object switches them all off."""
+    try:
+        faults = WriteFaults.from_dict(_body())
+    except (ValueError, TypeError) as exc:
+        return error_response(400, "bad_faults", str(exc))
+    return json_response(sandbox_state(current_app).write_faults.set(faults).to_dict())
+
+
+@control.post("/corrupt")
+def corrupt_record() -> Response:
+    """Silently change one stored attendance record of a school-day (a corruption drill)."""
+    try:
+        body = _body()
+        school, day = _text(body, "school_id"), _text(body, "day")
+    except ValueError as exc:
+        return error_response(400, "bad_request", str(exc))
+    changed = sandbox_state(current_app).attendance.corrupt(school, day, body.get("class_id"))
+    if not changed:
+        return error_response(404, "not_found", "nothing held for that school-day")
+    return json_response({"corrupted": True})

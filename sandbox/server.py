@@ -46,6 +46,8 @@ class SandboxServer:
         self.district = district if district is not None else District.demo()
         self.app = create_sandbox_app(self.district, faults, token=token)
         self.faults: FaultSwitch = sandbox_state(self.app).faults
+        self.write_faults = sandbox_state(self.app).write_faults
+        self.attendance = sandbox_state(self.app).attendance
         self.host = host
         self.url = ""
         self._server: BaseWSGIServer | None = None

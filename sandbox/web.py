@@ -7,8 +7,10 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from sandbox.attendance_store import AttendanceStore
 from sandbox.district import District
 from sandbox.faults import FaultSwitch
+from sandbox.write_faults import WriteFaultSwitch
 
 JSON_TYPE = "application/json; charset=utf-8"
 EXTENSION = "hudoor_sandbox"
@@ -50,6 +52,8 @@ class SandboxState:
     faults: FaultSwitch
     token: str | None
     stats: Stats = field(default_factory=Stats)
+    attendance: AttendanceStore = field(default_factory=AttendanceStore)
+    write_faults: WriteFaultSwitch = field(default_factory=WriteFaultSwitch)
 
 
 def sandbox_state(app: Flask) -> SandboxState:

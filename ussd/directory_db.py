@@ -7,11 +7,11 @@ from functools import cache
 
 from sqlalchemy.orm import Session
 
-from core import attendance, calendar, calendar_store, codes, contacts, delegation
+from core import adjustments, attendance, calendar, calendar_store, codes, contacts, delegation
 from core.config import Config
-from core.models import CodeKind, Person
+from core.models import AttendanceAdjustment, CodeKind, Person
 from core.pseudonyms import msisdn_ref
-from ussd.ports import Caller, ClassInfo, CodeRefused, DelegationInfo, Found, Roster
+from ussd.ports import Caller, ClassInfo, CodeRefused, DelegationInfo, Found, PendingAdjustment, Roster
 from ussd.cache import HopCache
 from ussd.cache import roster as roster_cache
 from ussd.store import SessionStore
@@ -24,7 +24,8 @@ def caller_for(session: Session, msisdn: str) -> Caller:
     rec = contacts.lookup(session, msisdn)
     return Caller(msisdn=msisdn, staff_id=rec.staff.id if rec.staff else None,
                   staff_name=rec.staff.display_name if rec.staff else "",
-                  guardian=bool(rec.guardian_of), opted_out=rec.opted_out, lang=rec.lang)
+                  guardian=bool(rec.guardian_of), opted_out=rec.opted_out, lang=rec.lang,
+                  approver=bool(rec.staff and rec.staff.role in ("champion", "principal")))
 
 
 class DbDirectory:
@@ -100,6 +101,17 @@ class DbDirectory:
     def delegations_given(self, staff_id: int) -> list[DelegationInfo]:
         return [DelegationInfo(d.id, d.class_name, d.grantee_name, d.until)
                 for d in delegation.given(self.session, staff_id)]
+
+    def next_adjustment(self, staff_id: int) -> PendingAdjustment | None:
+        found = adjustments.next_pending(self.session, staff_id)
+        return self.adjustment(found.id) if found is not None else None
+
+    def adjustment(self, adjustment_id: int) -> PendingAdjustment | None:
+        row = self.session.get(AttendanceAdjustment, adjustment_id)
+        if row is None:
+            return None
+        return PendingAdjustment(row.id, self.person_name(row.person_id), row.day,
+                                 row.from_status, row.to_status)
 
     def person_name(self, person_id: int) -> str:
         person = self.session.get(Person, person_id)

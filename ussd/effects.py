@@ -7,17 +7,19 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from core import attendance, codes, contacts, delegation
+from core import adjustments, attendance, codes, contacts, delegation
 from core.config import Config
-from core.models import CodeKind, Person
+from core.models import CodeKind, Person, utcnow
 from core.pseudonyms import msisdn_tail
 from ussd.ports import (
     ActivateStaff,
     ConfirmAttendance,
+    DecideAdjustment,
     Delegate,
     Effect,
     EnrolGuardian,
     MarkLate,
+    RequestLateAdjustment,
     RevokeDelegation,
     SetLanguage,
     SetOptOut,
@@ -46,6 +48,14 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day,
     elif isinstance(effect, MarkLate):
         attendance.mark_late(session, class_id=effect.class_id, staff_id=effect.staff_id, day=day,
                              late=effect.late, session_id=hop.session_id)
+    elif isinstance(effect, DecideAdjustment):
+        try:
+            adjustments.decide(session, effect.adjustment_id, approver_id=effect.staff_id,
+                               approve=effect.approve, now=now or utcnow())
+        except adjustments.AdjustmentError as exc:
+            raise EffectRefused(str(exc)) from exc
+    elif isinstance(effect, RequestLateAdjustment):
+        _request_late(session, effect, day, now)
     elif isinstance(effect, ActivateStaff):
         person = session.get(Person, effect.person_id)
         owner = codes.consume(session, cfg.secret_key, CodeKind.STAFF_ACTIVATION, effect.code, hop.sim_ref)
@@ -68,6 +78,20 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day,
         contacts.set_opt_out(session, hop.msisdn, effect.opted_out, actor=actor)
     elif isinstance(effect, SetLanguage):
         contacts.set_language(session, hop.msisdn, effect.lang, actor=actor)
+
+
+def _request_late(session: Session, effect: RequestLateAdjustment, day, now=None) -> None:  # type: ignore[no-untyped-def]
+    """Turn late arrivals after the cut-off into adjustment requests (a repeat asks nothing twice)."""
+    now = now or utcnow()
+    if not attendance.may_take(session, effect.staff_id, effect.class_id, now):
+        raise EffectRefused("not your class")
+    for pid in effect.late:
+        try:
+            adjustments.request(session, person_id=pid, day=day, to_status="late",
+                                reason=adjustments.Reason.LATE_ARRIVAL,
+                                requested_by=f"staff:{effect.staff_id}", now=now)
+        except (adjustments.NothingToChange, adjustments.AlreadyPending):
+            continue  # already late, or already asked for
 
 
 def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], after: State,

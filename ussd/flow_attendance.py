@@ -8,7 +8,7 @@ from ussd.common import (NOTICES, Ctx, Outcome, Step, end, goto, home, invalid, 
                          paged, pick, prompt)
 from core.i18n import _
 from ussd.paging import fits_screen, split_pages
-from ussd.ports import ClassInfo, ConfirmAttendance, MarkLate, Roster
+from ussd.ports import ClassInfo, ConfirmAttendance, MarkLate, RequestLateAdjustment, Roster
 from ussd.rolls import BadRolls, format_rolls, parse_rolls
 from ussd.screens import Kind, Part, Screen, ScreenTooLong, fit
 from ussd.titles import short_class_name
@@ -113,7 +113,7 @@ def _taken_render(c: Ctx) -> Screen:
 
 def _taken_handle(c: Ctx, inp: str) -> Outcome:
     if inp == "1":
-        if not c.directory.late_allowed():
+        if not c.directory.school_day():  # after the cut-off it becomes an adjustment request
             return goto(c, "late_closed")
         roster = c.directory.roster(c.state.class_id)
         return goto(c, "late_rolls", fp=roster.fingerprint, late=())
@@ -275,7 +275,7 @@ def _list_handle(c: Ctx, inp: str) -> Outcome:
 # -- late arrivals after confirming (U2) -------------------------------------------------
 
 def begin_late(c: Ctx) -> Outcome:
-    if not c.directory.late_allowed():
+    if not c.directory.school_day():  # after the cut-off it becomes an adjustment request
         return goto(c, "late_closed")
     taken = [cls for cls in _classes(c) if cls.taken]
     if not taken:
@@ -347,9 +347,13 @@ def _late_review_handle(c: Ctx, inp: str) -> Outcome:
     roster = c.directory.roster(c.state.class_id)
     if roster.fingerprint != c.state.fp:
         return goto(c, "late_rolls", fp=roster.fingerprint, late=(), notice="list_changed")
-    if not c.directory.late_allowed():
-        return goto(c, "late_closed")
     assert c.caller.staff_id is not None
+    if not c.directory.late_allowed():
+        if not c.directory.school_day():
+            return goto(c, "late_closed")
+        # Past the digest cut-off: parents were told; the change needs an approver (U2, U3).
+        return Outcome(c.state.with_(step="late_requested"), (RequestLateAdjustment(
+            c.state.class_id, c.caller.staff_id, _ids(roster, c.state.late)),))
     return Outcome(c.state.with_(step="late_done"),
                    (MarkLate(c.state.class_id, c.caller.staff_id, _ids(roster, c.state.late)),))
 
@@ -357,6 +361,11 @@ def _late_review_handle(c: Ctx, inp: str) -> Outcome:
 def _late_done_render(c: Ctx) -> Screen:
     return end(c, [Part(c.t.plural("{n} marked late.", "{n} marked late.", len(c.state.late))),
                    Part(c.t("Thank you."))])
+
+
+def _late_requested_render(c: Ctx) -> Screen:
+    return end(c, [Part(c.t("Sent for approval: {n} late. Your champion decides.",
+                            n=len(c.state.late)))])
 
 
 def _late_closed_render(c: Ctx) -> Screen:
@@ -382,5 +391,6 @@ STEPS: dict[str, Step] = {
     "late_review": Step(_late_review_render, _late_review_handle),
     "late_done": Step(_late_done_render, None),
     "late_closed": Step(_late_closed_render, None),
+    "late_requested": Step(_late_requested_render, None),
     "late_none": Step(_late_none_render, None),
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ussd import flow_access, flow_attendance
+from ussd import flow_access, flow_approvals, flow_attendance
 from ussd.common import Ctx, Outcome, Step, invalid, menu
 from core.i18n import _
 from ussd.ports import Caller, Directory, SetLanguage
@@ -22,8 +22,11 @@ MAX_INPUT = 40
 def _main_options(c: Ctx) -> list[tuple[str, str]]:
     caller = c.caller
     if caller.staff_id:
-        return [("1", _("Attendance")), ("2", _("Late arrival")), ("3", _("Substitute")),
-                ("4", _("English")), ("0", _("Help"))]
+        options = [("1", _("Attendance")), ("2", _("Late arrival")), ("3", _("Substitute")),
+                   ("4", _("English"))]
+        if caller.approver:
+            options.append(("5", _("Approvals")))
+        return options + [("0", _("Help"))]
     if caller.guardian:
         stop = _("Restart daily SMS") if caller.opted_out else _("Stop daily SMS")
         return [("1", _("Add a child")), ("2", stop), ("3", _("English")), ("0", _("Help"))]
@@ -48,6 +51,8 @@ def _main_handle(c: Ctx, inp: str) -> Outcome:
         handlers: dict[str, Callable[[Ctx], Outcome]] = {
             "1": flow_attendance.begin_attendance, "2": flow_attendance.begin_late,
             "3": flow_access.begin_substitute}
+        if caller.approver:
+            handlers["5"] = flow_approvals.begin_approvals
     elif caller.guardian:
         handlers = {"1": flow_access.begin_enrol, "2": flow_access.begin_stop_or_restart}
     else:
@@ -94,6 +99,7 @@ STEPS: dict[str, Step] = {
     "resume": Step(_resume_render, _resume_handle),
     **flow_attendance.STEPS,
     **flow_access.STEPS,
+    **flow_approvals.STEPS,
 }
 
 

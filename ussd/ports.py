@@ -17,6 +17,7 @@ class Caller:
     guardian: bool = False  # the SIM is linked to at least one student
     opted_out: bool = False
     lang: str = "ar"
+    approver: bool = False  # a principal or champion: decides adjustments (U3)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class Directory(Protocol):
     def staff_by_number(self, staff_id: int, number: str) -> Found | None: ...
     def delegations_given(self, staff_id: int) -> list[DelegationInfo]: ...
     def person_name(self, person_id: int) -> str: ...
+    def next_adjustment(self, staff_id: int) -> PendingAdjustment | None: ...
+    def adjustment(self, adjustment_id: int) -> PendingAdjustment | None: ...
 
 
 # Effects: the writes a finished step asks for. The gateway applies them in one transaction.
@@ -92,6 +95,33 @@ class ConfirmAttendance:
 
 @dataclass(frozen=True)
 class MarkLate:
+    class_id: int
+    staff_id: int
+    late: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PendingAdjustment:
+    """An adjustment waiting for this approver: who, which day, from what to what."""
+
+    id: int
+    name: str
+    day: date
+    from_status: str
+    to_status: str
+
+
+@dataclass(frozen=True)
+class DecideAdjustment:
+    adjustment_id: int
+    staff_id: int
+    approve: bool
+
+
+@dataclass(frozen=True)
+class RequestLateAdjustment:
+    """Late arrivals after the digest cut-off: adjustment requests a champion decides (U2)."""
+
     class_id: int
     staff_id: int
     late: tuple[int, ...]
@@ -136,5 +166,5 @@ class SetLanguage:
     lang: str
 
 
-Effect = (ConfirmAttendance | MarkLate | ActivateStaff | EnrolGuardian | Delegate
-          | RevokeDelegation | SetOptOut | SetLanguage)
+Effect = (ConfirmAttendance | MarkLate | RequestLateAdjustment | DecideAdjustment | ActivateStaff
+          | EnrolGuardian | Delegate | RevokeDelegation | SetOptOut | SetLanguage)

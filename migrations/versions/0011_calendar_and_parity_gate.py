@@ -2,7 +2,7 @@
 paper-parity gate (paper marks, rules as data, pre-registered directives, firings)
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-11-30 03:10:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import core.models
 from core import calendar_seed
 
 revision = '0011'
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -281,3 +281,61 @@ def test_a_central_exception_closes_marking_over_ussd(teacher_phone, runner) -> 
                               "--reason", "entered in error"])
     assert out.exit_code == 0, out.output
     assert "No school today" not in _to_absent_entry(phone)
+
+
+def test_late_arrival_after_the_cut_off_becomes_an_adjustment_request(teacher_phone, synced) -> None:  # type: ignore[no-untyped-def]
+    from core.models import AttendanceAdjustment
+
+    phone, _ = teacher_phone
+    _to_absent_entry(phone)
+    phone.send("0102")
+    phone.send("1")
+    synced.config = synced.config.with_overrides(digest_cutoff="09:00")  # the clock says 09:30
+    phone.dial()
+    screen = phone.send("2")
+    if "Choose class" in screen:
+        screen = phone.send("1")
+    phone.send("02")
+    end = phone.send("1")
+    assert end.startswith("END Sent for approval: 1 late")
+    phone.resend()  # an operator retry asks nothing twice
+    with synced.sessions() as s:
+        rows = s.scalars(select(AttendanceAdjustment)).all()
+        statuses = sorted(s.scalars(select(AttendanceMark.status)).all())
+    assert [(r.from_status, r.to_status, r.reason_code, r.state) for r in rows] == \
+        [("absent", "late", "late_arrival", "pending")]
+    assert statuses == ["absent", "absent"]  # nothing changes until a champion approves
+
+
+def test_champion_approves_a_teachers_request_over_ussd(teacher_phone, synced, sandbox, client, runner) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from core.models import AttendanceAdjustment
+
+    phone, teacher = teacher_phone
+    _to_absent_entry(phone)
+    phone.send("01")
+    phone.send("1")
+    with synced.sessions() as s:
+        student = s.scalars(select(Person.upstream_id).join(
+            AttendanceMark, AttendanceMark.person_id == Person.id)).one()
+    req = runner.invoke(cli, ["adjustments", "request", "--student", student, "--day",
+                              "2026-11-29", "--to", "present", "--reason", "medical",
+                              "--by", teacher["id"]])
+    assert req.exit_code == 0, req.output
+    school = sandbox.district.schools()[0]["id"]
+    champion = next(p for p in sandbox.district.roster(school) if p["role"] == "champion")
+    boss = Phone(client, msisdn="+201001234999")
+    _activate(runner, boss, champion)
+    boss.dial()
+    screen = boss.send("5")
+    assert "29/11: absent to present" in screen and "1 Approve" in screen
+    assert boss.send("1").startswith("END Approved.")
+    with synced.sessions() as s:
+        row = s.scalars(select(AttendanceAdjustment)).one()
+    assert row.state == "approved" and row.id == json.loads(req.output)["id"]
+    boss.dial()
+    assert boss.send("5").startswith("END No requests waiting.")
+    # A teacher has no Approvals choice.
+    phone.dial()
+    assert "Approvals" not in phone.last
