@@ -90,5 +90,9 @@ def list_cmd(school: str | None, state: str) -> None:
         if school:
             q = q.join(School, School.id == AttendanceAdjustment.school_id).where(
                 School.upstream_id == school)
-        for row in session.scalars(q):
+        rows = session.scalars(q).all()
+        for row in rows:
             click.echo(json.dumps(adj.as_dict(row)))
+    if not rows:  # on stderr: stdout stays JSON lines for scripts
+        click.echo(f"no {'' if state == 'all' else state + ' '}adjustments"
+                   f"{' at ' + school if school else ''}", err=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core.config import Config
 from gateway.cli import cli
 
@@ -11,6 +13,17 @@ def test_an_empty_dead_letter_queue_says_it_is_empty(runner) -> None:  # type: i
     assert result.exit_code == 0
     assert result.stdout == ""  # stdout stays JSON lines for scripts
     assert "the dead-letter queue is empty" in result.stderr
+
+
+@pytest.mark.parametrize("args, says", [
+    (["adjustments", "list"], "no pending adjustments"),
+    (["adjustments", "list", "--state", "all", "--school", "SCH-0001"], "no adjustments at SCH-0001"),
+    (["writeback", "dlq", "list"], "the dead-letter list is empty"),
+])
+def test_other_empty_lists_say_so(runner, args, says) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert says in result.output
 
 
 def test_contract_list_is_never_a_blank_line(runner) -> None:  # type: ignore[no-untyped-def]
