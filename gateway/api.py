@@ -165,4 +165,3 @@ def tokens() -> Response:
         rows = api_tokens.listing(s, utcnow())
     return jsonify([{"id": t.id, "role": t.role, "subject": t.subject, "school": t.school,
                      "issued_by": t.issued_by, "expires_at": t.expires_at.isoformat()} for t in rows])
-from gateway import api_records  # noqa: E402,F401  (adjustment and reconciliation endpoints)
