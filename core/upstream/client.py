@@ -28,14 +28,14 @@ class HttpTransport:
     """GET JSON over HTTP with retries and back-off on 5xx and connection errors."""
 
     def __init__(self, base_url: str, *, token: str = "", timeout: float = 30.0,
-                 retries: int = 4, backoff: float = 0.2) -> None:
+                 retries: int = 4, backoff: float = 0.2, pool_size: int = 10) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
         retry = Retry(total=retries, backoff_factor=backoff, status_forcelist=(500, 502, 503, 504),
                       allowed_methods=frozenset({"GET"}), raise_on_status=False)
-        self.session.mount("http://", HTTPAdapter(max_retries=retry))
-        self.session.mount("https://", HTTPAdapter(max_retries=retry))
+        self.session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=pool_size))
+        self.session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=pool_size))
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 

@@ -7,10 +7,8 @@ from datetime import date
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from core.upstream.client import UpstreamError, UpstreamUnavailable
+from core.upstream.client import HttpTransport, UpstreamError, UpstreamUnavailable
 from core.writeback.fingerprint import ClassDay
 
 SCHEMA_VERSION = "2"
@@ -60,17 +58,11 @@ class AttendanceClient:
 
     def __init__(self, base_url: str, *, token: str = "", timeout: float = 10.0,
                  read_retries: int = 3) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.session = requests.Session()
-        # Reads are safe to retry in place; writes are retried by the outbox, with backoff.
-        retry = Retry(total=read_retries, backoff_factor=0.05, status_forcelist=(500, 502, 503, 504),
-                      allowed_methods=frozenset({"GET"}), raise_on_status=False)
-        # A pool wide enough for reconciliation's worker threads.
-        self.session.mount("http://", HTTPAdapter(max_retries=retry, pool_maxsize=16))
-        self.session.mount("https://", HTTPAdapter(max_retries=retry, pool_maxsize=16))
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
+        # Reads are safe to retry in place (the v1 transport does that); writes are retried
+        # by the outbox, with backoff. A pool wide enough for reconciliation's threads.
+        self.reads = HttpTransport(base_url, token=token, timeout=timeout, retries=read_retries,
+                                   backoff=0.05, pool_size=16)
+        self.base_url, self.timeout, self.session = base_url.rstrip("/"), timeout, self.reads.session
 
     def put(self, school: str, day: date, cd: ClassDay) -> WriteResult:
         """Write one class-day.
@@ -98,18 +90,7 @@ class AttendanceClient:
     def read(self, school: str, day: date) -> list[ClassDay]:
         """Return every class-day upstream holds for a school-day."""
         path = f"/v2/schools/{school}/attendance/{day.isoformat()}"
-        try:
-            resp = self.session.get(self.base_url + path, timeout=self.timeout)
-        except requests.RequestException as exc:
-            raise UpstreamUnavailable(f"GET {path}: {type(exc).__name__}") from exc
-        if resp.status_code >= 500:
-            raise UpstreamUnavailable(f"GET {path}: HTTP {resp.status_code}")
-        if resp.status_code != 200:
-            raise UpstreamError(f"GET {path}: HTTP {resp.status_code}")
-        try:
-            return parse_class_days(resp.json())
-        except ValueError as exc:
-            raise UpstreamError(f"GET {path}: body is not JSON") from exc
+        return parse_class_days(self.reads.get_json(path))
 
     def close(self) -> None:
         self.session.close()
