@@ -81,7 +81,7 @@ def digests_if_due() -> str:
             alerts = enqueue_late_alerts(session, day, rt.config, now)
     finally:
         rt.redis.delete(digests_running(day.isoformat()))
-    requeue_from_outbox(rt.sessions, rt.redis)
+    requeue_from_outbox(rt.sessions, rt.redis, now)
     if run is None:
         return "already enqueued today" + (f"; {alerts} absence alerts" if alerts else "")
     return f"enqueued {run.drafts} digests for {run.guardians} guardians"

@@ -10,7 +10,6 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.models import utcnow
 from core.runtime import Runtime
 from digests import keys, outbox, report_day
 from digests.outbox import RetryPolicy
@@ -79,7 +78,7 @@ def requeue_all(runtime: Runtime) -> list[str]:
 
 
 def requeue_from_outbox(sessions: sessionmaker[Session], connection: redis.Redis,
-                        now: datetime | None = None) -> list[str]:
+                        now: datetime) -> list[str]:
     """Make sure a sending job waits for every (operator, priority) with due messages.
 
     Idempotent: the outbox is the truth and job ids are fixed, so after Redis is
@@ -87,7 +86,7 @@ def requeue_from_outbox(sessions: sessionmaker[Session], connection: redis.Redis
     Returns the ids of the jobs it enqueued.
     """
     with sessions() as session:
-        groups = outbox.due_groups(session, now or utcnow())
+        groups = outbox.due_groups(session, now)
     made = []
     for operator, priority, _count in groups:
         job_id = keys.send_job_id(operator, priority)

@@ -40,14 +40,14 @@ def worker_env(runtime, monkeypatch):  # type: ignore[no-untyped-def]
 def test_jobs_rebuilt_from_the_outbox_send_everything(worker_env) -> None:  # type: ignore[no-untyped-def]
     rt = worker_env
     with rt.sessions() as s, s.begin():
-        outbox.enqueue(s, drafts(40))
-    made = requeue_from_outbox(rt.sessions, rt.redis)
-    assert len(made) == 4 and requeue_from_outbox(rt.sessions, rt.redis) == []
+        outbox.enqueue(s, drafts(40), rt.clock())
+    made = requeue_from_outbox(rt.sessions, rt.redis, rt.clock())
+    assert len(made) == 4 and requeue_from_outbox(rt.sessions, rt.redis, rt.clock()) == []
     assert Queue("digests", connection=rt.redis).count == 4
     SimpleWorker([Queue(q, connection=rt.redis) for q in core_runtime.QUEUES],
                  connection=rt.redis).work(burst=True)
     assert states(rt) == {"sent": 40}
-    assert requeue_from_outbox(rt.sessions, rt.redis) == []
+    assert requeue_from_outbox(rt.sessions, rt.redis, rt.clock()) == []
 
 
 class Throttling:

@@ -47,8 +47,8 @@ def test_every_message_reaches_a_final_state_once(runtime, simulator) -> None:  
 def test_redis_flushed_mid_run_loses_nothing_and_sends_nothing_twice(runtime, simulator) -> None:  # type: ignore[no-untyped-def]
     sim = simulator(caps="vodafone=150,orange=150,etisalat=150,we=150", faults=STORM)
     with runtime.sessions() as s, s.begin():
-        outbox.enqueue(s, drafts(1200))
-    assert len(requeue_from_outbox(runtime.sessions, runtime.redis)) == 4
+        outbox.enqueue(s, drafts(1200), runtime.clock())
+    assert len(requeue_from_outbox(runtime.sessions, runtime.redis, runtime.clock())) == 4
     flusher = threading.Timer(0.8, lambda: redis.Redis.from_url(runtime.config.redis_url).flushall())
     flusher.start()
     try:
