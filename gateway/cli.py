@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("gateway.cli_db", "db", "Database schema."),
     "digests": ("digests.commands", "digests", "Daily SMS digests and their sending."),
     "dlq": ("digests.commands", "dlq", "SMS that were given up on."),
+    "drill": ("gateway.cli_drill", "group", "Disaster-recovery drills: a verified restore."),
     "gate": ("gateway.cli_gate", "group", "The paper-parity gate: uploads, weeks, firing."),
     "reconcile": ("gateway.cli_writeback", "reconcile", "Reconcile attendance with upstream."),
     "sandbox": ("sandbox.cli", "sandbox", "Sandbox SIS: a synthetic upstream (development)."),
