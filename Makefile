@@ -28,6 +28,7 @@ bench: install
 	$(BIN)/python bench/cli_bench.py
 	$(BIN)/python bench/digests_bench.py
 	$(BIN)/python bench/reconcile_bench.py
+	$(BIN)/python bench/restore_bench.py
 
 clean:
 	rm -rf var build *.egg-info
