@@ -110,6 +110,7 @@ class Config:
     var_dir: Path = ROOT / "var"
     database_url: str = ""
     replica_url: str = ""
+    replica_max_lag_seconds: float = 5.0  # bulk reads leave a replica further behind than this
     redis_url: str = ""
     upstream_url: str = "http://127.0.0.1:5050"
     upstream_token: str = ""
@@ -184,6 +185,8 @@ class Config:
             var_dir=var_dir,
             database_url=env.get("HUDOOR_DATABASE_URL", ""),
             replica_url=env.get("HUDOOR_REPLICA_URL", ""),
+            replica_max_lag_seconds=_float(env, "HUDOOR_REPLICA_MAX_LAG_SECONDS",
+                                           cls.replica_max_lag_seconds),
             redis_url=env.get("HUDOOR_REDIS_URL", ""),
             upstream_url=env.get("HUDOOR_UPSTREAM_URL") or cls.upstream_url,
             upstream_token=env.get("HUDOOR_UPSTREAM_TOKEN", ""),

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import redis_conn
 from core.config import Config
 from core.db import make_engine, make_sessionmaker
+from core.replica import ReplicaRouter
 from core.models import utcnow
 from core import calendar
 from core.upstream import versions
@@ -52,11 +53,21 @@ class Runtime:
         return make_sessionmaker(self.engine, self.config.audit_key_bytes)
 
     @cached_property
+    def replicas(self) -> ReplicaRouter:
+        """The router between the primary and the read replica (HUDOOR_REPLICA_URL), R7."""
+        engine = make_engine(self.config.replica_url) if self.config.replica_url else None
+        sessions = make_sessionmaker(engine, self.config.audit_key_bytes) if engine else None
+        return ReplicaRouter(self.sessions, self.engine, sessions, engine,
+                             max_lag_seconds=self.config.replica_max_lag_seconds)
+
+    @property
     def replica_sessions(self) -> sessionmaker[Session]:
-        """Sessions for bulk reads: the read replica when one is configured (R7)."""
-        if not self.config.replica_url:
-            return self.sessions
-        return make_sessionmaker(make_engine(self.config.replica_url), self.config.audit_key_bytes)
+        """Sessions for bulk reads: the replica while it keeps up, else the primary."""
+        return self.replicas.reader()
+
+    def fresh_reads(self) -> sessionmaker[Session]:
+        """Sessions for bulk reads that must miss nothing committed: a caught-up replica only."""
+        return self.replicas.reader(fresh=True)
 
     @property
     def redis(self) -> redis.Redis:
@@ -88,6 +99,8 @@ class Runtime:
         """Release database connections."""
         if "engine" in self.__dict__:
             self.engine.dispose()
+        if "replicas" in self.__dict__:
+            self.replicas.close()
 
 
 def runtime_of(app: "Flask") -> Runtime:

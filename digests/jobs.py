@@ -92,8 +92,13 @@ def report_day_chunk(chunk_id: int) -> int:
     from digests.report_day import run_chunk
 
     rt = worker_runtime()
+    replica = rt.fresh_reads()
     with rt.sessions() as session, session.begin():
-        drafts = run_chunk(session, chunk_id, rt.config, rt.clock())
+        if replica is rt.sessions:  # the primary: read in the writing session itself
+            drafts = run_chunk(session, chunk_id, rt.config, rt.clock())
+        else:
+            with replica() as reads:
+                drafts = run_chunk(session, chunk_id, rt.config, rt.clock(), reads=reads)
     requeue_from_outbox(rt.sessions, rt.redis, rt.clock())
     return drafts
 

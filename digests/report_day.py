@@ -66,18 +66,24 @@ def _term_counts(session: Session, start: date, end: date, people: set[int]) -> 
     return {pid: (c[0], c[1]) for pid, c in counts.items()}
 
 
-def run_chunk(session: Session, chunk_id: int, config: Config, now: datetime | None = None) -> int:
-    """Compose and enqueue one chunk's term summaries; a repeat enqueues nothing new."""
+def run_chunk(session: Session, chunk_id: int, config: Config, now: datetime | None = None,
+              reads: Session | None = None) -> int:
+    """Compose and enqueue one chunk's term summaries; a repeat enqueues nothing new.
+
+    The term's bulk reads (contacts, names, a term of marks) go to `reads` when given: a
+    replica that has replayed everything committed (an opt-out a second ago included).
+    """
     now = now or utcnow()
+    reads = reads or session
     chunk = session.get(ReportChunk, chunk_id)
     if chunk is None or chunk.done_at is not None:
         return 0
     batch = session.get(ReportBatch, chunk.batch_id)
     assert batch is not None
-    links = _links(session, chunk.first_msisdn, chunk.last_msisdn)
-    names = dict(session.execute(select(Person.id, Person.display_name).where(
+    links = _links(reads, chunk.first_msisdn, chunk.last_msisdn)
+    names = dict(reads.execute(select(Person.id, Person.display_name).where(
         Person.id.in_({pid for _, _, pid in links}), Person.active)).all())
-    counts = _term_counts(session, batch.term_start, batch.term_end, set(names))
+    counts = _term_counts(reads, batch.term_start, batch.term_end, set(names))
     by_msisdn: dict[str, tuple[str, list[int]]] = {}
     for msisdn, lang, pid in links:
         if pid in names:

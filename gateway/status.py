@@ -56,6 +56,7 @@ def _collect() -> dict[str, Any]:
         batch = progress(session)
         doubt = doubt_summary(session)
     data["report_day"] = batch.__dict__ if batch else None
+    data["replica"] = rt.replicas.state().as_json()
     data["sms"] = {**_sms(rt), **doubt}  # the pipeline's figures, then what is in doubt
     return data
 
@@ -108,6 +109,11 @@ def metrics() -> Response:
               f"hudoor_writeback_lag_seconds {wb['oldest_unacked_seconds']}",
               "# TYPE hudoor_writeback_pending gauge", f"hudoor_writeback_pending {wb['pending']}",
               "# TYPE hudoor_writeback_dead gauge", f"hudoor_writeback_dead {wb['dead']}"]
+    replica = data["replica"]
+    lines += ["# TYPE hudoor_replica_serving_reads gauge",
+              f"hudoor_replica_serving_reads {int(replica['serving_reads'])}",
+              "# TYPE hudoor_replica_lag_seconds gauge",
+              f"hudoor_replica_lag_seconds {replica['lag_seconds'] if replica['lag_seconds'] is not None else -1}"]
     lines.append("# TYPE hudoor_queue_oldest_age_seconds gauge")
     for name, q in data.get("queues", {}).items():
         lines.append(f'hudoor_queue_oldest_age_seconds{{queue="{name}"}} {q["oldest_age_seconds"] or 0}')

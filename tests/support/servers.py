@@ -69,3 +69,33 @@ def wait_http(url: str, timeout: float = 30) -> None:
         except OSError:
             time.sleep(0.2)
     raise SystemExit(f"{url} did not answer within {timeout}s")
+
+
+def start_replica(primary: PostgresCluster) -> PostgresCluster:
+    """Start a streaming read replica of `primary` (pg_basebackup -R, hot standby)."""
+    import os
+    import pwd
+
+    from core.drill.cluster import pg_bin
+
+    basebackup, postgres = pg_bin("pg_basebackup"), pg_bin("postgres")
+    if not basebackup or not postgres:
+        raise ServerUnavailable("pg_basebackup not found")
+    base = Path(tempfile.mkdtemp(prefix="hudoor-replica-"))
+    if primary.run_as:
+        pw = pwd.getpwnam(primary.run_as)
+        os.chown(base, pw.pw_uid, pw.pw_gid)
+    datadir = base / "data"
+    subprocess.run(PostgresCluster._as_user(
+        [basebackup, "-h", "127.0.0.1", "-p", str(primary.port), "-U", "hudoor", "-D", str(datadir),
+         "-R", "-X", "stream", "--checkpoint=fast"], primary.run_as),
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    port = free_port()
+    proc = subprocess.Popen(PostgresCluster._as_user(
+        [postgres, "-D", str(datadir), "-c", "listen_addresses=127.0.0.1", "-p", str(port),
+         "-k", str(base), "-c", "hot_standby=on", "-c", "max_connections=200",
+         "-c", "shared_buffers=64MB"], primary.run_as),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    replica = PostgresCluster(port, datadir, proc, primary.run_as)
+    _wait(replica._ready, 60, "replica")
+    return replica
