@@ -149,6 +149,7 @@ class Config:
     # auditor controls them (decision 3). Empty anchor file: var/audit-anchors.log.
     audit_key: str = "dev-only-audit-key-never-use-in-production"
     audit_anchor_file: str = ""
+    wall_thresholds_file: str = ""  # green/amber/red for /status; default core/wall_thresholds.json
     # Attendance write-back and reconciliation (issue 9)
     writeback_timeout: float = 10.0  # seconds per upstream write or read
     writeback_max_attempts: int = 8  # then the dead-letter list
@@ -204,6 +205,7 @@ class Config:
             code_ttl_days=_int(env, "HUDOOR_CODE_TTL_DAYS", cls.code_ttl_days),
             audit_key=env.get("HUDOOR_AUDIT_KEY", cls.audit_key),
             audit_anchor_file=env.get("HUDOOR_AUDIT_ANCHOR_FILE", ""),
+            wall_thresholds_file=env.get("HUDOOR_WALL_THRESHOLDS", ""),
             writeback_timeout=_float(env, "HUDOOR_WRITEBACK_TIMEOUT", cls.writeback_timeout),
             writeback_max_attempts=_int(env, "HUDOOR_WRITEBACK_MAX_ATTEMPTS",
                                         cls.writeback_max_attempts),

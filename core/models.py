@@ -615,3 +615,17 @@ class AttendanceAdjustment(Base):
         Index("ix_adjustments_class_day", "class_id", "day"),
         Index("ix_adjustments_state", "state"),
     )
+
+
+class IncidentBanner(Base):
+    """A plain-language notice ops put on the public status page (audited; cleared, never deleted)."""
+
+    __tablename__ = "incident_banners"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    severity: Mapped[str] = mapped_column(String(12))  # info | degraded | outage
+    message_ar: Mapped[str] = mapped_column(String(300))
+    message_en: Mapped[str] = mapped_column(String(300))
+    set_by: Mapped[str] = mapped_column(String(100))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cleared_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -15,6 +15,7 @@ import click
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "adjustments": ("gateway.cli_adjustments", "group", "Retroactive attendance adjustments."),
     "audit": ("gateway.cli_audit", "audit", "The keyed, hash-chained audit log."),
+    "banner": ("gateway.cli_banner", "group", "The incident banner on the public status page."),
     "calendar": ("gateway.cli_calendar", "group", "The one calendar: holidays, terms, exceptions."),
     "codes": ("gateway.cli_codes", "group", "One-time codes: staff activation, guardian slips."),
     "contract": ("gateway.cli_sync", "contract", "Upstream schema versions and their notice."),

@@ -9,7 +9,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import calendar, status
+from core import banner, calendar, status, wall
 from core.models import utcnow
 from core.runtime import runtime_of
 from core.writeback import outbox
@@ -57,8 +57,27 @@ def _collect() -> dict[str, Any]:
         doubt = doubt_summary(session)
     data["report_day"] = batch.__dict__ if batch else None
     data["replica"] = rt.replicas.state().as_json()
+    data["ussd"] = _hops(rt)
+    with rt.sessions() as session:  # the primary: a banner just set shows at once
+        data["banner"] = banner.as_json(banner.current(session))
     data["sms"] = {**_sms(rt), **doubt}  # the pipeline's figures, then what is in doubt
+    rules = wall.thresholds(rt.config.wall_thresholds_file or str(wall.DEFAULT))
+    tiles = wall.tiles(data, rules)
+    data["wall"] = [t.as_json() for t in tiles]
+    data["overall"] = wall.overall(tiles)
     return data
+
+
+def _hops(rt: Any) -> dict[str, Any]:
+    """USSD hops of the last five minutes, every process's (this one's flushed first)."""
+    from gateway.ussd import HOPS
+    from ussd.hop_metrics import summary
+
+    try:
+        HOPS.flush(rt.redis)
+        return summary(rt.redis, rt.clock()).as_json()
+    except RedisError:
+        return {"minutes": 5, "hops": None, "errors": None, "error_rate": None, "p99_ms": None}
 
 
 def _sms(rt: Any) -> dict[str, Any]:
@@ -109,6 +128,16 @@ def metrics() -> Response:
               f"hudoor_writeback_lag_seconds {wb['oldest_unacked_seconds']}",
               "# TYPE hudoor_writeback_pending gauge", f"hudoor_writeback_pending {wb['pending']}",
               "# TYPE hudoor_writeback_dead gauge", f"hudoor_writeback_dead {wb['dead']}"]
+    hops = data["ussd"]
+    lines += ["# TYPE hudoor_ussd_hop_p99_ms gauge",
+              f"hudoor_ussd_hop_p99_ms {hops['p99_ms'] if hops['p99_ms'] is not None else -1}",
+              "# TYPE hudoor_ussd_hop_error_ratio gauge",
+              f"hudoor_ussd_hop_error_ratio {hops['error_rate'] if hops['error_rate'] is not None else 0}",
+              "# TYPE hudoor_ussd_hops_5m gauge", f"hudoor_ussd_hops_5m {hops['hops'] or 0}",
+              "# TYPE hudoor_wall_grade gauge"]
+    lines += [f'hudoor_wall_grade{{tile="{t["key"]}"}} {wall.GRADES.index(t["grade"])}'
+              for t in data["wall"]]
+    lines.append(f"hudoor_incident_banner {0 if data['banner'] is None else 1}")
     replica = data["replica"]
     lines += ["# TYPE hudoor_replica_serving_reads gauge",
               f"hudoor_replica_serving_reads {int(replica['serving_reads'])}",

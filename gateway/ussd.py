@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, request
@@ -11,12 +12,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.contacts import InvalidMsisdn, normalise
 from core.runtime import runtime_of
 from ussd import service
+from ussd.hop_metrics import HopRecorder
 from core.i18n import Texts, _
 
 bp = Blueprint("ussd", __name__)
 MAX_TEXT = 2000
 MAX_ID = 100
 MAX_BODY = 64 * 1024  # a hop's fields with MAX_TEXT of Arabic, percent-encoded, fit easily
+HOPS = HopRecorder()  # this process's hop latencies and failures, for the wall
 
 
 def _plain(body: str, status: int = 200) -> Response:
@@ -57,10 +60,17 @@ def at_ussd() -> Response:
         return _plain("END " + Texts("ar")(_("Session too long. Please dial again.")))
     hop = service.Hop(session_id, form["serviceCode"][:32], msisdn,
                       form.get("networkCode", "")[:16], text)
+    started = time.perf_counter()
     try:
         screen = service.handle(hop, rt)
     except (RedisError, SQLAlchemyError):
         # Nothing was stored for this hop; say so plainly instead of a 5xx the phone shows as an error.
         current_app.logger.exception("USSD hop failed for session %s", session_id)
+        _count(rt, started, error=True)
         return _plain("END " + Texts("ar")(_("Service busy. Nothing was saved. Please dial again in a minute.")))
+    _count(rt, started, error=False)
     return _plain(screen.body())
+
+
+def _count(rt, started: float, *, error: bool) -> None:  # type: ignore[no-untyped-def]
+    HOPS.record(rt.redis, rt.clock(), (time.perf_counter() - started) * 1000, error=error)

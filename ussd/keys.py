@@ -40,3 +40,8 @@ def classes(staff_id: int) -> str:
 def taken(day: str) -> str:
     """The set of class ids whose attendance is confirmed on `day`."""
     return f"{PREFIX}:taken:{day}"
+
+
+def hop_minute(minute: int) -> str:
+    """Every process's hop latency histogram and error count for one minute (epoch minute)."""
+    return f"{PREFIX}:hops:{minute}"

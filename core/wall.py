@@ -1,0 +1,103 @@
+"""The wall: the figures ops look at first, each graded green, amber or red by data.
+
+The thresholds live in core/wall_thresholds.json (HUDOOR_WALL_THRESHOLDS names another
+file), not in code: ops tune them without a release. `tiles` turns the status data into
+the ordered list the page, /status.json and /metrics show — consumer lag first.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+DEFAULT = Path(__file__).with_name("wall_thresholds.json")
+GRADES = ("green", "amber", "red")
+
+
+@dataclass(frozen=True)
+class Tile:
+    key: str  # e.g. "queue_oldest_seconds:urgent"
+    label: str
+    value: float | None  # None: nothing to measure yet (shown as "—", graded green)
+    unit: str
+    grade: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class ThresholdsInvalid(ValueError):
+    """The thresholds file cannot be used."""
+
+
+@lru_cache(maxsize=4)
+def thresholds(path: str = str(DEFAULT)) -> dict[str, dict[str, Any]]:
+    """Load and check a thresholds file (cached per path)."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ThresholdsInvalid(f"{path}: {exc}") from exc
+    out = {}
+    for key, rule in raw.items():
+        if key.startswith("_"):
+            continue
+        lower = rule.get("worse") == "lower"
+        amber, red = rule.get("amber"), rule.get("red")
+        if not isinstance(amber, (int, float)) or not isinstance(red, (int, float)) or (
+                red > amber if lower else red < amber):
+            raise ThresholdsInvalid(f"{path}: {key} needs numbers with red past amber")
+        out[key] = {"label": str(rule.get("label", key)), "unit": str(rule.get("unit", "")),
+                    "amber": float(amber), "red": float(red), "lower": lower}
+    return out
+
+
+def grade(rules: dict[str, dict[str, Any]], key: str, value: float | None) -> str:
+    """Grade `value` by the rule for `key` (or its family, the part before ':')."""
+    rule = rules.get(key) or rules[key.split(":")[0]]
+    if value is None:
+        return "green"
+    if rule["lower"]:
+        return "red" if value <= rule["red"] else "amber" if value < rule["amber"] else "green"
+    return "red" if value >= rule["red"] else "amber" if value >= rule["amber"] else "green"
+
+
+def tile(rules: dict[str, dict[str, Any]], key: str, value: float | None,
+         label: str | None = None) -> Tile:
+    rule = rules.get(key) or rules[key.split(":")[0]]
+    return Tile(key, label or rule["label"], value, rule["unit"], grade(rules, key, value))
+
+
+def tiles(data: dict[str, Any], rules: dict[str, dict[str, Any]]) -> list[Tile]:
+    """Return the wall's tiles from /status data, in the order they are read: lag first."""
+    out = [tile(rules, f"queue_oldest_seconds:{name}", q.get("oldest_age_seconds"),
+                f"queue {name}: oldest waiting job")
+           for name, q in data.get("queues", {}).items()]
+    wb = data.get("writeback") or {}
+    out += [tile(rules, "writeback_lag_seconds", wb.get("oldest_unacked_seconds")),
+            tile(rules, "writeback_dlq", wb.get("dead"))]
+    sms = data.get("sms") or {}
+    out += [tile(rules, "sms_dlq", sms.get("dlq")),
+            tile(rules, "sms_delivery_ratio", sms.get("delivery_ratio_24h"))]
+    for name, op in (sms.get("operators") or {}).items():
+        allowed, cap = op.get("allowed_per_second"), op.get("cap_per_second")
+        ratio = None if allowed is None or not cap else round(allowed / cap, 3)
+        out.append(tile(rules, f"sms_rate_of_cap:{name}", ratio,
+                        f"{name}: allowed rate vs cap ({op.get('throttle')})"))
+    hops = data.get("ussd") or {}
+    out += [tile(rules, "ussd_p99_ms", hops.get("p99_ms")),
+            tile(rules, "ussd_error_rate", hops.get("error_rate")),
+            tile(rules, "seconds_since_delta_sync", data.get("seconds_since_delta_sync")),
+            tile(rules, "revocation_lag_max_seconds",
+                 (data.get("revocation_lag_24h") or {}).get("max_seconds"))]
+    replica = data.get("replica") or {}
+    if replica.get("configured"):
+        out.append(tile(rules, "replica_lag_seconds", replica.get("lag_seconds")))
+    return out
+
+
+def overall(wall: list[Tile]) -> str:
+    """The worst grade on the wall."""
+    return max((t.grade for t in wall), key=GRADES.index, default="green")

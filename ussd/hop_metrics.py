@@ -1,0 +1,117 @@
+"""USSD hop latency and errors over the last minutes, for the wall (R1).
+
+Each process counts its hops in a small latency histogram per minute and adds it to Redis
+at most once a second (one pipelined HINCRBY per non-empty bucket), so a hop pays no
+Redis round trip of its own. The wall merges the last minutes' histograms of every
+process and reads p99 from the bucket edges: an upper bound, never flattering.
+These counters are observability, not records: losing them loses no attendance.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+import redis
+
+from ussd import keys
+
+# Upper edges in milliseconds. A hop slower than the last edge counts in the last bucket:
+# the operator gave up on it long before.
+EDGES_MS = (5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000, 60000)
+OVER = len(EDGES_MS)
+ERRORS = "err"
+KEEP_SECONDS = 3600
+
+
+def bucket(ms: float) -> int:
+    """Return the histogram bucket of a hop that took `ms` milliseconds."""
+    return bisect_left(EDGES_MS, ms)
+
+
+class HopRecorder:
+    """A process's hop counts, flushed to Redis at most once per `every` seconds."""
+
+    def __init__(self, every: float = 1.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._every, self._monotonic = every, monotonic
+        self._lock = threading.Lock()
+        self._pending: dict[int, Counter[str]] = {}
+        self._flushed = monotonic()
+
+    def record(self, conn: redis.Redis, now: datetime, ms: float, *, error: bool) -> None:
+        """Count one hop (its minute from `now`) and flush when a second has passed."""
+        minute = int(now.timestamp()) // 60
+        with self._lock:
+            counts = self._pending.setdefault(minute, Counter())
+            counts[str(bucket(ms))] += 1
+            if error:
+                counts[ERRORS] += 1
+            due = self._monotonic() - self._flushed >= self._every
+        if due:
+            self.flush(conn)
+
+    def flush(self, conn: redis.Redis) -> None:
+        """Add what this process counted to Redis (a lost flush loses counts, nothing else)."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+            self._flushed = self._monotonic()
+        if not pending:
+            return
+        pipe = conn.pipeline(transaction=False)
+        for minute, counts in pending.items():
+            key = keys.hop_minute(minute)
+            for field, n in counts.items():
+                pipe.hincrby(key, field, n)
+            pipe.expire(key, KEEP_SECONDS)
+        try:
+            pipe.execute()
+        except redis.RedisError:
+            pass  # the wall shows fewer hops; a hop never fails for its own metrics
+
+
+@dataclass(frozen=True)
+class HopSummary:
+    minutes: int
+    hops: int
+    errors: int
+    p99_ms: float | None  # the upper edge of the bucket holding the 99th percentile
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.errors / self.hops if self.hops else None
+
+    def as_json(self) -> dict[str, object]:
+        rate = self.error_rate
+        return {"minutes": self.minutes, "hops": self.hops, "errors": self.errors,
+                "error_rate": None if rate is None else round(rate, 4), "p99_ms": self.p99_ms}
+
+
+def summary(conn: redis.Redis, now: datetime, minutes: int = 5) -> HopSummary:
+    """Merge every process's counts over the last `minutes` whole and current minutes."""
+    last = int(now.timestamp()) // 60
+    pipe = conn.pipeline(transaction=False)
+    for minute in range(last - minutes + 1, last + 1):
+        pipe.hgetall(keys.hop_minute(minute))
+    merged: Counter[str] = Counter()
+    for raw in pipe.execute():
+        for field, n in raw.items():
+            merged[field.decode() if isinstance(field, bytes) else field] += int(n)
+    errors = merged.pop(ERRORS, 0)
+    hops = sum(merged.values())
+    return HopSummary(minutes, hops, errors, _p99(merged, hops))
+
+
+def _p99(counts: Counter[str], hops: int) -> float | None:
+    if not hops:
+        return None
+    need, seen = hops * 0.99, 0
+    for index in range(OVER + 1):
+        seen += counts.get(str(index), 0)
+        if seen >= need:
+            return float(EDGES_MS[min(index, OVER - 1)])
+    return float(EDGES_MS[-1])
