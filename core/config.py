@@ -54,6 +54,7 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 # Access and callbacks (security review, issue 8)
 ENVIRONMENTS = ("development", "test", "production")  # anything else is refused, typos included
+PROBE_OPERATORS = ("vodafone", "orange", "etisalat", "we")  # shaping.operators names
 SECRET_BITS = 256
 _RENAMED = {"HUDOOR_CALLBACK_TOKEN": "HUDOOR_USSD_CALLBACK_TOKEN, HUDOOR_DLR_CALLBACK_TOKEN and "
                                      "HUDOOR_INBOUND_CALLBACK_TOKEN (one per callback)",
@@ -144,6 +145,9 @@ class Config:
     ussd_max_gsm7: int = 182  # 160 octets as GSM-7 characters
     ussd_max_ucs2: int = 80  # 160 octets as UCS-2 characters (any Arabic on the screen)
     ussd_code: str = "*384*1234#"  # the service code people dial: printed on slips, on /dev/phone
+    # Operator probes (U5): ops-owned SIMs per operator, and where a probe's USSD session goes.
+    probe_numbers: str = ""  # "vodafone=+2010…,orange=+2012…"; empty: no probes
+    probe_ussd_url: str = "http://127.0.0.1:8000/at/ussd"
     code_ttl_days: int = 14
     # Audit chain (issue 8): the HMAC key lives outside the database; anchors go where an
     # auditor controls them (decision 3). Empty anchor file: var/audit-anchors.log.
@@ -202,6 +206,8 @@ class Config:
             ussd_max_gsm7=_int(env, "HUDOOR_USSD_MAX_GSM7", cls.ussd_max_gsm7),
             ussd_max_ucs2=_int(env, "HUDOOR_USSD_MAX_UCS2", cls.ussd_max_ucs2),
             ussd_code=env.get("HUDOOR_USSD_CODE", cls.ussd_code).strip() or cls.ussd_code,
+            probe_numbers=env.get("HUDOOR_PROBE_NUMBERS", cls.probe_numbers),
+            probe_ussd_url=env.get("HUDOOR_PROBE_USSD_URL", cls.probe_ussd_url),
             code_ttl_days=_int(env, "HUDOOR_CODE_TTL_DAYS", cls.code_ttl_days),
             audit_key=env.get("HUDOOR_AUDIT_KEY", cls.audit_key),
             audit_anchor_file=env.get("HUDOOR_AUDIT_ANCHOR_FILE", ""),
@@ -260,6 +266,7 @@ class Config:
         if self.env not in ENVIRONMENTS:
             raise ConfigError(f"HUDOOR_ENV must be one of {', '.join(ENVIRONMENTS)}, got {self.env!r}")
         self.callback_networks  # noqa: B018 -- parse now: a bad entry fails at start-up
+        self.probe_sims  # noqa: B018 -- likewise
         if self.trusted_proxies < 0 or self.max_body_bytes < 1 or not 1 <= self.api_token_hours <= 24:
             raise ConfigError("HUDOOR_TRUSTED_PROXIES ≥ 0, HUDOOR_MAX_BODY_BYTES ≥ 1 and "
                               "HUDOOR_API_TOKEN_HOURS 1–24 are required")
@@ -295,6 +302,19 @@ class Config:
                   self.inbound_callback_token, self.at_api_key, self.upstream_token)
         if self.audit_key in others:
             raise ConfigError("HUDOOR_AUDIT_KEY must differ from every other secret")
+
+    @property
+    def probe_sims(self) -> dict[str, str]:
+        """Return HUDOOR_PROBE_NUMBERS as {operator: E.164 number} (a bad entry fails start-up)."""
+        out: dict[str, str] = {}
+        for part in filter(None, (p.strip() for p in self.probe_numbers.split(","))):
+            name, sep, number = part.partition("=")
+            number = number.strip()
+            if not sep or name.strip() not in PROBE_OPERATORS or not number.startswith("+20"):
+                raise ConfigError(f"HUDOOR_PROBE_NUMBERS: {part!r} is not operator=+20… "
+                                  f"(operators: {', '.join(PROBE_OPERATORS)})")
+            out[name.strip()] = number
+        return out
 
     @property
     def audit_key_bytes(self) -> bytes:

@@ -629,3 +629,21 @@ class IncidentBanner(Base):
     set_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cleared_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
     cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ProbeResult(Base):
+    """One synthetic probe of one operator's zero-rated flow (USSD session or SMS round trip)."""
+
+    __tablename__ = "probe_results"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    operator: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))  # ussd | sms
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # None: still waiting
+    latency_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detail: Mapped[str] = mapped_column(String(200), default="")
+    ref: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # the SMS probe's outbox id
+    alert: Mapped[bool] = mapped_column(Boolean, default=False)  # the second failure in a row
+
+    __table_args__ = (Index("ix_probe_results_operator_kind", "operator", "kind", "id"),)

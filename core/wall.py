@@ -92,6 +92,11 @@ def tiles(data: dict[str, Any], rules: dict[str, dict[str, Any]]) -> list[Tile]:
             tile(rules, "seconds_since_delta_sync", data.get("seconds_since_delta_sync")),
             tile(rules, "revocation_lag_max_seconds",
                  (data.get("revocation_lag_24h") or {}).get("max_seconds"))]
+    for operator, kinds in (data.get("probes") or {}).items():
+        for kind, r in kinds.items():
+            detail = "ok" if r.get("ok") else r.get("detail", "")
+            out.append(tile(rules, f"probe_failures:{operator}:{kind}", r.get("failures_in_a_row"),
+                            f"probe {operator} {kind.upper()}: {detail}"))
     replica = data.get("replica") or {}
     if replica.get("configured"):
         out.append(tile(rules, "replica_lag_seconds", replica.get("lag_seconds")))

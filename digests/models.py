@@ -28,6 +28,7 @@ class MessageKind(str, enum.Enum):
     REPORT_DAY = "report_day"
     HELP_REPLY = "help_reply"  # at most one a day per number (the idempotency key)
     ABSENCE_ALERT = "absence_alert"  # a class confirmed after the cut-off (urgent)
+    PROBE = "probe"  # a synthetic round trip to an operator's probe SIM (ops-owned, U5)
 
 
 class OutboxMessage(Base):

@@ -34,10 +34,12 @@ class Draft:
     text: str
     priority: Priority = Priority.DIGEST
     not_before: datetime | None = None
+    tag: str = ""  # several a day to one number (probes): each tag is its own message
 
     @property
     def key(self) -> str:
-        return f"{self.kind}:{self.day.isoformat()}:{self.msisdn}"
+        base = f"{self.kind}:{self.day.isoformat()}:{self.msisdn}"
+        return f"{base}:{self.tag}" if self.tag else base
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "dlq": ("digests.commands", "dlq", "SMS that were given up on."),
     "drill": ("gateway.cli_drill", "group", "Disaster-recovery drills: a verified restore."),
     "gate": ("gateway.cli_gate", "group", "The paper-parity gate: uploads, weeks, firing."),
+    "probes": ("gateway.cli_probes", "group", "Operator probes: USSD session and SMS round trip."),
     "reconcile": ("gateway.cli_writeback", "reconcile", "Reconcile attendance with upstream."),
     "sandbox": ("sandbox.cli", "sandbox", "Sandbox SIS: a synthetic upstream (development)."),
     "scheduler": ("gateway.cli_workers", "scheduler", "Enqueue the periodic jobs."),

@@ -52,3 +52,10 @@ def gate_evaluate() -> dict[str, str]:
         return {code: service.evaluate(session, sid, cal, rt.clock(), actor="scheduler").state.value
                 for sid, code in session.execute(select(School.id, School.upstream_id)
                                                  .where(School.active)).all()}
+
+
+def probe_operators() -> list[str]:
+    """Probe every operator's USSD session and SMS round trip (scheduled, U5)."""
+    from gateway.probes import run
+
+    return [line.text() for line in run(worker_runtime())]

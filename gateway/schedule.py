@@ -25,6 +25,9 @@ WARM_CRON = "*/15 6-9 * * 0-4"
 ANCHOR_INTERVAL_SECONDS = 300
 
 
+PROBE_CRON = "*/10 7-20 * * *"
+
+
 def next_cairo(cron: str, after: datetime) -> datetime:
     """Return the first moment after `after` that `cron` matches in Cairo local time, in UTC."""
     return croniter(cron, after.astimezone(CAIRO)).get_next(datetime).astimezone(timezone.utc)
@@ -60,6 +63,10 @@ def register(cron: CronScheduler, cfg: Config) -> None:
     # Every night (Cairo): the parity gate looks at the weeks that just completed (nothing fires early).
     _cairo_cron(cron, jobs.gate_evaluate, "0 2 * * *", queue_name="default", name="gate_evaluate",
                 job_timeout=3600)
+    # Every ten minutes outside quiet hours (Cairo): each operator's zero-rated flows (U5).
+    if cfg.probe_sims:
+        _cairo_cron(cron, jobs.probe_operators, PROBE_CRON, queue_name="default",
+                    name="probe_operators", job_timeout=300)
     from digests import jobs as sms_jobs  # the SMS pipeline's periodic work
 
     # Rebuild sending jobs from the outbox every minute: Redis may have been wiped.

@@ -9,7 +9,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import banner, calendar, status, wall
+from core import banner, calendar, probes, status, wall
 from core.models import utcnow
 from core.runtime import runtime_of
 from core.writeback import outbox
@@ -60,6 +60,8 @@ def _collect() -> dict[str, Any]:
     data["ussd"] = _hops(rt)
     with rt.sessions() as session:  # the primary: a banner just set shows at once
         data["banner"] = banner.as_json(banner.current(session))
+        data["probes"] = {op: {kind: r.as_json() for kind, r in kinds.items()} for op, kinds in
+                          probes.latest(session, list(rt.config.probe_sims)).items()}
     data["sms"] = {**_sms(rt), **doubt}  # the pipeline's figures, then what is in doubt
     rules = wall.thresholds(rt.config.wall_thresholds_file or str(wall.DEFAULT))
     tiles = wall.tiles(data, rules)
@@ -138,6 +140,13 @@ def metrics() -> Response:
     lines += [f'hudoor_wall_grade{{tile="{t["key"]}"}} {wall.GRADES.index(t["grade"])}'
               for t in data["wall"]]
     lines.append(f"hudoor_incident_banner {0 if data['banner'] is None else 1}")
+    probed = [(f'operator="{op}",kind="{kind}"', r) for op, kinds in data["probes"].items()
+              for kind, r in kinds.items()]
+    lines.append("# TYPE hudoor_probe_alert gauge")
+    lines += [f"hudoor_probe_alert{{{labels}}} {int(r['alert'])}" for labels, r in probed]
+    lines.append("# TYPE hudoor_probe_latency_ms gauge")
+    lines += [f"hudoor_probe_latency_ms{{{labels}}} "
+              f"{r['latency_ms'] if r['latency_ms'] is not None else -1}" for labels, r in probed]
     replica = data["replica"]
     lines += ["# TYPE hudoor_replica_serving_reads gauge",
               f"hudoor_replica_serving_reads {int(replica['serving_reads'])}",

@@ -26,6 +26,9 @@ export HUDOOR_SYNC_INTERVAL_SECONDS="${HUDOOR_SYNC_INTERVAL_SECONDS:-60}"
 export HUDOOR_SMS_PROVIDER="${HUDOOR_SMS_PROVIDER:-africastalking}"
 export HUDOOR_AT_BASE_URL="${HUDOOR_AT_BASE_URL:-http://127.0.0.1:$SIMULATOR_PORT}"
 DLR_TOKEN="${HUDOOR_DLR_CALLBACK_TOKEN:-dev-dlr-callback-token}"
+# Operator probes (U5) from four made-up probe SIMs, through the simulator, to this stack.
+export HUDOOR_PROBE_NUMBERS="${HUDOOR_PROBE_NUMBERS:-vodafone=+201000000999,orange=+201200000999,etisalat=+201100000999,we=+201500000999}"
+export HUDOOR_PROBE_USSD_URL="${HUDOOR_PROBE_USSD_URL:-http://127.0.0.1:$PORT/at/ussd}"
 
 # From here on `hudoor` in any terminal of this folder uses this stack's Redis, database and simulator.
 write_stack_file "$HUDOOR_VAR_DIR/stack.env"

@@ -19,7 +19,7 @@ write_stack_file() {
     echo "# Written by make run (pid $$); removed when it stops. core/config.py reads it."
     echo "HUDOOR_STACK_PID=$$"
     for name in HUDOOR_REDIS_URL HUDOOR_DATABASE_URL HUDOOR_UPSTREAM_URL HUDOOR_SMS_PROVIDER \
-                HUDOOR_AT_BASE_URL; do
+                HUDOOR_AT_BASE_URL HUDOOR_PROBE_NUMBERS HUDOOR_PROBE_USSD_URL; do
       if [ -n "${!name:-}" ]; then echo "$name=${!name}"; fi
     done
   } >"$file.tmp"
