@@ -145,6 +145,9 @@ class Config:
     ussd_max_gsm7: int = 182  # 160 octets as GSM-7 characters
     ussd_max_ucs2: int = 80  # 160 octets as UCS-2 characters (any Arabic on the screen)
     ussd_code: str = "*384*1234#"  # the service code people dial: printed on slips, on /dev/phone
+    # Capture first (R2): hold SMS, digests, report day and write-back past these.
+    shed_hops_per_second: int = 300  # all USSD processes together; 0: never on rate
+    shed_slow_ms: float = 100.0  # >1 % of a process's hops slower than this: hold too
     # Operator probes (U5): ops-owned SIMs per operator, and where a probe's USSD session goes.
     probe_numbers: str = ""  # "vodafone=+2010…,orange=+2012…"; empty: no probes
     probe_ussd_url: str = "http://127.0.0.1:8000/at/ussd"
@@ -206,6 +209,8 @@ class Config:
             ussd_max_gsm7=_int(env, "HUDOOR_USSD_MAX_GSM7", cls.ussd_max_gsm7),
             ussd_max_ucs2=_int(env, "HUDOOR_USSD_MAX_UCS2", cls.ussd_max_ucs2),
             ussd_code=env.get("HUDOOR_USSD_CODE", cls.ussd_code).strip() or cls.ussd_code,
+            shed_hops_per_second=_int(env, "HUDOOR_SHED_HOPS_PER_SECOND", cls.shed_hops_per_second),
+            shed_slow_ms=_float(env, "HUDOOR_SHED_SLOW_MS", cls.shed_slow_ms),
             probe_numbers=env.get("HUDOOR_PROBE_NUMBERS", cls.probe_numbers),
             probe_ussd_url=env.get("HUDOOR_PROBE_USSD_URL", cls.probe_ussd_url),
             code_ttl_days=_int(env, "HUDOOR_CODE_TTL_DAYS", cls.code_ttl_days),

@@ -86,6 +86,10 @@ def tiles(data: dict[str, Any], rules: dict[str, dict[str, Any]]) -> list[Tile]:
         ratio = None if allowed is None or not cap else round(allowed / cap, 3)
         out.append(tile(rules, f"sms_rate_of_cap:{name}", ratio,
                         f"{name}: allowed rate vs cap ({op.get('throttle')})"))
+    shed = data.get("shedding") or {}
+    out.append(tile(rules, "shedding", 1 if shed.get("holding") else 0,
+                    "capture first: SMS, digests, write-back held" if shed.get("holding")
+                    else "capture first: nothing held"))
     hops = data.get("ussd") or {}
     out += [tile(rules, "ussd_p99_ms", hops.get("p99_ms")),
             tile(rules, "ussd_error_rate", hops.get("error_rate")),

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from core import capture_load
 from core.runtime import worker_runtime
 from digests.daily import enqueue_daily
 from digests.services import build_sender, requeue_from_outbox
+
+REPORT_DAY_MAX_HOLD_SECONDS = 600.0  # a chunk waits out a USSD spike, then goes anyway
 
 
 def send_due(operator: str, priority: int, max_seconds: float = 600.0) -> dict[str, int]:
@@ -63,6 +66,9 @@ def digests_if_due() -> str:
     from digests.keys import digests_running
 
     rt = worker_runtime()
+    pressure = capture_load.Signal(rt.redis).reason()
+    if pressure:  # capture first (R2): the next tick, five minutes on, tries again
+        return f"held: capture under pressure ({pressure})"
     now = rt.clock()
     local = calendar.to_cairo(now)
     day = local.date()
@@ -92,6 +98,7 @@ def report_day_chunk(chunk_id: int) -> int:
     from digests.report_day import run_chunk
 
     rt = worker_runtime()
+    capture_load.wait_while_busy(capture_load.Signal(rt.redis), REPORT_DAY_MAX_HOLD_SECONDS)
     replica = rt.fresh_reads()
     with rt.sessions() as session, session.begin():
         if replica is rt.sessions:  # the primary: read in the writing session itself

@@ -55,6 +55,7 @@ class SendStats:
     in_doubt: int = 0
     idle_waits: int = 0
     missed: int = 0  # moments given up because the message could not leave in time
+    held: int = 0  # rounds not planned while USSD capture was under pressure (R2)
     by_outcome: dict[str, int] = field(default_factory=dict)
 
 
@@ -72,7 +73,8 @@ class Sender:
     def __init__(self, sessions: sessionmaker[Session], shaper: RateShaper, caps: OperatorCaps,
                  provider: Provider, policy: RetryPolicy, *, batch: int = 500, threads: int = 32,
                  clock: Callable[[], datetime] = utcnow, horizon: float = HORIZON,
-                 max_in_flight: int = MAX_IN_FLIGHT) -> None:
+                 max_in_flight: int = MAX_IN_FLIGHT,
+                 hold: Callable[[], str | None] | None = None) -> None:
         self._sessions = sessions
         self._shaper = shaper
         self._caps = caps
@@ -86,6 +88,7 @@ class Sender:
         self._max_late = shaper.guard / 2 if shaper.guard > 0 else None
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sms-send")
         self._clock = clock
+        self._hold = hold  # a reason to send nothing now (USSD capture under pressure), or None
         self.stats = SendStats()
 
     def close(self) -> None:
@@ -108,6 +111,9 @@ class Sender:
         if calendar.in_quiet_hours(now, self._policy.quiet_start_hour,
                                    self._policy.quiet_end_hour):
             return 60.0
+        if self._hold is not None and self._hold():
+            self.stats.held += 1
+            return 1.0  # capture first: nothing claimed, nothing booked, ask again in a second
         with self._sessions() as session:
             groups = outbox.due_groups(session, now)
         if not groups:

@@ -10,6 +10,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import capture_load
 from core.runtime import Runtime
 from digests import keys, outbox, report_day
 from digests.outbox import RetryPolicy
@@ -37,7 +38,8 @@ def build_sender(runtime: Runtime, provider: Provider | None = None, *, pooled: 
                   provider or make_provider(runtime.config, pooled=pooled),
                   RetryPolicy.from_config(runtime.config), threads=threads, batch=batch,
                   max_in_flight=runtime.config.sms_max_in_flight,
-                  clock=runtime.clock)  # HUDOOR_FAKE_NOW and tests' pinned clocks reach the sender
+                  clock=runtime.clock,  # HUDOOR_FAKE_NOW and tests' pinned clocks reach the sender
+                  hold=capture_load.Signal(runtime.redis).reason)  # capture first (R2)
 
 
 def _waiting(job_id: str, connection: redis.Redis) -> bool:

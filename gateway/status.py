@@ -9,7 +9,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import banner, calendar, probes, status, wall
+from core import banner, calendar, capture_load, probes, status, wall
 from core.models import utcnow
 from core.runtime import runtime_of
 from core.writeback import outbox
@@ -58,6 +58,8 @@ def _collect() -> dict[str, Any]:
     data["report_day"] = batch.__dict__ if batch else None
     data["replica"] = rt.replicas.state().as_json()
     data["ussd"] = _hops(rt)
+    pressure = capture_load.Signal(rt.redis).reason()
+    data["shedding"] = {"holding": pressure is not None, "reason": pressure}
     with rt.sessions() as session:  # the primary: a banner just set shows at once
         data["banner"] = banner.as_json(banner.current(session))
         data["probes"] = {op: {kind: r.as_json() for kind, r in kinds.items()} for op, kinds in

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, request
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
+from core import capture_load
 from core.contacts import InvalidMsisdn, normalise
 from core.runtime import runtime_of
 from ussd import service
@@ -73,4 +74,6 @@ def at_ussd() -> Response:
 
 
 def _count(rt, started: float, *, error: bool) -> None:  # type: ignore[no-untyped-def]
-    HOPS.record(rt.redis, rt.clock(), (time.perf_counter() - started) * 1000, error=error)
+    limits = capture_load.Limits(rt.config.shed_hops_per_second, rt.config.shed_slow_ms)
+    HOPS.record(rt.redis, rt.clock(), (time.perf_counter() - started) * 1000, error=error,
+                limits=limits)

@@ -19,6 +19,7 @@ from typing import Callable
 
 import redis
 
+from core import capture_load
 from ussd import keys
 
 # Upper edges in milliseconds. A hop slower than the last edge counts in the last bucket:
@@ -42,8 +43,11 @@ class HopRecorder:
         self._lock = threading.Lock()
         self._pending: dict[int, Counter[str]] = {}
         self._flushed = monotonic()
+        self._limits: capture_load.Limits | None = None
+        self._hops = self._slow = 0  # since the last flush, for the capture-load signal
 
-    def record(self, conn: redis.Redis, now: datetime, ms: float, *, error: bool) -> None:
+    def record(self, conn: redis.Redis, now: datetime, ms: float, *, error: bool,
+               limits: capture_load.Limits | None = None) -> None:
         """Count one hop (its minute from `now`) and flush when a second has passed."""
         minute = int(now.timestamp()) // 60
         with self._lock:
@@ -51,17 +55,27 @@ class HopRecorder:
             counts[str(bucket(ms))] += 1
             if error:
                 counts[ERRORS] += 1
+            self._limits = limits or self._limits
+            self._hops += 1
+            self._slow += int(self._limits is not None and ms > self._limits.slow_ms)
             due = self._monotonic() - self._flushed >= self._every
         if due:
             self.flush(conn)
 
     def flush(self, conn: redis.Redis) -> None:
-        """Add what this process counted to Redis (a lost flush loses counts, nothing else)."""
+        """Add what this process counted to Redis (a lost flush loses counts, nothing else),
+        and report the window to the capture-load signal."""
         with self._lock:
             pending, self._pending = self._pending, {}
+            hops, slow, self._hops, self._slow = self._hops, self._slow, 0, 0
             self._flushed = self._monotonic()
         if not pending:
             return
+        if self._limits is not None:
+            try:
+                capture_load.report(conn, self._limits, hops=hops, slow=slow)
+            except redis.RedisError:
+                pass
         pipe = conn.pipeline(transaction=False)
         for minute, counts in pending.items():
             key = keys.hop_minute(minute)

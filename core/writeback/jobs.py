@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core import capture_load
 from core.runtime import worker_runtime
 from core.writeback import service
 
@@ -14,6 +15,9 @@ def send_due() -> dict[str, Any]:
     waiting = service.urgent_waiting(rt)
     if waiting:
         return {"skipped": f"shed: {waiting} urgent job(s) waiting"}
+    pressure = capture_load.Signal(rt.redis).reason()
+    if pressure:
+        return {"skipped": f"shed: capture under pressure ({pressure})"}
     return service.drain(rt)
 
 
