@@ -1,0 +1,176 @@
+"""Benchmark capture first (R2): USSD p99 during a spike while an SMS backlog is sending.
+
+Sets up as bench/ussd_bench.py does (durable PostgreSQL, Redis, the sandbox SIS, a synced
+district with bound teacher SIMs, warmed caches) plus the operator simulator and an SMS
+backlog in the same database. Then three runs of the spike's peak (wrk, one connection
+per phone, whole teacher sessions):
+
+1. **alone** — no SMS work: the floor for this machine;
+2. **SMS, no shedding** — sender processes drain the backlog at high caps beside the
+   spike, and the app never raises the pressure signal;
+3. **SMS, shedding** — the same, with the app raising the signal (the default limits).
+
+It prints server-side and client-side p99 and hops/s for each, the SMS sent per second
+during the spike and in the seconds after it (catch-up). Targets: with shedding, server
+p99 ≤ 100 ms and ≤ 1.25× the alone run; SMS resumes after the spike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.ussd_bench import (  # noqa: E402
+    BIN, SUNDAY_MORNING, ServerTimes, _bind_teachers, _gunicorn, _pct, _wrk)
+from core import migrate  # noqa: E402
+from core.config import Config  # noqa: E402
+from core.runtime import Runtime  # noqa: E402
+from digests import outbox  # noqa: E402
+from digests.outbox import Draft  # noqa: E402
+from tests.support.servers import PostgresCluster, RedisServer, free_port, wait_http  # noqa: E402
+
+DAY = date(2026, 11, 29)
+CAPS = "vodafone=2000,orange=2000,etisalat=2000,we=2000"  # the senders, not the caps, are the limit
+PREFIX = ("10", "11", "12", "15")
+TARGET_P99_MS, TARGET_RATIO = 100.0, 1.25
+
+
+def _sim_sent(url: str) -> int:
+    with urllib.request.urlopen(url + "/stats", timeout=30) as answer:
+        return int(json.loads(answer.read())["accepted"])
+
+
+def _backlog(env: dict[str, str], n: int) -> None:
+    rt = Runtime(Config.from_env(env))
+    drafts = [Draft("daily_digest", DAY, f"+20{PREFIX[i % 4]}{i:08d}", "ar", f"حضور {i}")
+              for i in range(n)]
+    with rt.sessions() as s, s.begin():
+        outbox.enqueue(s, drafts)
+    rt.close()
+
+
+def _run(label: str, app_url: str, access: ServerTimes, phones: Path, seconds: int, conns: int,
+         sms_env: dict[str, str] | None, sim_url: str, senders: int) -> dict[str, float]:
+    procs = []
+    if sms_env is not None:
+        procs = [subprocess.Popen([str(BIN / "hudoor"), "digests", "send", "--until-idle"],
+                                  env=sms_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for _ in range(senders)]
+        before, deadline = _sim_sent(sim_url), time.monotonic() + 180
+        while _sim_sent(sim_url) == before and time.monotonic() < deadline:
+            time.sleep(0.5)  # the spike starts once the senders are sending
+        time.sleep(2)
+    sent0 = _sim_sent(sim_url)
+    access.since_last()
+    r = _wrk(app_url, conns, seconds, phones)
+    times = access.since_last()
+    sent1 = _sim_sent(sim_url)
+    time.sleep(seconds / 2)  # after the spike: does SMS catch up?
+    sent2 = _sim_sent(sim_url)
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait(30)
+    r.update(server_p99=_pct(times, 99), server_p50=_pct(times, 50),
+             sms_during=(sent1 - sent0) / seconds, sms_after=(sent2 - sent1) / (seconds / 2))
+    print(f"  {label:<20} {r['rate']:>8.0f} {r['server_p50']:>10.1f} {r['server_p99']:>10.1f} "
+          f"{r['p99']:>10.1f} {r['sms_during']:>10.0f} {r['sms_after']:>10.0f}", flush=True)
+    return r
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--schools", type=int, default=60)
+    ap.add_argument("--seconds", type=int, default=12)
+    ap.add_argument("--conns", type=int, default=32)
+    ap.add_argument("--workers", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--senders", type=int, default=2)
+    ap.add_argument("--backlog", type=int, default=200_000)
+    args = ap.parse_args()
+    pg, rds = PostgresCluster.start(fast=False), RedisServer.start()
+    sandbox_port, off_port, on_port = free_port(), free_port(), free_port()
+    procs: list[subprocess.Popen[bytes]] = []
+    tmp = Path(tempfile.mkdtemp(prefix="hudoor-shed-"))
+    try:
+        url = pg.create_database("shed")
+        migrate.upgrade(url)
+        procs.append(subprocess.Popen(
+            [str(BIN / "hudoor"), "sandbox", "serve", "--district", "national", "--port",
+             str(sandbox_port), "--schools", str(args.schools), "--students", "400",
+             "--teachers", "24"], stdout=subprocess.DEVNULL))
+        wait_http(f"http://127.0.0.1:{sandbox_port}/v1/schools")
+        sim_port = free_port()
+        procs.append(subprocess.Popen(
+            [str(BIN / "hudoor"), "simulator", "serve", "--port", str(sim_port), "--caps", CAPS,
+             "--fail-share", "0", "--no-dlr"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        sim_url = f"http://127.0.0.1:{sim_port}"
+        wait_http(sim_url + "/stats")
+        base = {k: v for k, v in os.environ.items() if not k.startswith("HUDOOR_")}
+        env = {**base, "HUDOOR_DATABASE_URL": url, "HUDOOR_REDIS_URL": rds.url,
+               "HUDOOR_VAR_DIR": str(tmp), "HUDOOR_UPSTREAM_URL": f"http://127.0.0.1:{sandbox_port}",
+               "HUDOOR_USSD_CALLBACK_TOKEN": "bench", "HUDOOR_FAKE_NOW": SUNDAY_MORNING}
+        subprocess.run([str(BIN / "hudoor"), "sync", "full"], env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        phones = tmp / "phones"
+        phones.write_text("\n".join(_bind_teachers(url)) + "\n")
+        subprocess.run([str(BIN / "hudoor"), "ussd-warm"], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        sms_env = {**env, "HUDOOR_SMS_PROVIDER": "africastalking", "HUDOOR_AT_BASE_URL": sim_url,
+                   "HUDOOR_OPERATOR_CAPS": CAPS, "HUDOOR_QUIET_START_HOUR": "0",
+                   "HUDOOR_QUIET_END_HOUR": "0", "HUDOOR_SMS_URGENT_SHARE": "0"}
+        sms_env.pop("HUDOOR_FAKE_NOW")  # the outbox's rows are due now, by the wall clock
+        _backlog(sms_env, args.backlog)
+        off_log, on_log = tmp / "off.log", tmp / "on.log"
+        never = {**env, "HUDOOR_SHED_HOPS_PER_SECOND": "0", "HUDOOR_SHED_SLOW_MS": "1e9"}
+        procs.append(_gunicorn("wsgi:app", off_port, never, args.workers, args.threads, off_log))
+        procs.append(_gunicorn("wsgi:app", on_port, env, args.workers, args.threads, on_log))
+        wait_http(f"http://127.0.0.1:{off_port}/healthz", timeout=180)  # a busy machine starts slowly
+        wait_http(f"http://127.0.0.1:{on_port}/healthz", timeout=180)
+        off, on = ServerTimes(off_log), ServerTimes(on_log)
+        print(f"shedding bench: {args.schools} schools, {len(phones.read_text().split())} phones, "
+              f"{args.conns} connections x {args.seconds} s; {args.senders} senders on a "
+              f"{args.backlog:,}-SMS backlog; load average {os.getloadavg()[0]:.1f} on "
+              f"{os.cpu_count()} cores", flush=True)
+        print(f"  {'run':<20} {'hops/s':>8} {'server p50':>10} {'server p99':>10} "
+              f"{'client p99':>10} {'SMS/s spike':>10} {'SMS/s after':>10}   (ms)")
+        alone = _run("alone", f"http://127.0.0.1:{on_port}", on, phones, args.seconds, args.conns,
+                     None, sim_url, args.senders)
+        unshed = _run("SMS, no shedding", f"http://127.0.0.1:{off_port}", off, phones,
+                      args.seconds, args.conns, sms_env, sim_url, args.senders)
+        shed = _run("SMS, shedding", f"http://127.0.0.1:{on_port}", on, phones, args.seconds,
+                    args.conns, sms_env, sim_url, args.senders)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        rds.stop()
+        pg.stop()
+    ratio = shed["server_p99"] / alone["server_p99"] if alone["server_p99"] else float("nan")
+    print(f"  with shedding: server p99 {shed['server_p99']:.1f} ms (target <= {TARGET_P99_MS:.0f})"
+          f" [{'OK' if shed['server_p99'] <= TARGET_P99_MS else 'OVER'}], "
+          f"{ratio:.2f}x the alone run (target <= {TARGET_RATIO}) "
+          f"[{'OK' if ratio <= TARGET_RATIO else 'OVER'}]; without: "
+          f"{unshed['server_p99']:.1f} ms ({unshed['server_p99'] / alone['server_p99']:.2f}x)")
+    print(f"  SMS during the spike {shed['sms_during']:.0f}/s with shedding vs "
+          f"{unshed['sms_during']:.0f}/s without; after it {shed['sms_after']:.0f}/s (catch-up "
+          f"[{'OK' if shed['sms_after'] > 0 else 'NONE'}])")
+
+
+if __name__ == "__main__":
+    main()
