@@ -29,6 +29,7 @@ bench: install
 	$(BIN)/python bench/digests_bench.py
 	$(BIN)/python bench/reconcile_bench.py
 	$(BIN)/python bench/restore_bench.py
+	$(BIN)/python bench/shedding_bench.py
 
 clean:
 	rm -rf var build *.egg-info

@@ -79,6 +79,14 @@ def tiles(data: dict[str, Any], rules: dict[str, dict[str, Any]]) -> list[Tile]:
     out += [tile(rules, "writeback_lag_seconds", wb.get("oldest_unacked_seconds")),
             tile(rules, "writeback_dlq", wb.get("dead"))]
     sms = data.get("sms") or {}
+    provider = sms.get("provider") or {}
+    out.append(tile(rules, "sms_failure_share", provider.get("failure_share"),
+                    f"SMS provider: {provider.get('says', 'no sends yet')}"))
+    delta = data.get("last_delta_sync") or {}
+    failed = 1 if delta.get("status") == "failed" else 0
+    out.append(tile(rules, "sync_failed", failed,
+                    f"upstream: last delta sync failed ({delta.get('error')})" if failed
+                    else "upstream: last delta sync did not fail"))
     out += [tile(rules, "sms_dlq", sms.get("dlq")),
             tile(rules, "sms_delivery_ratio", sms.get("delivery_ratio_24h"))]
     for name, op in (sms.get("operators") or {}).items():

@@ -69,5 +69,31 @@ def sms_status(session: Session, shaper: RateShaper, caps: OperatorCaps,
         "delivery_ratio_24h": round(delivered / done, 3) if done else None,
         "finished_24h": done,
         "operators": _operators(session, shaper, caps, now),
+        "provider": provider_health(session, now),
     }
+
+
+PROVIDER_WINDOW = timedelta(minutes=10)
+
+
+def provider_health(session: Session, now: datetime) -> dict[str, Any]:
+    """Say plainly whether the SMS provider takes messages: the last ten minutes' answers."""
+    since = now - PROVIDER_WINDOW
+    failed = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.updated_at >= since, OutboxMessage.failure_reason.is_not(None),
+        OutboxMessage.state.in_((OutboxState.FAILED.value, OutboxState.DEAD_LETTERED.value)))) or 0
+    accepted = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.submitted_at >= since,
+        OutboxMessage.state.in_((OutboxState.SENT.value, OutboxState.DELIVERED.value)))) or 0
+    reason = session.scalar(select(OutboxMessage.failure_reason).where(
+        OutboxMessage.updated_at >= since, OutboxMessage.failure_reason.is_not(None))
+        .order_by(OutboxMessage.updated_at.desc()).limit(1))
+    answered = failed + accepted
+    state = "ok" if not failed else "down" if not accepted else "degraded"
+    words = {"ok": "the provider takes messages",
+             "degraded": f"{failed} of {answered} sends failed in 10 min; failed ones retry",
+             "down": f"every send failed in 10 min ({reason}); messages wait in the outbox and retry"}
+    return {"state": state, "failed_10min": failed, "accepted_10min": accepted,
+            "failure_share": round(failed / answered, 3) if answered else None,
+            "last_failure": reason, "says": words[state]}
 

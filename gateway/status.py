@@ -95,26 +95,57 @@ def _sms(rt: Any) -> dict[str, Any]:
                           rt.clock())
 
 
+DB_DOWN = ("The database is unreachable. Taking attendance over USSD answers \"busy, nothing "
+           "saved\" until it is back; SMS, sync and write-back wait. Nothing needs doing by hand "
+           "when it returns.")
+
+
+def _database_down(as_json: bool) -> tuple[Any, int]:
+    """The plain answer while the database is down (every figure on the wall needs it)."""
+    rt = runtime_of(current_app)
+    try:
+        rt.redis.ping()
+        redis_state = "ok"
+    except RedisError as exc:
+        redis_state = f"unreachable: {type(exc).__name__}"
+    if as_json:
+        return jsonify(status="database unreachable", overall="red", message=DB_DOWN,
+                       redis=redis_state), 503
+    now = calendar.now_cairo(rt.clock).strftime("%Y-%m-%d %H:%M")
+    return render_template("status_down.html", message=DB_DOWN, redis=redis_state, now=now), 503
+
+
 @bp.get("/status")
 def status_page() -> Any:
     """Show last syncs, counts, revocation lag and queue lag (HTML, or JSON if asked)."""
-    data = _collect()
-    if request.accept_mimetypes.best == "application/json" or request.args.get("format") == "json":
+    as_json = request.accept_mimetypes.best == "application/json" or request.args.get("format") == "json"
+    try:
+        data = _collect()
+    except SQLAlchemyError:
+        return _database_down(as_json)
+    if as_json:
         return jsonify(data)
     return render_template("status.html", s=data, cairo_now=calendar.now_cairo(runtime_of(current_app).clock))
 
 
 @bp.get("/status.json")
-def status_json() -> Response:
+def status_json() -> Any:
     """Return the status data as JSON."""
-    return jsonify(_collect())
+    try:
+        return jsonify(_collect())
+    except SQLAlchemyError:
+        return _database_down(True)
 
 
 @bp.get("/metrics")
 def metrics() -> Response:
     """Expose the key gauges in Prometheus text format."""
-    data = _collect()
-    lines = ["# TYPE hudoor_people gauge"]
+    try:
+        data = _collect()
+    except SQLAlchemyError:  # the one gauge that can be told: the database is down
+        return Response("# TYPE hudoor_database_up gauge\nhudoor_database_up 0\n",
+                        mimetype="text/plain", status=503)
+    lines = ["# TYPE hudoor_database_up gauge", "hudoor_database_up 1", "# TYPE hudoor_people gauge"]
     for role, n in sorted(data["people"].items()):
         lines.append(f'hudoor_people{{role="{role}",state="active"}} {n["active"]}')
         lines.append(f'hudoor_people{{role="{role}",state="inactive"}} {n["inactive"]}')

@@ -56,6 +56,7 @@ class PostgresCluster:
     datadir: Path
     proc: subprocess.Popen[bytes]
     run_as: str | None
+    options: tuple[str, ...] = ()
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql+psycopg://hudoor@127.0.0.1:{self.port}/{dbname}"
@@ -91,9 +92,27 @@ class PostgresCluster:
                      "-c", "full_page_writes=off"]
         proc = subprocess.Popen(cls._as_user([postgres, "-D", str(datadir), *opts], user),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        cluster = cls(port, datadir, proc, user)
+        cluster = cls(port, datadir, proc, user, tuple(opts))
         wait_until(cluster._ready, 30, "postgres")
         return cluster
+
+    def crash(self) -> None:
+        """Stop the server at once, as a crash would (`pg_ctl stop -m immediate`)."""
+        pg_ctl = pg_bin("pg_ctl")
+        assert pg_ctl is not None
+        subprocess.run(self._as_user([pg_ctl, "-D", str(self.datadir), "-m", "immediate", "-w",
+                                      "stop"], self.run_as),
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc.wait(30)
+
+    def restart(self) -> None:
+        """Start the server again on the same data and port (after `crash`)."""
+        postgres = pg_bin("postgres")
+        assert postgres is not None
+        self.proc = subprocess.Popen(self._as_user([postgres, "-D", str(self.datadir), *self.options],
+                                                   self.run_as),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(self._ready, 60, "postgres")
 
     def _ready(self) -> bool:
         import psycopg
