@@ -50,12 +50,12 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day,
                              late=effect.late, session_id=hop.session_id)
     elif isinstance(effect, DecideAdjustment):
         try:
-            adjustments.decide(session, effect.adjustment_id, approver_id=effect.staff_id,
+            adjustments.decide(session, cfg, effect.adjustment_id, approver_id=effect.staff_id,
                                approve=effect.approve, now=now or utcnow())
         except adjustments.AdjustmentError as exc:
             raise EffectRefused(str(exc)) from exc
     elif isinstance(effect, RequestLateAdjustment):
-        _request_late(session, effect, day, now)
+        _request_late(session, cfg, effect, day, now)
     elif isinstance(effect, ActivateStaff):
         person = session.get(Person, effect.person_id)
         owner = codes.consume(session, cfg.secret_key, CodeKind.STAFF_ACTIVATION, effect.code, hop.sim_ref)
@@ -80,14 +80,14 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day,
         contacts.set_language(session, hop.msisdn, effect.lang, actor=actor)
 
 
-def _request_late(session: Session, effect: RequestLateAdjustment, day, now=None) -> None:  # type: ignore[no-untyped-def]
+def _request_late(session: Session, cfg: Config, effect: RequestLateAdjustment, day, now=None) -> None:  # type: ignore[no-untyped-def]
     """Turn late arrivals after the cut-off into adjustment requests (a repeat asks nothing twice)."""
     now = now or utcnow()
     if not attendance.may_take(session, effect.staff_id, effect.class_id, now):
         raise EffectRefused("not your class")
     for pid in effect.late:
         try:
-            adjustments.request(session, person_id=pid, day=day, to_status="late",
+            adjustments.request(session, cfg, person_id=pid, day=day, to_status="late",
                                 reason=adjustments.Reason.LATE_ARRIVAL,
                                 requested_by=f"staff:{effect.staff_id}", now=now)
         except (adjustments.NothingToChange, adjustments.AlreadyPending):
