@@ -19,6 +19,7 @@ from ussd.ports import (
     Effect,
     EnrolGuardian,
     MarkLate,
+    RequestCorrection,
     RequestLateAdjustment,
     RevokeDelegation,
     SetLanguage,
@@ -30,6 +31,20 @@ from ussd.state import State
 
 class EffectRefused(Exception):
     """A write was refused by the rules (code used meanwhile, not your class)."""
+
+
+class EffectEnded(Exception):
+    """A write the rules turned down with a screen of its own: `step` says why."""
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+# Why a correction request was turned down → the END screen that tells the teacher.
+CORRECTION_REFUSALS = ((adjustments.Locked, "corr_locked"), (adjustments.AlreadyPending,
+                                                             "corr_pending"),
+                       (adjustments.NothingToChange, "corr_same"))
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,8 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day,
             raise EffectRefused(str(exc)) from exc
     elif isinstance(effect, RequestLateAdjustment):
         _request_late(session, cfg, effect, day, now)
+    elif isinstance(effect, RequestCorrection):
+        _request_correction(session, cfg, effect, now or utcnow())
     elif isinstance(effect, ActivateStaff):
         person = session.get(Person, effect.person_id)
         owner = codes.consume(session, cfg.secret_key, CodeKind.STAFF_ACTIVATION, effect.code, hop.sim_ref)
@@ -94,6 +111,21 @@ def _request_late(session: Session, cfg: Config, effect: RequestLateAdjustment, 
             continue  # already late, or already asked for
 
 
+def _request_correction(session: Session, cfg: Config, effect: RequestCorrection, now) -> None:  # type: ignore[no-untyped-def]
+    """Ask for one student-day of the teacher's class to change, as the CLI and API do."""
+    if not attendance.may_take(session, effect.staff_id, effect.class_id, now):
+        raise EffectRefused("not your class")
+    try:
+        if adjustments.student_day(session, effect.person_id, effect.day).class_id != effect.class_id:
+            raise EffectRefused("the student was not in this class that day")
+        adjustments.request(session, cfg, person_id=effect.person_id, day=effect.day,
+                            to_status=effect.to_status, reason=adjustments.Reason(effect.reason),
+                            requested_by=f"staff:{effect.staff_id}", now=now)
+    except adjustments.AdjustmentError as exc:
+        step = next((s for kind, s in CORRECTION_REFUSALS if isinstance(exc, kind)), "refused")
+        raise EffectEnded(step, str(exc)) from exc
+
+
 def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], after: State,
           before: State, day, now=None) -> tuple[State, bool]:  # type: ignore[no-untyped-def]
     """Commit the effects, or roll back and return the state that tells the caller what happened.
@@ -109,6 +141,9 @@ def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], af
     except attendance.AlreadyTaken:
         session.rollback()
         return after.with_(step="att_conflict"), False
+    except EffectEnded as exc:
+        session.rollback()
+        return after.with_(step=exc.step), False
     except (EffectRefused, attendance.NotAllowed, attendance.NotTakenYet,
             delegation.DelegationRefused, contacts.ContactRefused):
         session.rollback()
