@@ -42,7 +42,8 @@ def _write_resource(session: Session, resource: Resource, path: Path, progress: 
     return n
 
 
-def _digest(path: Path) -> tuple[str, int]:
+def file_digest(path: Path) -> tuple[str, int]:
+    """Return a file's SHA-256 (hex) and size, read in blocks."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -66,7 +67,7 @@ def export_package(session: Session, out: Path, progress: Progress = lambda _m: 
     for resource in RESOURCES:
         progress(f"exporting {resource.name} …")
         counts[resource.name] = _write_resource(session, resource, out / resource.path, progress)
-        files[resource.name] = _digest(out / resource.path)
+        files[resource.name] = file_digest(out / resource.path)
         progress(f"  {resource.name}: {counts[resource.name]:,} rows")
     text = json.dumps(descriptor(files), indent=2, ensure_ascii=False) + "\n"
     (out / DESCRIPTOR).write_text(text, encoding="utf-8", newline="\n")

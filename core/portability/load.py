@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.models import DataImport
-from core.portability.export import DESCRIPTOR
+from core.portability.export import DESCRIPTOR, file_digest
 from core.portability.tables import BY_NAME, FORMAT, RESOURCES, Resource, read, schema
 from core.upstream.adapter import name_key
 
@@ -81,8 +81,8 @@ def _check_file(folder: Path, resource: Resource, meta: dict[str, Any], problems
     if not path.is_file():
         problems.append(f"{resource.path}: missing")
         return False
-    h = hashlib.sha256(path.read_bytes()).hexdigest()
-    if meta.get("hash") != f"sha256:{h}" or meta.get("bytes") != path.stat().st_size:
+    h, size = file_digest(path)
+    if meta.get("hash") != f"sha256:{h}" or meta.get("bytes") != size:
         problems.append(f"{resource.path}: does not match the hash and size in {DESCRIPTOR} "
                         "(changed or truncated since export)")
     return True

@@ -32,7 +32,8 @@ from core.models import (
 
 FORMAT = "hudoor-open-export/1"
 DATETIME = "%Y-%m-%dT%H:%M:%S.%fZ"  # UTC, always with microseconds: one spelling per moment
-_INTEGER = re.compile(r"^-?[0-9]{1,18}$")
+_INTEGER = re.compile(r"^(0|-?[1-9][0-9]{0,17})$")  # the one spelling: no "+", "007" or "-0"
+_DATETIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
@@ -154,8 +155,8 @@ def write(f: Field, value: Any) -> str:
         return "true" if value else "false"
     if f.type == "date":
         return str(value.isoformat())
-    if f.type == "datetime":
-        return str(value.astimezone(timezone.utc).strftime(DATETIME))
+    if f.type == "datetime":  # isoformat pads the year to 4 digits (strftime's %Y may not)
+        return str(value.astimezone(timezone.utc).isoformat(timespec="microseconds"))[:-6] + "Z"
     return str(value)
 
 
@@ -186,7 +187,9 @@ def read(resource: Resource, f: Field, raw: str) -> Any:
             raise ValueError(f"{raw[:40]!r} is not a date YYYY-MM-DD") from None
     if f.type == "datetime":
         try:
-            return datetime.strptime(raw, DATETIME).replace(tzinfo=timezone.utc)
+            if not _DATETIME.match(raw):
+                raise ValueError
+            return datetime.fromisoformat(raw[:-1]).replace(tzinfo=timezone.utc)
         except ValueError:
             raise ValueError(f"{raw[:40]!r} is not a UTC time YYYY-MM-DDThh:mm:ss.ffffffZ") from None
     if f.enum and raw not in f.enum:
