@@ -42,8 +42,8 @@ class EffectEnded(Exception):
 
 
 # Why a correction request was turned down → the END screen that tells the teacher.
-CORRECTION_REFUSALS = ((adjustments.Locked, "corr_locked"), (adjustments.AlreadyPending,
-                                                             "corr_pending"),
+CORRECTION_REFUSALS = ((adjustments.Locked, "corr_locked"),
+                       (adjustments.AlreadyPending, "corr_pending"),
                        (adjustments.NothingToChange, "corr_same"))
 
 
