@@ -39,19 +39,12 @@ def export_cmd(out: Path) -> None:
 def import_cmd(source: Path, by: str, reason: str) -> None:
     """Load an export into an EMPTY instance: all of it or, on any problem, nothing."""
     from core import audit_anchor
-    from core.portability.load import NotEmpty, PackageError, held, load_package, read_package
+    from core.portability.load import NotEmpty, PackageError, import_package
 
     runtime = rt()
-    with runtime.sessions() as session:  # refuse a non-empty instance before reading files
-        already = held(session)
-    if already:
-        raise click.ClickException(
-            "this instance already holds " + ", ".join(f"{n:,} {k}" for k, n in sorted(already.items()))
-            + ": import only into an empty instance (a new database after `hudoor db upgrade`)")
     try:
-        data = read_package(source, progress)
         with runtime.sessions() as session, session.begin():
-            counts = load_package(session, source, data, by=by, reason=reason, progress=progress)
+            counts = import_package(session, source, by=by, reason=reason, progress=progress)
     except PackageError as exc:
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)

@@ -10,12 +10,11 @@ re-chained), so the chain still verifies under the exporting instance's audit ke
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -30,7 +29,6 @@ MAX_PROBLEMS = 50
 _INTEGER_KEY = re.compile(r"^[0-9]{1,18}$")
 BATCH = 2000
 Progress = Callable[[str], None]
-Rows = dict[str, list[dict[str, Any]]]
 
 
 class PackageError(Exception):
@@ -88,92 +86,76 @@ def _check_file(folder: Path, resource: Resource, meta: dict[str, Any], problems
     return True
 
 
-def _read_rows(folder: Path, resource: Resource, problems: list[str],
-               ids: set[Any]) -> list[dict[str, Any]]:
-    """Return the valid rows; add every key read, even of a row with a bad cell, to `ids`."""
-    rows: list[dict[str, Any]] = []
+def _rows(folder: Path, resource: Resource, problems: list[str],
+          ids: set[Any]) -> Iterator[dict[str, Any]]:
+    """Yield each valid row of a file, naming each problem; add every key read to `ids`.
+
+    The key of a row with a bad cell elsewhere counts too: what refers to it is not
+    blamed a second time.
+    """
     header = [f.name for f in resource.fields]
+    key_at = header.index(resource.key)
     seen: dict[tuple[str, ...], dict[tuple[Any, ...], int]] = defaultdict(dict)
-    keys = [(resource.key,)] + list(resource.unique)
     try:
         with (folder / resource.path).open(encoding="utf-8", newline="") as fh:
             reader = csv.reader(fh, strict=True)
-            first = next(reader, None)
-            if first != header:
+            if next(reader, None) != header:
                 problems.append(f"{resource.path} line 1: header must be {','.join(header)}")
-                return rows
+                return
             for cells in reader:
                 line = reader.line_num
                 if len(problems) >= MAX_PROBLEMS:
-                    return rows
+                    return
                 if len(cells) != len(header):
                     problems.append(f"{resource.path} line {line}: {len(cells)} cells, "
                                     f"expected {len(header)}")
                     continue
                 row, ok = {}, True
-                key_at = [f.name for f in resource.fields].index(resource.key)
                 if _INTEGER_KEY.match(cells[key_at]):
-                    ids.add(int(cells[key_at]))  # a bad cell elsewhere: no second complaint
+                    if int(cells[key_at]) in ids:
+                        problems.append(f"{resource.path} line {line}: {resource.key} "
+                                        f"{cells[key_at]} repeats an earlier line")
+                        ok = False
+                    ids.add(int(cells[key_at]))
                 for f, raw in zip(resource.fields, cells):
                     try:
                         row[f.column] = read(resource, f, raw)
                     except ValueError as exc:
                         problems.append(f"{resource.path} line {line}, column {f.name}: {exc}")
                         ok = False
-                if not ok:
-                    continue
-                for cols in keys:
+                for cols in resource.unique if ok else ():
                     value = tuple(row[_column(resource, c)] for c in cols)
                     if value in seen[cols]:
                         problems.append(f"{resource.path} line {line}: {'+'.join(cols)} "
                                         f"{value if len(value) > 1 else value[0]} repeats line "
                                         f"{seen[cols][value]}")
                         ok = False
-                    else:
-                        seen[cols][value] = line
+                    seen[cols][value] = line
                 if ok:
                     row["_line"] = line
-                    rows.append(row)
+                    yield row
     except (csv.Error, UnicodeDecodeError) as exc:
         problems.append(f"{resource.path}: unreadable as UTF-8 CSV ({exc})")
-    return rows
 
 
 def _column(resource: Resource, name: str) -> str:
     return next(f.column for f in resource.fields if f.name == name)
 
 
-def _check_references(data: Rows, ids: dict[str, set[Any]], problems: list[str]) -> None:
-    for resource in RESOURCES:
-        for ref in resource.references:
-            target = ref.resource or resource.name
-            column = _column(resource, ref.field)
-            for row in data[resource.name]:
-                value = row[column]
-                if value is not None and value not in ids[target]:
-                    problems.append(f"{resource.path} line {row['_line']}, column {ref.field}: "
-                                    f"{value} is not an id in {BY_NAME[target].path}")
-                    if len(problems) >= MAX_PROBLEMS:
-                        return
-
-
-def read_package(folder: Path, progress: Progress = lambda _m: None) -> Rows:
-    """Return the package's rows by resource, every one valid, or raise PackageError."""
-    desc = _check_descriptor(folder)
-    problems: list[str] = []
-    data: Rows = {r.name: [] for r in RESOURCES}
-    ids: dict[str, set[Any]] = {r.name: set() for r in RESOURCES}
-    for resource, meta in zip(RESOURCES, desc["resources"]):
-        progress(f"checking {resource.path} …")
-        if _check_file(folder, resource, meta, problems):
-            data[resource.name] = _read_rows(folder, resource, problems, ids[resource.name])
-        if len(problems) >= MAX_PROBLEMS:
-            break
-    if len(problems) < MAX_PROBLEMS:
-        _check_references(data, ids, problems)
-    if problems:
-        raise PackageError(problems)
-    return data
+def _dangling(resource: Resource, row: dict[str, Any], ids: dict[str, set[Any]],
+              later: list[tuple[str, int, Any]]) -> list[str]:
+    """Return a problem per reference to an id its file lacks (self-references: `later`)."""
+    out = []
+    for ref in resource.references:
+        value = row[_column(resource, ref.field)]
+        if value is None:
+            continue
+        if not ref.resource:  # the row it names may come further down the same file
+            later.append((ref.field, row["_line"], value))
+        elif value not in ids[ref.resource]:
+            out.append(f"{resource.path} line {row['_line']}, column {ref.field}: "
+                       f"{value} is not an id in {BY_NAME[ref.resource].path}")
+    return out
 
 
 def held(session: Session) -> dict[str, int]:
@@ -184,22 +166,49 @@ def held(session: Session) -> dict[str, int]:
 
 
 def _insert(session: Session, resource: Resource, rows: list[dict[str, Any]],
-            progress: Progress) -> None:
-    deferred: list[dict[str, Any]] = []
+            merges: list[dict[str, Any]]) -> None:
+    """Insert a batch; a merge (people.canonical_id) waits in `merges` for the whole file."""
     for row in rows:
         row.pop("_line", None)
         if resource.name == "people":  # what the database derives, and merges set afterwards
             row["name_key"] = name_key(row["display_name"])
             if row["canonical_id"] is not None:
-                deferred.append({"id": row["id"], "canonical_id": row["canonical_id"]})
+                merges.append({"id": row["id"], "canonical_id": row["canonical_id"]})
                 row["canonical_id"] = None
-    for start in range(0, len(rows), BATCH):
-        session.execute(insert(resource.table), rows[start:start + BATCH])
-        if start and start % (BATCH * 25) == 0:
-            progress(f"  {resource.name}: {start:,} of {len(rows):,}")
-    for merge in deferred:
+    session.execute(insert(resource.table), rows)
+
+
+def _load_resource(session: Session, folder: Path, resource: Resource,
+                   ids: dict[str, set[Any]], problems: list[str], progress: Progress) -> int:
+    """Check one file row by row, inserting batches while the package is still clean."""
+    batch: list[dict[str, Any]] = []
+    merges: list[dict[str, Any]] = []
+    later: list[tuple[str, int, Any]] = []
+    n = 0
+    for row in _rows(folder, resource, problems, ids[resource.name]):
+        problems.extend(_dangling(resource, row, ids, later))
+        n += 1
+        if n % (BATCH * 25) == 0:
+            progress(f"  {resource.name}: {n:,} rows")
+        if problems:  # keep checking, to name every problem, but write nothing more
+            batch.clear()
+            continue
+        batch.append(row)
+        if len(batch) >= BATCH:
+            _insert(session, resource, batch, merges)
+            batch = []
+    for field, line, value in later:
+        if value not in ids[resource.name]:
+            problems.append(f"{resource.path} line {line}, column {field}: {value} is not an id "
+                            f"in {resource.path}")
+    if problems:
+        return n
+    if batch:
+        _insert(session, resource, batch, merges)
+    for merge in merges:
         session.execute(update(resource.table).where(resource.table.c.id == merge["id"])
                         .values(canonical_id=merge["canonical_id"]))
+    return n
 
 
 def _reset_sequences(session: Session) -> None:
@@ -215,26 +224,39 @@ def _reset_sequences(session: Session) -> None:
             f"COALESCE((SELECT max(id) FROM {name}), 0) + 1, false)"))
 
 
-def load_package(session: Session, folder: Path, data: Rows, *, by: str, reason: str,
-                 progress: Progress = lambda _m: None) -> dict[str, int]:
-    """Insert a validated package into an empty instance in the caller's transaction.
+def import_package(session: Session, folder: Path, *, by: str, reason: str,
+                   progress: Progress = lambda _m: None) -> dict[str, int]:
+    """Check a package and load it into an empty instance, in the caller's transaction.
 
+    Rows are checked and inserted file by file, in batches, so memory holds keys, not the
+    record; on any problem the caller's transaction is rolled back and nothing stays.
     Who loaded it, when, why and what are recorded in `data_imports`, beside the chain.
 
     Raises:
         NotEmpty: the instance already holds schools, people, marks or audit rows.
-        PackageError: the audit chain does not verify under this instance's audit key.
+        PackageError: the package is not valid, or its audit chain does not verify under
+            this instance's audit key; `problems` names each (file, line, column).
     """
     already = held(session)
     if already:
         raise NotEmpty("this instance already holds " + ", ".join(
             f"{n:,} {name}" for name, n in sorted(already.items()))
             + ": import only into an empty instance (a new database after `hudoor db upgrade`)")
+    desc = _check_descriptor(folder)
+    problems: list[str] = []
+    for resource, meta in zip(RESOURCES, desc["resources"]):
+        _check_file(folder, resource, meta, problems)
+    if problems:
+        raise PackageError(problems)
+    ids: dict[str, set[Any]] = {r.name: set() for r in RESOURCES}
     counts = {}
     for resource in RESOURCES:
-        progress(f"loading {resource.name} ({len(data[resource.name]):,} rows) …")
-        counts[resource.name] = len(data[resource.name])
-        _insert(session, resource, data[resource.name], progress)
+        progress(f"loading {resource.path} …")
+        counts[resource.name] = _load_resource(session, folder, resource, ids, problems, progress)
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    if problems:
+        raise PackageError(problems)
     _reset_sequences(session)
     progress("verifying the audit chain …")
     result = audit.verify(session, trust_unkeyed=True)
@@ -244,6 +266,5 @@ def load_package(session: Session, folder: Path, data: Rows, *, by: str, reason:
                             "instance's key"] + result.problems[1:MAX_PROBLEMS])
     session.add(DataImport(
         imported_by=by[:100], reason=reason[:300], counts=json.dumps(counts, sort_keys=True),
-        package_sha256=hashlib.sha256((folder / DESCRIPTOR).read_bytes()).hexdigest(),
-        audit_head=result.head_hash))
+        package_sha256=file_digest(folder / DESCRIPTOR)[0], audit_head=result.head_hash))
     return counts

@@ -190,3 +190,20 @@ def test_a_bad_package_is_refused_whole_naming_file_line_and_column(synced, runn
     out = load(bad)
     assert out.exit_code != 0 and "no datapackage.json" in out.output
     assert _nothing_loaded(rt2)
+
+
+def test_small_batches_and_a_merge_into_a_later_row_load_the_same(synced, runner, fresh, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Rows are inserted batch by batch; a merge naming a row further down still loads."""
+    from core.portability import load
+
+    _record(synced, runner)
+    with synced.sessions() as s, s.begin():
+        people = s.scalars(select(Person).where(Person.role == "student").order_by(Person.id)).all()
+        people[1].canonical_id = people[-2].id  # forward, many batches of 7 further on
+    assert _cli(runner, "export", "--out", str(tmp_path / "a")).exit_code == 0
+    monkeypatch.setattr(load, "BATCH", 7)
+    rt2, runner2 = fresh
+    out = _cli(runner2, "import", "--from", str(tmp_path / "a"), "--by", "ops", "--reason", "t")
+    assert out.exit_code == 0, out.output
+    assert _cli(runner2, "export", "--out", str(tmp_path / "b")).exit_code == 0
+    assert _files(tmp_path / "a") == _files(tmp_path / "b")
