@@ -219,8 +219,9 @@ def decide(session: Session, config: Config, adjustment_id: int, *, approver_id:
     return adj
 
 
-def central_exception(session: Session, config: Config, *, person_id: int, day: date, to_status: str,
-                      reason: Reason, ref: str, by: str, now: datetime) -> AttendanceAdjustment:
+def central_exception(session: Session, config: Config, *, person_id: int, day: date,
+                      to_status: str, reason: Reason, ref: str, by: str,
+                      now: datetime) -> AttendanceAdjustment:
     """Change a locked (or any) student-day centrally, under an audit reference; never per school."""
     if not ref.strip() or not by.strip():
         raise NotAllowed("a central exception needs an audit reference and who grants it")

@@ -116,7 +116,8 @@ def _request_correction(session: Session, cfg: Config, effect: RequestCorrection
     if not attendance.may_take(session, effect.staff_id, effect.class_id, now):
         raise EffectRefused("not your class")
     try:
-        if adjustments.student_day(session, effect.person_id, effect.day).class_id != effect.class_id:
+        held = adjustments.student_day(session, effect.person_id, effect.day)
+        if held.class_id != effect.class_id:
             raise EffectRefused("the student was not in this class that day")
         adjustments.request(session, cfg, person_id=effect.person_id, day=effect.day,
                             to_status=effect.to_status, reason=adjustments.Reason(effect.reason),

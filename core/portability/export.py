@@ -51,7 +51,8 @@ def file_digest(path: Path) -> tuple[str, int]:
     return h.hexdigest(), path.stat().st_size
 
 
-def export_package(session: Session, out: Path, progress: Progress = lambda _m: None) -> dict[str, int]:
+def export_package(session: Session, out: Path,
+                   progress: Progress = lambda _m: None) -> dict[str, int]:
     """Write the package into `out` (created, or an empty directory); return rows per resource.
 
     Raises:

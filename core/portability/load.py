@@ -74,7 +74,8 @@ def _check_descriptor(folder: Path) -> dict[str, Any]:
     return desc
 
 
-def _check_file(folder: Path, resource: Resource, meta: dict[str, Any], problems: list[str]) -> bool:
+def _check_file(folder: Path, resource: Resource, meta: dict[str, Any],
+                problems: list[str]) -> bool:
     path = folder / resource.path
     if not path.is_file():
         problems.append(f"{resource.path}: missing")

@@ -104,7 +104,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("people", Person.__table__, (
         _i("id"), _s("upstream_id"), _i("school_id"), _s("role", enum=tuple(r.value for r in Role)),
         _s("display_name"), _s("status"), _ACTIVE,
-        _i("canonical_id", description="The person this one was merged into (merge, never delete).")),
+        _i("canonical_id", description="The person merged into (merge, never delete).")),
         references=(Reference("school_id", "schools"), Reference("canonical_id", "")),
         unique=(("upstream_id",),),
         description="Students and staff: ids, display name, role only (no phone, no birth date)."),
@@ -191,7 +191,8 @@ def read(resource: Resource, f: Field, raw: str) -> Any:
                 raise ValueError
             return datetime.fromisoformat(raw[:-1]).replace(tzinfo=timezone.utc)
         except ValueError:
-            raise ValueError(f"{raw[:40]!r} is not a UTC time YYYY-MM-DDThh:mm:ss.ffffffZ") from None
+            raise ValueError(f"{raw[:40]!r} is not a UTC time "
+                             "YYYY-MM-DDThh:mm:ss.ffffffZ") from None
     if f.enum and raw not in f.enum:
         raise ValueError(f"{raw[:40]!r} is not one of {', '.join(f.enum)}")
     limit = resource.max_length(f)

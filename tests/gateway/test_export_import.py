@@ -122,7 +122,8 @@ def test_only_permitted_fields_and_no_phone_number_are_exported(synced, runner, 
     assert desc["profile"] == "tabular-data-package"
     people = next(r for r in desc["resources"] if r["name"] == "people")
     assert [f["name"] for f in people["schema"]["fields"]] == [
-        "id", "upstream_id", "school_id", "role", "display_name", "status", "active", "canonical_id"]
+        "id", "upstream_id", "school_id", "role", "display_name", "status", "active",
+        "canonical_id"]
     assert people["schema"]["primaryKey"] == ["id"]
     assert {"fields": ["school_id"], "reference": {"resource": "schools", "fields": ["id"]}} \
         in people["schema"]["foreignKeys"]
@@ -171,8 +172,8 @@ def test_a_bad_package_is_refused_whole_naming_file_line_and_column(synced, runn
     out = load(bad)
     assert out.exit_code != 0 and "nothing imported" in out.output
     assert "people.csv line" in out.stderr and "column role: 'pupil' is not one of" in out.stderr
-    assert "marks.csv line" in out.stderr and "column person_id: 999999 is not an id in people.csv" \
-        in out.stderr
+    assert "marks.csv line" in out.stderr
+    assert "column person_id: 999999 is not an id in people.csv" in out.stderr
     assert _nothing_loaded(rt2)
 
     tampered = tmp_path / "tampered"

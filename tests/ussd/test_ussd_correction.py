@@ -83,7 +83,8 @@ def test_teacher_asks_a_correction_and_a_champion_approves_it(teacher_phone, syn
     assert boss.send("1").startswith("END Approved.")
     with synced.sessions() as s:
         rows = s.scalars(select(AttendanceAdjustment)).all()
-    assert [(r.state, r.decided_by) for r in rows] == [("approved", f"staff:{_id(synced, champion['id'])}")]
+    decided_by = f"staff:{_id(synced, champion['id'])}"
+    assert [(r.state, r.decided_by) for r in rows] == [("approved", decided_by)]
 
     # Now present: the teacher is offered absent and late, never present again.
     _to_correction(phone)
