@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core import audit, calendar
+from core import audit, calendar, calendar_store
+from core.config import Config
 from core.models import (
     AdjustmentState,
     AttendanceAdjustment,
@@ -65,14 +66,44 @@ class AlreadyPending(AdjustmentError):
     """A request for this student-day is already waiting for a decision."""
 
 
-def lock_day(day: date) -> date:
-    """Return the last day on which an adjustment of `day` may be decided."""
-    return calendar.working_days_after(day, WINDOW_WORKING_DAYS)
+def lock_day(session: Session, config: Config, day: date, school_id: int | None) -> date:
+    """Return the last day on which an adjustment of `day` may be decided at `school_id`.
+
+    Working days are the school's own, from the calendar tables: a feast, or a closure of
+    its governorate, inside the window moves the lock on; a make-up day brings it nearer.
+    """
+    cal = calendar_store.current(session, config)
+    return cal.working_days_after(day, WINDOW_WORKING_DAYS, school_id)
 
 
-def is_locked(day: date, now: datetime) -> bool:
-    """Tell whether `day` is locked at `now` (Cairo date past its window)."""
-    return calendar.to_cairo(now).date() > lock_day(day)
+def is_locked(session: Session, config: Config, day: date, school_id: int | None,
+              now: datetime) -> bool:
+    """Tell whether `day` is locked at `now` for `school_id` (Cairo date past its window)."""
+    return calendar.to_cairo(now).date() > lock_day(session, config, day, school_id)
+
+
+LOOK_BACK_DAYS = 31  # no window of 3 working days reaches further back, even across a feast
+
+
+def correctable_days(session: Session, config: Config, school_id: int | None,
+                     now: datetime) -> list[date]:
+    """Return today and the earlier school days a teacher may still correct, newest first."""
+    cal = calendar_store.current(session, config)
+    today = calendar.to_cairo(now).date()
+    days = []
+    for back in range(LOOK_BACK_DAYS):
+        day = today - timedelta(days=back)
+        if not cal.is_school_day(day, school_id):
+            continue
+        if cal.working_days_after(day, WINDOW_WORKING_DAYS, school_id) < today:
+            break
+        days.append(day)
+    return days
+
+
+def _school_of(session: Session, person_id: int) -> int | None:
+    person = session.get(Person, person_id)
+    return person.school_id if person is not None else None
 
 
 @dataclass(frozen=True)
@@ -111,8 +142,8 @@ def student_day(session: Session, person_id: int, day: date) -> StudentDay:
     return StudentDay(int(school), row[1], row[0], latest or row[2])
 
 
-def request(session: Session, *, person_id: int, day: date, to_status: str, reason: Reason,
-            requested_by: str, now: datetime) -> AttendanceAdjustment:
+def request(session: Session, config: Config, *, person_id: int, day: date, to_status: str,
+            reason: Reason, requested_by: str, now: datetime) -> AttendanceAdjustment:
     """Ask for a student-day's status to change (audited); a principal or champion decides.
 
     Raises:
@@ -120,8 +151,10 @@ def request(session: Session, *, person_id: int, day: date, to_status: str, reas
     """
     if to_status not in STATUSES:
         raise NothingToChange(f"status must be one of {', '.join(STATUSES)}")
-    if is_locked(day, now):
-        raise Locked(f"{day} locked on {lock_day(day)}: only a central exception can change it")
+    school = _school_of(session, person_id)
+    if is_locked(session, config, day, school, now):
+        raise Locked(f"{day} locked on {lock_day(session, config, day, school)}: "
+                     "only a central exception can change it")
     where = student_day(session, person_id, day)
     if where.status == to_status:
         raise NothingToChange(f"student {person_id} is already {to_status} on {day}")
@@ -150,8 +183,8 @@ def _apply(session: Session, adj: AttendanceAdjustment) -> None:
                     .values(revision=AttendanceRecord.revision + 1))
 
 
-def decide(session: Session, adjustment_id: int, *, approver_id: int, approve: bool,
-           now: datetime) -> AttendanceAdjustment:
+def decide(session: Session, config: Config, adjustment_id: int, *, approver_id: int,
+           approve: bool, now: datetime) -> AttendanceAdjustment:
     """Approve or reject a pending adjustment, as a principal or champion of its school.
 
     Raises:
@@ -169,11 +202,12 @@ def decide(session: Session, adjustment_id: int, *, approver_id: int, approve: b
         raise NotAllowed("only a principal or champion of the student's school may decide")
     if adj.requested_by == actor:
         raise NotAllowed("the requester may not approve their own adjustment")
-    if is_locked(adj.day, now):
+    if is_locked(session, config, adj.day, adj.school_id, now):
+        locked_on = lock_day(session, config, adj.day, adj.school_id)
         adj.state, adj.decided_at, adj.decided_by = AdjustmentState.EXPIRED.value, now, "window"
         audit.record(session, actor="adjustments", action="adjustment.expire", entity="adjustment",
-                     entity_id=adj.id, reason=f"not decided by {lock_day(adj.day)}", data={})
-        raise Locked(f"{adj.day} locked on {lock_day(adj.day)}: the request expired")
+                     entity_id=adj.id, reason=f"not decided by {locked_on}", data={})
+        raise Locked(f"{adj.day} locked on {locked_on}: the request expired")
     adj.state = (AdjustmentState.APPROVED if approve else AdjustmentState.REJECTED).value
     adj.decided_by, adj.decided_at = actor, now
     if approve:
@@ -185,8 +219,9 @@ def decide(session: Session, adjustment_id: int, *, approver_id: int, approve: b
     return adj
 
 
-def central_exception(session: Session, *, person_id: int, day: date, to_status: str,
-                      reason: Reason, ref: str, by: str, now: datetime) -> AttendanceAdjustment:
+def central_exception(session: Session, config: Config, *, person_id: int, day: date,
+                      to_status: str, reason: Reason, ref: str, by: str,
+                      now: datetime) -> AttendanceAdjustment:
     """Change a locked (or any) student-day centrally, under an audit reference; never per school."""
     if not ref.strip() or not by.strip():
         raise NotAllowed("a central exception needs an audit reference and who grants it")
@@ -206,21 +241,23 @@ def central_exception(session: Session, *, person_id: int, day: date, to_status:
     audit.record(session, actor=by, action="adjustment.central_exception", entity="adjustment",
                  entity_id=adj.id, reason=f"{reason.value} (ref {ref})",
                  data={"person": person_id, "day": day.isoformat(), "from": where.status,
-                       "to": to_status, "locked": is_locked(day, now)})
+                       "to": to_status,
+                       "locked": is_locked(session, config, day, where.school_id, now)})
     return adj
 
 
-def expire_overdue(session: Session, now: datetime) -> int:
+def expire_overdue(session: Session, config: Config, now: datetime) -> int:
     """Expire pending requests whose school-day has locked (audited); return how many."""
     rows = session.scalars(select(AttendanceAdjustment).where(
         AttendanceAdjustment.state == AdjustmentState.PENDING.value)).all()
     n = 0
     for adj in rows:
-        if is_locked(adj.day, now):
+        if is_locked(session, config, adj.day, adj.school_id, now):
+            locked_on = lock_day(session, config, adj.day, adj.school_id)
             adj.state, adj.decided_at, adj.decided_by = AdjustmentState.EXPIRED.value, now, "window"
             audit.record(session, actor="adjustments", action="adjustment.expire",
                          entity="adjustment", entity_id=adj.id,
-                         reason=f"not decided by {lock_day(adj.day)}", data={})
+                         reason=f"not decided by {locked_on}", data={})
             n += 1
     return n
 
@@ -245,11 +282,12 @@ def pending_for_school(session: Session, school_id: int) -> list[AttendanceAdjus
         .order_by(AttendanceAdjustment.id)))
 
 
-def as_dict(adj: AttendanceAdjustment) -> dict[str, object]:
+def as_dict(session: Session, config: Config, adj: AttendanceAdjustment) -> dict[str, object]:
     """Return an adjustment as JSON-ready data (ids only: no names, no numbers)."""
     return {"id": adj.id, "day": adj.day.isoformat(), "person_id": adj.person_id,
             "class_id": adj.class_id, "from": adj.from_status, "to": adj.to_status,
             "reason": adj.reason_code, "state": adj.state, "requested_by": adj.requested_by,
             "requested_at": adj.requested_at.isoformat(), "decided_by": adj.decided_by,
             "decided_at": adj.decided_at.isoformat() if adj.decided_at else None,
-            "exception_ref": adj.exception_ref, "locks_after": lock_day(adj.day).isoformat()}
+            "exception_ref": adj.exception_ref,
+            "locks_after": lock_day(session, config, adj.day, adj.school_id).isoformat()}

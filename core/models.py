@@ -647,3 +647,17 @@ class ProbeResult(Base):
     alert: Mapped[bool] = mapped_column(Boolean, default=False)  # the second failure in a row
 
     __table_args__ = (Index("ix_probe_results_operator_kind", "operator", "kind", "id"),)
+class DataImport(Base):
+    """An open export loaded into this (then empty) instance: who, when, why, what (R5).
+
+    Kept beside the audit chain, not in it: the chain is loaded exactly as exported, so a
+    re-export is byte-identical; this row is the instance's own record of the load.
+    """
+
+    __tablename__ = "data_imports"
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    imported_by: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(300))
+    package_sha256: Mapped[str] = mapped_column(String(64))  # of its datapackage.json
+    counts: Mapped[str] = mapped_column(Text)  # rows per resource, JSON
+    audit_head: Mapped[str] = mapped_column(String(64))  # the chain's head hash as loaded

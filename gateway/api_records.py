@@ -20,14 +20,16 @@ from core.runtime import runtime_of
 def school_adjustments(school: str) -> Response:
     """List a school's adjustments (pending by default; ?state=all for every one)."""
     state = request.args.get("state", "pending")
-    with runtime_of(current_app).replica_sessions() as s:
+    rt = runtime_of(current_app)
+    with rt.replica_sessions() as s:
         school_row = s.scalars(select(School).where(School.upstream_id == school)).first()
         if school_row is None:
             return _error(404, "no such school")
         q = select(AttendanceAdjustment).where(AttendanceAdjustment.school_id == school_row.id)
         if state != "all":
             q = q.where(AttendanceAdjustment.state == state)
-        return jsonify([adj.as_dict(a) for a in s.scalars(q.order_by(AttendanceAdjustment.id))])
+        return jsonify([adj.as_dict(s, rt.config, a)
+                        for a in s.scalars(q.order_by(AttendanceAdjustment.id))])
 
 
 @bp.post("/adjustments/<int:adjustment_id>/decision")
@@ -49,15 +51,15 @@ def decide(adjustment_id: int) -> Response:
         if approver is None:
             return _error(403, "the token's subject is not a staff member")
         try:
-            done = adj.decide(s, adjustment_id, approver_id=approver.id, approve=body["approve"],
-                              now=rt.clock())
+            done = adj.decide(s, rt.config, adjustment_id, approver_id=approver.id,
+                              approve=body["approve"], now=rt.clock())
         except adj.NotAllowed as exc:
             return _error(403, str(exc))
         except adj.Locked as exc:
             return _error(409, str(exc))  # the expiry is committed with the transaction
         except adj.AdjustmentError as exc:
             return _error(409, str(exc))
-        return jsonify(adj.as_dict(done))
+        return jsonify(adj.as_dict(s, rt.config, done))
 
 
 @bp.get("/reconciliations")

@@ -30,8 +30,8 @@ def _run(fn):  # type: ignore[no-untyped-def]
     rt = runtime_of(current_app)
     try:
         with rt.sessions() as session, session.begin():
-            out = fn(session, rt.clock())
-            click.echo(json.dumps(adj.as_dict(out), ensure_ascii=False))
+            out = fn(session, rt.config, rt.clock())
+            click.echo(json.dumps(adj.as_dict(session, rt.config, out), ensure_ascii=False))
     except adj.AdjustmentError as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
 
@@ -44,9 +44,9 @@ def _run(fn):  # type: ignore[no-untyped-def]
 @click.option("--by", "by", required=True, help="Upstream staff id of who asks.")
 def request_cmd(student: str, day, to_status: str, reason: str, by: str) -> None:  # type: ignore[no-untyped-def]
     """Ask for a student-day to change; a principal or champion of the school decides."""
-    def go(session: Session, now):  # type: ignore[no-untyped-def]
-        return adj.request(session, person_id=_person(session, student).id, day=day.date(),
-                           to_status=to_status, reason=adj.Reason(reason),
+    def go(session: Session, config, now):  # type: ignore[no-untyped-def]
+        return adj.request(session, config, person_id=_person(session, student).id,
+                           day=day.date(), to_status=to_status, reason=adj.Reason(reason),
                            requested_by=f"staff:{_person(session, by).id}", now=now)
     _run(go)
 
@@ -57,9 +57,9 @@ def request_cmd(student: str, day, to_status: str, reason: str, by: str) -> None
 @click.option("--by", "by", required=True, help="Upstream staff id of the principal or champion.")
 def decide_cmd(adjustment_id: int, approve: bool, by: str) -> None:
     """Approve or reject a pending adjustment."""
-    _run(lambda session, now: adj.decide(session, adjustment_id,
-                                         approver_id=_person(session, by).id, approve=approve,
-                                         now=now))
+    _run(lambda session, config, now: adj.decide(session, config, adjustment_id,
+                                                 approver_id=_person(session, by).id,
+                                                 approve=approve, now=now))
 
 
 @group.command("exception")
@@ -71,8 +71,8 @@ def decide_cmd(adjustment_id: int, approve: bool, by: str) -> None:
 @click.option("--by", "by", required=True, help="Who grants it centrally (audited).")
 def exception_cmd(student: str, day, to_status: str, reason: str, ref: str, by: str) -> None:  # type: ignore[no-untyped-def]
     """Change a student-day past its window: a central, audited exception (never per school)."""
-    _run(lambda session, now: adj.central_exception(
-        session, person_id=_person(session, student).id, day=day.date(), to_status=to_status,
+    _run(lambda session, config, now: adj.central_exception(
+        session, config, person_id=_person(session, student).id, day=day.date(), to_status=to_status,
         reason=adj.Reason(reason), ref=ref, by=f"central:{by}", now=now))
 
 
@@ -92,7 +92,7 @@ def list_cmd(school: str | None, state: str) -> None:
                 School.upstream_id == school)
         rows = session.scalars(q).all()
         for row in rows:
-            click.echo(json.dumps(adj.as_dict(row)))
+            click.echo(json.dumps(adj.as_dict(session, rt.config, row)))
     if not rows:  # on stderr: stdout stays JSON lines for scripts
         click.echo(f"no {'' if state == 'all' else state + ' '}adjustments"
                    f"{' at ' + school if school else ''}", err=True)

@@ -113,6 +113,17 @@ class DbDirectory:
         return PendingAdjustment(row.id, self.person_name(row.person_id), row.day,
                                  row.from_status, row.to_status)
 
+    def correctable_days(self) -> list[date]:
+        """Today and the earlier school days still inside the caller's school's window."""
+        return adjustments.correctable_days(self.session, self.cfg, self._school, self.now)
+
+    def day_status(self, person_id: int, day: date) -> str | None:
+        """A student-day's effective status, or None when the class was not taken that day."""
+        try:
+            return adjustments.student_day(self.session, person_id, day).status
+        except adjustments.NothingToChange:
+            return None
+
     def person_name(self, person_id: int) -> str:
         person = self.session.get(Person, person_id)
         return person.display_name if person else ""

@@ -19,6 +19,7 @@ from ussd.ports import (
     Effect,
     EnrolGuardian,
     MarkLate,
+    RequestCorrection,
     RequestLateAdjustment,
     RevokeDelegation,
     SetLanguage,
@@ -30,6 +31,20 @@ from ussd.state import State
 
 class EffectRefused(Exception):
     """A write was refused by the rules (code used meanwhile, not your class)."""
+
+
+class EffectEnded(Exception):
+    """A write the rules turned down with a screen of its own: `step` says why."""
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(message)
+        self.step = step
+
+
+# Why a correction request was turned down → the END screen that tells the teacher.
+CORRECTION_REFUSALS = ((adjustments.Locked, "corr_locked"),
+                       (adjustments.AlreadyPending, "corr_pending"),
+                       (adjustments.NothingToChange, "corr_same"))
 
 
 @dataclass(frozen=True)
@@ -50,12 +65,14 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day,
                              late=effect.late, session_id=hop.session_id)
     elif isinstance(effect, DecideAdjustment):
         try:
-            adjustments.decide(session, effect.adjustment_id, approver_id=effect.staff_id,
+            adjustments.decide(session, cfg, effect.adjustment_id, approver_id=effect.staff_id,
                                approve=effect.approve, now=now or utcnow())
         except adjustments.AdjustmentError as exc:
             raise EffectRefused(str(exc)) from exc
     elif isinstance(effect, RequestLateAdjustment):
-        _request_late(session, effect, day, now)
+        _request_late(session, cfg, effect, day, now)
+    elif isinstance(effect, RequestCorrection):
+        _request_correction(session, cfg, effect, now or utcnow())
     elif isinstance(effect, ActivateStaff):
         person = session.get(Person, effect.person_id)
         owner = codes.consume(session, cfg.secret_key, CodeKind.STAFF_ACTIVATION, effect.code, hop.sim_ref)
@@ -80,18 +97,34 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day,
         contacts.set_language(session, hop.msisdn, effect.lang, actor=actor)
 
 
-def _request_late(session: Session, effect: RequestLateAdjustment, day, now=None) -> None:  # type: ignore[no-untyped-def]
+def _request_late(session: Session, cfg: Config, effect: RequestLateAdjustment, day, now=None) -> None:  # type: ignore[no-untyped-def]
     """Turn late arrivals after the cut-off into adjustment requests (a repeat asks nothing twice)."""
     now = now or utcnow()
     if not attendance.may_take(session, effect.staff_id, effect.class_id, now):
         raise EffectRefused("not your class")
     for pid in effect.late:
         try:
-            adjustments.request(session, person_id=pid, day=day, to_status="late",
+            adjustments.request(session, cfg, person_id=pid, day=day, to_status="late",
                                 reason=adjustments.Reason.LATE_ARRIVAL,
                                 requested_by=f"staff:{effect.staff_id}", now=now)
         except (adjustments.NothingToChange, adjustments.AlreadyPending):
             continue  # already late, or already asked for
+
+
+def _request_correction(session: Session, cfg: Config, effect: RequestCorrection, now) -> None:  # type: ignore[no-untyped-def]
+    """Ask for one student-day of the teacher's class to change, as the CLI and API do."""
+    if not attendance.may_take(session, effect.staff_id, effect.class_id, now):
+        raise EffectRefused("not your class")
+    try:
+        held = adjustments.student_day(session, effect.person_id, effect.day)
+        if held.class_id != effect.class_id:
+            raise EffectRefused("the student was not in this class that day")
+        adjustments.request(session, cfg, person_id=effect.person_id, day=effect.day,
+                            to_status=effect.to_status, reason=adjustments.Reason(effect.reason),
+                            requested_by=f"staff:{effect.staff_id}", now=now)
+    except adjustments.AdjustmentError as exc:
+        step = next((s for kind, s in CORRECTION_REFUSALS if isinstance(exc, kind)), "refused")
+        raise EffectEnded(step, str(exc)) from exc
 
 
 def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], after: State,
@@ -109,6 +142,9 @@ def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], af
     except attendance.AlreadyTaken:
         session.rollback()
         return after.with_(step="att_conflict"), False
+    except EffectEnded as exc:
+        session.rollback()
+        return after.with_(step=exc.step), False
     except (EffectRefused, attendance.NotAllowed, attendance.NotTakenYet,
             delegation.DelegationRefused, contacts.ContactRefused):
         session.rollback()

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ussd import flow_access, flow_approvals, flow_attendance
-from ussd.common import Ctx, Outcome, Step, invalid, menu
+from ussd import flow_access, flow_approvals, flow_attendance, flow_correction
+from ussd.common import NOTICES, Ctx, Outcome, Step, invalid, menu
 from core.i18n import _
 from ussd.ports import Caller, Directory, SetLanguage
+from ussd.paging import fits_screen, split_pages
 from ussd.screens import Kind, Limits, Part, Screen, fit
 from ussd.state import State
 
@@ -26,7 +27,7 @@ def _main_options(c: Ctx) -> list[tuple[str, str]]:
                    ("4", _("English"))]
         if caller.approver:
             options.append(("5", _("Approvals")))
-        return options + [("0", _("Help"))]
+        return options + [("6", _("Correct")), ("0", _("Help"))]
     if caller.guardian:
         stop = _("Restart daily SMS") if caller.opted_out else _("Stop daily SMS")
         return [("1", _("Add a child")), ("2", stop), ("3", _("English")), ("0", _("Help"))]
@@ -34,9 +35,38 @@ def _main_options(c: Ctx) -> list[tuple[str, str]]:
             ("0", _("Help"))]
 
 
-def _main_render(c: Ctx) -> Screen:
+def _main_screen(c: Ctx, options: list[tuple[str, str]], last: bool, titled: bool = True) -> Screen:
     title = c.caller.staff_name if c.caller.staff_id else c.t("Hudoor attendance")
-    return menu(c, [Part(title, cut=True)], _main_options(c))
+    more = [] if last else [("8", _("More"))]
+    return menu(c, [Part(title, cut=True)] if titled else [], options + more)
+
+
+def _main_pages(c: Ctx, any_notice: bool = False) -> list[list[tuple[str, str]]]:
+    """The main menu's choices split into screens: with the caller's name, else without.
+
+    A long staff menu in English (its "4 العربية" makes the screen 80 characters) goes
+    over two screens ("8 More") when a notice takes room; the keys mean the same on every
+    screen. `any_notice`: the split under the longest notice (the most screens there are).
+    """
+    if any_notice:
+        longest = max(NOTICES, key=lambda k: len(c.t(NOTICES[k])))
+        c = Ctx(c.state.with_(notice=longest), c.caller, c.directory, c.limits)
+    options = _main_options(c)
+    for titled in (True, False):
+        if fits_screen(lambda: _main_screen(c, options, True, titled)):
+            return [options]
+    return split_pages(options, lambda run, last: fits_screen(
+        lambda: _main_screen(c, list(run), last, titled=False)))
+
+
+def _main_render(c: Ctx) -> Screen:
+    pages = _main_pages(c)
+    if len(pages) == 1:
+        if fits_screen(lambda: _main_screen(c, pages[0], True)):
+            return _main_screen(c, pages[0], True)
+        return _main_screen(c, pages[0], True, titled=False)
+    page = min(c.state.page, len(pages) - 1)
+    return _main_screen(c, pages[page], page == len(pages) - 1, titled=False)
 
 
 def _main_handle(c: Ctx, inp: str) -> Outcome:
@@ -47,10 +77,13 @@ def _main_handle(c: Ctx, inp: str) -> Outcome:
         return Outcome(State(lang=lang, hops=state.hops, digest=state.digest), (SetLanguage(lang),))
     if inp == "0":
         return Outcome(state.with_(step="help"))
+    if inp == "8" and state.page < len(_main_pages(c, any_notice=True)) - 1:
+        return Outcome(state.with_(page=state.page + 1))
+    c = Ctx(state.with_(page=0), caller, c.directory, c.limits)  # a flow starts on its first page
     if caller.staff_id:
         handlers: dict[str, Callable[[Ctx], Outcome]] = {
             "1": flow_attendance.begin_attendance, "2": flow_attendance.begin_late,
-            "3": flow_access.begin_substitute}
+            "3": flow_access.begin_substitute, "6": flow_correction.begin_correction}
         if caller.approver:
             handlers["5"] = flow_approvals.begin_approvals
     elif caller.guardian:
@@ -100,12 +133,14 @@ STEPS: dict[str, Step] = {
     **flow_attendance.STEPS,
     **flow_access.STEPS,
     **flow_approvals.STEPS,
+    **flow_correction.STEPS,
 }
 
 
 # Steps only a staff member with access may be on. A teacher revoked mid-session (the
 # caller cache expired, the sync ended their access) lands on the END screen that says so.
-STAFF_STEPS = frozenset(flow_attendance.STEPS) | {k for k in flow_access.STEPS if k.startswith("sub_")}
+STAFF_STEPS = (frozenset(flow_attendance.STEPS) | frozenset(flow_correction.STEPS)
+               | {k for k in flow_access.STEPS if k.startswith("sub_")})
 
 
 def _no_longer_staff(state: State, caller: Caller) -> bool:

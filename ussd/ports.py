@@ -81,6 +81,8 @@ class Directory(Protocol):
     def person_name(self, person_id: int) -> str: ...
     def next_adjustment(self, staff_id: int) -> PendingAdjustment | None: ...
     def adjustment(self, adjustment_id: int) -> PendingAdjustment | None: ...
+    def correctable_days(self) -> list[date]: ...
+    def day_status(self, person_id: int, day: date) -> str | None: ...
 
 
 # Effects: the writes a finished step asks for. The gateway applies them in one transaction.
@@ -128,6 +130,18 @@ class RequestLateAdjustment:
 
 
 @dataclass(frozen=True)
+class RequestCorrection:
+    """A teacher's correction of one student-day: an adjustment request an approver decides."""
+
+    class_id: int
+    staff_id: int
+    person_id: int
+    day: date
+    to_status: str
+    reason: str  # a core.adjustments.Reason value
+
+
+@dataclass(frozen=True)
 class ActivateStaff:
     person_id: int
     number: str
@@ -167,4 +181,5 @@ class SetLanguage:
 
 
 Effect = (ConfirmAttendance | MarkLate | RequestLateAdjustment | DecideAdjustment | ActivateStaff
-          | EnrolGuardian | Delegate | RevokeDelegation | SetOptOut | SetLanguage)
+          | EnrolGuardian | Delegate | RevokeDelegation | SetOptOut | SetLanguage
+          | RequestCorrection)

@@ -38,4 +38,4 @@ def expire_adjustments() -> int:
 
     rt = worker_runtime()
     with rt.sessions() as session, session.begin():
-        return adjustments.expire_overdue(session, rt.clock())
+        return adjustments.expire_overdue(session, rt.config, rt.clock())

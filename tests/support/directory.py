@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
-from ussd.ports import ClassInfo, CodeRefused, DelegationInfo, Found, Roster
+from ussd.ports import ClassInfo, CodeRefused, DelegationInfo, Found, PendingAdjustment, Roster
 
 # Codes the in-memory directory refuses the way the database one can: burned, rate-limited.
 REFUSALS = {"999999": CodeRefused("burned"), "888888": CodeRefused("limited", 23 * 60 + 59)}
@@ -54,6 +54,21 @@ class MemoryDirectory:
 
     def person_name(self, person_id: int) -> str:
         return self.names.get(person_id, LONG)
+
+    def correctable_days(self) -> list[date]:
+        """Sunday, then Thursday (not taken), Wednesday and Tuesday, as the calendar would."""
+        return [self.day - timedelta(days=n) for n in (0, 3, 4, 5)]
+
+    def day_status(self, person_id: int, day: date) -> str | None:
+        if day == self.day - timedelta(days=3):
+            return None
+        return ("present", "absent", "late")[person_id % 3]
+
+    def next_adjustment(self, staff_id: int) -> PendingAdjustment | None:
+        return self.adjustment(1)
+
+    def adjustment(self, adjustment_id: int) -> PendingAdjustment | None:
+        return PendingAdjustment(adjustment_id, LONG, self.day, "absent", "late")
 
 
 def school(size: int = 50, classes: int = 3) -> MemoryDirectory:

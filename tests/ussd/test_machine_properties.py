@@ -9,7 +9,7 @@ from core.gsm import is_gsm7
 from tests.support.directory import MemoryDirectory, school
 from ussd.flow_attendance import RESUMABLE
 from ussd.machine import first_state, is_final, render, step
-from ussd.ports import Caller, ConfirmAttendance, MarkLate
+from ussd.ports import Caller, ConfirmAttendance, MarkLate, RequestCorrection
 from ussd.screens import GSM7_LIMIT, UCS2_LIMIT
 from ussd.state import MAX_BYTES, State
 
@@ -24,6 +24,10 @@ inputs = st.one_of(
 callers = st.sampled_from([
     Caller("+201001234567", staff_id=1, staff_name="عبد الرحمن محمد عبد الفتاح السيد الشرقاوي", lang="ar"),
     Caller("+201001234567", staff_id=1, staff_name="Abdelrahman Mohamed Abdelfattah El Sayed", lang="en"),
+    Caller("+201001234567", staff_id=1, staff_name="عبد الرحمن محمد عبد الفتاح السيد الشرقاوي",
+           lang="ar", approver=True),
+    Caller("+201001234567", staff_id=1, staff_name="Abdelrahman Mohamed Abdelfattah El Sayed",
+           lang="en", approver=True),
     Caller("+201001234567", guardian=True, lang="ar"),
     Caller("+201001234567", guardian=True, opted_out=True, lang="en"),
     Caller("+201001234567", lang="ar"),
@@ -76,6 +80,11 @@ def test_any_session_keeps_screens_within_limits_and_confirms_sanely(
                                             for c in directory.classes.get(1, [])]
                 if isinstance(effect, MarkLate):
                     assert late_open
+                if isinstance(effect, RequestCorrection):  # a taken day, in the window, a change
+                    assert effect.day in directory.correctable_days()
+                    assert effect.person_id in {p for p, _ in directory.roster(effect.class_id).students}
+                    assert directory.day_status(effect.person_id, effect.day) not in (
+                        None, effect.to_status)
             state = out.state
         else:
             assert step(state, value, caller, directory).state == state  # END: nothing changes
