@@ -615,3 +615,64 @@ class AttendanceAdjustment(Base):
         Index("ix_adjustments_class_day", "class_id", "day"),
         Index("ix_adjustments_state", "state"),
     )
+
+
+class FeatureStage(Base):
+    """Which share of schools a feature is switched on for (G3): 0 → 5 → 25 → 100 %."""
+
+    __tablename__ = "feature_stages"
+    feature: Mapped[str] = mapped_column(String(40), primary_key=True)
+    percent: Mapped[int] = mapped_column(SmallInteger, default=0)
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(300))
+    held: Mapped[bool] = mapped_column(Boolean, default=False)  # no advance while held
+    held_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class FeatureStageChange(Base):
+    """Every advance, hold and lift of a feature's stage, in order (never edited)."""
+
+    __tablename__ = "feature_stage_history"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    feature: Mapped[str] = mapped_column(String(40), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # advance | hold | lift
+    from_percent: Mapped[int] = mapped_column(SmallInteger)
+    to_percent: Mapped[int] = mapped_column(SmallInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(300))
+
+
+class HealthSample(Base):
+    """One recorded look at the health figures while a feature is at a stage."""
+
+    __tablename__ = "cohort_health_samples"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    feature: Mapped[str] = mapped_column(String(40))
+    percent: Mapped[int] = mapped_column(SmallInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    within: Mapped[bool] = mapped_column(Boolean)
+    figures: Mapped[str] = mapped_column(Text)  # JSON: the figures and any breaches
+
+    __table_args__ = (Index("ix_cohort_health_samples_feature_at", "feature", "at"),)
+
+
+class AssessmentAnswer(Base):
+    """One answer to one quiz question for one student; never two for the same question (R8)."""
+
+    __tablename__ = "assessment_answers"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    quiz: Mapped[str] = mapped_column(String(40))
+    question: Mapped[str] = mapped_column(String(40))
+    student_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"))
+    choice: Mapped[int] = mapped_column(SmallInteger)
+    correct: Mapped[bool] = mapped_column(Boolean)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("uq_assessment_answers_once", "quiz", "student_id", "question", unique=True),
+        Index("ix_assessment_answers_class", "class_id", "quiz"),
+    )

@@ -52,3 +52,10 @@ def gate_evaluate() -> dict[str, str]:
         return {code: service.evaluate(session, sid, cal, rt.clock(), actor="scheduler").state.value
                 for sid, code in session.execute(select(School.id, School.upstream_id)
                                                  .where(School.active)).all()}
+
+
+def cohort_health() -> list[dict[str, Any]]:
+    """Record a health sample for every feature mid-rollout; hold those out of bounds (scheduled)."""
+    from gateway.health import sample
+
+    return sample(worker_runtime())

@@ -23,6 +23,9 @@ WARM_CRON = "*/15 6-9 * * 0-4"
 # The audit head goes to the anchor file this often: at most this much of the newest
 # audit can be removed unseen (decision 3).
 ANCHOR_INTERVAL_SECONDS = 300
+# Cohort health (G3): a sample every 30 minutes; core/cohort_rules.toml allows a 90-minute
+# hole before a stage's health clock starts again, so one lost run does not restart it.
+COHORT_HEALTH_SECONDS = 1800
 
 
 def next_cairo(cron: str, after: datetime) -> datetime:
@@ -60,6 +63,8 @@ def register(cron: CronScheduler, cfg: Config) -> None:
     # Every night (Cairo): the parity gate looks at the weeks that just completed (nothing fires early).
     _cairo_cron(cron, jobs.gate_evaluate, "0 2 * * *", queue_name="default", name="gate_evaluate",
                 job_timeout=3600)
+    cron.register(jobs.cohort_health, queue_name="default", interval=COHORT_HEALTH_SECONDS,
+                  name="cohort_health")
     from digests import jobs as sms_jobs  # the SMS pipeline's periodic work
 
     # Rebuild sending jobs from the outbox every minute: Redis may have been wiped.

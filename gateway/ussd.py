@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import parse_qsl
 
 from flask import Blueprint, Response, current_app, request
@@ -10,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.contacts import InvalidMsisdn, normalise
 from core.runtime import runtime_of
-from ussd import service
+from ussd import metrics, service
 from core.i18n import Texts, _
 
 bp = Blueprint("ussd", __name__)
@@ -57,10 +58,13 @@ def at_ussd() -> Response:
         return _plain("END " + Texts("ar")(_("Session too long. Please dial again.")))
     hop = service.Hop(session_id, form["serviceCode"][:32], msisdn,
                       form.get("networkCode", "")[:16], text)
+    started = time.perf_counter()
     try:
         screen = service.handle(hop, rt)
     except (RedisError, SQLAlchemyError):
         # Nothing was stored for this hop; say so plainly instead of a 5xx the phone shows as an error.
         current_app.logger.exception("USSD hop failed for session %s", session_id)
+        metrics.record(rt.redis, rt.clock(), (time.perf_counter() - started) * 1000, failed=True)
         return _plain("END " + Texts("ar")(_("Service busy. Nothing was saved. Please dial again in a minute.")))
+    metrics.record(rt.redis, rt.clock(), (time.perf_counter() - started) * 1000, failed=False)
     return _plain(screen.body())

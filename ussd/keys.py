@@ -40,3 +40,8 @@ def classes(staff_id: int) -> str:
 def taken(day: str) -> str:
     """The set of class ids whose attendance is confirmed on `day`."""
     return f"{PREFIX}:taken:{day}"
+
+
+def hop_stats(bucket: int) -> str:
+    """Counts of USSD hops in one 5-minute bucket: answered, failed, by answer time (health)."""
+    return f"{PREFIX}:hops:{bucket}"
