@@ -43,6 +43,7 @@ class Rules:
     max_gap: timedelta
     thresholds: dict[str, float]
     starts: dict[str, date]  # feature → first day (Cairo) it exists at all
+    features: tuple[str, ...] = ()  # the features that may be staged (a typo is not a feature)
 
     def start_of(self, feature: str) -> datetime | None:
         day = self.starts.get(feature)
@@ -59,7 +60,8 @@ def rules(path: Path = RULES_FILE) -> Rules:
                  max_gap=timedelta(minutes=float(health["max_gap_minutes"])),
                  thresholds={k: float(health[k]) for k in FIGURES},
                  starts={name: date.fromisoformat(f["starts"])
-                         for name, f in raw.get("features", {}).items() if "starts" in f})
+                         for name, f in raw.get("features", {}).items() if "starts" in f},
+                 features=tuple(sorted(raw.get("features", {}))))
 
 
 def bucket(feature: str, school_uid: str) -> int:
@@ -102,9 +104,10 @@ def _change(session: Session, row: FeatureStage, action: str, before: int, *, by
                        **(data or {})})
 
 
-def _known(feature: str) -> None:
-    if not feature or len(feature) > 40 or not feature.replace("_", "").isalnum():
-        raise CohortError(f"not a feature name: {feature!r}")
+def _known(feature: str, r: Rules) -> None:
+    if feature not in r.features:
+        raise CohortError(f"no such feature {feature!r} (known: {', '.join(r.features)}; "
+                          f"features are listed in {RULES_FILE.name})")
 
 
 def healthy_for(samples: list[HealthSample], start: datetime, now: datetime,
@@ -149,7 +152,7 @@ def advance(session: Session, feature: str, *, by: str, reason: str, now: dateti
             r: Rules | None = None) -> FeatureStage:
     """Move a feature to its next stage (audited); refuse while held or not yet healthy."""
     r = r or rules()
-    _known(feature)
+    _known(feature, r)
     row = stage(session, feature)
     if row is None:
         row = FeatureStage(feature=feature, percent=r.stages[0], since=now, by=by, reason=reason,
@@ -177,9 +180,11 @@ def advance(session: Session, feature: str, *, by: str, reason: str, now: dateti
 
 
 def hold(session: Session, feature: str, *, by: str, reason: str, now: datetime,
-         data: dict[str, Any] | None = None) -> FeatureStage:
+         data: dict[str, Any] | None = None, r: Rules | None = None) -> FeatureStage:
     """Hold a feature at its stage: it stays on where it is on, and cannot advance (audited)."""
-    _known(feature)
+    r = r or rules()
+    if stage(session, feature) is None:
+        _known(feature, r)
     row = stage(session, feature)
     if row is None:
         row = FeatureStage(feature=feature, percent=0, since=now, by=by, reason=reason, held=False)
@@ -227,7 +232,7 @@ def record_samples(session: Session, figures: dict[str, float | None], now: date
         out.append(sample)
         if bad and not row.held:
             names = ", ".join(f"{k} {v['value']:g} > {v['limit']:g}" for k, v in bad.items())
-            hold(session, row.feature, by=HEALTH_ACTOR, now=now, data={"breaches": bad},
+            hold(session, row.feature, by=HEALTH_ACTOR, now=now, data={"breaches": bad}, r=r,
                  reason=f"health outside thresholds at {row.percent} %: {names}")
     session.flush()
     return out
@@ -238,7 +243,7 @@ def status(session: Session, now: datetime, r: Rules | None = None) -> list[dict
     r = r or rules()
     rows = {row.feature: row for row in session.scalars(select(FeatureStage))}
     out = []
-    for feature in sorted(set(rows) | set(r.starts)):
+    for feature in sorted(set(rows) | set(r.features)):
         row = rows.get(feature)
         start = r.start_of(feature)
         item: dict[str, Any] = {
