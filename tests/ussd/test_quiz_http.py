@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, func, select
 
 from core import cohorts
 from core.models import AssessmentAnswer, AuditEntry
@@ -24,6 +26,11 @@ def clock(runtime):  # type: ignore[no-untyped-def]
     now = [EVE]
     runtime.clock = lambda: now[0]
     return now
+
+
+def _count(rt, model, *where) -> int:  # type: ignore[no-untyped-def]
+    with rt.sessions() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def _menu(client, msisdn: str) -> str:  # type: ignore[no-untyped-def]
@@ -154,3 +161,54 @@ def test_a_sample_out_of_bounds_holds_the_stage_and_advance_waits(client, runner
     assert runner.invoke(cli, ["cohorts", "hold", FEATURE, "--by", "", "--reason", "x"]).exit_code != 0
     typo = runner.invoke(cli, ["cohorts", "advance", "assesments", *BY])
     assert typo.exit_code != 0 and "no such feature 'assesments'" in typo.output
+
+
+def _counter(screen: str) -> int | None:
+    """The question number a quiz screen shows ("CON 3/5 Student 0…"), or None."""
+    head = screen[4:].split(" ", 1)[0]
+    return int(head.split("/")[0]) if "/" in head and head.split("/")[0].isdigit() else None
+
+
+@pytest.fixture
+def quiz_phone(client, runner, runtime):  # type: ignore[no-untyped-def]
+    school = seed(runtime, school_uid(0, 5))
+    runtime.clock = lambda: OPENS
+    assert runner.invoke(cli, ["cohorts", "advance", FEATURE, *BY]).exit_code == 0
+    return Phone(client, msisdn=school.phones[0])
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ops=st.lists(st.one_of(st.sampled_from(list("01234")).map(lambda d: ("send", d)),
+                              st.sampled_from([("retry", ""), ("stale", ""), ("drop", "")])),
+                    max_size=30))
+def test_any_hops_record_each_answer_at_most_once_and_resume_where_sql_says(
+        quiz_phone, runtime, ops) -> None:  # type: ignore[no-untyped-def]
+    phone = quiz_phone
+    with runtime.sessions() as s, s.begin():
+        s.execute(delete(AssessmentAnswer))
+    for key in runtime.redis.scan_iter("hudoor:ussd:*"):
+        runtime.redis.delete(key)
+    audited_before = _count(runtime, AuditEntry, AuditEntry.action == "assessment.answer")
+    screen = phone.dial()
+    for kind, value in [("send", "5")] + ops:
+        if kind == "drop" or screen.startswith("END "):
+            screen = phone.dial()
+            if "You were doing the quiz" in screen:
+                screen = phone.send("1")
+                shown = _counter(screen)
+                answered = _count(runtime, AssessmentAnswer)
+                assert shown is None or shown == answered + 1, (screen, answered)  # SQL decides
+        elif kind == "retry":
+            assert phone.resend() == screen
+        elif kind == "stale" and phone.inputs:
+            current_inputs = phone.inputs
+            phone.inputs = current_inputs[:-1]
+            phone.resend()  # a late copy of an earlier hop: shows where the session is, applies nothing
+            phone.inputs = current_inputs
+        else:
+            screen = phone.send(value)
+    with runtime.sessions() as s:
+        rows = s.execute(select(AssessmentAnswer.question)).scalars().all()
+    assert len(rows) == len(set(rows)) <= len(current().questions)
+    assert _count(runtime, AuditEntry, AuditEntry.action == "assessment.answer") - audited_before == len(rows)
