@@ -222,8 +222,8 @@ def record_samples(session: Session, figures: dict[str, float | None], now: date
     r = r or rules()
     out = []
     for row in session.scalars(select(FeatureStage).order_by(FeatureStage.feature)):
-        if not 0 < row.percent < r.stages[-1]:
-            continue
+        if not 0 < row.percent < r.stages[-1] or not started(row.feature, now, r):
+            continue  # nothing to advance, or nobody can use it yet: its health is not at stake
         bad = breaches(figures, r)
         sample = HealthSample(feature=row.feature, percent=row.percent, at=now, within=not bad,
                               figures=json.dumps({"figures": figures, "breaches": bad},

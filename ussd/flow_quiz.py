@@ -54,7 +54,7 @@ def _child_handle(c: Ctx, inp: str) -> Outcome:
     return goto(c, "quiz_q", found=kid.person_id, extra=0, page=0)
 
 
-def _next(c: Ctx, start: int, answered: dict[str, bool]) -> tuple[int, Question] | None:
+def _next(start: int, answered: dict[str, bool]) -> tuple[int, Question] | None:
     """Return the first question from `start` on that this child has not answered."""
     questions = current().questions
     for i in range(start, len(questions)):
@@ -67,7 +67,7 @@ def _question_render(c: Ctx) -> Screen:
     kid = _child(c)
     if kid is None:
         return end(c, [Part(c.t("The quiz is not open now. Nothing more was saved."))])
-    found = _next(c, c.state.extra, c.directory.quiz_answers(kid.person_id))
+    found = _next(c.state.extra, c.directory.quiz_answers(kid.person_id))
     if found is None:
         return menu(c, [Part(c.t("All questions are answered."))], [("0", _("Main menu"))])
     i, q = found
@@ -84,14 +84,14 @@ def _question_handle(c: Ctx, inp: str) -> Outcome:
     if inp == "0":
         return home(c)  # every answer so far is saved; dialling again continues
     answered = c.directory.quiz_answers(kid.person_id)
-    found = _next(c, c.state.extra, answered)
+    found = _next(c.state.extra, answered)
     if found is None:
         return invalid(c)
     i, q = found
     if not inp.isdigit() or not 1 <= int(inp) <= len(q.choices):
         return invalid(c)
     effect = RecordAnswer(kid.person_id, current().id, q.id, int(inp))
-    more = _next(c, i + 1, answered)
+    more = _next(i + 1, answered)
     step = "quiz_q" if more is not None else "quiz_done"
     return Outcome(c.state.with_(step=step, extra=i + 1), (effect,))
 

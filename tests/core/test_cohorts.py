@@ -65,3 +65,19 @@ def test_a_figure_above_its_threshold_is_a_breach_and_no_data_is_not() -> None:
     assert cohorts.breaches({"ussd_error_rate": None, "sms_dlq": 0}, r) == {}
     bad = cohorts.breaches({"writeback_lag_seconds": r.thresholds["writeback_lag_seconds"] + 1}, r)
     assert list(bad) == ["writeback_lag_seconds"]
+
+
+def test_a_feature_before_its_date_is_neither_sampled_nor_held(runtime) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta as td
+
+    from core.models import FeatureStage
+
+    opens = cohorts.rules().start_of("assessments")
+    assert opens is not None
+    with runtime.sessions() as s, s.begin():
+        cohorts.advance(s, "assessments", by="ops:a", reason="ahead of Phase 2", now=opens - td(days=30))
+        bad = {"writeback_dlq": 10_000}
+        assert cohorts.record_samples(s, bad, opens - td(days=1)) == []
+        assert not s.get(FeatureStage, "assessments").held
+        assert [x.within for x in cohorts.record_samples(s, bad, opens)] == [False]
+        assert s.get(FeatureStage, "assessments").held
