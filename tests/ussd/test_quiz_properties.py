@@ -114,3 +114,20 @@ def test_every_question_fits_the_strict_limit_in_both_languages() -> None:
             assert text.startswith(f"{i + 1}/{len(QUIZ.questions)} ")
         for name in ("quiz_done", "quiz_closed", "quiz_resume", "quiz_child"):
             _fits(render(State(step=name, lang=lang, found=5000), caller, directory).text)
+
+
+def test_a_full_guardian_menu_with_a_notice_still_renders_its_choices() -> None:
+    """Key 5 makes the guardian menu long; with a notice it may not fit the strict limit.
+
+    The choices must still show (without the notice) rather than the hop failing.
+    """
+    from ussd.screens import Limits
+
+    directory = MemoryDirectory()
+    directory.quiz_kids = [Found(5000, LONG)]
+    caller = Caller("+201001234567", guardian=True, lang="ar")
+    tight = Limits(ucs2=70)  # as if one more key (or a longer label) joined the menu
+    state = step(first_state(caller, None), "7", caller, directory, tight).state
+    assert state.notice == "invalid"
+    text = render(state, caller, directory, tight).text
+    assert len(text) <= 70 and text.splitlines()[0].startswith("1 ") and "\n5 " in text
