@@ -329,7 +329,6 @@ APPEND_ONLY_TRIGGERS = {
 }
 
 
-
 class MarkStatus(str, enum.Enum):
     ABSENT = "absent"
     LATE = "late"
@@ -400,6 +399,7 @@ class OneTimeCode(Base):
 
 # --- Calendar (G2): seeded from the `holidays` package, edited centrally, never per school ---
 
+
 class CalendarHoliday(Base):
     """A day without school; Islamic feasts arrive as estimates an operator confirms."""
 
@@ -469,6 +469,7 @@ class SchoolCalendarRow(Base):
 
 
 # --- Parity gate (G1, R9) ---
+
 
 class PaperUpload(Base):
     """One accepted upload of paper-register marks (all rows applied, or none)."""
@@ -647,6 +648,8 @@ class ProbeResult(Base):
     alert: Mapped[bool] = mapped_column(Boolean, default=False)  # the second failure in a row
 
     __table_args__ = (Index("ix_probe_results_operator_kind", "operator", "kind", "id"),)
+
+
 class DataImport(Base):
     """An open export loaded into this (then empty) instance: who, when, why, what (R5).
 
@@ -655,9 +658,71 @@ class DataImport(Base):
     """
 
     __tablename__ = "data_imports"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     imported_by: Mapped[str] = mapped_column(String(100))
     reason: Mapped[str] = mapped_column(String(300))
     package_sha256: Mapped[str] = mapped_column(String(64))  # of its datapackage.json
     counts: Mapped[str] = mapped_column(Text)  # rows per resource, JSON
     audit_head: Mapped[str] = mapped_column(String(64))  # the chain's head hash as loaded
+
+
+class FeatureStage(Base):
+    """Which share of schools a feature is switched on for (G3): 0 → 5 → 25 → 100 %."""
+
+    __tablename__ = "feature_stages"
+    feature: Mapped[str] = mapped_column(String(40), primary_key=True)
+    percent: Mapped[int] = mapped_column(SmallInteger, default=0)
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(300))
+    held: Mapped[bool] = mapped_column(Boolean, default=False)  # no advance while held
+    held_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class FeatureStageChange(Base):
+    """Every advance, hold and lift of a feature's stage, in order (never edited)."""
+
+    __tablename__ = "feature_stage_history"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    feature: Mapped[str] = mapped_column(String(40), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # advance | hold | lift
+    from_percent: Mapped[int] = mapped_column(SmallInteger)
+    to_percent: Mapped[int] = mapped_column(SmallInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    by: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(300))
+
+
+class HealthSample(Base):
+    """One recorded look at the health figures while a feature is at a stage."""
+
+    __tablename__ = "cohort_health_samples"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    feature: Mapped[str] = mapped_column(String(40))
+    percent: Mapped[int] = mapped_column(SmallInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    within: Mapped[bool] = mapped_column(Boolean)
+    figures: Mapped[str] = mapped_column(Text)  # JSON: the figures and any breaches
+
+    __table_args__ = (Index("ix_cohort_health_samples_feature_at", "feature", "at"),)
+
+
+class AssessmentAnswer(Base):
+    """One answer to one quiz question for one student; never two for the same question (R8)."""
+
+    __tablename__ = "assessment_answers"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    quiz: Mapped[str] = mapped_column(String(40))
+    question: Mapped[str] = mapped_column(String(40))
+    student_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"))
+    choice: Mapped[int] = mapped_column(SmallInteger)
+    correct: Mapped[bool] = mapped_column(Boolean)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("uq_assessment_answers_once", "quiz", "student_id", "question", unique=True),
+        Index("ix_assessment_answers_class", "class_id", "quiz"),
+    )

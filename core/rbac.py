@@ -29,18 +29,20 @@ class Permission(str, enum.Enum):
     ADJUSTMENTS_READ = "adjustments:read"
     ADJUSTMENTS_DECIDE = "adjustments:decide"  # a champion or principal, own school only
     RECONCILIATION_READ = "reconciliation:read"  # stored fingerprints of both sides
+    ASSESSMENTS_READ = "assessments:read"  # quiz results per class: aggregates, small cells suppressed
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.OPS: frozenset({Permission.SYNC_READ, Permission.QUARANTINE_READ,
                          Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
                          Permission.AUDIT_VERIFY, Permission.PARITY_READ,
-                         Permission.ADJUSTMENTS_READ, Permission.RECONCILIATION_READ}),
+                         Permission.ADJUSTMENTS_READ, Permission.RECONCILIATION_READ,
+                         Permission.ASSESSMENTS_READ}),
     Role.DESK: frozenset({Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
                           Permission.PAPER_UPLOAD, Permission.ADJUSTMENTS_READ}),
     Role.CHAMPION: frozenset({Permission.ATTENDANCE_AGGREGATES, Permission.PAPER_UPLOAD,
                               Permission.PARITY_READ, Permission.ADJUSTMENTS_READ,
-                              Permission.ADJUSTMENTS_DECIDE}),
+                              Permission.ADJUSTMENTS_DECIDE, Permission.ASSESSMENTS_READ}),
     Role.AUDITOR: frozenset({Permission.AUDIT_VERIFY, Permission.ADJUSTMENTS_READ,
                              Permission.RECONCILIATION_READ}),
     Role.SECURITY: frozenset({Permission.AUDIT_VERIFY, Permission.TOKENS_READ}),

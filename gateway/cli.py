@@ -14,10 +14,12 @@ import click
 # name: (module, attribute, one line of help shown by `hudoor --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "adjustments": ("gateway.cli_adjustments", "group", "Retroactive attendance adjustments."),
+    "assessments": ("gateway.cli_assessments", "group", "USSD quiz results per class (aggregates)."),
     "audit": ("gateway.cli_audit", "audit", "The keyed, hash-chained audit log."),
     "banner": ("gateway.cli_banner", "group", "The incident banner on the public status page."),
     "calendar": ("gateway.cli_calendar", "group", "The one calendar: holidays, terms, exceptions."),
     "codes": ("gateway.cli_codes", "group", "One-time codes: staff activation, guardian slips."),
+    "cohorts": ("gateway.cli_cohorts", "group", "Staged rollout of features per school."),
     "contract": ("gateway.cli_sync", "contract", "Upstream schema versions and their notice."),
     "db": ("gateway.cli_db", "db", "Database schema."),
     "digests": ("digests.commands", "digests", "Daily SMS digests and their sending."),

@@ -59,3 +59,8 @@ def probe_operators() -> list[str]:
     from gateway.probes import run
 
     return [line.text() for line in run(worker_runtime())]
+def cohort_health() -> list[dict[str, Any]]:
+    """Record a health sample for every feature mid-rollout; hold those out of bounds (scheduled)."""
+    from gateway.health import sample
+
+    return sample(worker_runtime())

@@ -23,6 +23,9 @@ WARM_CRON = "*/15 6-9 * * 0-4"
 # The audit head goes to the anchor file this often: at most this much of the newest
 # audit can be removed unseen (decision 3).
 ANCHOR_INTERVAL_SECONDS = 300
+# Cohort health (G3): a sample every 30 minutes; core/cohort_rules.toml allows a 90-minute
+# hole before a stage's health clock starts again, so one lost run does not restart it.
+COHORT_HEALTH_SECONDS = 1800
 
 
 PROBE_CRON = "*/10 7-20 * * *"
@@ -67,6 +70,8 @@ def register(cron: CronScheduler, cfg: Config) -> None:
     if cfg.probe_sims:
         _cairo_cron(cron, jobs.probe_operators, PROBE_CRON, queue_name="default",
                     name="probe_operators", job_timeout=300)
+    cron.register(jobs.cohort_health, queue_name="default", interval=COHORT_HEALTH_SECONDS,
+                  name="cohort_health")
     from digests import jobs as sms_jobs  # the SMS pipeline's periodic work
 
     # Rebuild sending jobs from the outbox every minute: Redis may have been wiped.

@@ -7,7 +7,7 @@ from typing import Callable
 
 from core.i18n import Texts, _
 from ussd.ports import Caller, Directory, Effect
-from ussd.screens import Kind, Limits, Part, Screen, fit
+from ussd.screens import Kind, Limits, Part, Screen, ScreenTooLong, fit
 from ussd.state import State
 
 NOTICES = {
@@ -63,10 +63,16 @@ def menu(c: Ctx, head: list[Part], options: list[tuple[str, str]],
     notice = notice_part(c)
     if notice:  # the notice takes the place of the heading: the choices still show
         head = []
-    lines = (notice + head
-             + [Part(f"{key} {name}", cut=True, keep=len(key) + 1, middle=True) for key, name in named]
-             + [Part(f"{key} {c.t(label)}") for key, label in options])
-    return fit(Kind.CON, lines, c.limits)
+    choices = ([Part(f"{key} {name}", cut=True, keep=len(key) + 1, middle=True) for key, name in named]
+               + [Part(f"{key} {c.t(label)}") for key, label in options])
+    try:
+        return fit(Kind.CON, notice + head + choices, c.limits)
+    except ScreenTooLong:
+        if not notice:
+            raise
+        # A long menu (every key a caller may have) and a notice do not fit together: the
+        # choices matter more than the notice, so the menu shows again without it.
+        return fit(Kind.CON, choices, c.limits)
 
 
 PAGE = 3  # named choices per screen: three long class names still fit in 80 characters

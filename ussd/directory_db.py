@@ -7,7 +7,7 @@ from functools import cache
 
 from sqlalchemy.orm import Session
 
-from core import adjustments, attendance, calendar, calendar_store, codes, contacts, delegation
+from core import adjustments, assessments, attendance, calendar, calendar_store, codes, contacts, delegation
 from core.config import Config
 from core.models import AttendanceAdjustment, CodeKind, Person
 from core.pseudonyms import msisdn_ref
@@ -123,6 +123,15 @@ class DbDirectory:
             return adjustments.student_day(self.session, person_id, day).status
         except adjustments.NothingToChange:
             return None
+    def quiz_children(self, msisdn: str) -> list[Found]:
+        """Children this SIM may take the quiz for now (the runtime's clock decides the date)."""
+        if "_quiz_children" not in self.__dict__:  # asked by the menu and the flow in one hop
+            self.__dict__["_quiz_children"] = [
+                Found(k.student_id, k.name) for k in assessments.children(self.session, msisdn, self.now)]
+        return self.__dict__["_quiz_children"]  # type: ignore[no-any-return]
+
+    def quiz_answers(self, student_id: int) -> dict[str, bool]:
+        return assessments.answers(self.session, student_id)  # never memoised: answers land mid-hop
 
     def person_name(self, person_id: int) -> str:
         person = self.session.get(Person, person_id)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from core import adjustments, attendance, codes, contacts, delegation
+from core import adjustments, assessments, attendance, codes, contacts, delegation
 from core.config import Config
 from core.models import CodeKind, Person, utcnow
 from core.pseudonyms import msisdn_tail
@@ -20,6 +20,7 @@ from ussd.ports import (
     EnrolGuardian,
     MarkLate,
     RequestCorrection,
+    RecordAnswer,
     RequestLateAdjustment,
     RevokeDelegation,
     SetLanguage,
@@ -95,6 +96,13 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day,
         contacts.set_opt_out(session, hop.msisdn, effect.opted_out, actor=actor)
     elif isinstance(effect, SetLanguage):
         contacts.set_language(session, hop.msisdn, effect.lang, actor=actor)
+    elif isinstance(effect, RecordAnswer):
+        try:  # the date, the stage and the link are checked again where the answer is written
+            assessments.record(session, msisdn=hop.msisdn, student_id=effect.student_id,
+                               quiz_id=effect.quiz, question_id=effect.question,
+                               choice=effect.choice, now=now or utcnow(), actor=actor)
+        except assessments.NotOpen as exc:
+            raise EffectRefused(str(exc)) from exc
 
 
 def _request_late(session: Session, cfg: Config, effect: RequestLateAdjustment, day, now=None) -> None:  # type: ignore[no-untyped-def]

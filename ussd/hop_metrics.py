@@ -27,7 +27,7 @@ from ussd import keys
 EDGES_MS = (5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 1000, 2000, 5000, 60000)
 OVER = len(EDGES_MS)
 ERRORS = "err"
-KEEP_SECONDS = 3600
+KEEP_SECONDS = 2 * 3600  # the cohort health sample reads the last hour
 
 
 def bucket(ms: float) -> int:

@@ -13,7 +13,7 @@ def session(session_id: str) -> str:
 
 
 def resume(sim_ref: str) -> str:
-    """An unfinished attendance session a caller may resume from a new session."""
+    """An unfinished attendance session (or guardian's quiz) a caller may resume from a new session."""
     return f"{PREFIX}:r:{sim_ref}"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ussd import flow_access, flow_approvals, flow_attendance, flow_correction
+from ussd import flow_access, flow_approvals, flow_attendance, flow_correction, flow_quiz
 from ussd.common import NOTICES, Ctx, Outcome, Step, invalid, menu
 from core.i18n import _
 from ussd.ports import Caller, Directory, SetLanguage
@@ -30,7 +30,10 @@ def _main_options(c: Ctx) -> list[tuple[str, str]]:
         return options + [("6", _("Correct")), ("0", _("Help"))]
     if caller.guardian:
         stop = _("Restart daily SMS") if caller.opted_out else _("Stop daily SMS")
-        return [("1", _("Add a child")), ("2", stop), ("3", _("English")), ("0", _("Help"))]
+        options = [("1", _("Add a child")), ("2", stop), ("3", _("English"))]
+        if c.directory.quiz_children(caller.msisdn):  # the dated, staged switch (R8)
+            options.append(("5", _("Quiz")))
+        return options + [("0", _("Help"))]
     return [("1", _("Activate teacher")), ("2", _("Register as parent")), ("3", _("English")),
             ("0", _("Help"))]
 
@@ -87,7 +90,8 @@ def _main_handle(c: Ctx, inp: str) -> Outcome:
         if caller.approver:
             handlers["5"] = flow_approvals.begin_approvals
     elif caller.guardian:
-        handlers = {"1": flow_access.begin_enrol, "2": flow_access.begin_stop_or_restart}
+        handlers = {"1": flow_access.begin_enrol, "2": flow_access.begin_stop_or_restart,
+                    "5": flow_quiz.begin_quiz}
     else:
         handlers = {"1": flow_access.begin_activation, "2": flow_access.begin_enrol}
     if inp in handlers:
@@ -134,6 +138,7 @@ STEPS: dict[str, Step] = {
     **flow_access.STEPS,
     **flow_approvals.STEPS,
     **flow_correction.STEPS,
+    **flow_quiz.STEPS,
 }
 
 
@@ -151,7 +156,14 @@ def first_state(caller: Caller, resume: State | None) -> State:
     """Return the state a new session starts in (offering to resume an unfinished class)."""
     if resume is not None and caller.staff_id and resume.step in flow_attendance.RESUMABLE:
         return resume.with_(step="resume", back=resume.step, hops=0, digest="", notice="")
+    if resume is not None and is_quiz_resumable(caller, resume):
+        return resume.with_(step="quiz_resume", hops=0, digest="", notice="")
     return State(lang=caller.lang)
+
+
+def is_quiz_resumable(caller: Caller, state: State) -> bool:
+    """Tell whether `state` is a quiz a guardian (not on a staff SIM) may continue later."""
+    return state.step in flow_quiz.RESUMABLE and caller.guardian and not caller.staff_id
 
 
 def step(state: State, inp: str, caller: Caller, directory: Directory,

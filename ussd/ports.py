@@ -83,6 +83,8 @@ class Directory(Protocol):
     def adjustment(self, adjustment_id: int) -> PendingAdjustment | None: ...
     def correctable_days(self) -> list[date]: ...
     def day_status(self, person_id: int, day: date) -> str | None: ...
+    def quiz_children(self, msisdn: str) -> list[Found]: ...
+    def quiz_answers(self, student_id: int) -> dict[str, bool]: ...
 
 
 # Effects: the writes a finished step asks for. The gateway applies them in one transaction.
@@ -176,10 +178,20 @@ class SetOptOut:
 
 
 @dataclass(frozen=True)
+class RecordAnswer:
+    """One quiz answer for one child (R8); stored once, a repeat changes nothing."""
+
+    student_id: int
+    quiz: str
+    question: str
+    choice: int
+
+
+@dataclass(frozen=True)
 class SetLanguage:
     lang: str
 
 
 Effect = (ConfirmAttendance | MarkLate | RequestLateAdjustment | DecideAdjustment | ActivateStaff
           | EnrolGuardian | Delegate | RevokeDelegation | SetOptOut | SetLanguage
-          | RequestCorrection)
+          | RequestCorrection | RecordAnswer)

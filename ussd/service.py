@@ -12,7 +12,7 @@ from ussd import effects as effect_writer
 from ussd.cache import HopCache
 from ussd.directory_db import DbDirectory, caller_for
 from ussd.flow_attendance import RESUMABLE
-from ussd.machine import first_state, is_final, render, step
+from ussd.machine import first_state, is_final, is_quiz_resumable, render, step
 from ussd.screens import Kind, Limits, Screen
 from ussd.store import SessionStore
 
@@ -75,6 +75,6 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
         screen = render(state, caller, directory, limits)
         session.rollback()  # end the read transaction before answering
     state = state.with_(owner=owner)
-    store.save(hop.session_id, info.sim_ref, state, resumable=state.step in RESUMABLE and bool(caller.staff_id),
-               finished=is_final(state))
+    resumable = (state.step in RESUMABLE and bool(caller.staff_id)) or is_quiz_resumable(caller, state)
+    store.save(hop.session_id, info.sim_ref, state, resumable=resumable, finished=is_final(state))
     return screen

@@ -107,7 +107,8 @@ def test_scheduler_also_runs_the_sms_pipeline_and_digests_fire_once_a_day(worker
     assert {j.name for j in cron.get_jobs()} == {"sync_delta", "sms_requeue", "digests_if_due",
                                                  "warm_ussd", "forget_inbound_ids", "anchor_audit",
                                                  "gate_evaluate", "sms_corrections", "writeback_send_due",
-                                                 "reconcile_nightly", "expire_adjustments"}
+                                                 "reconcile_nightly", "expire_adjustments",
+                                                 "cohort_health"}
     assert sms_jobs.forget_inbound_ids() == 0  # runs in a worker: nothing a week old yet
     morning = core_runtime.worker_runtime()
     morning.clock = lambda: rt.clock()  # Sunday 09:30 Cairo: before the cut-off

@@ -24,6 +24,8 @@ class MemoryDirectory:
     staff_numbers: dict[str, Found] = field(default_factory=dict)
     given: dict[int, list[DelegationInfo]] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
+    quiz_kids: list[Found] = field(default_factory=list)  # children the quiz is open for now
+    answers: dict[int, dict[str, bool]] = field(default_factory=dict)  # what was recorded
 
     def today(self) -> date:
         return self.day
@@ -51,6 +53,12 @@ class MemoryDirectory:
 
     def delegations_given(self, staff_id: int) -> list[DelegationInfo]:
         return self.given.get(staff_id, [])
+
+    def quiz_children(self, msisdn: str) -> list[Found]:
+        return list(self.quiz_kids)
+
+    def quiz_answers(self, student_id: int) -> dict[str, bool]:
+        return dict(self.answers.get(student_id, {}))
 
     def person_name(self, person_id: int) -> str:
         return self.names.get(person_id, LONG)
