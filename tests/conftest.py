@@ -30,15 +30,18 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 def _fresh_process_caches() -> Iterator[None]:
     """Database ids restart in every test, so per-process caches must too."""
     from core import calendar_store
+    from gateway.ussd import HOPS
     from ussd import cache
 
     cache._ROSTERS.clear()
     cache._NAMES.clear()
     calendar_store.forget()
+    HOPS.forget()  # one test's unflushed hop counts must not land in the next one's Redis
     yield
     cache._ROSTERS.clear()
     cache._NAMES.clear()
     calendar_store.forget()
+    HOPS.forget()
 
 
 @pytest.fixture(scope="session")

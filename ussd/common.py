@@ -54,11 +54,12 @@ def notice_part(c: Ctx) -> list[Part]:
 
 
 def menu(c: Ctx, head: list[Part], options: list[tuple[str, str]],
-         named: list[tuple[str, str]] = ()) -> Screen:  # type: ignore[assignment]
+         named: list[tuple[str, str]] = (), *, strict: bool = False) -> Screen:  # type: ignore[assignment]
     """Render a CON screen: notice, heading, choices named by data (cuttable), fixed choices.
 
     The key of every choice always shows; only a name inside a choice (a class, a person)
-    may be shortened.
+    may be shortened. `strict`: raise ScreenTooLong rather than drop the notice (a caller
+    that pages its choices, like the main menu, keeps the notice on a shorter page).
     """
     notice = notice_part(c)
     if notice:  # the notice takes the place of the heading: the choices still show
@@ -68,7 +69,7 @@ def menu(c: Ctx, head: list[Part], options: list[tuple[str, str]],
     try:
         return fit(Kind.CON, notice + head + choices, c.limits)
     except ScreenTooLong:
-        if not notice:
+        if not notice or strict:
             raise
         # A long menu (every key a caller may have) and a notice do not fit together: the
         # choices matter more than the notice, so the menu shows again without it.

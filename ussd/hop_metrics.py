@@ -62,6 +62,11 @@ class HopRecorder:
         if due:
             self.flush(conn)
 
+    def forget(self) -> None:
+        """Drop what this process counted and has not flushed (tests: a fresh start)."""
+        with self._lock:
+            self._pending, self._hops, self._slow, self._limits = {}, 0, 0, None
+
     def flush(self, conn: redis.Redis) -> None:
         """Add what this process counted to Redis (a lost flush loses counts, nothing else),
         and report the window to the capture-load signal."""

@@ -41,7 +41,7 @@ def _main_options(c: Ctx) -> list[tuple[str, str]]:
 def _main_screen(c: Ctx, options: list[tuple[str, str]], last: bool, titled: bool = True) -> Screen:
     title = c.caller.staff_name if c.caller.staff_id else c.t("Hudoor attendance")
     more = [] if last else [("8", _("More"))]
-    return menu(c, [Part(title, cut=True)] if titled else [], options + more)
+    return menu(c, [Part(title, cut=True)] if titled else [], options + more, strict=True)
 
 
 def _main_pages(c: Ctx, any_notice: bool = False) -> list[list[tuple[str, str]]]:

@@ -1,7 +1,7 @@
 """Incident banners for the public status page (R1) and operator probe results (U5)
 
 Revision ID: 0020
-Revises: 0011
+Revises: 0018
 Create Date: 2026-11-30 06:15:00.000000
 """
 from alembic import op
@@ -10,7 +10,7 @@ import core.models
 
 
 revision = '0020'
-down_revision = "0011"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
