@@ -253,5 +253,7 @@ def downgrade() -> None:
     op.drop_table('sync_cursors')
     op.drop_table('schools')
     op.drop_table('contract_versions')
-    op.drop_table('audit_log')
+    op.drop_table('audit_log')  # its triggers go with it
+    if op.get_bind().dialect.name == 'postgresql':  # the trigger's function does not
+        op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
     # ### end Alembic commands ###

@@ -53,6 +53,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # A burned code must stay dead without its burned_at: it expires when it burned.
+    op.execute("UPDATE one_time_codes SET expires_at = burned_at "
+               "WHERE burned_at IS NOT NULL AND expires_at > burned_at")
     with op.batch_alter_table('one_time_codes', schema=None) as batch_op:
         batch_op.drop_index('ix_one_time_codes_kind_number')
         batch_op.drop_column('burned_at')
