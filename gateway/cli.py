@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "dlq": ("digests.commands", "dlq", "SMS that were given up on."),
     "gate": ("gateway.cli_gate", "group", "The paper-parity gate: uploads, weeks, firing."),
     "reconcile": ("gateway.cli_writeback", "reconcile", "Reconcile attendance with upstream."),
+    "release": ("gateway.cli_release", "group", "Release windows, staged rollout, rollback package."),
     "sandbox": ("sandbox.cli", "sandbox", "Sandbox SIS: a synthetic upstream (development)."),
     "scheduler": ("gateway.cli_workers", "scheduler", "Enqueue the periodic jobs."),
     "simulator": ("simulator.cli", "simulator", "The local Africa's Talking + operators simulator."),

@@ -23,6 +23,9 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
+# Read by `hudoor release rollback-plan`.
+downgrade_data = "burned codes expire at the moment they burned (they stay dead without burned_at)"
+
 
 def _digits(upstream_id: str) -> str:
     return "".join(ch for ch in upstream_id if ch.isdigit())

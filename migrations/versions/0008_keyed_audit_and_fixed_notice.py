@@ -18,6 +18,11 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
+# Read by `hudoor release rollback-plan`, which refuses a rollback through this revision.
+irreversible_data = ("audit rows appended since are keyed HMACs (scheme 2); dropping hash_scheme "
+                     "makes them read as plain hashes and the chain stops verifying — a data step "
+                     "must first re-anchor the chain under the older code")
+
 _PG = [
     """CREATE OR REPLACE FUNCTION contract_versions_fixed() RETURNS trigger AS $$
     BEGIN

@@ -18,6 +18,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 
 from core import migrate
+from core import models as core_models
 from core.db import make_engine
 from tests.support.migration_rows import ROWS, filler_row
 
@@ -138,3 +139,27 @@ def test_every_revision_downgrades_and_upgrades_again_keeping_data_and_schema(em
             before = first
     finally:
         engine.dispose()
+
+
+def test_rolling_back_0007_keeps_a_burned_code_dead(empty_url: str) -> None:
+    """Without burned_at the older code would take a burned code again: it expires instead."""
+    migrate.upgrade(empty_url, "0007")
+    engine = make_engine(empty_url)
+    for revision in ("0001", "0002", "0007"):
+        wanted = [(t, r) for t, r in ROWS[revision] if t in ("schools", "people", "one_time_codes")]
+        meta = sa.MetaData()
+        meta.reflect(bind=engine)
+        with engine.begin() as conn:
+            for table, row in wanted:
+                conn.execute(meta.tables[table].insert(), row)
+    burned_at = ROWS["0002"][2][1]["issued_at"]
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE one_time_codes SET burned_at = :b, failures = 3 WHERE id = 2")
+                     .bindparams(sa.bindparam("b", type_=core_models.UTCDateTime())), {"b": burned_at})
+    migrate.downgrade(empty_url, "0006")
+    with engine.connect() as conn:
+        expires = conn.execute(sa.select(sa.column("expires_at", core_models.UTCDateTime()))
+                               .select_from(sa.table("one_time_codes"))
+                               .where(sa.column("id") == 2)).scalar_one()
+    engine.dispose()
+    assert expires == burned_at
