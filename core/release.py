@@ -179,7 +179,7 @@ def _midnight(day: date) -> datetime:
 
 
 def _window_from(cal: SchoolCalendar, start: datetime, kind: ReleaseKind, rules: Rules) -> Window:
-    """Return the window that starts at `start` (an allowed day): it runs to the first closed day."""
+    """Return the window starting at `start` (an allowed day): it runs to the next closed day."""
     day = calendar.to_cairo(start).date() + timedelta(days=1)
     while not day_reasons(cal, day, kind, rules) and day - start.date() < timedelta(days=8):
         day += timedelta(days=1)
@@ -195,7 +195,8 @@ def check(cal: SchoolCalendar, moment: datetime, kind: ReleaseKind, rules: Rules
     return Verdict(local, (), _window_from(cal, local, kind, rules))
 
 
-def next_window(cal: SchoolCalendar, after: datetime, kind: ReleaseKind, rules: Rules) -> Window | None:
+def next_window(cal: SchoolCalendar, after: datetime, kind: ReleaseKind,
+                rules: Rules) -> Window | None:
     """Return the first window at or after `after` (None within HORIZON_DAYS)."""
     local = calendar.to_cairo(after)
     if check(cal, local, kind, rules).allowed:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import alembic.util
 import sqlalchemy as sa
 from alembic.script import Script, ScriptDirectory
 
@@ -102,20 +103,25 @@ def _title(script: Script) -> str:
     return " ".join(script.longdoc.split("\n\n")[0].split()) or script.revision
 
 
-def _losses(conn: sa.Connection, tables: tuple[str, ...], columns: tuple[str, ...]) -> tuple[str, ...]:
+def _losses(conn: sa.Connection, tables: tuple[str, ...],
+            columns: tuple[str, ...]) -> tuple[str, ...]:
     lost = [f"{n} row(s) of {t}" for t in tables if (n := _count(conn, t))]
     lost += [f"{n} value(s) of {c}" for c in columns if (n := _count(conn, *c.split(".", 1)))]
     return tuple(lost)
 
 
 def plan(url: str, to: str | None, progress: Progress = lambda _m: None) -> list[Step]:
-    """Describe each downgrade from the live database's revision down to `to` (default: one step)."""
+    """Describe each downgrade from the live revision down to `to` (default: one step back)."""
     current = migrate.current(url)
     if current is None:
         raise RollbackError("the database has no schema revision (run `hudoor db upgrade`)")
     directory = scripts(url)
-    undone = path(directory, current, to or (directory.get_revision(current).down_revision or "base"))
-    chain = [s.revision for s in reversed(list(directory.walk_revisions(base="base", head=current)))]
+    try:
+        one_back = directory.get_revision(current).down_revision
+    except alembic.util.CommandError as exc:  # a database newer than this code
+        raise RollbackError(f"the database is at {current}, which this code does not know") from exc
+    undone = path(directory, current, to or (one_back if isinstance(one_back, str) else "base"))
+    chain = [s.revision for s in reversed(list(directory.walk_revisions("base", current)))]
     built = schemas(chain, progress)
     engine = make_engine(url)
     steps = []

@@ -101,8 +101,8 @@ def columns_of(described: Schema) -> dict[str, list[str]]:
 def data(engine: sa.Engine, columns: dict[str, list[str]]) -> dict[str, list[tuple[Any, ...]]]:
     """Return the rows of the given tables, only the given columns, in a stable order."""
     with engine.connect() as conn:
-        return {t: sorted((tuple(r) for r in conn.execute(
-                    sa.text(f"SELECT {', '.join(cols)} FROM {t}"))), key=repr)
+        return {t: sorted((tuple(r) for r in conn.execute(  # names quoted where reserved
+                    sa.select(*(sa.column(c) for c in cols)).select_from(sa.table(t)))), key=repr)
                 for t, cols in columns.items()}
 
 
@@ -123,7 +123,12 @@ def insert_rows(engine: sa.Engine, revision: str, *, refill: bool = False) -> No
                 conn.execute(meta.tables[table].insert(), row)
         for table in meta.sorted_tables:
             if table.name in empty and not any(name == table.name for name, _ in ROWS.get(revision, [])):
-                conn.execute(table.insert(), filler_row(table))
+                try:
+                    conn.execute(table.insert(), filler_row(table))
+                except sa.exc.DBAPIError as exc:
+                    raise AssertionError(
+                        f"no generic row fits {table.name} at {revision}: list representative "
+                        f"rows for it in tests/support/migration_rows.py ({exc.orig})") from exc
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
