@@ -136,7 +136,7 @@ def _open(cal: SchoolCalendar, day: date) -> list[tuple[tuple[str, str], int | N
     """Return (place, a school there, how many schools) for every place holding school on `day`."""
     found = [(place, sids[0], len(sids)) for place, sids in sorted(_places(cal).items())
              if cal.is_school_day(day, sids[0])]
-    if cal.is_school_day(day):  # the national calendar itself (a make-up day, no school yet)
+    if not cal.schools and cal.is_school_day(day):  # no school known yet: the national days
         found.append((("the national calendar", "sun-thu"), None, 0))
     return found
 
