@@ -19,9 +19,9 @@ branch_labels = None
 depends_on = None
 
 # Read by `hudoor release rollback-plan`, which refuses a rollback through this revision.
-irreversible_data = ("audit rows appended since are keyed HMACs (scheme 2); dropping hash_scheme "
-                     "makes them read as plain hashes and the chain stops verifying — a data step "
-                     "must first re-anchor the chain under the older code")
+irreversible_data = ("audit rows appended since are keyed HMACs (scheme 2); without hash_scheme "
+                     "the older code reads them as plain SHA-256 and the chain stops verifying; "
+                     "archive the keyed rows with their anchors first, or fix forward")
 
 _PG = [
     """CREATE OR REPLACE FUNCTION contract_versions_fixed() RETURNS trigger AS $$
