@@ -36,3 +36,8 @@ def current(url: str) -> str | None:
         rev = MigrationContext.configure(conn).get_current_revision()
     engine.dispose()
     return rev
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Migrate the database at `url` down to `revision` (check `core.rollback.plan` first)."""
+    command.downgrade(alembic_config(url), revision)

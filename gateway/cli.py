@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": ("gateway.cli_export", "import_cmd", "Load an open export into an empty instance."),
     "probes": ("gateway.cli_probes", "group", "Operator probes: USSD session and SMS round trip."),
     "reconcile": ("gateway.cli_writeback", "reconcile", "Reconcile attendance with upstream."),
+    "release": ("gateway.cli_release", "group", "Release windows, staged rollout, rollback package."),
     "sandbox": ("sandbox.cli", "sandbox", "Sandbox SIS: a synthetic upstream (development)."),
     "scheduler": ("gateway.cli_workers", "scheduler", "Enqueue the periodic jobs."),
     "simulator": ("simulator.cli", "simulator", "The local Africa's Talking + operators simulator."),

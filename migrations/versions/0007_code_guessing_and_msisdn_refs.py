@@ -23,6 +23,9 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
+# Read by `hudoor release rollback-plan`.
+downgrade_data = "burned codes expire at the moment they burned (they stay dead without burned_at)"
+
 
 def _digits(upstream_id: str) -> str:
     return "".join(ch for ch in upstream_id if ch.isdigit())
@@ -53,6 +56,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # A burned code must stay dead without its burned_at: it expires when it burned.
+    op.execute("UPDATE one_time_codes SET expires_at = burned_at "
+               "WHERE burned_at IS NOT NULL AND expires_at > burned_at")
     with op.batch_alter_table('one_time_codes', schema=None) as batch_op:
         batch_op.drop_index('ix_one_time_codes_kind_number')
         batch_op.drop_column('burned_at')

@@ -18,6 +18,11 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
+# Read by `hudoor release rollback-plan`, which refuses a rollback through this revision.
+irreversible_data = ("audit rows appended since are keyed HMACs (scheme 2); without hash_scheme "
+                     "the older code reads them as plain SHA-256 and the chain stops verifying; "
+                     "archive the keyed rows with their anchors first, or fix forward")
+
 _PG = [
     """CREATE OR REPLACE FUNCTION contract_versions_fixed() RETURNS trigger AS $$
     BEGIN

@@ -18,10 +18,10 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('attendance_records') as batch:
-        batch.add_column(sa.Column('revision', sa.Integer(), server_default=sa.text('1'),
-                                   nullable=False))
-        batch.create_index('ix_attendance_records_day', ['day'], unique=False)
+    # Plain ADD COLUMN, not a batch copy (see downgrade): existing records read revision 1.
+    op.add_column('attendance_records', sa.Column('revision', sa.Integer(),
+                                                  server_default=sa.text('1'), nullable=False))
+    op.create_index('ix_attendance_records_day', 'attendance_records', ['day'], unique=False)
     op.create_table('writeback_outbox',
     sa.Column('id', _ID, nullable=False),
     sa.Column('class_id', _ID, nullable=False),
@@ -85,6 +85,8 @@ def downgrade() -> None:
     op.drop_table('attendance_adjustments')
     op.drop_table('reconciliations')
     op.drop_table('writeback_outbox')
-    with op.batch_alter_table('attendance_records') as batch:
-        batch.drop_index('ix_attendance_records_day')
-        batch.drop_column('revision')
+    # Native DROP COLUMN, not a batch copy: on SQLite a copy drops and renames
+    # attendance_records, which its marks (and write-backs) reference, and with foreign
+    # keys on the DROP TABLE fails as soon as a single mark exists.
+    op.drop_index('ix_attendance_records_day', table_name='attendance_records')
+    op.drop_column('attendance_records', 'revision')
