@@ -187,7 +187,7 @@ def _verify(session: Session, secret: str, number: str, code: str, ip_ref: str,
         return Result(Outcome.WRONG)
     if hmac.compare_digest(live.code_hash, _code_hash(secret, holder.key, code)):
         live.used_at = now
-        return Result(Outcome.RIGHT, holder)
+        return Result(Outcome.RIGHT, holder, code_id=live.id)
     live.failures = (live.failures or 0) + 1
     if live.failures >= MAX_WRONG_TRIES:
         live.burned_at = now

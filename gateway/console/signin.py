@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, current_app, g, redirect, render_template, request, url_for
+from sqlalchemy import update
 
 from core import console_sessions, console_signin
 from core.console_signin import Outcome
 from core.i18n import Texts
 from core.rbac import Permission
 from core.runtime import runtime_of
+from digests.models import OutboxMessage
 from digests.outbox import Draft, enqueue
 from digests.services import requeue_from_outbox
 from gateway.console import console_bp
@@ -24,6 +26,7 @@ from gateway.console.auth import public, requires, set_session_cookie
 from shaping.policy import Priority
 
 CODE_KIND = "desk_sign_in_code"
+REDACTED = "[desk sign-in code, used]"  # what the outbox keeps once the code has worked
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,10 @@ def submit_code() -> Any:
         token = None
         if result.outcome is Outcome.RIGHT and result.holder is not None:
             token, _row = console_sessions.open_session(session, result.holder, now)
+            # The outbox kept the text to send it; a used code need not stay readable there.
+            session.execute(update(OutboxMessage).where(
+                OutboxMessage.idempotency_key == f"{CODE_KIND}:{result.code_id}")
+                .values(text=REDACTED))
     if token is None:
         status = 429 if result.outcome is Outcome.LIMITED else 400
         return render_template("desk/code.html", number=number,
