@@ -87,6 +87,14 @@ def test_codes_per_staff_number_are_limited(runtime, client) -> None:  # type: i
         assert len(s.scalars(select(OutboxMessage)).all()) == 3
     _at(runtime, minutes=15, seconds=1)
     assert ask_code(client, "DESK-5").status_code == 200
+    _at(runtime, minutes=30, seconds=1)
+    assert [ask_code(client, "DESK-5").status_code for _ in range(3)] == [200, 200, 200]
+    _at(runtime, minutes=45, seconds=1)  # every ask counts, refused ones too: 10 a day at most
+    assert [ask_code(client, "DESK-5").status_code for _ in range(3)] == [200, 200, 429]
+    _at(runtime, hours=23)
+    assert ask_code(client, "DESK-5").status_code == 429
+    _at(runtime, hours=24, seconds=1)
+    assert ask_code(client, "DESK-5").status_code == 200
 
 
 def test_codes_per_address_are_limited_across_numbers(runtime, app) -> None:  # type: ignore[no-untyped-def]
