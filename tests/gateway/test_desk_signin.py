@@ -220,3 +220,24 @@ def test_a_redis_outage_still_answers_and_the_outbox_keeps_the_code(runtime, cli
     assert asked.status_code == 200 and 'id="sent"' in asked.get_data(as_text=True)
     with runtime.sessions() as s:
         assert s.scalars(select(OutboxMessage.state)).one() == "queued"
+
+
+def test_a_champion_activated_over_ussd_signs_in_with_the_keypad_number(  # type: ignore[no-untyped-def]
+        synced, sandbox, client, runner, app) -> None:
+    import re
+
+    from core.codes import person_number
+    from tests.ussd.phone import Phone
+
+    school = sandbox.district.schools()[0]["id"]
+    champion = next(p["id"] for p in sandbox.district.roster(school) if p["role"] == "champion")
+    out = runner.invoke(cli, ["codes", "issue", "--staff", champion])
+    code = re.search(r"code (\d+)", out.output).group(1)  # type: ignore[union-attr]
+    phone = Phone(client)
+    phone.dial()
+    phone.send("1")
+    phone.send(person_number(champion))
+    assert phone.send(code).startswith("END ")
+    desk = app.test_client()
+    sign_in(desk, synced, person_number(champion))  # the digits they typed on the phone
+    assert champion in desk.get("/desk/").get_data(as_text=True)
