@@ -192,6 +192,11 @@ def test_binding_a_staff_phone_needs_consent_and_keeps_the_number_out_of_the_aud
         holder = console_signin.find_holder(s, "OPS-7")
     assert holder is not None and holder.msisdn == "+201001234567"
     assert "1001234567" not in json.dumps(_audit(runtime, "central_staff.bind_phone"))
+    assert runner.invoke(cli, ["staff", "add", "--staff-id", "OPS-8", "--name", "Ops eight",
+                               "--role", "ops", "--by", "t", "--reason", "hired"]).exit_code == 0
+    taken = runner.invoke(cli, ["staff", "bind-phone", "OPS-8", "--msisdn", "+201001234567",
+                                "--consent", "--by", "t", "--reason", "form 13"])
+    assert taken.exit_code != 0 and "bound to another entry (OPS-7)" in taken.output
 
 
 def test_the_delta_sync_that_sees_a_champion_leave_ends_their_session(synced, sandbox, client) -> None:  # type: ignore[no-untyped-def]
