@@ -29,21 +29,30 @@ class Permission(str, enum.Enum):
     ADJUSTMENTS_READ = "adjustments:read"
     ADJUSTMENTS_DECIDE = "adjustments:decide"  # a champion or principal, own school only
     RECONCILIATION_READ = "reconciliation:read"  # stored fingerprints of both sides
+    TICKETS_READ = "tickets:read"  # the support worklist (champions: own school; no security ones)
+    TICKETS_WRITE = "tickets:write"  # open, escalate, assign, close, flag security
+    BREACH_READ = "breach:read"  # breach cases, their clocks and sealed evidence checks
+    BREACH_DECIDE = "breach:decide"  # security only: breach or not, notices sent
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.OPS: frozenset({Permission.SYNC_READ, Permission.QUARANTINE_READ,
                          Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
                          Permission.AUDIT_VERIFY, Permission.PARITY_READ,
-                         Permission.ADJUSTMENTS_READ, Permission.RECONCILIATION_READ}),
+                         Permission.ADJUSTMENTS_READ, Permission.RECONCILIATION_READ,
+                         Permission.TICKETS_READ, Permission.TICKETS_WRITE}),
     Role.DESK: frozenset({Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
-                          Permission.PAPER_UPLOAD, Permission.ADJUSTMENTS_READ}),
+                          Permission.PAPER_UPLOAD, Permission.ADJUSTMENTS_READ,
+                          Permission.TICKETS_READ, Permission.TICKETS_WRITE}),
     Role.CHAMPION: frozenset({Permission.ATTENDANCE_AGGREGATES, Permission.PAPER_UPLOAD,
                               Permission.PARITY_READ, Permission.ADJUSTMENTS_READ,
-                              Permission.ADJUSTMENTS_DECIDE}),
+                              Permission.ADJUSTMENTS_DECIDE, Permission.TICKETS_READ,
+                              Permission.TICKETS_WRITE}),
     Role.AUDITOR: frozenset({Permission.AUDIT_VERIFY, Permission.ADJUSTMENTS_READ,
-                             Permission.RECONCILIATION_READ}),
-    Role.SECURITY: frozenset({Permission.AUDIT_VERIFY, Permission.TOKENS_READ}),
+                             Permission.RECONCILIATION_READ, Permission.BREACH_READ}),
+    Role.SECURITY: frozenset({Permission.AUDIT_VERIFY, Permission.TOKENS_READ,
+                              Permission.TICKETS_READ, Permission.TICKETS_WRITE,
+                              Permission.BREACH_READ, Permission.BREACH_DECIDE}),
 }
 CENTRAL_ROLES = frozenset(r for r in Role if r is not Role.CHAMPION)  # held by central staff
 

@@ -15,6 +15,7 @@ import click
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "adjustments": ("gateway.cli_adjustments", "group", "Retroactive attendance adjustments."),
     "audit": ("gateway.cli_audit", "audit", "The keyed, hash-chained audit log."),
+    "breach": ("gateway.cli_breach", "group", "Suspected breaches: PDPL clocks, sealed evidence."),
     "calendar": ("gateway.cli_calendar", "group", "The one calendar: holidays, terms, exceptions."),
     "codes": ("gateway.cli_codes", "group", "One-time codes: staff activation, guardian slips."),
     "contract": ("gateway.cli_sync", "contract", "Upstream schema versions and their notice."),
@@ -29,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "sms": ("digests.cli", "sms", "Inspect SMS texts (encoding, segments)."),
     "staff": ("gateway.cli_tokens", "staff", "Central staff register (ops, desk, security, auditor)."),
     "sync": ("gateway.cli_sync", "sync", "Roster and identity sync from the upstream SIS."),
+    "tickets": ("gateway.cli_tickets", "group", "Support tickets on the ladder (Tier 0-3, security)."),
     "tokens": ("gateway.cli_tokens", "group", "Admin API tokens bound to a person."),
     "ussd-warm": ("gateway.cli_workers", "ussd_warm", "Warm the USSD hop caches now."),
     "worker": ("gateway.cli_workers", "worker", "Run an RQ worker (urgent first, digests last)."),
