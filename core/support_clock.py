@@ -8,7 +8,7 @@ through weekends, feasts, the freeze dates or a central closure.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from core import calendar
 from core.school_calendar import SchoolCalendar
@@ -65,7 +65,7 @@ def ticket_sla_due(cal: SchoolCalendar, now: datetime, tier: int, *, security: b
                    school: int | None) -> datetime:
     """Return when a ticket now at `tier` (or with security) is due to be acted on."""
     if security:
-        return now + SECURITY_SLA
+        return now.astimezone(timezone.utc) + SECURITY_SLA
     # Tier 0 is the school's champion, who keeps the school's week; the central tiers the
     # national one.
     return add_working_hours(cal, now, TIER_SLA_HOURS[tier], school if tier == 0 else None)
@@ -86,7 +86,10 @@ def breach_deadlines(cal: SchoolCalendar, opened_at: datetime) -> BreachDeadline
     work = working_calendar(cal)
     day = calendar.to_cairo(opened_at).date()
     last = work.working_days_after(day, PERSONS_WORKING_DAYS)
-    return BreachDeadlines(opened_at + CENTRE_NOTICE, calendar.at_cairo(last, _END_OF_DAY))
+    # Elapsed hours, counted in UTC: Cairo wall-clock arithmetic would gain or lose the hour
+    # summer time moves.
+    return BreachDeadlines(opened_at.astimezone(timezone.utc) + CENTRE_NOTICE,
+                           calendar.at_cairo(last, _END_OF_DAY))
 
 
 def time_left(due: datetime, now: datetime) -> str:

@@ -19,6 +19,9 @@ _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890
 # A run of digits, possibly grouped by spaces, dashes, dots or brackets ("010 1234-5678").
 # Not when glued to a Latin letter, digit, dash or slash: "STF-0001-0003" is an id, not a phone.
 _DIGIT_RUN = re.compile(r"(?<![A-Za-z0-9_\-/])\+?\d(?:[ \-.()]{0,2}\d)*")
+# Dates and clock times are masked first: "2026-11-30 09:30" is no phone number.
+_DATE_TIME = re.compile(r"(?<!\d)(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}"
+                        r"|\d{1,2}:\d{2}(?::\d{2})?)(?!\d)")
 _EG_MOBILE = re.compile(r"^(?:\+?20|0020|0)?1[0125]\d{8}$")
 _NATIONAL_ID = re.compile(r"^[23]\d{13}$")  # century digit, birth date, governorate, serial
 CODE_DIGITS = 6  # an unbroken run this long reads as a one-time code (ours are 9 and 10)
@@ -26,7 +29,9 @@ LONG_DIGITS = 10  # a grouped run this long is a phone, an id or an account numb
 _SECRET_WORDS = (r"password|passcode|passwd|pwd|pin|otp|code|token|secret|"
                  r"كلمة السر|كلمة المرور|كلمه السر|كلمه المرور|باسورد|الباسورد|رمز|الرمز|كود|الكود")
 _SECRET_GIVEN = re.compile(rf"(?i)(?:{_SECRET_WORDS})\s*(?:is|هو|هي|:|=)\s*\S+")
-_TOKEN = re.compile(r"(?<![\w\-])(?:Bearer\s+)?[A-Za-z0-9_\-]{20,}(?:\.[A-Za-z0-9_\-]{4,})*")
+# An API token or session key: one long word of letters and digits, or dotted parts (signed).
+_TOKEN = re.compile(r"(?<![\w\-.])(?:Bearer\s+)?(?:[A-Za-z0-9_\-]{8,}(?:\.[A-Za-z0-9_\-]{4,})+"
+                    r"|[A-Za-z0-9_\-]{20,})")
 _ID_SHAPED = re.compile(r"^[A-Z]{2,5}(?:-[A-Z0-9]{1,8})+$")  # STF-0001-0003, SCH-0001-G1-A
 
 
@@ -42,22 +47,60 @@ class Finding:
     tail: str  # the last two characters, so a person can find it; never the whole value
 
 
+def _kind(pieces: list[str]) -> str | None:
+    joined = "".join(pieces)
+    digits = joined.lstrip("+")
+    # Groups of one or two digits are dates and times, not a national id cut up.
+    if _NATIONAL_ID.match(digits) and all(len(p) >= 3 for p in pieces):
+        return "national id"
+    # Grouped, a number is written in groups of 2+ digits after a 0 or +20 ("010 1234 5678");
+    # "120 4 120 120" is a list of counts, not a phone.
+    grouped_ok = len(pieces) == 1 or (all(len(p.lstrip("+")) >= 2 for p in pieces[1:])
+                                      and joined.startswith(("0", "+", "20")))
+    if grouped_ok and (_EG_MOBILE.match(joined) or (joined.startswith("+") and len(digits) >= 8)):
+        return "phone number"
+    if len(pieces) == 1 and len(digits) >= CODE_DIGITS:
+        return "code or password"
+    return None
+
+
+def _long_runs(pieces: list[tuple[int, int, str]]) -> list[Finding]:
+    """Return stretches of groups of 3+ digits that make 10+ digits (an account, a card).
+
+    Groups of one or two digits (dates, times) break a stretch: "2026-11-30 09:30" is no number.
+    """
+    found, stretch = [], []
+    for piece in [*pieces, (0, 0, "")]:
+        if len(piece[2].lstrip("+")) >= 3:
+            stretch.append(piece)
+            continue
+        if sum(len(p[2].lstrip("+")) for p in stretch) >= LONG_DIGITS:
+            found.append(Finding("long digit run", stretch[0][0], stretch[-1][1], stretch[-1][2][-2:]))
+        stretch = []
+    return found
+
+
 def _digit_runs(text: str) -> list[Finding]:
     found = []
-    for m in _DIGIT_RUN.finditer(text.translate(_DIGITS)):
-        digits = re.sub(r"\D", "", m.group())
-        glued = re.fullmatch(r"\+?\d+", m.group()) is not None
-        if _NATIONAL_ID.match(digits):
-            kind = "national id"
-        elif _EG_MOBILE.match(digits) or (m.group().startswith("+") and len(digits) >= 8):
-            kind = "phone number"
-        elif len(digits) >= LONG_DIGITS:
-            kind = "long digit run"
-        elif glued and len(digits) >= CODE_DIGITS:
-            kind = "code or password"
-        else:
-            continue
-        found.append(Finding(kind, m.start(), m.end(), digits[-2:]))
+    masked = _DATE_TIME.sub(lambda d: "x" * len(d.group()), text.translate(_DIGITS))
+    for m in _DIGIT_RUN.finditer(masked):
+        # The groups of one run ("010 1234 5678 09:30"): the longest stretch of them that
+        # reads as a phone or an id, from each group on, so a time after a number is no cover.
+        pieces = [(m.start() + p.start(), m.start() + p.end(), p.group())
+                  for p in re.finditer(r"\+?\d+", m.group())]
+        i, hits = 0, []
+        while i < len(pieces):
+            for j in range(len(pieces), i, -1):
+                kind = _kind([p[2] for p in pieces[i:j]])
+                if kind:
+                    hits.append(Finding(kind, pieces[i][0], pieces[j - 1][1], pieces[j - 1][2][-2:]))
+                    i = j
+                    break
+            else:
+                i += 1
+        if not hits:
+            hits = _long_runs(pieces)
+        found += hits
     return found
 
 
@@ -66,7 +109,8 @@ def _secrets(text: str) -> list[Finding]:
              for m in _SECRET_GIVEN.finditer(text)]
     for m in _TOKEN.finditer(text):
         word = m.group().removeprefix("Bearer").strip()
-        if _ID_SHAPED.match(word) or not (re.search(r"\d", word) and re.search(r"[A-Za-z]", word)):
+        if (_ID_SHAPED.match(word) or ("." in word and len(word) < 24)  # report_2026.docx
+                or not (re.search(r"\d", word) and re.search(r"[A-Za-z]", word))):
             continue
         found.append(Finding("code or password", m.start(), m.end(), word[-2:]))
     return found
@@ -124,8 +168,9 @@ ARABIC_WORDS = ("اختراق", "مخترق", "اخترق", "اتخترق", "ت�
 ENGLISH_WORDS = ("breach", "breached", "leak", "leaked", "leaking", "hacked", "hack", "hacker",
                  "password", "stolen phone", "phone stolen", "stolen", "lost phone",
                  "phishing", "malware", "ransomware", "sim swap", "unauthorised",
-                 "unauthorized", "impersonat", "compromised", "data exposed")
-_ENGLISH = re.compile(r"(?i)\b(?:" + "|".join(re.escape(w) for w in ENGLISH_WORDS) + r")")
+                 "unauthorized", "impersonated", "impersonating", "impersonation",
+                 "compromised", "data exposed", "leaks", "breaches")
+_ENGLISH = re.compile(r"(?i)\b(?:" + "|".join(re.escape(w) for w in ENGLISH_WORDS) + r")\b")
 
 
 def normalise_arabic(text: str) -> str:
