@@ -33,6 +33,8 @@ class Permission(str, enum.Enum):
     TICKETS_WRITE = "tickets:write"  # open, escalate, assign, close, flag security
     BREACH_READ = "breach:read"  # breach cases, their clocks and sealed evidence checks
     BREACH_DECIDE = "breach:decide"  # security only: breach or not, notices sent
+    DESK_HOME = "desk:home"  # the desk console's own pages: every role that signs in to it
+    SUPPORT_ANALYTICS = "support:analytics"  # aggregate worklists of schools needing help (G5)
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -40,31 +42,36 @@ GRANTS: dict[Role, frozenset[Permission]] = {
                          Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
                          Permission.AUDIT_VERIFY, Permission.PARITY_READ,
                          Permission.ADJUSTMENTS_READ, Permission.RECONCILIATION_READ,
-                         Permission.TICKETS_READ, Permission.TICKETS_WRITE}),
+                         Permission.TICKETS_READ, Permission.TICKETS_WRITE,
+                         Permission.DESK_HOME, Permission.SUPPORT_ANALYTICS}),
     Role.DESK: frozenset({Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
                           Permission.PAPER_UPLOAD, Permission.ADJUSTMENTS_READ,
-                          Permission.TICKETS_READ, Permission.TICKETS_WRITE}),
+                          Permission.TICKETS_READ, Permission.TICKETS_WRITE,
+                          Permission.DESK_HOME, Permission.SUPPORT_ANALYTICS}),
     Role.CHAMPION: frozenset({Permission.ATTENDANCE_AGGREGATES, Permission.PAPER_UPLOAD,
                               Permission.PARITY_READ, Permission.ADJUSTMENTS_READ,
                               Permission.ADJUSTMENTS_DECIDE, Permission.TICKETS_READ,
-                              Permission.TICKETS_WRITE}),
+                              Permission.TICKETS_WRITE, Permission.DESK_HOME}),
     Role.AUDITOR: frozenset({Permission.AUDIT_VERIFY, Permission.ADJUSTMENTS_READ,
-                             Permission.RECONCILIATION_READ, Permission.BREACH_READ}),
+                             Permission.RECONCILIATION_READ, Permission.BREACH_READ,
+                             Permission.DESK_HOME}),
     Role.SECURITY: frozenset({Permission.AUDIT_VERIFY, Permission.TOKENS_READ,
                               Permission.TICKETS_READ, Permission.TICKETS_WRITE,
-                              Permission.BREACH_READ, Permission.BREACH_DECIDE}),
+                              Permission.BREACH_READ, Permission.BREACH_DECIDE,
+                              Permission.DESK_HOME}),
 }
 CENTRAL_ROLES = frozenset(r for r in Role if r is not Role.CHAMPION)  # held by central staff
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling the API, and within what scope."""
+    """Who is calling the API or using the desk console, and within what scope."""
 
     subject: str
     role: Role
     school: str | None = None  # upstream school id, for champions
     token_id: int | None = None  # the api_tokens row the call came with
+    session_id: int | None = None  # the console_sessions row a desk-console request came with
 
     def can(self, permission: Permission) -> bool:
         return permission in GRANTS[self.role]

@@ -7,7 +7,7 @@ are seen by security (and auditors, read-only) alone — to anyone else they do 
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
 
@@ -21,12 +21,6 @@ from gateway.api import _error, bp, requires
 
 ACTIONS = ("escalate", "deescalate", "assign", "close", "security")
 START_TIER = {Role.CHAMPION: 0, Role.DESK: 1, Role.OPS: 2, Role.SECURITY: 1}
-
-
-def _own_school(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a view that scopes champions to their own school itself (for the role matrix)."""
-    view.school_scoped = True  # type: ignore[attr-defined]
-    return view
 
 
 def _actor() -> str:
@@ -60,7 +54,6 @@ def _refused(exc: Exception) -> Response:
 
 
 @bp.get("/tickets")
-@_own_school
 @requires(Permission.TICKETS_READ)
 def ticket_list() -> Response:
     """The worklist, oldest SLA first (not a ranking); champions: their school's only."""
@@ -75,7 +68,6 @@ def ticket_list() -> Response:
 
 
 @bp.post("/tickets")
-@_own_school
 @requires(Permission.TICKETS_WRITE)
 def ticket_open() -> Response:
     """Open a ticket: {category, title, description, school?, people?, security?, strip?}."""
@@ -107,7 +99,6 @@ def ticket_open() -> Response:
 
 
 @bp.get("/tickets/<int:ticket_id>")
-@_own_school
 @requires(Permission.TICKETS_READ)
 def ticket_show(ticket_id: int) -> Response:
     """A ticket with its description and history (who, what, when, why)."""
@@ -126,8 +117,6 @@ def ticket_show(ticket_id: int) -> Response:
     return jsonify(out)
 
 
-@bp.post("/tickets/<int:ticket_id>/<any(escalate,deescalate,assign,close,security):action>")
-@_own_school
 @requires(Permission.TICKETS_WRITE)
 def ticket_action(ticket_id: int, action: str) -> Response:
     """Change a ticket: {reason} (and {to} for assign); one tier at a time."""
@@ -194,7 +183,6 @@ def breach_show(case_id: int) -> Response:
     return jsonify(out)
 
 
-@bp.post("/breaches/<int:case_id>/<any(decision,notices):what>")
 @requires(Permission.BREACH_DECIDE)
 def breach_decide(case_id: int, what: str) -> Response:
     """Record {decision: breach|not-a-breach, reason} or a notice {to: centre|persons, reason}."""
@@ -213,3 +201,12 @@ def breach_decide(case_id: int, what: str) -> Response:
             return jsonify(case=c.id, decision=c.decision)
     except TicketRefused as exc:
         return _refused(exc)
+
+
+# One rule per action, so the role matrix (and its test) names each path a caller uses.
+for _action in ACTIONS:
+    bp.add_url_rule(f"/tickets/<int:ticket_id>/{_action}", view_func=ticket_action,
+                    methods=["POST"], defaults={"action": _action})
+for _what in ("decision", "notices"):
+    bp.add_url_rule(f"/breaches/<int:case_id>/{_what}", view_func=breach_decide,
+                    methods=["POST"], defaults={"what": _what})

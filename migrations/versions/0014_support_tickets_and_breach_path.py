@@ -2,7 +2,7 @@
 write-once evidence snapshots (issue 11)
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-11-30 05:50:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import core.models
 
 revision = '0014'
-down_revision = "0011"
+down_revision = "0013"  # re-chained after the desk console (0013) was merged in; was "0011"
 branch_labels = None
 depends_on = None
 
