@@ -21,6 +21,7 @@ from core.api_tokens import CHAMPION_PERSON_ROLES
 from core.access import has_access
 from core.evidence import Sources
 from core.models import BreachCase, CentralStaff, Person, School, SupportTicket, TicketStatus
+from core.rbac import Permission, Principal, Role
 from core.school_calendar import SchoolCalendar
 from core.ticket_history import TIER_NAMES, TicketRefused, event, history, need, queue
 
@@ -30,7 +31,8 @@ TIER_ROLES = {1: "desk", 2: "ops"}  # central staff roles who own tickets at the
 VENDOR_PREFIX = "vendor:"  # Tier 3 owners are outside vendors, named "vendor:NAME"
 
 __all__ = ["CATEGORIES", "TicketRefused", "Opened", "open_ticket", "escalate", "deescalate",
-           "assign", "close", "flag_security", "get", "worklist", "history", "queue"]
+           "assign", "close", "flag_security", "get", "worklist", "worklist_for", "may_see",
+           "history", "queue"]
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,26 @@ def flag_security(session: Session, ticket_id: int, *, by: str, reason: str, now
           reason=reason, now=now)
     return breach.open_case(session, ticket, by=by, trigger=f"flagged by {by}: {reason}", now=now,
                             cal=cal, sources=sources)
+
+
+def may_see(principal: Principal, ticket: SupportTicket) -> bool:
+    """Tell whether `principal` may see `ticket` at all (API and console alike).
+
+    Security tickets: only those who read breach cases. Champions: their own school's only.
+    """
+    if ticket.security and not principal.can(Permission.BREACH_READ):
+        return False
+    if principal.role is Role.CHAMPION:
+        return ticket.school_upstream_id is not None and principal.sees_school(ticket.school_upstream_id)
+    return True
+
+
+def worklist_for(session: Session, principal: Principal, *, include_closed: bool = False
+                 ) -> list[SupportTicket]:
+    """Return the worklist `principal` may see, oldest SLA first."""
+    return worklist(session, school=principal.school if principal.role is Role.CHAMPION else None,
+                    include_security=principal.can(Permission.BREACH_READ),
+                    include_closed=include_closed)
 
 
 def worklist(session: Session, *, school: str | None = None, include_security: bool = True,

@@ -27,15 +27,6 @@ def _actor() -> str:
     return f"{g.principal.role.value}:{g.principal.subject}"
 
 
-def visible(principal: Principal, ticket: SupportTicket) -> bool:
-    """Tell whether `principal` may see `ticket` at all."""
-    if ticket.security and not principal.can(Permission.BREACH_READ):
-        return False
-    if principal.role is Role.CHAMPION:
-        return ticket.school_upstream_id is not None and principal.sees_school(ticket.school_upstream_id)
-    return True
-
-
 def ticket_json(t: SupportTicket, now: Any) -> dict[str, Any]:
     return {"id": t.id, "queue": tickets.queue(t), "tier": t.tier, "security": t.security,
             "owner": t.owner, "status": t.status, "category": t.category, "title": t.title,
@@ -57,12 +48,9 @@ def _refused(exc: Exception) -> Response:
 @requires(Permission.TICKETS_READ)
 def ticket_list() -> Response:
     """The worklist, oldest SLA first (not a ranking); champions: their school's only."""
-    p: Principal = g.principal
     rt = runtime_of(current_app)
     with rt.sessions() as s:
-        rows = tickets.worklist(s, school=p.school if p.role is Role.CHAMPION else None,
-                                include_security=p.can(Permission.BREACH_READ),
-                                include_closed=request.args.get("all") == "1")
+        rows = tickets.worklist_for(s, g.principal, include_closed=request.args.get("all") == "1")
         now = rt.clock()
         return jsonify([ticket_json(t, now) for t in rows])
 
@@ -105,7 +93,7 @@ def ticket_show(ticket_id: int) -> Response:
     rt = runtime_of(current_app)
     with rt.sessions() as s:
         t = s.get(SupportTicket, ticket_id)
-        if t is None or not visible(g.principal, t):
+        if t is None or not tickets.may_see(g.principal, t):
             return _error(404, "no such ticket")
         out = ticket_json(t, rt.clock())
         out["description"] = t.description
@@ -126,7 +114,7 @@ def ticket_action(ticket_id: int, action: str) -> Response:
     try:
         with rt.sessions() as s, s.begin():
             t = s.get(SupportTicket, ticket_id)
-            if t is None or not visible(g.principal, t):
+            if t is None or not tickets.may_see(g.principal, t):
                 return _error(404, "no such ticket")
             now, by = rt.clock(), _actor()
             cal = calendar_store.current(s, rt.config)
