@@ -31,8 +31,9 @@ LABELS = {
     "Tier 0 champion": _("Tier 0 champion"), "Tier 1 desk": _("Tier 1 desk"),
     "Tier 2 platform ops": _("Tier 2 platform ops"), "Tier 3 vendor": _("Tier 3 vendor"),
     "security": _("security"), "closed": _("closed"), "open": _("open"),
-    "escalate": _("escalate"), "deescalate": _("deescalate"), "assign": _("assign"),
-    "close": _("close"), "returned": _("returned"), "centre": _("the Centre (72 hours)"),
+    "did:open": _("opened"), "did:escalate": _("escalated"), "did:deescalate": _("de-escalated"),
+    "did:assign": _("assigned"), "did:close": _("closed it"), "did:security": _("sent to security"),
+    "did:returned": _("returned to the ladder"), "centre": _("the Centre (72 hours)"),
     "persons": _("the persons concerned (3 working days)"), "breach": _("breach"),
     "not-a-breach": _("not a breach"),
 }
