@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, ticket_text
 from core.models import SupportTicket, TicketEvent
 
 TIER_NAMES = {0: "Tier 0 champion", 1: "Tier 1 desk", 2: "Tier 2 platform ops", 3: "Tier 3 vendor"}
@@ -25,11 +25,18 @@ def queue(ticket: SupportTicket) -> str:
 
 
 def need(**values: str | None) -> None:
-    """Refuse a change when any named value (who, why) is missing."""
+    """Refuse a change when any named value (who, why) is missing, or a reason holds a phone
+    number, an id or a credential (it is kept in the history and the audit chain)."""
     missing = [f"--{k}" for k, v in values.items() if not (v or "").strip()]
     if missing:
         raise TicketRefused(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
                             "required: every change says who made it and why")
+    if values.get("reason"):
+        try:
+            ticket_text.check(str(values["reason"]), field="reason")
+        except ticket_text.TextRefused as exc:
+            raise TicketRefused(str(exc).replace(" (or pass --strip / \"strip\": true to have it "
+                                                 "removed)", "")) from exc
 
 
 def event(session: Session, ticket: SupportTicket, *, actor: str, action: str,

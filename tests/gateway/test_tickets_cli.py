@@ -128,6 +128,24 @@ def test_phone_numbers_ids_and_codes_are_refused_and_saying_so_or_stripped_on_re
     assert student in ok(runner, "tickets", "show", str(tid))  # ids are fine
 
 
+def test_flag_security_skips_the_ladder_and_reasons_hold_no_phone_number(synced, sandbox, runner) -> None:  # type: ignore[no-untyped-def]
+    school = sandbox.district.schools()[0]["id"]
+    tid = open_ticket(runner, school)
+    out = refused(runner, "tickets", "escalate", str(tid), "--by", "x", "--reason",
+                  "parent on 01012345678 insists")
+    assert "the reason was refused: it holds phone number ending …78" in out
+    assert "--strip" not in out  # a reason is never stripped, only refused
+    out = ok(runner, "tickets", "flag-security", str(tid), "--by", "desk:D-1", "--reason",
+             "the champion's SIM may be cloned")
+    assert f"ticket {tid}: security; breach case 1, evidence sealed" in out
+    assert "is with security" in refused(runner, "tickets", "escalate", str(tid), "--by", "x",
+                                         "--reason", "r")
+    assert "already has breach case 1" in refused(runner, "tickets", "flag-security", str(tid),
+                                                  "--by", "x", "--reason", "r")
+    assert ok(runner, "breach", "verify", "1").rstrip().endswith("ok")
+    assert "no breach case 9" in refused(runner, "breach", "verify", "9")
+
+
 def test_the_worklist_is_oldest_sla_first_on_working_hours(synced, sandbox, runner) -> None:  # type: ignore[no-untyped-def]
     school = sandbox.district.schools()[0]["id"]
     # Sunday 09:30 Cairo. The desk's 8 working hours run to the cut-off (15:30), then on
