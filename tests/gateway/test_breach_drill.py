@@ -84,7 +84,7 @@ def test_breach_drill(synced, sandbox, client, runner) -> None:  # type: ignore[
     assert [p["upstream_id"] for p in content["db_rows"]["people"]] == [student]
     assert any(r["action"] == "ticket.open" for r in content["audit_rows"])
     assert content["audit_head"]["seq"] == max(r["seq"] for r in content["audit_rows"])
-    assert content["log_lines"] == [{"file": "worker.log", "line": 1, "text":
+    assert content["log_lines"] == [{"file": "worker.log", "offset": 0, "text":
                                      f"12:01 digest for {student} to [removed: phone number] failed"}]
 
     # 3. The clocks: 72 hours for the Centre; 3 working days for the persons, which skip the
