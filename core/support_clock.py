@@ -46,6 +46,8 @@ def add_working_hours(cal: SchoolCalendar, start: datetime, hours: float,
     """
     work = working_calendar(cal)
     left = timedelta(hours=hours)
+    if left <= timedelta(0):  # no time to add: `start` itself, even at closing time or at night
+        return start
     cursor = calendar.to_cairo(start)
     for _ in range(_MAX_DAYS):
         day = cursor.date()

@@ -31,6 +31,12 @@ def test_working_hours_skip_the_night_the_weekend_and_the_feast() -> None:
     assert support_clock.add_working_hours(CAL, cairo(2027, 5, 12, 22), 1) == cairo(2027, 5, 13, 8, 30)
 
 
+def test_no_hours_is_no_time_even_at_closing_time() -> None:
+    closing = cairo(2026, 9, 1, 15, 30)  # Hypothesis: adding 8 h then 0 h moved to the morning
+    assert support_clock.add_working_hours(CAL, closing, 0) == closing
+    assert support_clock.add_working_hours(CAL, cairo(2026, 9, 1, 7, 30), 8) == closing
+
+
 def test_the_desk_keeps_working_between_terms_but_not_on_a_central_closure() -> None:
     summer = cairo(2027, 7, 1, 9)  # a Thursday after term 2
     assert support_clock.add_working_hours(CAL, summer, 2) == cairo(2027, 7, 1, 11)
