@@ -24,10 +24,12 @@ from core import audit
 from core.access import has_access
 from core.models import (
     CentralStaff,
+    CodeKind,
     ConsoleAttempt,
     ConsoleCode,
     Contact,
     ContactKind,
+    OneTimeCode,
     Person,
     School,
 )
@@ -88,7 +90,8 @@ def _code_hash(secret: str, holder_key: str, code: str) -> str:
 
 
 def find_holder(session: Session, number: str) -> Holder | None:
-    """Return who `number` (a central staff id or an upstream person id) names, if they may sign in."""
+    """Return who `number` names, if they may sign in: a central staff id, an upstream person
+    id, or the keypad number a champion activated their SIM with."""
     number = number.strip()
     if not number or len(number) > 64:
         return None
@@ -98,12 +101,18 @@ def find_holder(session: Session, number: str) -> Holder | None:
             return None
         return Holder(f"staff:{staff.staff_ref}", staff.staff_ref, Role(staff.role), None,
                       staff.msisdn, "ar", staff_id=staff.id)
+    person_match = Person.upstream_id == number
+    if number.isdigit():  # the keypad number typed at activation (core.codes.person_number)
+        activated = select(OneTimeCode.person_id).where(
+            OneTimeCode.kind == CodeKind.STAFF_ACTIVATION.value, OneTimeCode.number == number,
+            OneTimeCode.used_at.is_not(None))
+        person_match = person_match | Person.id.in_(activated)
     row = session.execute(
         select(Person, School.upstream_id, Contact.msisdn, Contact.language)
         .join(School, School.id == Person.school_id)
         .join(Contact, (Contact.person_id == Person.id) & (Contact.kind == ContactKind.STAFF.value)
               & Contact.revoked_at.is_(None))
-        .where(Person.upstream_id == number).order_by(Contact.id.desc()).limit(1)).first()
+        .where(person_match).order_by(Contact.id.desc()).limit(1)).first()
     if row is None:
         return None
     person, school, msisdn, language = row
