@@ -731,6 +731,115 @@ class AssessmentAnswer(Base):
         Index("uq_assessment_answers_once", "quiz", "student_id", "question", unique=True),
         Index("ix_assessment_answers_class", "class_id", "quiz"),
     )
+class TicketStatus(str, enum.Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class SupportTicket(Base):
+    """A support ticket on the ladder (Tier 0 champion … Tier 3 vendor), or with security (G4)."""
+
+    __tablename__ = "support_tickets"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    school_upstream_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    people: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of upstream person ids
+    category: Mapped[str] = mapped_column(String(24))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)  # refused if it holds phones, ids or codes
+    tier: Mapped[int] = mapped_column(SmallInteger)  # 0..3; where it returns if not a breach
+    security: Mapped[bool] = mapped_column(Boolean, default=False)  # with the security role now
+    owner: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    status: Mapped[str] = mapped_column(String(8), default=TicketStatus.OPEN.value)
+    opened_by: Mapped[str] = mapped_column(String(100))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sla_due_at: Mapped[datetime] = mapped_column(UTCDateTime)  # restarts with each tier
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_support_tickets_status_due", "status", "sla_due_at"),)
+
+
+class TicketEvent(Base):
+    """One change of a ticket: who, what, when, why (and the audit row that vouches for it)."""
+
+    __tablename__ = "ticket_history"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("support_tickets.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(24))
+    from_value: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    to_value: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    reason: Mapped[str] = mapped_column(String(300))
+    audit_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class BreachCase(Base):
+    """A suspected personal-data breach: its PDPL clocks, decision and notices (Law 151/2020)."""
+
+    __tablename__ = "breach_cases"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("support_tickets.id"), unique=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    flagged_by: Mapped[str] = mapped_column(String(100))
+    trigger: Mapped[str] = mapped_column(String(200))  # "flag" or the keywords that matched
+    centre_due_at: Mapped[datetime] = mapped_column(UTCDateTime)  # 72 hours
+    persons_due_at: Mapped[datetime] = mapped_column(UTCDateTime)  # 3 working days
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)  # latest decision
+    decided_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    centre_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    persons_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class BreachDecision(Base):
+    """Every decision on a case, kept (the latest is copied onto the case)."""
+
+    __tablename__ = "breach_decisions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("breach_cases.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))  # breach | not-a-breach
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(300))
+    audit_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class EvidenceSnapshot(Base):
+    """Evidence sealed when a case opens: canonical JSON and its SHA-256; write-once."""
+
+    __tablename__ = "evidence_snapshots"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("breach_cases.id"), index=True)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    taken_by: Mapped[str] = mapped_column(String(100))
+    audit_head_seq: Mapped[int] = mapped_column(BigInteger)
+    audit_head_hash: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+WRITE_ONCE_TRIGGERS = {
+    "postgresql": [
+        """CREATE OR REPLACE FUNCTION evidence_write_once() RETURNS trigger AS $$
+        BEGIN RAISE EXCEPTION 'evidence_snapshots is write-once'; END; $$ LANGUAGE plpgsql""",
+        """CREATE TRIGGER evidence_no_change BEFORE UPDATE OR DELETE ON evidence_snapshots
+        FOR EACH ROW EXECUTE FUNCTION evidence_write_once()""",
+    ],
+    "sqlite": [
+        """CREATE TRIGGER evidence_no_update BEFORE UPDATE ON evidence_snapshots
+        BEGIN SELECT RAISE(ABORT, 'evidence_snapshots is write-once'); END""",
+        """CREATE TRIGGER evidence_no_delete BEFORE DELETE ON evidence_snapshots
+        BEGIN SELECT RAISE(ABORT, 'evidence_snapshots is write-once'); END""",
+    ],
+}
+WRITE_ONCE_DROP = {
+    "postgresql": ["DROP TRIGGER IF EXISTS evidence_no_change ON evidence_snapshots",
+                   "DROP FUNCTION IF EXISTS evidence_write_once()"],
+    "sqlite": ["DROP TRIGGER IF EXISTS evidence_no_update", "DROP TRIGGER IF EXISTS evidence_no_delete"],
+}
+
+
 # --- Desk console (issue 11): sign-in codes by SMS, server-side sessions ---
 
 

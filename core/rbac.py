@@ -30,6 +30,10 @@ class Permission(str, enum.Enum):
     ADJUSTMENTS_DECIDE = "adjustments:decide"  # a champion or principal, own school only
     RECONCILIATION_READ = "reconciliation:read"  # stored fingerprints of both sides
     ASSESSMENTS_READ = "assessments:read"  # quiz results per class: aggregates, small cells suppressed
+    TICKETS_READ = "tickets:read"  # the support worklist (champions: own school; no security ones)
+    TICKETS_WRITE = "tickets:write"  # open, escalate, assign, close, flag security
+    BREACH_READ = "breach:read"  # breach cases, their clocks and sealed evidence checks
+    BREACH_DECIDE = "breach:decide"  # security only: breach or not, notices sent
     DESK_HOME = "desk:home"  # the desk console's own pages: every role that signs in to it
     SUPPORT_ANALYTICS = "support:analytics"  # aggregate worklists of schools needing help (G5)
 
@@ -40,17 +44,23 @@ GRANTS: dict[Role, frozenset[Permission]] = {
                          Permission.AUDIT_VERIFY, Permission.PARITY_READ,
                          Permission.ADJUSTMENTS_READ, Permission.RECONCILIATION_READ,
                          Permission.ASSESSMENTS_READ, Permission.DESK_HOME,
-                         Permission.SUPPORT_ANALYTICS}),
+                         Permission.SUPPORT_ANALYTICS, Permission.TICKETS_READ,
+                         Permission.TICKETS_WRITE}),
     Role.DESK: frozenset({Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
                           Permission.PAPER_UPLOAD, Permission.ADJUSTMENTS_READ,
+                          Permission.TICKETS_READ, Permission.TICKETS_WRITE,
                           Permission.DESK_HOME, Permission.SUPPORT_ANALYTICS}),
     Role.CHAMPION: frozenset({Permission.ATTENDANCE_AGGREGATES, Permission.PAPER_UPLOAD,
                               Permission.PARITY_READ, Permission.ADJUSTMENTS_READ,
                               Permission.ADJUSTMENTS_DECIDE, Permission.ASSESSMENTS_READ,
-                              Permission.DESK_HOME}),
+                              Permission.DESK_HOME, Permission.TICKETS_READ,
+                              Permission.TICKETS_WRITE}),
     Role.AUDITOR: frozenset({Permission.AUDIT_VERIFY, Permission.ADJUSTMENTS_READ,
-                             Permission.RECONCILIATION_READ, Permission.DESK_HOME}),
+                             Permission.RECONCILIATION_READ, Permission.BREACH_READ,
+                             Permission.DESK_HOME}),
     Role.SECURITY: frozenset({Permission.AUDIT_VERIFY, Permission.TOKENS_READ,
+                              Permission.TICKETS_READ, Permission.TICKETS_WRITE,
+                              Permission.BREACH_READ, Permission.BREACH_DECIDE,
                               Permission.DESK_HOME}),
 }
 CENTRAL_ROLES = frozenset(r for r in Role if r is not Role.CHAMPION)  # held by central staff
