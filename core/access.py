@@ -1,4 +1,4 @@
-"""Access lifecycle: revoke a person's SIMs, delegations and admin tokens; deactivate leavers."""
+"""Access lifecycle: revoke a person's SIMs, delegations, admin tokens and support grants; deactivate leavers."""
 
 from __future__ import annotations
 
@@ -58,6 +58,10 @@ def revoke_many(session: Session, changes: dict[int, tuple[str, datetime]], *, a
             update(ApiToken).where(ApiToken.person_id.in_(ids), ApiToken.revoked_at.is_(None))
             .values(revoked_at=now, revoked_reason=reason[:200]).returning(ApiToken.person_id)):
         tokens[pid] += 1
+    from core import support_access  # it reads has_access from here: imported when used
+
+    # Support views granted by, or of, these people end with their access (R6).
+    support_access.end_for_people(session, ids, now, reason)
     rows = [{"person_id": pid, "status": status, "changed_at": changed_at, "applied_at": now,
              "lag_seconds": max(0.0, (now - changed_at).total_seconds()),
              "contacts_revoked": contacts[pid], "delegations_revoked": delegations[pid],

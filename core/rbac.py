@@ -29,20 +29,33 @@ class Permission(str, enum.Enum):
     ADJUSTMENTS_READ = "adjustments:read"
     ADJUSTMENTS_DECIDE = "adjustments:decide"  # a champion or principal, own school only
     RECONCILIATION_READ = "reconciliation:read"  # stored fingerprints of both sides
+    BULK_READ = "bulk:read"  # reversible bulk operations and their before-images (C4)
+    BULK_REVERT = "bulk:revert"  # undo one within 72 h
+    PEOPLE_MERGE = "people:merge"  # merge a suspected duplicate into a canonical person
+    PEOPLE_HISTORY = "people:history"  # one identity's history, by any of its ids
+    SUPPORT_REQUEST = "support:request"  # a desk agent asks a champion/person for a view (R6)
+    SUPPORT_VIEW = "support:view"  # the granted read-only view itself (only the asking agent)
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.OPS: frozenset({Permission.SYNC_READ, Permission.QUARANTINE_READ,
                          Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
                          Permission.AUDIT_VERIFY, Permission.PARITY_READ,
-                         Permission.ADJUSTMENTS_READ, Permission.RECONCILIATION_READ}),
+                         Permission.ADJUSTMENTS_READ, Permission.RECONCILIATION_READ,
+                         Permission.BULK_READ, Permission.BULK_REVERT, Permission.PEOPLE_MERGE,
+                         Permission.PEOPLE_HISTORY}),
+    # The desk sees duplicates and bulk operations but merges nothing and reverts nothing:
+    # that is ops' (decision 0024). It asks for support views; the view needs a live grant.
     Role.DESK: frozenset({Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
-                          Permission.PAPER_UPLOAD, Permission.ADJUSTMENTS_READ}),
+                          Permission.PAPER_UPLOAD, Permission.ADJUSTMENTS_READ,
+                          Permission.BULK_READ, Permission.SUPPORT_REQUEST,
+                          Permission.SUPPORT_VIEW}),
     Role.CHAMPION: frozenset({Permission.ATTENDANCE_AGGREGATES, Permission.PAPER_UPLOAD,
                               Permission.PARITY_READ, Permission.ADJUSTMENTS_READ,
                               Permission.ADJUSTMENTS_DECIDE}),
     Role.AUDITOR: frozenset({Permission.AUDIT_VERIFY, Permission.ADJUSTMENTS_READ,
-                             Permission.RECONCILIATION_READ}),
+                             Permission.RECONCILIATION_READ, Permission.BULK_READ,
+                             Permission.PEOPLE_HISTORY}),
     Role.SECURITY: frozenset({Permission.AUDIT_VERIFY, Permission.TOKENS_READ}),
 }
 CENTRAL_ROLES = frozenset(r for r in Role if r is not Role.CHAMPION)  # held by central staff

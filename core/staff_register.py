@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, support_access
 from core.models import ApiToken, CentralStaff, utcnow
 from core.rbac import CENTRAL_ROLES, Role
 
@@ -60,8 +60,10 @@ def deactivate(session: Session, staff_ref: str, *, actor: str, reason: str) -> 
     revoked = session.execute(update(ApiToken).where(ApiToken.staff_id == row.id,
                                                      ApiToken.revoked_at.is_(None))
                               .values(revoked_at=now, revoked_reason=reason[:200])).rowcount
+    grants = support_access.end_for_agent(session, row.id, now, reason)
     audit.record(session, actor=actor, action="central_staff.deactivate", entity="central_staff",
-                 entity_id=staff_ref, reason=reason, data={"tokens_revoked": revoked})
+                 entity_id=staff_ref, reason=reason,
+                 data={"tokens_revoked": revoked, "support_grants_ended": grants})
     return int(revoked)
 
 

@@ -36,8 +36,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         # anything further left was written by the client and is not trusted.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg.trusted_proxies)  # type: ignore[method-assign]
 
-    # api_gate and api_records add their routes to api.bp when imported
-    from gateway import api, api_gate, api_records, callbacks, status, ussd  # noqa: F401
+    # api_gate, api_records, api_bulk and api_support add their routes to api.bp when imported
+    from gateway import api, api_bulk, api_gate, api_records, api_support  # noqa: F401
+    from gateway import callbacks, status, ussd  # noqa: F401
 
     app.before_request(callbacks.guard)
     app.before_request(callbacks.body_within_limit)  # after the guard: no token, no reading

@@ -15,6 +15,7 @@ import click
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "adjustments": ("gateway.cli_adjustments", "group", "Retroactive attendance adjustments."),
     "audit": ("gateway.cli_audit", "audit", "The keyed, hash-chained audit log."),
+    "bulk": ("gateway.cli_bulk", "group", "Reversible bulk operations: list, show, revert (72 h)."),
     "calendar": ("gateway.cli_calendar", "group", "The one calendar: holidays, terms, exceptions."),
     "codes": ("gateway.cli_codes", "group", "One-time codes: staff activation, guardian slips."),
     "contract": ("gateway.cli_sync", "contract", "Upstream schema versions and their notice."),
@@ -22,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "digests": ("digests.commands", "digests", "Daily SMS digests and their sending."),
     "dlq": ("digests.commands", "dlq", "SMS that were given up on."),
     "gate": ("gateway.cli_gate", "group", "The paper-parity gate: uploads, weeks, firing."),
+    "merge": ("gateway.cli_merge", "merge", "Merge a suspected duplicate into a canonical person."),
     "reconcile": ("gateway.cli_writeback", "reconcile", "Reconcile attendance with upstream."),
     "sandbox": ("sandbox.cli", "sandbox", "Sandbox SIS: a synthetic upstream (development)."),
     "scheduler": ("gateway.cli_workers", "scheduler", "Enqueue the periodic jobs."),

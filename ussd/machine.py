@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ussd import flow_access, flow_approvals, flow_attendance
+from ussd import flow_access, flow_approvals, flow_attendance, flow_support_access
 from ussd.common import Ctx, Outcome, Step, invalid, menu
 from core.i18n import _
 from ussd.ports import Caller, Directory, SetLanguage
-from ussd.screens import Kind, Limits, Part, Screen, fit
+from ussd.screens import Kind, Limits, Part, Screen, ScreenTooLong, fit
 from ussd.state import State
 
 MAX_INPUT = 40
@@ -26,7 +26,7 @@ def _main_options(c: Ctx) -> list[tuple[str, str]]:
                    ("4", _("English"))]
         if caller.approver:
             options.append(("5", _("Approvals")))
-        return options + [("0", _("Help"))]
+        return options + [("7", _("Support")), ("0", _("Help"))]
     if caller.guardian:
         stop = _("Restart daily SMS") if caller.opted_out else _("Stop daily SMS")
         return [("1", _("Add a child")), ("2", stop), ("3", _("English")), ("0", _("Help"))]
@@ -34,9 +34,18 @@ def _main_options(c: Ctx) -> list[tuple[str, str]]:
             ("0", _("Help"))]
 
 
+# Keys that always work but are not listed when the screen has no room for them (a long
+# name in English on the 80-character limit): the desk tells the caller which key to press.
+UNLISTED_WHEN_FULL = frozenset({"7"})
+
+
 def _main_render(c: Ctx) -> Screen:
     title = c.caller.staff_name if c.caller.staff_id else c.t("Hudoor attendance")
-    return menu(c, [Part(title, cut=True)], _main_options(c))
+    options = _main_options(c)
+    try:
+        return menu(c, [Part(title, cut=True)], options)
+    except ScreenTooLong:
+        return menu(c, [Part(title, cut=True)], [o for o in options if o[0] not in UNLISTED_WHEN_FULL])
 
 
 def _main_handle(c: Ctx, inp: str) -> Outcome:
@@ -50,7 +59,7 @@ def _main_handle(c: Ctx, inp: str) -> Outcome:
     if caller.staff_id:
         handlers: dict[str, Callable[[Ctx], Outcome]] = {
             "1": flow_attendance.begin_attendance, "2": flow_attendance.begin_late,
-            "3": flow_access.begin_substitute}
+            "3": flow_access.begin_substitute, "7": flow_support_access.begin_support}
         if caller.approver:
             handlers["5"] = flow_approvals.begin_approvals
     elif caller.guardian:
@@ -100,12 +109,14 @@ STEPS: dict[str, Step] = {
     **flow_attendance.STEPS,
     **flow_access.STEPS,
     **flow_approvals.STEPS,
+    **flow_support_access.STEPS,
 }
 
 
 # Steps only a staff member with access may be on. A teacher revoked mid-session (the
 # caller cache expired, the sync ended their access) lands on the END screen that says so.
-STAFF_STEPS = frozenset(flow_attendance.STEPS) | {k for k in flow_access.STEPS if k.startswith("sub_")}
+STAFF_STEPS = (frozenset(flow_attendance.STEPS) | {k for k in flow_access.STEPS if k.startswith("sub_")}
+               | frozenset(flow_support_access.STEPS))
 
 
 def _no_longer_staff(state: State, caller: Caller) -> bool:

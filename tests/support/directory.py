@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from ussd.ports import ClassInfo, CodeRefused, DelegationInfo, Found, Roster
+from ussd.ports import ClassInfo, CodeRefused, DelegationInfo, Found, Roster, SupportItem
 
 # Codes the in-memory directory refuses the way the database one can: burned, rate-limited.
 REFUSALS = {"999999": CodeRefused("burned"), "888888": CodeRefused("limited", 23 * 60 + 59)}
@@ -24,6 +24,7 @@ class MemoryDirectory:
     staff_numbers: dict[str, Found] = field(default_factory=dict)
     given: dict[int, list[DelegationInfo]] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
+    support: dict[int, list[SupportItem]] = field(default_factory=dict)
 
     def today(self) -> date:
         return self.day
@@ -54,6 +55,12 @@ class MemoryDirectory:
 
     def person_name(self, person_id: int) -> str:
         return self.names.get(person_id, LONG)
+
+    def support_items(self, staff_id: int) -> list[SupportItem]:
+        return self.support.get(staff_id, [])
+
+    def support_item(self, staff_id: int, grant_id: int) -> SupportItem | None:
+        return next((i for i in self.support.get(staff_id, []) if i.id == grant_id), None)
 
 
 def school(size: int = 50, classes: int = 3) -> MemoryDirectory:
