@@ -343,3 +343,10 @@ def note_issued(rec: Recorder, kind: str, person_id: int) -> None:
         .order_by(OneTimeCode.id.desc()).limit(1))
     if newest is not None:
         rec.created("one_time_codes", [newest])
+
+
+def touched_sims(session: Session, op_id: int) -> list[str]:
+    """Return the SIMs whose links an operation changed (for the caller's USSD cache to forget)."""
+    ids = session.scalars(select(BulkRowImage.row_id).where(
+        BulkRowImage.operation_id == op_id, BulkRowImage.table_name == "contacts")).all()
+    return sorted(set(session.scalars(select(Contact.msisdn).where(Contact.id.in_(ids))))) if ids else []

@@ -8,6 +8,7 @@ from core import bulk, merge
 from core.rbac import Permission
 from core.runtime import runtime_of
 from gateway.api import _error, bp, requires
+from gateway.cli_bulk import forget_touched
 
 
 def _actor() -> str:
@@ -61,6 +62,7 @@ def bulk_revert(op_id: int) -> Response:
         return resp
     except bulk.BulkError as exc:
         return _error(409, str(exc))
+    forget_touched(rt, op_id)
     return jsonify(view.as_dict())
 
 
@@ -83,6 +85,7 @@ def merge_people() -> Response:
             view = bulk.show(s, op.id, rt.clock())
     except merge.MergeRefused as exc:
         return _error(409, str(exc))
+    forget_touched(rt, op.id)
     resp = jsonify({k: v for k, v in view.as_dict().items() if k != "rows"})
     resp.status_code = 201
     return resp

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 from flask.cli import AppGroup
@@ -14,6 +15,21 @@ from core.models import CentralStaff, ContactKind, Enrolment, Person, Role, Scho
 from core.rbac import GRANTS, Permission
 from core.rbac import Role as ApiRole
 from gateway.cli_common import progress, rt
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+
+def forget_touched(runtime: "Runtime", op_id: int) -> None:
+    """Make the USSD menus of every SIM an operation (or its revert) relinked reflect it now."""
+    from core.pseudonyms import msisdn_ref
+    from ussd.cache import HopCache
+
+    with runtime.sessions() as session:
+        sims = bulk.touched_sims(session, op_id)
+    cache = HopCache(runtime.redis)
+    for msisdn in sims:
+        cache.forget_caller(msisdn_ref(runtime.config.secret_key, msisdn))
+
 
 group = AppGroup("bulk", help="Reversible bulk operations: list, show, revert (72 h), unlink.")
 
@@ -66,6 +82,7 @@ def revert_cmd(op_id: int, by: str, reason: str) -> None:
             view = bulk.revert(session, op_id, by=actor, reason=reason, now=runtime.clock())
     except bulk.BulkError as exc:
         raise click.ClickException(str(exc)) from exc
+    forget_touched(runtime, view.id)
     click.echo(f"operation {view.id} ({view.kind}) reverted")
 
 
@@ -113,5 +130,6 @@ def unlink_cmd(kind: str, class_id: str | None, school: str | None, people: tupl
             summary = json.loads(op.summary)
     except bulk.BulkError as exc:
         raise click.ClickException(str(exc)) from exc
+    forget_touched(runtime, op.id)
     click.echo(f"operation {op.id}: {summary['links_ended']} {kind} links ended; "
                f"`hudoor bulk revert {op.id} --by … --reason …` undoes it for 72 h")

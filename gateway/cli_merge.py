@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import click
+from flask.cli import with_appcontext
 
 from core import bulk
 from core import merge as merging
 from core.rbac import Permission
-from gateway.cli_bulk import central_actor
+from gateway.cli_bulk import central_actor, forget_touched
 from gateway.cli_common import rt
 
 
@@ -18,6 +19,7 @@ from gateway.cli_common import rt
 @click.option("--merge", "merged", required=True, help="Upstream id of the duplicate merged into it.")
 @click.option("--by", required=True, help="Central staff id of who merges (ops).")
 @click.option("--reason", required=True, help="Why (audited).")
+@with_appcontext
 def merge(keep: str, merged: str, by: str, reason: str) -> None:
     """Merge MERGE into KEEP: history stays reachable from both ids; `hudoor bulk revert` undoes it."""
     runtime = rt()
@@ -32,6 +34,7 @@ def merge(keep: str, merged: str, by: str, reason: str) -> None:
             summary = json.loads(op.summary)
     except (merging.MergeRefused, bulk.BulkError) as exc:
         raise click.ClickException(str(exc)) from exc
+    forget_touched(runtime, op.id)
     click.echo(json.dumps({"operation": op.id, **summary}, ensure_ascii=False))
     click.echo(f"`hudoor bulk revert {op.id} --by … --reason …` undoes it until "
                f"{op.final_at:%Y-%m-%d %H:%M} UTC", err=True)

@@ -76,4 +76,7 @@ def school(size: int = 50, classes: int = 3) -> MemoryDirectory:
     d.slip_codes[("0001000123", "87654321")] = Found(5000, LONG)
     d.staff_numbers["00010013"] = Found(2, "أ. سامي")
     d.names.update({1: "أ. محمد", 2: "أ. سامي", 5000: LONG})
+    d.support[1] = [SupportItem(7, LONG, "school", 240), SupportItem(8, "Mona Adel", "you", 1440),
+                    SupportItem(9, LONG, "school", 60, live=True, until="30/11 10:30"),
+                    SupportItem(10, "Karim Desk", "you", 60)]
     return d
