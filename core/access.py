@@ -1,4 +1,5 @@
-"""Access lifecycle: revoke a person's SIMs, delegations, admin tokens and support grants; deactivate leavers."""
+"""Access lifecycle: revoke a person's SIMs, delegations, admin tokens, desk-console
+sessions and support grants; deactivate leavers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.models import (
     ApiToken,
+    ConsoleSession,
     Contact,
     ContactKind,
     Delegation,
@@ -28,7 +30,8 @@ def has_access(person: Person) -> bool:
 
 def revoke_many(session: Session, changes: dict[int, tuple[str, datetime]], *, actor: str,
                 reason: str) -> int:
-    """Remove SIM bindings, every delegation given or held, and admin tokens, for many people.
+    """Remove SIM bindings, every delegation given or held, admin tokens and desk-console
+    sessions, for many people.
 
     Args:
         changes: person id → (new status, when upstream changed it); the lag from that
@@ -58,6 +61,13 @@ def revoke_many(session: Session, changes: dict[int, tuple[str, datetime]], *, a
             update(ApiToken).where(ApiToken.person_id.in_(ids), ApiToken.revoked_at.is_(None))
             .values(revoked_at=now, revoked_reason=reason[:200]).returning(ApiToken.person_id)):
         tokens[pid] += 1
+    sessions: dict[int, int] = dict.fromkeys(ids, 0)
+    for (pid,) in session.execute(
+            update(ConsoleSession).where(ConsoleSession.person_id.in_(ids),
+                                         ConsoleSession.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_reason=reason[:200]).returning(ConsoleSession.person_id)):
+        sessions[pid] += 1
+
     from core import support_access  # it reads has_access from here: imported when used
 
     # Support views granted by, or of, these people end with their access (R6).
@@ -65,7 +75,7 @@ def revoke_many(session: Session, changes: dict[int, tuple[str, datetime]], *, a
     rows = [{"person_id": pid, "status": status, "changed_at": changed_at, "applied_at": now,
              "lag_seconds": max(0.0, (now - changed_at).total_seconds()),
              "contacts_revoked": contacts[pid], "delegations_revoked": delegations[pid],
-             "tokens_revoked": tokens[pid]}
+             "tokens_revoked": tokens[pid], "sessions_revoked": sessions[pid]}
             for pid, (status, changed_at) in changes.items()]
     session.execute(insert(Revocation), rows)
     audit.record(session, actor=actor, action="access.revoke", entity="people",
@@ -74,7 +84,8 @@ def revoke_many(session: Session, changes: dict[int, tuple[str, datetime]], *, a
                                     "lag_seconds": round(r["lag_seconds"], 3),
                                     "contacts": r["contacts_revoked"],
                                     "delegations": r["delegations_revoked"],
-                                    "tokens": r["tokens_revoked"]} for r in rows]})
+                                    "tokens": r["tokens_revoked"],
+                                    "sessions": r["sessions_revoked"]} for r in rows]})
     return len(rows)
 
 
@@ -107,7 +118,9 @@ def deactivate(session: Session, person_ids: list[int], changed_at: datetime | d
         select(Delegation.grantee_id).where(Delegation.grantee_id.in_(active),
                                             Delegation.revoked_at.is_(None)),
         select(ApiToken.person_id).where(ApiToken.person_id.in_(active),
-                                         ApiToken.revoked_at.is_(None)))).all())
+                                         ApiToken.revoked_at.is_(None)),
+        select(ConsoleSession.person_id).where(ConsoleSession.person_id.in_(active),
+                                               ConsoleSession.revoked_at.is_(None)))).all())
     when = changed_at if isinstance(changed_at, dict) else dict.fromkeys(active, changed_at)
     revoked = revoke_many(session, {pid: ("left", when[pid]) for pid in with_access}, actor=actor,
                           reason=reason)

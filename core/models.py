@@ -257,6 +257,7 @@ class Revocation(Base):
     contacts_revoked: Mapped[int] = mapped_column(Integer, default=0)
     delegations_revoked: Mapped[int] = mapped_column(Integer, default=0)
     tokens_revoked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sessions_revoked: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # desk
 
 
 class CentralStaff(Base):
@@ -271,6 +272,10 @@ class CentralStaff(Base):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     added_by: Mapped[str] = mapped_column(String(100))
     deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The SIM the desk console's sign-in codes go to, given by its holder with consent
+    # (core.staff_register.bind_phone); kept like a teacher's bound SIM in `contacts`.
+    msisdn: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    msisdn_consented_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ApiToken(Base):
@@ -692,3 +697,54 @@ class SupportGrant(Base):
     revoked_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     __table_args__ = (Index("ix_support_grants_state", "state"),)
+
+# --- Desk console (issue 11): sign-in codes by SMS, server-side sessions ---
+
+class ConsoleCode(Base):
+    """A desk-console sign-in code sent by SMS; stored only as a keyed hash, single use."""
+
+    __tablename__ = "console_codes"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    holder: Mapped[str] = mapped_column(String(80))  # "staff:<staff_ref>" | "person:<upstream id>"
+    code_hash: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    burned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ip_ref: Mapped[str] = mapped_column(String(20))  # keyed hash of the requesting address
+
+    __table_args__ = (Index("ix_console_codes_holder", "holder", "issued_at"),)
+
+
+class ConsoleAttempt(Base):
+    """One sign-in step (code asked, code typed wrong) by staff number and address: rate limits."""
+
+    __tablename__ = "console_attempts"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # "request" | "wrong"
+    number_ref: Mapped[str] = mapped_column(String(20))  # keyed hash of the typed staff number
+    ip_ref: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_console_attempts_number", "number_ref", "at"),
+                      Index("ix_console_attempts_ip", "ip_ref", "at"))
+
+
+class ConsoleSession(Base):
+    """A signed-in desk-console session; the cookie holds a token, this row its hash."""
+
+    __tablename__ = "console_sessions"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("central_staff.id"), nullable=True,
+                                                 index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True, index=True)
+    school_upstream_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the absolute end
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)

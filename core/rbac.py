@@ -35,6 +35,8 @@ class Permission(str, enum.Enum):
     PEOPLE_HISTORY = "people:history"  # one identity's history, by any of its ids
     SUPPORT_REQUEST = "support:request"  # a desk agent asks a champion/person for a view (R6)
     SUPPORT_VIEW = "support:view"  # the granted read-only view itself (only the asking agent)
+    DESK_HOME = "desk:home"  # the desk console's own pages: every role that signs in to it
+    SUPPORT_ANALYTICS = "support:analytics"  # aggregate worklists of schools needing help (G5)
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -43,32 +45,36 @@ GRANTS: dict[Role, frozenset[Permission]] = {
                          Permission.AUDIT_VERIFY, Permission.PARITY_READ,
                          Permission.ADJUSTMENTS_READ, Permission.RECONCILIATION_READ,
                          Permission.BULK_READ, Permission.BULK_REVERT, Permission.PEOPLE_MERGE,
-                         Permission.PEOPLE_HISTORY}),
+                         Permission.PEOPLE_HISTORY, Permission.DESK_HOME,
+                         Permission.SUPPORT_ANALYTICS}),
     # The desk sees duplicates and bulk operations but merges nothing and reverts nothing:
     # that is ops' (decision 0024). It asks for support views; the view needs a live grant.
     Role.DESK: frozenset({Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
                           Permission.PAPER_UPLOAD, Permission.ADJUSTMENTS_READ,
                           Permission.BULK_READ, Permission.SUPPORT_REQUEST,
-                          Permission.SUPPORT_VIEW}),
+                          Permission.SUPPORT_VIEW, Permission.DESK_HOME,
+                          Permission.SUPPORT_ANALYTICS}),
     Role.CHAMPION: frozenset({Permission.ATTENDANCE_AGGREGATES, Permission.PAPER_UPLOAD,
                               Permission.PARITY_READ, Permission.ADJUSTMENTS_READ,
-                              Permission.ADJUSTMENTS_DECIDE}),
+                              Permission.ADJUSTMENTS_DECIDE, Permission.DESK_HOME}),
     Role.AUDITOR: frozenset({Permission.AUDIT_VERIFY, Permission.ADJUSTMENTS_READ,
                              Permission.RECONCILIATION_READ, Permission.BULK_READ,
-                             Permission.PEOPLE_HISTORY}),
-    Role.SECURITY: frozenset({Permission.AUDIT_VERIFY, Permission.TOKENS_READ}),
+                             Permission.PEOPLE_HISTORY, Permission.DESK_HOME}),
+    Role.SECURITY: frozenset({Permission.AUDIT_VERIFY, Permission.TOKENS_READ,
+                              Permission.DESK_HOME}),
 }
 CENTRAL_ROLES = frozenset(r for r in Role if r is not Role.CHAMPION)  # held by central staff
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling the API, and within what scope."""
+    """Who is calling the API or using the desk console, and within what scope."""
 
     subject: str
     role: Role
     school: str | None = None  # upstream school id, for champions
     token_id: int | None = None  # the api_tokens row the call came with
+    session_id: int | None = None  # the console_sessions row a desk-console request came with
 
     def can(self, permission: Permission) -> bool:
         return permission in GRANTS[self.role]

@@ -32,17 +32,20 @@ def _run(session: Session, kind: str, status: str | None = None) -> dict[str, An
             "dropped_fields": json.loads(run.dropped_fields or "{}"), "error": run.error}
 
 
-REVOCATION_GOAL_SECONDS = 15 * 60  # what we aim for (SIMs, delegations, admin tokens alike)
+REVOCATION_GOAL_SECONDS = 15 * 60  # what we aim for (SIMs, delegations, tokens, desk sessions)
 REVOCATION_PROMISE_SECONDS = 60 * 60  # what we promise; HUDOOR_SYNC_INTERVAL_SECONDS ≤ 1800 keeps it
 
 
 def revocation_lag(session: Session, now: datetime, window: timedelta) -> dict[str, Any]:
-    """Summarise revocation lag (upstream change → SIMs, delegations, tokens removed) over `window`."""
-    rows = session.execute(select(Revocation.lag_seconds, Revocation.tokens_revoked)
+    """Summarise revocation lag (upstream change → SIMs, delegations, tokens, desk-console
+    sessions removed) over `window`."""
+    rows = session.execute(select(Revocation.lag_seconds, Revocation.tokens_revoked,
+                                  Revocation.sessions_revoked)
                            .where(Revocation.applied_at >= now - window)).all()
-    lags = sorted(lag for lag, _tokens in rows)
+    lags = sorted(lag for lag, _tokens, _sessions in rows)
     base = {"goal_seconds": REVOCATION_GOAL_SECONDS, "promise_seconds": REVOCATION_PROMISE_SECONDS,
-            "tokens_revoked": sum(tokens for _lag, tokens in rows)}
+            "tokens_revoked": sum(tokens for _lag, tokens, _sessions in rows),
+            "sessions_revoked": sum(sessions for _lag, _tokens, sessions in rows)}
     if not lags:
         return {**base, "count": 0, "max_seconds": None, "p95_seconds": None, "within_goal": True}
     p95 = lags[min(len(lags) - 1, int(0.95 * len(lags)))]

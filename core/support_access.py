@@ -47,6 +47,10 @@ class NotLive(PermissionError):
     """This grant does not allow a view now (not granted, expired, revoked, someone left)."""
 
 
+class NoSuchGrant(NotLive):
+    """No grant by that id was asked for by this agent."""
+
+
 @dataclass(frozen=True)
 class Watermark:
     agent: str
@@ -218,7 +222,7 @@ def check_live(session: Session, grant_id: int, agent_ref: str, now: datetime) -
     row = session.get(SupportGrant, grant_id)
     agent = session.get(CentralStaff, row.agent_id) if row else None
     if row is None or agent is None or agent.staff_ref != agent_ref:
-        raise NotLive("no such grant for you")
+        raise NoSuchGrant("no such grant for you")
     if row.state == SupportGrantState.PENDING.value:
         raise NotLive("not granted yet: the champion or the person answers over USSD")
     if row.state != SupportGrantState.GRANTED.value or row.expires_at is None:

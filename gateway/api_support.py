@@ -52,14 +52,16 @@ def support_mine() -> Response:
 @bp.get("/support/grants/<int:grant_id>/view")
 @requires(Permission.SUPPORT_VIEW)
 def support_view(grant_id: int) -> Response:
-    """The granted view, read-only and watermarked; 403 with the reason once it is not live."""
+    """The granted view, read-only and watermarked; 409 with the reason while it is not live."""
     rt = runtime_of(current_app)
     now = rt.clock()
     with rt.sessions() as s, s.begin():
         try:
             live = support.check_live(s, grant_id, g.principal.subject, now)
-        except support.NotLive as exc:
-            return _error(403, f"support view refused: {exc}")
+        except support.NoSuchGrant as exc:
+            return _error(404, str(exc))
+        except support.NotLive as exc:  # the role may view; this grant does not allow it now
+            return _error(409, f"support view refused: {exc}")
         support.record_view(s, live, "api")
         if live.grant.scope == "school":
             return jsonify(support.school_view(s, live, rt.today()))

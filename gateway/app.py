@@ -55,5 +55,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from gateway import sms_webhooks
 
     app.register_blueprint(sms_webhooks.bp)
+    from gateway.console import console_bp
+
+    app.register_blueprint(console_bp)
     return app
 

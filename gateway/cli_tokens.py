@@ -88,7 +88,28 @@ def staff_deactivate(staff_ref: str, actor: str, reason: str) -> None:
             n = staff_register.deactivate(session, staff_ref, actor=actor, reason=reason)
         except staff_register.StaffRefused as exc:
             raise click.ClickException(str(exc)) from exc
-    click.echo(f"{staff_ref} deactivated, {n} tokens revoked")
+    click.echo(f"{staff_ref} deactivated, {n} tokens revoked, desk-console sessions ended")
+
+
+@staff.command("bind-phone")
+@click.argument("staff_ref")
+@click.option("--msisdn", required=True, help="The SIM its holder gave for desk sign-in codes.")
+@click.option("--consent", is_flag=True, required=True,
+              help="Confirm the holder gave this number themselves and agreed to codes by SMS.")
+@click.option("--by", "actor", required=True, help="Who binds it (audited).")
+@click.option("--reason", required=True, help="How the number and consent were given (audited).")
+def staff_bind_phone(staff_ref: str, msisdn: str, consent: bool, actor: str, reason: str) -> None:
+    """Bind a central staff member's SIM: the desk console sends their sign-in codes to it."""
+    if not consent:
+        raise click.ClickException("--consent is required: bind only a number its holder gave")
+    rt = runtime_of(current_app)
+    with rt.sessions() as session, session.begin():
+        try:
+            number = staff_register.bind_phone(session, staff_ref, msisdn, secret=rt.config.secret_key,
+                                               actor=actor, reason=reason)
+        except staff_register.StaffRefused as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"{staff_ref}: SIM …{number[-3:]} bound for desk sign-in codes")
 
 
 @staff.command("list")

@@ -1,5 +1,9 @@
 """The role × endpoint matrix of docs/SECURITY.md, generated from the app's routes and guards.
 
+One matrix for the admin API (bearer tokens) and the desk console's pages (sessions): both
+declare a core.rbac Permission per view, and tests/gateway/test_role_matrix.py requests every
+row as every role and checks the answer against this table.
+
 `python -m gateway.security_matrix` prints it; tests/gateway/test_security_doc.py fails when
 the committed document differs from what the code declares.
 """
@@ -31,6 +35,12 @@ class Row:
     roles: tuple[str, ...]  # one cell per Role, in enum order
 
 
+def _cells(view) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    permission, scoped = view.permission, getattr(view, "school_scoped", False)
+    return tuple(("✓ own school" if scoped and role is Role.CHAMPION else "✓")
+                 if permission in GRANTS[role] else "—" for role in Role)
+
+
 def _row(app: Flask, rule) -> Row:  # type: ignore[no-untyped-def]
     methods = ", ".join(sorted(set(rule.methods or ()) - {"HEAD", "OPTIONS"}))
     view = app.view_functions[rule.endpoint]
@@ -39,10 +49,15 @@ def _row(app: Flask, rule) -> Row:  # type: ignore[no-untyped-def]
         permission = getattr(view, "permission", None)
         if permission is None:
             return Row(rule.rule, methods, "none declared: refused (deny by default)", blank)
-        scoped = getattr(view, "school_scoped", False)
-        cells = tuple(("✓ own school" if scoped and role is Role.CHAMPION else "✓")
-                      if permission in GRANTS[role] else "—" for role in Role)
-        return Row(rule.rule, methods, f"bearer token with `{permission.value}`", cells)
+        return Row(rule.rule, methods, f"bearer token with `{permission.value}`", _cells(view))
+    if rule.endpoint.startswith("console."):
+        if getattr(view, "public", False):
+            return Row(rule.rule, methods, "anyone: a sign-in step (CSRF token, rate-limited)", blank)
+        permission = getattr(view, "permission", None)
+        if permission is None:
+            return Row(rule.rule, methods, "none declared: refused (deny by default)", blank)
+        return Row(rule.rule, methods, f"desk session with `{permission.value}` (+ CSRF on POST)",
+                   _cells(view))
     if rule.rule.startswith(callbacks.PREFIX):
         name = rule.rule[len(callbacks.PREFIX):]
         if name not in callbacks.CALLBACKS:

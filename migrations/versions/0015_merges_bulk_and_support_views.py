@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import core.models
 
 revision = '0015'
-down_revision = "0011"
+down_revision = "0013"  # chained after the desk console's 0013 (merged in); given as "0011"
 branch_labels = None
 depends_on = None
 

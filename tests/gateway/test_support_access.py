@@ -59,7 +59,7 @@ def test_a_champion_grants_a_school_view_over_ussd_until_it_expires(synced, sand
     assert asked.status_code == 201 and asked.get_json()["state"] == "pending"
     grant = asked.get_json()["id"]
     refused = _view(client, desk, grant)
-    assert refused.status_code == 403 and "not granted yet" in refused.get_json()["error"]
+    assert refused.status_code == 409 and "not granted yet" in refused.get_json()["error"]
 
     champion.dial()
     listed = champion.send("7")
@@ -79,7 +79,7 @@ def test_a_champion_grants_a_school_view_over_ussd_until_it_expires(synced, sand
     assert all(set(c) <= {"class", "name", "taken", "size", "absent", "late"} for c in body["classes"])
     assert [c["class"] for c in body["classes"]] == sorted(c["class"] for c in body["classes"])
     # Only the agent who asked; only desk agents; nothing written through it (GET only).
-    assert _view(client, other_desk, grant).status_code == 403
+    assert _view(client, other_desk, grant).status_code == 404  # not theirs
     assert _view(client, ops, grant).status_code == 403
     assert client.post(f"/api/v1/support/grants/{grant}/view", headers=bearer(desk)).status_code == 405
     with synced.sessions() as s:
@@ -89,7 +89,7 @@ def test_a_champion_grants_a_school_view_over_ussd_until_it_expires(synced, sand
 
     synced.clock = lambda: SCHOOL_MORNING + timedelta(hours=4)
     late = _view(client, desk, grant)
-    assert late.status_code == 403 and "expired at 2026-11-29 13:30 Cairo" in late.get_json()["error"]
+    assert late.status_code == 409 and "expired at 2026-11-29 13:30 Cairo" in late.get_json()["error"]
 
 
 def test_a_teacher_refuses_grants_and_ends_a_view_of_themself(synced, sandbox, client, runner) -> None:  # type: ignore[no-untyped-def]
@@ -116,7 +116,7 @@ def test_a_teacher_refuses_grants_and_ends_a_view_of_themself(synced, sandbox, c
     assert "1 End now" in phone.send("1")
     assert phone.send("1").startswith("END Access ended")
     ended = _view(client, desk, second)
-    assert ended.status_code == 403 and "ended at" in ended.get_json()["error"]
+    assert ended.status_code == 409 and "ended at" in ended.get_json()["error"]
     phone.dial()
     assert phone.send("7") == "END No support requests."
     # Nobody can ask for a view of a student or of a guardian: only staff grant a view of themself.
@@ -139,7 +139,7 @@ def test_a_grant_ends_when_the_grantor_or_the_agent_leaves(synced, sandbox, clie
     sandbox.district.leave(champion["id"])
     run_delta(synced.sessions, synced.upstream())
     gone = _view(client, desk, grants[0])
-    assert gone.status_code == 403
+    assert gone.status_code == 409
     with synced.sessions() as s:
         rows = {g.id: g for g in s.scalars(select(SupportGrant))}
     assert rows[grants[0]].revoked_at is not None

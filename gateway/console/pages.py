@@ -1,0 +1,5 @@
+"""Import every module that adds pages to the console, so registering the blueprint registers them."""
+
+from __future__ import annotations
+
+from gateway.console import analytics, home, signin  # noqa: F401
