@@ -61,9 +61,12 @@ class Watermark:
         return {"agent": self.agent, "grant": self.grant_id, "expires_at": self.expires_at.isoformat(),
                 "text": self.text()}
 
+    def until(self) -> str:
+        """Return the expiry in Cairo time, to the minute."""
+        return calendar.to_cairo(self.expires_at).strftime("%Y-%m-%d %H:%M")
+
     def text(self) -> str:
-        until = calendar.to_cairo(self.expires_at).strftime("%Y-%m-%d %H:%M")
-        return f"Support view by {self.agent} · grant {self.grant_id} · read-only until {until} Cairo"
+        return f"Support view by {self.agent} · grant {self.grant_id} · read-only until {self.until()} Cairo"
 
 
 def request(session: Session, *, agent_ref: str, scope: str, target: str, minutes: int,

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from gateway.console import analytics, home, signin  # noqa: F401
+from gateway.console import analytics, bulk_pages, home, signin, support_pages  # noqa: F401
