@@ -62,9 +62,11 @@ def merge_people() -> Any:
             keep = merge.find(session, form.get("keep", "").strip())
             gone = merge.find(session, form.get("merge", "").strip())
             if keep is None or gone is None:
-                return bulk_operations(_("No such person."), 404)
+                raise LookupError(_("No such person."))
             op = merge.merge(session, keep_id=keep.id, merge_id=gone.id, actor=_actor(),
                              reason=form.get("reason", ""), now=rt.clock())
+    except LookupError as exc:  # rendered once the transaction is closed (SQLite: one writer)
+        return bulk_operations(str(exc), 404)
     except (merge.MergeRefused, bulk.BulkError) as exc:
         return bulk_operations(str(exc), 409)
     forget_touched(rt, op.id)
