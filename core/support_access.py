@@ -66,7 +66,8 @@ class Watermark:
         return calendar.to_cairo(self.expires_at).strftime("%Y-%m-%d %H:%M")
 
     def text(self) -> str:
-        return f"Support view by {self.agent} · grant {self.grant_id} · read-only until {self.until()} Cairo"
+        return (f"Support view by {self.agent} · grant {self.grant_id} · read-only until "
+                f"{self.until()} Cairo")
 
 
 def request(session: Session, *, agent_ref: str, scope: str, target: str, minutes: int,

@@ -89,7 +89,8 @@ def revert_cmd(op_id: int, by: str, reason: str) -> None:
 @group.command("unlink")
 @click.option("--kind", required=True, type=click.Choice(["guardian", "staff"]),
               help="guardian: parents' SIMs linked to students; staff: teachers' bound SIMs.")
-@click.option("--class", "class_id", default=None, help="Every student (guardian) or teacher (staff) of a class.")
+@click.option("--class", "class_id", default=None,
+              help="Every student (guardian) or teacher (staff) of a class.")
 @click.option("--school", default=None, help="Every student or staff member of a school.")
 @click.option("--person", "people", multiple=True, help="An upstream person id (repeatable).")
 @click.option("--by", required=True, help="Central staff id of who does it (ops).")
