@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import Date, Table, and_, select, update
+from sqlalchemy import Date, Table, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, calendar
@@ -250,6 +250,28 @@ def _clashes(session: Session, table_name: str, row_id: int, restore: dict[str, 
     return None
 
 
+def _too_many_guardians(session: Session, plan: list[tuple[str, int, dict[str, Any]]]) -> list[str]:
+    """Name the children who would hold more than MAX_GUARDIANS links once restored."""
+    from core.contacts import MAX_GUARDIANS
+
+    c = TABLES["contacts"].c
+    ids = [rid for name, rid, restore in plan
+           if name == "contacts" and "revoked_at" in restore and restore["revoked_at"] is None]
+    rows = session.execute(select(c.id, c.person_id, c.kind).where(c.id.in_(ids))).all() if ids else []
+    back: dict[int, int] = {}
+    for _id, person, kind in rows:
+        if kind == ContactKind.GUARDIAN.value:
+            back[person] = back.get(person, 0) + 1
+    problems = []
+    for person, n in sorted(back.items()):
+        live = session.scalar(select(func.count()).select_from(TABLES["contacts"]).where(
+            c.person_id == person, c.kind == ContactKind.GUARDIAN.value, c.revoked_at.is_(None))) or 0
+        if live + n > MAX_GUARDIANS:
+            problems.append(f"person {person}: {live} guardian links made since; restoring {n} "
+                            f"would exceed {MAX_GUARDIANS}")
+    return problems
+
+
 def revert(session: Session, op_id: int, *, by: str, reason: str, now: datetime) -> OperationView:
     """Undo a bulk operation inside the caller's transaction, all or nothing.
 
@@ -295,6 +317,7 @@ def revert(session: Session, op_id: int, *, by: str, reason: str, now: datetime)
             changed.append(clash)
             continue
         plan.append((img.table_name, img.row_id, restore))
+    changed += _too_many_guardians(session, plan)
     if changed:
         raise ChangedSince(op_id, changed)
     for name, rid, restore in plan:
