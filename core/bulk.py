@@ -91,12 +91,18 @@ def _decode(table: Table, column: str, value: Any) -> Any:
     return value
 
 
-def snapshot(session: Session, table_name: str, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Return the current columns of rows, encoded as the images store them."""
+def snapshot(session: Session, table_name: str, ids: list[int], *, lock: bool = False
+             ) -> dict[int, dict[str, Any]]:
+    """Return the current columns of rows, encoded as the images store them.
+
+    `lock`: hold the rows (PostgreSQL) until the transaction ends, so what a revert checked
+    is what it overwrites.
+    """
     if not ids:
         return {}
     table = TABLES[table_name]
-    rows = session.execute(select(table).where(table.c.id.in_(ids))).mappings()
+    query = select(table).where(table.c.id.in_(ids))
+    rows = session.execute(query.with_for_update() if lock else query).mappings()
     return {r["id"]: {k: encode(v) for k, v in r.items()} for r in rows}
 
 
@@ -297,7 +303,7 @@ def revert(session: Session, op_id: int, *, by: str, reason: str, now: datetime)
     plan: list[tuple[str, int, dict[str, Any]]] = []
     changed: list[str] = []
     for img in images:
-        current = snapshot(session, img.table_name, [img.row_id]).get(img.row_id)
+        current = snapshot(session, img.table_name, [img.row_id], lock=True).get(img.row_id)
         after = json.loads(img.after)
         if current is None:
             changed.append(f"{img.table_name} {img.row_id}: missing")

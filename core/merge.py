@@ -78,7 +78,10 @@ def merge(session: Session, *, keep_id: int, merge_id: int, actor: str, reason: 
     Raises:
         MergeRefused: unknown people, the same person, either already merged, roles differ.
     """
-    keep, gone = session.get(Person, keep_id), session.get(Person, merge_id)
+    # Both rows locked (PostgreSQL): two merges of the same person cannot both pass the checks.
+    locked = {p.id: p for p in session.scalars(select(Person).where(
+        Person.id.in_([keep_id, merge_id])).with_for_update().execution_options(populate_existing=True))}
+    keep, gone = locked.get(keep_id), locked.get(merge_id)
     if keep is None or gone is None:
         raise MergeRefused("no such person")
     if keep.id == gone.id:
