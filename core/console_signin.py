@@ -24,21 +24,24 @@ from core import audit
 from core.access import has_access
 from core.models import (
     CentralStaff,
+    CodeKind,
     ConsoleAttempt,
     ConsoleCode,
     Contact,
     ContactKind,
+    OneTimeCode,
     Person,
     School,
 )
 from core.pseudonyms import msisdn_ref
 from core.rbac import Role
 
-CODE_DIGITS = 8  # 3 tries a code, 3 codes a quarter-hour: ~1 in 10^5 a day for one account
+CODE_DIGITS = 8  # at most 3 tries a code × 10 codes a day: ≤ 3 × 10⁻⁷ a day for one account
 CODE_TTL = timedelta(minutes=5)
 MAX_WRONG_TRIES = 3
 WINDOW = timedelta(minutes=15)
 REQUESTS_PER_NUMBER = 3  # codes asked for one staff number per WINDOW
+REQUESTS_PER_NUMBER_DAY = 10  # and per day: each code also wakes its holder's phone
 REQUESTS_PER_ADDRESS = 10  # codes asked from one address per WINDOW (any staff numbers)
 WRONG_PER_ADDRESS = 10  # wrong codes typed from one address per WINDOW
 CHAMPION_PERSON_ROLES = frozenset({"champion", "principal"})  # as core.api_tokens
@@ -87,7 +90,8 @@ def _code_hash(secret: str, holder_key: str, code: str) -> str:
 
 
 def find_holder(session: Session, number: str) -> Holder | None:
-    """Return who `number` (a central staff id or an upstream person id) names, if they may sign in."""
+    """Return who `number` names, if they may sign in: a central staff id, an upstream person
+    id, or the keypad number a champion activated their SIM with."""
     number = number.strip()
     if not number or len(number) > 64:
         return None
@@ -97,12 +101,18 @@ def find_holder(session: Session, number: str) -> Holder | None:
             return None
         return Holder(f"staff:{staff.staff_ref}", staff.staff_ref, Role(staff.role), None,
                       staff.msisdn, "ar", staff_id=staff.id)
+    person_match = Person.upstream_id == number
+    if number.isdigit():  # the keypad number typed at activation (core.codes.person_number)
+        activated = select(OneTimeCode.person_id).where(
+            OneTimeCode.kind == CodeKind.STAFF_ACTIVATION.value, OneTimeCode.number == number,
+            OneTimeCode.used_at.is_not(None))
+        person_match = person_match | Person.id.in_(activated)
     row = session.execute(
         select(Person, School.upstream_id, Contact.msisdn, Contact.language)
         .join(School, School.id == Person.school_id)
         .join(Contact, (Contact.person_id == Person.id) & (Contact.kind == ContactKind.STAFF.value)
               & Contact.revoked_at.is_(None))
-        .where(Person.upstream_id == number).order_by(Contact.id.desc()).limit(1)).first()
+        .where(person_match).order_by(Contact.id.desc()).limit(1)).first()
     if row is None:
         return None
     person, school, msisdn, language = row
@@ -112,9 +122,10 @@ def find_holder(session: Session, number: str) -> Holder | None:
                   msisdn, language or "ar", person_id=person.id)
 
 
-def _count(session: Session, kind: str, column: object, value: str, now: datetime) -> int:
+def _count(session: Session, kind: str, column: object, value: str, now: datetime,
+           window: timedelta = WINDOW) -> int:
     return int(session.scalar(select(func.count()).select_from(ConsoleAttempt).where(
-        ConsoleAttempt.kind == kind, column == value, ConsoleAttempt.at > now - WINDOW)) or 0)
+        ConsoleAttempt.kind == kind, column == value, ConsoleAttempt.at > now - window)) or 0)
 
 
 def request_code(session: Session, secret: str, number: str, address: str, now: datetime) -> Result:
@@ -126,6 +137,8 @@ def request_code(session: Session, secret: str, number: str, address: str, now: 
     number_ref, ip_ref = ref(secret, f"number:{number.strip()}"), ref(secret, f"ip:{address}")
     limited = (_count(session, "request", ConsoleAttempt.number_ref, number_ref, now)
                >= REQUESTS_PER_NUMBER
+               or _count(session, "request", ConsoleAttempt.number_ref, number_ref, now,
+                         timedelta(days=1)) >= REQUESTS_PER_NUMBER_DAY
                or _count(session, "request", ConsoleAttempt.ip_ref, ip_ref, now) >= REQUESTS_PER_ADDRESS)
     session.add(ConsoleAttempt(kind="request", number_ref=number_ref, ip_ref=ip_ref, at=now))
     holder = None if limited else find_holder(session, number)

@@ -7,16 +7,20 @@ gateway/security_matrix.py lists each page with the API in one role matrix.
 
 Adding a page from another module:
 
+    from core.i18n import _
     from gateway.console import console_bp, nav
     from gateway.console.auth import requires
 
     @console_bp.get("/tickets")
-    @requires(Permission.TICKETS_READ)
-    def tickets(): ...
+    @requires(Permission.TICKETS_READ)          # school_scoped=True: champions, own school only
+    def tickets(): ...                          # flask.g.principal is the core.rbac.Principal
 
-    nav.add("console.tickets", "Tickets", Permission.TICKETS_READ)  # optional menu entry
+    nav.add("console.tickets", _("Tickets"), Permission.TICKETS_READ)  # optional menu entry
 
-and import that module from `gateway.console.pages` so the app registers it.
+and put that module in gateway/console/: `gateway.console.pages` imports every module there.
+Templates extend "desk/base.html" (blocks `title`, `content`, `watermark`); every POST form
+carries `<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">`. Counts for the
+analytics page: `gateway.console.analytics.add_categories`.
 """
 
 from __future__ import annotations

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+from typing import Callable
+
 from flask import current_app, render_template
+from sqlalchemy.orm import Session
 
 from core.i18n import _
 from core.rbac import Permission
 from core.runtime import runtime_of
-from core.support_analytics import support_view
+from core.support_analytics import Category, support_view
 from gateway.console import console_bp, nav
 from gateway.console.auth import requires
 
@@ -26,6 +31,19 @@ PROBLEMS = {
     "stale": _("No delta sync finished recently: every school's roster may be old."),
 }
 NOTES = {"failed": _("last sync failed"), "stalled": _("sync running for over an hour")}
+CategorySource = Callable[[Session, datetime], list[Category]]
+_SOURCES: list[CategorySource] = []
+
+
+def add_categories(source: CategorySource, labels: dict[str, str]) -> None:
+    """Let another module add counts to the page (e.g. open tickets by category).
+
+    `source(session, now)` returns Category rows, their people counts already through
+    core.disclosure.cell; `labels` maps each key to an English msgid marked with `_()`.
+    """
+    CATEGORY_LABELS.update(labels)
+    if source not in _SOURCES:
+        _SOURCES.append(source)
 
 
 @console_bp.get("/analytics")
@@ -35,6 +53,8 @@ def analytics() -> str:
     rt = runtime_of(current_app)
     with rt.replica_sessions() as session:
         view = support_view(session, rt.config, rt.clock())
+        extra = [c for source in _SOURCES for c in source(session, rt.clock())]
+    view = replace(view, categories=[*view.categories, *extra])
     return render_template("desk/analytics.html", view=view, labels=CATEGORY_LABELS,
                            problems=PROBLEMS, notes=NOTES)
 

@@ -7,10 +7,12 @@ quiet hours: the holder asked for it this minute and it lives five minutes; deci
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Response, current_app, g, redirect, render_template, request, url_for
+from redis.exceptions import RedisError
 from sqlalchemy import update
 
 from core import console_sessions, console_signin
@@ -25,6 +27,7 @@ from gateway.console import console_bp
 from gateway.console.auth import public, requires, set_session_cookie
 from shaping.policy import Priority
 
+log = logging.getLogger(__name__)
 CODE_KIND = "desk_sign_in_code"
 REDACTED = "[desk sign-in code, used]"  # what the outbox keeps once the code has worked
 
@@ -80,7 +83,11 @@ def request_code() -> Any:
     if result.outcome is Outcome.LIMITED:
         return render_template("desk/sign_in.html", problem="limited"), 429
     if result.outcome is Outcome.SENT:
-        requeue_from_outbox(rt.sessions, rt.redis, now)  # after the commit: the sender sees it
+        try:  # after the commit, so the sender sees the row
+            requeue_from_outbox(rt.sessions, rt.redis, now)
+        except RedisError as exc:  # the outbox has it; the scheduler's requeue sends it
+            log.warning("desk sign-in code queued in SQL only, Redis unreachable: %s",
+                        type(exc).__name__)
     return render_template("desk/code.html", number=number)
 
 

@@ -88,3 +88,18 @@ def test_roles_without_the_permission_are_refused(runtime, app) -> None:  # type
         assert client.get("/desk/analytics").status_code == 403
         assert "console.analytics" not in client.get("/desk/").get_data(as_text=True)
         assert "/desk/analytics" not in client.get("/desk/").get_data(as_text=True)  # not in the menu
+
+
+def test_another_module_adds_a_category_with_its_own_suppression(runtime, client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from core.disclosure import cell
+    from core.support_analytics import Category
+    from gateway.console import analytics
+
+    monkeypatch.setattr(analytics, "_SOURCES", [])
+    monkeypatch.setattr(analytics, "CATEGORY_LABELS", dict(analytics.CATEGORY_LABELS))
+    analytics.add_categories(lambda _s, _now: [Category("tickets_open", cell(3))],
+                             {"tickets_open": "Open tickets"})
+    make_staff(runtime, "DESK-1", "desk")
+    sign_in(client, runtime, "DESK-1")
+    html = client.get("/desk/analytics?lang=en").get_data(as_text=True)
+    assert re.search(r'data-key="tickets_open"><td>Open tickets</td><td dir="ltr">&lt;5<', html)

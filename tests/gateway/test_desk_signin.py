@@ -87,6 +87,14 @@ def test_codes_per_staff_number_are_limited(runtime, client) -> None:  # type: i
         assert len(s.scalars(select(OutboxMessage)).all()) == 3
     _at(runtime, minutes=15, seconds=1)
     assert ask_code(client, "DESK-5").status_code == 200
+    _at(runtime, minutes=30, seconds=1)
+    assert [ask_code(client, "DESK-5").status_code for _ in range(3)] == [200, 200, 200]
+    _at(runtime, minutes=45, seconds=1)  # every ask counts, refused ones too: 10 a day at most
+    assert [ask_code(client, "DESK-5").status_code for _ in range(3)] == [200, 200, 429]
+    _at(runtime, hours=23)
+    assert ask_code(client, "DESK-5").status_code == 429
+    _at(runtime, hours=24, seconds=1)
+    assert ask_code(client, "DESK-5").status_code == 200
 
 
 def test_codes_per_address_are_limited_across_numbers(runtime, app) -> None:  # type: ignore[no-untyped-def]
@@ -184,3 +192,57 @@ def test_binding_a_staff_phone_needs_consent_and_keeps_the_number_out_of_the_aud
         holder = console_signin.find_holder(s, "OPS-7")
     assert holder is not None and holder.msisdn == "+201001234567"
     assert "1001234567" not in json.dumps(_audit(runtime, "central_staff.bind_phone"))
+    assert runner.invoke(cli, ["staff", "add", "--staff-id", "OPS-8", "--name", "Ops eight",
+                               "--role", "ops", "--by", "t", "--reason", "hired"]).exit_code == 0
+    taken = runner.invoke(cli, ["staff", "bind-phone", "OPS-8", "--msisdn", "+201001234567",
+                                "--consent", "--by", "t", "--reason", "form 13"])
+    assert taken.exit_code != 0 and "bound to another entry (OPS-7)" in taken.output
+
+
+def test_the_delta_sync_that_sees_a_champion_leave_ends_their_session(synced, sandbox, client) -> None:  # type: ignore[no-untyped-def]
+    from core.sync.delta import run_delta
+
+    school = sandbox.district.schools()[0]["id"]
+    champion = next(p["id"] for p in sandbox.district.roster(school) if p["role"] == "champion")
+    make_champion(synced, champion, school)  # the roster's champion, SIM bound as by activation
+    sign_in(client, synced, champion)
+    assert client.get("/desk/").status_code == 200
+    sandbox.district.leave(champion)
+    report = run_delta(synced.sessions, synced.upstream())
+    assert report.counts.revoked == 1
+    with synced.sessions() as s:
+        assert s.scalars(select(Revocation.sessions_revoked)).one() == 1
+    assert client.get("/desk/").status_code == 302
+
+
+def test_a_redis_outage_still_answers_and_the_outbox_keeps_the_code(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    """The code is in SQL; the scheduler's requeue (every minute) sends it once Redis is back."""
+    import redis
+
+    make_staff(runtime, "DESK-10", "desk")
+    runtime._redis = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    asked = ask_code(client, "DESK-10")
+    assert asked.status_code == 200 and 'id="sent"' in asked.get_data(as_text=True)
+    with runtime.sessions() as s:
+        assert s.scalars(select(OutboxMessage.state)).one() == "queued"
+
+
+def test_a_champion_activated_over_ussd_signs_in_with_the_keypad_number(  # type: ignore[no-untyped-def]
+        synced, sandbox, client, runner, app) -> None:
+    import re
+
+    from core.codes import person_number
+    from tests.ussd.phone import Phone
+
+    school = sandbox.district.schools()[0]["id"]
+    champion = next(p["id"] for p in sandbox.district.roster(school) if p["role"] == "champion")
+    out = runner.invoke(cli, ["codes", "issue", "--staff", champion])
+    code = re.search(r"code (\d+)", out.output).group(1)  # type: ignore[union-attr]
+    phone = Phone(client)
+    phone.dial()
+    phone.send("1")
+    phone.send(person_number(champion))
+    assert phone.send(code).startswith("END ")
+    desk = app.test_client()
+    sign_in(desk, synced, person_number(champion))  # the digits they typed on the phone
+    assert champion in desk.get("/desk/").get_data(as_text=True)
