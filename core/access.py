@@ -1,5 +1,5 @@
-"""Access lifecycle: revoke a person's SIMs, delegations, admin tokens and desk-console
-sessions; deactivate leavers."""
+"""Access lifecycle: revoke a person's SIMs, delegations, admin tokens, desk-console
+sessions and support grants; deactivate leavers."""
 
 from __future__ import annotations
 
@@ -67,6 +67,11 @@ def revoke_many(session: Session, changes: dict[int, tuple[str, datetime]], *, a
                                          ConsoleSession.revoked_at.is_(None))
             .values(revoked_at=now, revoked_reason=reason[:200]).returning(ConsoleSession.person_id)):
         sessions[pid] += 1
+
+    from core import support_access  # it reads has_access from here: imported when used
+
+    # Support views granted by, or of, these people end with their access (R6).
+    support_access.end_for_people(session, ids, now, reason)
     rows = [{"person_id": pid, "status": status, "changed_at": changed_at, "applied_at": now,
              "lag_seconds": max(0.0, (now - changed_at).total_seconds()),
              "contacts_revoked": contacts[pid], "delegations_revoked": delegations[pid],

@@ -88,7 +88,7 @@ def classes_for(session: Session, staff_id: int, day: date, now: datetime, *,
         .join(mine, mine.c.class_id == SchoolClass.id)
         .outerjoin(member, and_(member.class_id == SchoolClass.id, member.ended_at.is_(None)))
         .outerjoin(Person, and_(Person.id == member.person_id, Person.role == Role.STUDENT.value,
-                                Person.active.is_(True)))
+                                Person.active.is_(True), Person.canonical_id.is_(None)))
         .where(SchoolClass.active.is_(True))
         .group_by(SchoolClass.id, SchoolClass.name, mine.c.own)
         .order_by(mine.c.own.desc(), SchoolClass.name, SchoolClass.id)).all()
@@ -153,7 +153,8 @@ def _students_of(class_id):  # type: ignore[no-untyped-def]
     """Select the ids of the class's active students (the roll a mark must be on)."""
     return (select(Person.id).join(Enrolment, Enrolment.person_id == Person.id)
             .where(Enrolment.class_id == class_id, Enrolment.ended_at.is_(None),
-                   Person.role == Role.STUDENT.value, Person.active.is_(True)))
+                   Person.role == Role.STUDENT.value, Person.active.is_(True),
+                   Person.canonical_id.is_(None)))  # a merged duplicate is off the roll
 
 
 def _build_writes():  # type: ignore[no-untyped-def]

@@ -839,6 +839,82 @@ WRITE_ONCE_DROP = {
     "sqlite": ["DROP TRIGGER IF EXISTS evidence_no_update", "DROP TRIGGER IF EXISTS evidence_no_delete"],
 }
 
+# --- Merge, never delete; reversible bulk operations (C4) ---
+
+
+class BulkOperation(Base):
+    """One bulk change (merge, unlink, code reissue) with the before-images to undo it (C4)."""
+
+    __tablename__ = "bulk_operations"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # merge | unlink_guardians | unlink_sims | codes_reissue
+    actor: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text, default="{}")  # JSON: what it was about (ids, counts)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    final_at: Mapped[datetime] = mapped_column(UTCDateTime)  # after this, no revert
+    reverted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reverted_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    revert_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+    __table_args__ = (Index("ix_bulk_operations_created", "created_at"),)
+
+
+class BulkRowImage(Base):
+    """One row a bulk operation changed or created: its columns before and after (JSON)."""
+
+    __tablename__ = "bulk_row_images"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    operation_id: Mapped[int] = mapped_column(ForeignKey("bulk_operations.id"), index=True)
+    table_name: Mapped[str] = mapped_column(String(64))
+    row_id: Mapped[int] = mapped_column(BigInteger)
+    before: Mapped[str | None] = mapped_column(Text, nullable=True)  # None: the operation created it
+    after: Mapped[str] = mapped_column(Text)
+
+
+class PersonAlias(Base):
+    """A merged person id pointing at its canonical id; kept (undone_at set) when reverted."""
+
+    __tablename__ = "person_aliases"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    merged_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    canonical_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    operation_id: Mapped[int] = mapped_column(ForeignKey("bulk_operations.id"))
+    merged_by: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(String(300))
+    merged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# --- Delegated-access support views (R6) ---
+
+class SupportGrantState(str, enum.Enum):
+    PENDING = "pending"  # asked by a desk agent, not yet answered
+    GRANTED = "granted"  # live until expires_at unless revoked
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"  # never answered and no longer askable (grantor or agent gone)
+
+
+class SupportGrant(Base):
+    """A desk agent's request for a read-only view, and the grantor's answer over USSD."""
+
+    __tablename__ = "support_grants"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("central_staff.id"), index=True)
+    scope: Mapped[str] = mapped_column(String(8))  # school | person
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(12), default=SupportGrantState.PENDING.value)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+    __table_args__ = (Index("ix_support_grants_state", "state"),)
 
 # --- Desk console (issue 11): sign-in codes by SMS, server-side sessions ---
 

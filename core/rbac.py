@@ -34,6 +34,12 @@ class Permission(str, enum.Enum):
     TICKETS_WRITE = "tickets:write"  # open, escalate, assign, close, flag security
     BREACH_READ = "breach:read"  # breach cases, their clocks and sealed evidence checks
     BREACH_DECIDE = "breach:decide"  # security only: breach or not, notices sent
+    BULK_READ = "bulk:read"  # reversible bulk operations and their before-images (C4)
+    BULK_REVERT = "bulk:revert"  # undo one within 72 h
+    PEOPLE_MERGE = "people:merge"  # merge a suspected duplicate into a canonical person
+    PEOPLE_HISTORY = "people:history"  # one identity's history, by any of its ids
+    SUPPORT_REQUEST = "support:request"  # a desk agent asks a champion/person for a view (R6)
+    SUPPORT_VIEW = "support:view"  # the granted read-only view itself (only the asking agent)
     DESK_HOME = "desk:home"  # the desk console's own pages: every role that signs in to it
     SUPPORT_ANALYTICS = "support:analytics"  # aggregate worklists of schools needing help (G5)
 
@@ -43,20 +49,26 @@ GRANTS: dict[Role, frozenset[Permission]] = {
                          Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
                          Permission.AUDIT_VERIFY, Permission.PARITY_READ,
                          Permission.ADJUSTMENTS_READ, Permission.RECONCILIATION_READ,
-                         Permission.ASSESSMENTS_READ, Permission.DESK_HOME,
-                         Permission.SUPPORT_ANALYTICS, Permission.TICKETS_READ,
-                         Permission.TICKETS_WRITE}),
+                         Permission.ASSESSMENTS_READ, Permission.TICKETS_READ,
+                         Permission.TICKETS_WRITE, Permission.BULK_READ, Permission.BULK_REVERT,
+                         Permission.PEOPLE_MERGE, Permission.PEOPLE_HISTORY,
+                         Permission.DESK_HOME, Permission.SUPPORT_ANALYTICS}),
+    # The desk sees duplicates and bulk operations but merges nothing and reverts nothing:
+    # that is ops' (decision 0024). It asks for support views; the view needs a live grant.
     Role.DESK: frozenset({Permission.DUPLICATES_READ, Permission.ATTENDANCE_AGGREGATES,
                           Permission.PAPER_UPLOAD, Permission.ADJUSTMENTS_READ,
                           Permission.TICKETS_READ, Permission.TICKETS_WRITE,
-                          Permission.DESK_HOME, Permission.SUPPORT_ANALYTICS}),
+                          Permission.BULK_READ, Permission.SUPPORT_REQUEST,
+                          Permission.SUPPORT_VIEW, Permission.DESK_HOME,
+                          Permission.SUPPORT_ANALYTICS}),
     Role.CHAMPION: frozenset({Permission.ATTENDANCE_AGGREGATES, Permission.PAPER_UPLOAD,
                               Permission.PARITY_READ, Permission.ADJUSTMENTS_READ,
                               Permission.ADJUSTMENTS_DECIDE, Permission.ASSESSMENTS_READ,
-                              Permission.DESK_HOME, Permission.TICKETS_READ,
-                              Permission.TICKETS_WRITE}),
+                              Permission.TICKETS_READ, Permission.TICKETS_WRITE,
+                              Permission.DESK_HOME}),
     Role.AUDITOR: frozenset({Permission.AUDIT_VERIFY, Permission.ADJUSTMENTS_READ,
                              Permission.RECONCILIATION_READ, Permission.BREACH_READ,
+                             Permission.BULK_READ, Permission.PEOPLE_HISTORY,
                              Permission.DESK_HOME}),
     Role.SECURITY: frozenset({Permission.AUDIT_VERIFY, Permission.TOKENS_READ,
                               Permission.TICKETS_READ, Permission.TICKETS_WRITE,

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, support_access
 from core.contacts import InvalidMsisdn, normalise
 from core.models import ApiToken, CentralStaff, ConsoleSession, utcnow
 from core.pseudonyms import msisdn_ref, msisdn_tail
@@ -67,9 +67,11 @@ def deactivate(session: Session, staff_ref: str, *, actor: str, reason: str) -> 
     sessions = session.execute(update(ConsoleSession).where(ConsoleSession.staff_id == row.id,
                                                             ConsoleSession.revoked_at.is_(None))
                                .values(revoked_at=now, revoked_reason=reason[:200])).rowcount
+    grants = support_access.end_for_agent(session, row.id, now, reason)
     audit.record(session, actor=actor, action="central_staff.deactivate", entity="central_staff",
                  entity_id=staff_ref, reason=reason,
-                 data={"tokens_revoked": revoked, "sessions_revoked": sessions})
+                 data={"tokens_revoked": revoked, "sessions_revoked": sessions,
+                       "support_grants_ended": grants})
     return int(revoked)
 
 

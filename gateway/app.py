@@ -36,9 +36,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         # anything further left was written by the client and is not trusted.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg.trusted_proxies)  # type: ignore[method-assign]
 
-    # api_gate, api_records, api_assessments and api_tickets add their routes to api.bp when imported
-    from gateway import (api, api_assessments, api_gate, api_records, api_tickets,  # noqa: F401
-                         callbacks, status, ussd)
+    # api_gate, api_records, api_assessments, api_tickets, api_bulk and api_support add their
+    # routes to api.bp when imported
+    from gateway import (api, api_assessments, api_bulk, api_gate, api_records,  # noqa: F401
+                         api_support, api_tickets, callbacks, status, ussd)
 
     app.before_request(callbacks.guard)
     app.before_request(callbacks.body_within_limit)  # after the guard: no token, no reading

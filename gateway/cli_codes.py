@@ -11,7 +11,7 @@ from flask import current_app, render_template
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from core import codes
+from core import bulk, codes
 from core.attendance import roster
 from core.models import CodeKind, Person, Role, School, SchoolClass
 from core.runtime import runtime_of
@@ -61,11 +61,14 @@ def issue(staff_id: str, by: str | None) -> None:
               help="Write printable HTML slips here (default: a text list on stdout).")
 @click.option("--reissue", is_flag=True, default=False,
               help="Also reprint students whose slip is still unused: their old codes stop working.")
-def slips(class_id: str, by: str | None, out: Path | None, reissue: bool) -> None:
+@click.option("--reason", default="unused slips reissued",
+              help="Why (with --reissue: recorded with the bulk operation `hudoor bulk revert` undoes).")
+def slips(class_id: str, by: str | None, out: Path | None, reissue: bool, reason: str) -> None:
     """Issue a slip code for every student of a class without one: guardians enrol over USSD with it.
 
     A slip already handed out keeps working: its student is skipped (and listed) unless
-    --reissue is given, which cancels those codes and lists them loudly.
+    --reissue is given, which cancels those codes and lists them loudly; a reissue is one
+    bulk operation, reversible for 72 h (`hudoor bulk revert`).
     """
     rt = runtime_of(current_app)
     with rt.sessions() as session, session.begin():
@@ -75,6 +78,8 @@ def slips(class_id: str, by: str | None, out: Path | None, reissue: bool) -> Non
         school = session.get(School, cls.school_id)
         actor = _actor(session, by, cls.school_id)
         students, _fp = roster(session, cls.id)
+        rec = bulk.Recorder(session, "codes_reissue", actor, reason, rt.clock(),
+                            summary={"class": class_id}) if reissue else None
         issued: list[tuple[int, codes.IssuedCode]] = []
         kept: list[str] = []
         cancelled: list[str] = []
@@ -86,9 +91,16 @@ def slips(class_id: str, by: str | None, out: Path | None, reissue: bool) -> Non
                         kept.append(f"{person.upstream_id}\t{name}")
                         continue
                     cancelled.append(f"{person.upstream_id}\t{name}")
+                if rec is not None:
+                    bulk.track_reissue(rec, CodeKind.GUARDIAN_SLIP.value, pid)
                 issued.append((roll, codes.issue(session, rt.config.secret_key, CodeKind.GUARDIAN_SLIP,
                                                  person, actor=actor,
                                                  ttl=timedelta(days=rt.config.code_ttl_days))))
+                if rec is not None:
+                    bulk.note_issued(rec, CodeKind.GUARDIAN_SLIP.value, pid)
+        if rec is not None:
+            rec.summary.update(cancelled=len(cancelled), issued=len(issued))
+            rec.finish()
     if kept:
         click.echo(f"{len(kept)} students still hold an unused slip (not reprinted; "
                    "--reissue cancels and reprints them):", err=True)
@@ -97,6 +109,9 @@ def slips(class_id: str, by: str | None, out: Path | None, reissue: bool) -> Non
         click.echo(f"WARNING: {len(cancelled)} unused slips handed out earlier are CANCELLED "
                    "and no longer work; give these students their new slip:", err=True)
         click.echo("\n".join(f"  {line}" for line in cancelled), err=True)
+    if rec is not None:
+        click.echo(f"recorded as bulk operation {rec.id}: `hudoor bulk revert {rec.id}` undoes it "
+                   "for 72 h", err=True)
     if not issued:
         click.echo(f"class {class_id}: no new slips issued" if kept
                    else f"class {class_id} has no students: no slips issued")

@@ -7,11 +7,13 @@ from functools import cache
 
 from sqlalchemy.orm import Session
 
-from core import adjustments, assessments, attendance, calendar, calendar_store, codes, contacts, delegation
+from core import (adjustments, assessments, attendance, calendar, calendar_store, codes, contacts,
+                  delegation, support_access)
 from core.config import Config
-from core.models import AttendanceAdjustment, CodeKind, Person
+from core.models import AttendanceAdjustment, CentralStaff, CodeKind, Person, SupportGrant
 from core.pseudonyms import msisdn_ref
-from ussd.ports import Caller, ClassInfo, CodeRefused, DelegationInfo, Found, PendingAdjustment, Roster
+from ussd.ports import (Caller, ClassInfo, CodeRefused, DelegationInfo, Found, PendingAdjustment, Roster,
+                        SupportItem)
 from ussd.cache import HopCache
 from ussd.cache import roster as roster_cache
 from ussd.store import SessionStore
@@ -136,3 +138,24 @@ class DbDirectory:
     def person_name(self, person_id: int) -> str:
         person = self.session.get(Person, person_id)
         return person.display_name if person else ""
+
+    def _support(self, row: SupportGrant, staff_id: int) -> SupportItem:
+        agent = self.session.get(CentralStaff, row.agent_id)
+        live = row.state == "granted" and row.expires_at is not None
+        until = ""
+        if live and row.expires_at is not None:
+            at = calendar.to_cairo(row.expires_at)
+            until = f"{at.day}/{at.month} {at:%H:%M}"
+        return SupportItem(row.id, agent.display_name if agent else "?",
+                           "you" if row.person_id == staff_id else "school", row.minutes, live, until)
+
+    def support_items(self, staff_id: int) -> list[SupportItem]:
+        rows = (support_access.pending_for(self.session, staff_id, self.now)
+                + support_access.live_for(self.session, staff_id, self.now))
+        return [self._support(r, staff_id) for r in rows]
+
+    def support_item(self, staff_id: int, grant_id: int) -> SupportItem | None:
+        row = self.session.get(SupportGrant, grant_id)
+        if row is None:
+            return None
+        return self._support(row, staff_id)

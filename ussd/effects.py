@@ -7,16 +7,18 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from core import adjustments, assessments, attendance, codes, contacts, delegation
+from core import adjustments, assessments, attendance, codes, contacts, delegation, support_access
 from core.config import Config
 from core.models import CodeKind, Person, utcnow
 from core.pseudonyms import msisdn_tail
 from ussd.ports import (
     ActivateStaff,
+    AnswerSupport,
     ConfirmAttendance,
     DecideAdjustment,
     Delegate,
     Effect,
+    EndSupport,
     EnrolGuardian,
     MarkLate,
     RequestCorrection,
@@ -92,6 +94,12 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day,
                             grantee_id=effect.grantee_id, days=effect.days)
     elif isinstance(effect, RevokeDelegation):
         delegation.revoke(session, effect.delegation_id, effect.staff_id)
+    elif isinstance(effect, AnswerSupport):
+        support_access.decide(session, effect.grant_id, effect.staff_id, grant=effect.grant,
+                              now=now or utcnow(), actor=actor)
+    elif isinstance(effect, EndSupport):
+        support_access.revoke(session, effect.grant_id, effect.staff_id, now=now or utcnow(),
+                              actor=actor)
     elif isinstance(effect, SetOptOut):
         contacts.set_opt_out(session, hop.msisdn, effect.opted_out, actor=actor)
     elif isinstance(effect, SetLanguage):
@@ -154,7 +162,7 @@ def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], af
         session.rollback()
         return after.with_(step=exc.step), False
     except (EffectRefused, attendance.NotAllowed, attendance.NotTakenYet,
-            delegation.DelegationRefused, contacts.ContactRefused):
+            delegation.DelegationRefused, contacts.ContactRefused, support_access.SupportRefused):
         session.rollback()
         return after.with_(step="refused"), False
     except SQLAlchemyError:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ussd import flow_access, flow_approvals, flow_attendance, flow_correction, flow_quiz
+from ussd import (flow_access, flow_approvals, flow_attendance, flow_correction, flow_quiz,
+                  flow_support_access)
 from ussd.common import NOTICES, Ctx, Outcome, Step, invalid, menu
 from core.i18n import _
 from ussd.ports import Caller, Directory, SetLanguage
@@ -27,7 +28,7 @@ def _main_options(c: Ctx) -> list[tuple[str, str]]:
                    ("4", _("English"))]
         if caller.approver:
             options.append(("5", _("Approvals")))
-        return options + [("6", _("Correct")), ("0", _("Help"))]
+        return options + [("6", _("Correct")), ("7", _("Support")), ("0", _("Help"))]
     if caller.guardian:
         stop = _("Restart daily SMS") if caller.opted_out else _("Stop daily SMS")
         options = [("1", _("Add a child")), ("2", stop), ("3", _("English"))]
@@ -86,7 +87,8 @@ def _main_handle(c: Ctx, inp: str) -> Outcome:
     if caller.staff_id:
         handlers: dict[str, Callable[[Ctx], Outcome]] = {
             "1": flow_attendance.begin_attendance, "2": flow_attendance.begin_late,
-            "3": flow_access.begin_substitute, "6": flow_correction.begin_correction}
+            "3": flow_access.begin_substitute, "6": flow_correction.begin_correction,
+            "7": flow_support_access.begin_support}
         if caller.approver:
             handlers["5"] = flow_approvals.begin_approvals
     elif caller.guardian:
@@ -139,13 +141,15 @@ STEPS: dict[str, Step] = {
     **flow_approvals.STEPS,
     **flow_correction.STEPS,
     **flow_quiz.STEPS,
+    **flow_support_access.STEPS,
 }
 
 
 # Steps only a staff member with access may be on. A teacher revoked mid-session (the
 # caller cache expired, the sync ended their access) lands on the END screen that says so.
 STAFF_STEPS = (frozenset(flow_attendance.STEPS) | frozenset(flow_correction.STEPS)
-               | {k for k in flow_access.STEPS if k.startswith("sub_")})
+               | {k for k in flow_access.STEPS if k.startswith("sub_")}
+               | frozenset(flow_support_access.STEPS))
 
 
 def _no_longer_staff(state: State, caller: Caller) -> bool:

@@ -66,6 +66,18 @@ class DelegationInfo:
     until: date
 
 
+@dataclass(frozen=True)
+class SupportItem:
+    """A desk agent's request for a view (pending), or a live grant this caller may end (R6)."""
+
+    id: int
+    agent: str  # the agent's name as the register has it
+    scope: str  # "school" or "you"
+    minutes: int
+    live: bool = False
+    until: str = ""  # when live: "d/m HH:MM", Cairo
+
+
 class Directory(Protocol):
     """Read-only questions the menus ask; the gateway answers them from the database."""
 
@@ -85,6 +97,8 @@ class Directory(Protocol):
     def day_status(self, person_id: int, day: date) -> str | None: ...
     def quiz_children(self, msisdn: str) -> list[Found]: ...
     def quiz_answers(self, student_id: int) -> dict[str, bool]: ...
+    def support_items(self, staff_id: int) -> list[SupportItem]: ...
+    def support_item(self, staff_id: int, grant_id: int) -> SupportItem | None: ...
 
 
 # Effects: the writes a finished step asks for. The gateway applies them in one transaction.
@@ -173,6 +187,21 @@ class RevokeDelegation:
 
 
 @dataclass(frozen=True)
+class AnswerSupport:
+    """Grant (for the asked time box) or refuse a desk agent's request for a view."""
+
+    grant_id: int
+    staff_id: int
+    grant: bool
+
+
+@dataclass(frozen=True)
+class EndSupport:
+    grant_id: int
+    staff_id: int
+
+
+@dataclass(frozen=True)
 class SetOptOut:
     opted_out: bool
 
@@ -193,5 +222,5 @@ class SetLanguage:
 
 
 Effect = (ConfirmAttendance | MarkLate | RequestLateAdjustment | DecideAdjustment | ActivateStaff
-          | EnrolGuardian | Delegate | RevokeDelegation | SetOptOut | SetLanguage
-          | RequestCorrection | RecordAnswer)
+          | EnrolGuardian | Delegate | RevokeDelegation | AnswerSupport | EndSupport | SetOptOut
+          | SetLanguage | RequestCorrection | RecordAnswer)

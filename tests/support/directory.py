@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ussd.ports import ClassInfo, CodeRefused, DelegationInfo, Found, PendingAdjustment, Roster
+from ussd.ports import (ClassInfo, CodeRefused, DelegationInfo, Found, PendingAdjustment, Roster,
+                        SupportItem)
 
 # Codes the in-memory directory refuses the way the database one can: burned, rate-limited.
 REFUSALS = {"999999": CodeRefused("burned"), "888888": CodeRefused("limited", 23 * 60 + 59)}
@@ -26,6 +27,7 @@ class MemoryDirectory:
     names: dict[int, str] = field(default_factory=dict)
     quiz_kids: list[Found] = field(default_factory=list)  # children the quiz is open for now
     answers: dict[int, dict[str, bool]] = field(default_factory=dict)  # what was recorded
+    support: dict[int, list[SupportItem]] = field(default_factory=dict)
 
     def today(self) -> date:
         return self.day
@@ -78,6 +80,12 @@ class MemoryDirectory:
     def adjustment(self, adjustment_id: int) -> PendingAdjustment | None:
         return PendingAdjustment(adjustment_id, LONG, self.day, "absent", "late")
 
+    def support_items(self, staff_id: int) -> list[SupportItem]:
+        return self.support.get(staff_id, [])
+
+    def support_item(self, staff_id: int, grant_id: int) -> SupportItem | None:
+        return next((i for i in self.support.get(staff_id, []) if i.id == grant_id), None)
+
 
 def school(size: int = 50, classes: int = 3) -> MemoryDirectory:
     """A teacher (id 1) with `classes` classes of `size` students with long Arabic names."""
@@ -92,4 +100,7 @@ def school(size: int = 50, classes: int = 3) -> MemoryDirectory:
     d.slip_codes[("0001000123", "87654321")] = Found(5000, LONG)
     d.staff_numbers["00010013"] = Found(2, "أ. سامي")
     d.names.update({1: "أ. محمد", 2: "أ. سامي", 5000: LONG})
+    d.support[1] = [SupportItem(7, LONG, "school", 240), SupportItem(8, "Mona Adel", "you", 1440),
+                    SupportItem(9, LONG, "school", 60, live=True, until="30/11 10:30"),
+                    SupportItem(10, "Karim Desk", "you", 60)]
     return d
