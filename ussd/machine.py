@@ -64,11 +64,14 @@ def _main_pages(c: Ctx, any_notice: bool = False) -> list[list[tuple[str, str]]]
 
 
 def _main_render(c: Ctx) -> Screen:
-    pages = _main_pages(c)
-    if len(pages) == 1:
-        if fits_screen(lambda: _main_screen(c, pages[0], True)):
-            return _main_screen(c, pages[0], True)
-        return _main_screen(c, pages[0], True, titled=False)
+    if c.state.page == 0:  # everything on one screen when it fits (with the name, else without)
+        options = _main_options(c)
+        for titled in (True, False):
+            if fits_screen(lambda: _main_screen(c, options, True, titled)):
+                return _main_screen(c, options, True, titled)
+    # Else the pages of the split under the longest notice: the same split whatever the
+    # notice now, so "8 More" always leads to the next keys and none is skipped.
+    pages = _main_pages(c, any_notice=True)
     page = min(c.state.page, len(pages) - 1)
     return _main_screen(c, pages[page], page == len(pages) - 1, titled=False)
 
