@@ -52,3 +52,13 @@ def gate_evaluate() -> dict[str, str]:
         return {code: service.evaluate(session, sid, cal, rt.clock(), actor="scheduler").state.value
                 for sid, code in session.execute(select(School.id, School.upstream_id)
                                                  .where(School.active)).all()}
+
+
+def retention_purge() -> dict[str, int]:
+    """Apply the retention schedule (scheduled nightly; core.retention)."""
+    from core import retention
+
+    rt = worker_runtime()
+    with rt.sessions() as session, session.begin():
+        return {o.rule: o.rows for o in retention.run(session, rt.clock(),
+                                                        secret=rt.config.secret_key)}

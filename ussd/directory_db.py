@@ -7,11 +7,13 @@ from functools import cache
 
 from sqlalchemy.orm import Session
 
-from core import adjustments, attendance, calendar, calendar_store, codes, contacts, delegation
+from core import (adjustments, attendance, calendar, calendar_store, codes, contacts, delegation,
+                  privacy)
 from core.config import Config
 from core.models import AttendanceAdjustment, CodeKind, Person
 from core.pseudonyms import msisdn_ref
-from ussd.ports import Caller, ClassInfo, CodeRefused, DelegationInfo, Found, PendingAdjustment, Roster
+from ussd.ports import (Caller, ClassInfo, CodeRefused, DelegationInfo, Found, GuardianSummary,
+                        PendingAdjustment, Roster)
 from ussd.cache import HopCache
 from ussd.cache import roster as roster_cache
 from ussd.store import SessionStore
@@ -101,6 +103,12 @@ class DbDirectory:
     def delegations_given(self, staff_id: int) -> list[DelegationInfo]:
         return [DelegationInfo(d.id, d.class_name, d.grantee_name, d.until)
                 for d in delegation.given(self.session, staff_id)]
+
+    def guardian_summary(self, msisdn: str) -> GuardianSummary:
+        held = privacy.holdings(self.session, msisdn, self.today())
+        stopped = contacts.lookup(self.session, msisdn).opted_out
+        return GuardianSummary(tuple(c.name for c in held.children),
+                               not stopped and any(c.consent_live for c in held.children))
 
     def next_adjustment(self, staff_id: int) -> PendingAdjustment | None:
         found = adjustments.next_pending(self.session, staff_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ussd import flow_access, flow_approvals, flow_attendance
+from ussd import flow_access, flow_approvals, flow_attendance, flow_privacy
 from ussd.common import Ctx, Outcome, Step, invalid, menu
 from core.i18n import _
 from ussd.ports import Caller, Directory, SetLanguage
@@ -29,7 +29,8 @@ def _main_options(c: Ctx) -> list[tuple[str, str]]:
         return options + [("0", _("Help"))]
     if caller.guardian:
         stop = _("Restart daily SMS") if caller.opted_out else _("Stop daily SMS")
-        return [("1", _("Add a child")), ("2", stop), ("3", _("English")), ("0", _("Help"))]
+        return [("1", _("Add a child")), ("2", stop), ("3", _("English")), ("4", _("My data")),
+                ("0", _("Help"))]
     return [("1", _("Activate teacher")), ("2", _("Register as parent")), ("3", _("English")),
             ("0", _("Help"))]
 
@@ -54,7 +55,8 @@ def _main_handle(c: Ctx, inp: str) -> Outcome:
         if caller.approver:
             handlers["5"] = flow_approvals.begin_approvals
     elif caller.guardian:
-        handlers = {"1": flow_access.begin_enrol, "2": flow_access.begin_stop_or_restart}
+        handlers = {"1": flow_access.begin_enrol, "2": flow_access.begin_stop_or_restart,
+                    "4": flow_privacy.begin_my_data}
     else:
         handlers = {"1": flow_access.begin_activation, "2": flow_access.begin_enrol}
     if inp in handlers:
@@ -100,6 +102,7 @@ STEPS: dict[str, Step] = {
     **flow_attendance.STEPS,
     **flow_access.STEPS,
     **flow_approvals.STEPS,
+    **flow_privacy.STEPS,
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from ussd.ports import ClassInfo, CodeRefused, DelegationInfo, Found, Roster
+from ussd.ports import ClassInfo, CodeRefused, DelegationInfo, Found, GuardianSummary, Roster
 
 # Codes the in-memory directory refuses the way the database one can: burned, rate-limited.
 REFUSALS = {"999999": CodeRefused("burned"), "888888": CodeRefused("limited", 23 * 60 + 59)}
@@ -54,6 +54,9 @@ class MemoryDirectory:
 
     def person_name(self, person_id: int) -> str:
         return self.names.get(person_id, LONG)
+
+    def guardian_summary(self, msisdn: str) -> GuardianSummary:
+        return GuardianSummary((LONG, f"{LONG} 2"), sms_on=True)
 
 
 def school(size: int = 50, classes: int = 3) -> MemoryDirectory:
