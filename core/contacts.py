@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
 import phonenumbers
@@ -76,7 +77,8 @@ def bind_staff(session: Session, person: Person, msisdn: str, *, actor: str) -> 
 
 def link_guardian(session: Session, student: Person, msisdn: str, lang: str, *, actor: str,
                   wording: str = consent.CURRENT,
-                  channel: consent.Channel = consent.Channel.USSD) -> bool:
+                  channel: consent.Channel = consent.Channel.USSD,
+                  now: datetime | None = None) -> bool:
     """Link a guardian SIM to a student with their consent to `wording` (a version).
 
     Returns False if it was already linked: then the enrolment re-consents (a new consent
@@ -88,7 +90,7 @@ def link_guardian(session: Session, student: Person, msisdn: str, lang: str, *, 
     mine = next((c for c in existing if c.msisdn == msisdn), None)
     if mine is not None:
         mine.opted_out_at = None
-        consent.grant(session, mine, version=wording, channel=channel, actor=actor,
+        consent.grant(session, mine, version=wording, channel=channel, actor=actor, now=now,
                       note="enrolled again")
         audit.record(session, actor=actor, action="consent.grant", entity="contact",
                      entity_id=mine.id, reason="guardian enrolled again with a slip code",
@@ -97,10 +99,10 @@ def link_guardian(session: Session, student: Person, msisdn: str, lang: str, *, 
     if len(existing) >= MAX_GUARDIANS:
         raise ContactRefused(f"{student.upstream_id} already has {MAX_GUARDIANS} guardian numbers")
     contact = Contact(person_id=student.id, msisdn=msisdn, kind=ContactKind.GUARDIAN.value,
-                      language=lang)
+                      language=lang, consented_at=now or utcnow())
     session.add(contact)
     session.flush()
-    consent.grant(session, contact, version=wording, channel=channel, actor=actor)
+    consent.grant(session, contact, version=wording, channel=channel, actor=actor, now=now)
     audit.record(session, actor=actor, action="contact.link_guardian", entity="person",
                  entity_id=student.id, reason="guardian enrolled with a slip code over USSD",
                  data={"msisdn_suffix": msisdn[-3:], "language": lang, "wording": wording,
@@ -109,12 +111,12 @@ def link_guardian(session: Session, student: Person, msisdn: str, lang: str, *, 
 
 
 def set_opt_out(session: Session, msisdn: str, opted_out: bool, *, actor: str,
-                channel: consent.Channel = consent.Channel.USSD) -> int:
+                channel: consent.Channel = consent.Channel.USSD, now: datetime | None = None) -> int:
     """Stop (withdraw consent) or restart (consent to the current wording) every digest to this SIM.
 
     Returns how many links changed. Each change is a new consent row, never an overwrite.
     """
-    now = utcnow()
+    now = now or utcnow()
     changed = session.execute(update(Contact).where(
         Contact.msisdn == msisdn, Contact.kind == ContactKind.GUARDIAN.value,
         Contact.revoked_at.is_(None),

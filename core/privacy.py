@@ -74,10 +74,11 @@ def due_at(received: datetime, working_days: int) -> datetime:
 
 
 def _links(session: Session, msisdn: str) -> list[tuple[Contact, Person]]:
-    return list(session.execute(
+    rows = session.execute(
         select(Contact, Person).join(Person, Person.id == Contact.person_id)
         .where(Contact.msisdn == msisdn, Contact.kind == ContactKind.GUARDIAN.value,
-               Contact.revoked_at.is_(None)).order_by(Contact.id)).tuples())
+               Contact.revoked_at.is_(None)).order_by(Contact.id)).all()
+    return [(contact, person) for contact, person in rows]
 
 
 _RANK = {"late": 2, "absent": 1, "present": 0}  # a late arrival supersedes an absence

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from core import calendar, consent, privacy
 from core.config import Config
-from core.gsm import segment_count
+from core.gsm import segment_count, split_segments
 from core.i18n import Texts, _
 from core.models import Contact, ContactKind, PrivacyRequest
 from digests.models import MessageKind, OutboxMessage, OutboxState
@@ -27,10 +27,10 @@ from digests.templates import STATUS
 from digests.compose_types import ChildStatus
 from shaping.policy import Priority
 
-HEAD = _("Hudoor holds about this phone ({tail}):")
-CHILD = _("{name}: daily SMS {state} (consent {version}, {since}).")
-DAYS = _("Days: {days}.")
-FOOT = _("Attendance is the school's record. Dial Hudoor, menu 4, to correct or erase.")
+HEAD = _("Hudoor holds for {tail}:")
+CHILD = _("{name}: SMS {state}, consent {version} {since}.")
+DAYS = _("{days}.")
+FOOT = _("Attendance is the school's record. Menu 4: correct/erase.")
 NOTHING = _("Hudoor holds nothing about this phone.")
 ON, OFF = _("on"), _("off")
 # Replies the parent asked for need no consent; every other parent message does.
@@ -55,8 +55,10 @@ def compose_copy(held: privacy.Holdings, lang: str, max_segments: int) -> str:
                 parts.append(t(DAYS, days=days))
         parts.append(t(FOOT))
         text = " ".join(parts)
-        if segment_count(text).segments <= max_segments or keep == 0:
-            return text[:153 * max_segments] if keep == 0 else text
+        if segment_count(text).segments <= max_segments:
+            return text
+        if keep == 0:  # many children: what fits, cut at a segment boundary
+            return "".join(split_segments(text)[:max_segments])
         keep -= 1
 
 

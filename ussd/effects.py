@@ -70,14 +70,14 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day,
         if student is None or not student.active or owner != student.id:
             raise EffectRefused("slip code already used, burned or expired")
         contacts.link_guardian(session, student, hop.msisdn, effect.lang, actor=actor,
-                               wording=effect.wording, channel=consent.Channel.USSD)
+                               wording=effect.wording, channel=consent.Channel.USSD, now=now)
     elif isinstance(effect, Delegate):
         delegation.delegate(session, class_id=effect.class_id, grantor_id=effect.grantor_id,
                             grantee_id=effect.grantee_id, days=effect.days)
     elif isinstance(effect, RevokeDelegation):
         delegation.revoke(session, effect.delegation_id, effect.staff_id)
     elif isinstance(effect, SetOptOut):
-        contacts.set_opt_out(session, hop.msisdn, effect.opted_out, actor=actor)
+        contacts.set_opt_out(session, hop.msisdn, effect.opted_out, actor=actor, now=now)
     elif isinstance(effect, SetLanguage):
         contacts.set_language(session, hop.msisdn, effect.lang, actor=actor)
     elif isinstance(effect, PrivacyAsk):
