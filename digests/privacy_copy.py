@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from core import calendar, consent, privacy
 from core.config import Config
 from core.gsm import segment_count, split_segments
-from core.i18n import Texts, _
+from core.i18n import Texts, _, digits
 from core.models import Contact, ContactKind, PrivacyRequest
 from digests.models import MessageKind, OutboxMessage, OutboxState
 from digests.outbox import Draft, enqueue
@@ -46,10 +46,11 @@ def compose_copy(held: privacy.Holdings, lang: str, max_segments: int) -> str:
     while True:
         parts = [t(HEAD, tail=held.tail)]
         for child in held.children:
-            since = child.consent_since.date().isoformat() if child.consent_since else "-"
+            since = (digits(child.consent_since.date().isoformat(), lang)
+                     if child.consent_since else "-")
             parts.append(t(CHILD, name=child.name, state=t(ON if child.consent_live else OFF),
                            version=child.consent_version or "-", since=since))
-            days = ", ".join(f"{d.day}/{d.month} {t(STATUS[ChildStatus(s)])}"
+            days = ", ".join(f"{digits(f'{d.day}/{d.month}', lang)} {t(STATUS[ChildStatus(s)])}"
                              for d, s in child.days[:keep])
             if days:
                 parts.append(t(DAYS, days=days))

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
-from core import consent
-from core.models import ConsentRecord, Contact, Person, School
+from core import consent, privacy
+from core.gsm import segment_count
+from core.models import AuditEntry, ConsentRecord, Contact, Person, PrivacyRequest, School
 from core.pseudonyms import msisdn_ref
 from digests.daily import enqueue_daily
 from digests.models import DeliveryReport, OutboxMessage
-from digests.privacy_copy import process
+from digests.privacy_copy import compose_copy, process
 from tests.digests.test_digests_daily import PARENT, SUNDAY, family
 from tests.support.consent import consent_all
 
@@ -83,6 +88,11 @@ def test_data_by_sms_sends_the_copy_at_once(runtime, client) -> None:  # type: i
     with runtime.sessions() as s:
         [copy] = s.scalars(select(OutboxMessage)).all()
         assert copy.kind == "data_copy" and "مريم" in copy.text and "pre-register" in copy.text
+        [request] = s.scalars(select(PrivacyRequest)).all()
+        actions = list(s.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
+    assert (request.kind, request.channel, request.status, request.msisdn) == (
+        "access", "sms", "answered", None)
+    assert actions == ["privacy.access", "privacy.answered"]
 
 
 def test_a_delivery_report_keeps_the_handsets_keyed_hash_not_its_number(runtime, client) -> None:  # type: ignore[no-untyped-def]
@@ -99,3 +109,21 @@ def test_published_wordings_never_change() -> None:
     """A wording is data guardians agreed to: edit it and this fails; add a new version."""
     assert consent.WORDINGS["2026-11-a"].sha256[:12] == "0715d3fbaddc"
     assert consent.CURRENT in consent.WORDINGS
+
+
+_NAMES = st.text(alphabet="مريمعبدالرحمنسيف ابنOmarLy", min_size=1, max_size=40)
+_DAYS = st.lists(st.tuples(st.dates(date(2026, 9, 1), date(2026, 12, 31)),
+                           st.sampled_from(["present", "absent", "late"])), max_size=5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(children=st.lists(st.tuples(_NAMES, st.booleans(), _DAYS), max_size=6),
+       lang=st.sampled_from(["ar", "en"]), segments=st.integers(1, 4))
+def test_the_copy_never_exceeds_its_segments(children, lang, segments) -> None:  # type: ignore[no-untyped-def]
+    held = privacy.Holdings("…567", tuple(
+        privacy.ChildData(i, name, 1, lang, live, "2026-11-a", None, tuple(days))
+        for i, (name, live, days) in enumerate(children)))
+    text = compose_copy(held, lang, segments)
+    assert text and segment_count(text).segments <= segments
+    if children and segment_count(compose_copy(held, lang, 99)).segments <= segments:
+        assert text == compose_copy(held, lang, 99)  # nothing dropped when it all fits

@@ -24,6 +24,7 @@ def test_keywords() -> None:
     assert parse("ايقاف الرسائل") is Keyword.STOP
     assert parse("start") is Keyword.START
     assert parse("مساعدة") is Keyword.HELP
+    assert parse("DATA") is Keyword.DATA and parse("بياناتي من فضلك") is Keyword.DATA
     assert parse("hello") is Keyword.UNKNOWN
     assert parse("") is Keyword.UNKNOWN
 
