@@ -162,3 +162,25 @@ def test_every_my_data_and_consent_screen_fits_the_strict_limit(lang) -> None:
                  "pd_correct_done", "pd_erased", "enr_consent", "restart_confirm"):
         screen = render(State(lang=lang, step=step), caller, directory, Limits())
         assert len(screen.text) <= (80 if lang == "ar" else 182), (step, screen.text)
+
+
+def test_enrolling_again_after_stop_consents_again_and_restarts_the_link(parent, synced, runner) -> None:  # type: ignore[no-untyped-def]
+    parent.dial()
+    parent.send("2")
+    assert parent.send("1").startswith("END Stopped")
+    with synced.sessions() as s:
+        class_upstream = s.scalar(select(SchoolClass.upstream_id).join(
+            AttendanceRecord, AttendanceRecord.class_id == SchoolClass.id))
+    _output, slips = _slips(runner, class_upstream, "--reissue")  # the school prints a new slip
+    number, code = slips[0]
+    parent.dial()  # a known guardian: "1 Add a child"
+    parent.send("1")
+    parent.send(number)
+    assert "Link to this phone?" in parent.send(code)
+    assert "Agree?" in parent.send("2")
+    assert parent.send("1").startswith("END Done")
+    assert _consents(synced) == [(True, consent.CURRENT, "ussd"), (False, None, "ussd"),
+                                 (True, consent.CURRENT, "ussd")]
+    with synced.sessions() as s:
+        [link] = s.scalars(select(Contact).where(Contact.msisdn == PARENT)).all()
+    assert link.opted_out_at is None  # one link, restarted: never a second row for it
