@@ -152,6 +152,8 @@ class Config:
     probe_numbers: str = ""  # "vodafone=+2010…,orange=+2012…"; empty: no probes
     probe_ussd_url: str = "http://127.0.0.1:8000/at/ussd"
     code_ttl_days: int = 14
+    privacy_answer_days: int = 6  # working days to answer a data-subject request (PDPL)
+    privacy_copy_segments: int = 3  # a guardian's SMS copy of their data is at most this long
     # Audit chain (issue 8): the HMAC key lives outside the database; anchors go where an
     # auditor controls them (decision 3). Empty anchor file: var/audit-anchors.log.
     audit_key: str = "dev-only-audit-key-never-use-in-production"
@@ -207,6 +209,9 @@ class Config:
             ussd_session_seconds=_int(env, "HUDOOR_USSD_SESSION_SECONDS", cls.ussd_session_seconds),
             ussd_resume_seconds=_int(env, "HUDOOR_USSD_RESUME_SECONDS", cls.ussd_resume_seconds),
             ussd_max_gsm7=_int(env, "HUDOOR_USSD_MAX_GSM7", cls.ussd_max_gsm7),
+            privacy_answer_days=_int(env, "HUDOOR_PRIVACY_ANSWER_DAYS", cls.privacy_answer_days),
+            privacy_copy_segments=_int(env, "HUDOOR_PRIVACY_COPY_SEGMENTS",
+                                       cls.privacy_copy_segments),
             ussd_max_ucs2=_int(env, "HUDOOR_USSD_MAX_UCS2", cls.ussd_max_ucs2),
             ussd_code=env.get("HUDOOR_USSD_CODE", cls.ussd_code).strip() or cls.ussd_code,
             shed_hops_per_second=_int(env, "HUDOOR_SHED_HOPS_PER_SECOND", cls.shed_hops_per_second),

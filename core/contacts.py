@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
 import phonenumbers
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, consent
 from core.access import has_access
 from core.models import Contact, ContactKind, Person, utcnow
 
@@ -74,34 +75,63 @@ def bind_staff(session: Session, person: Person, msisdn: str, *, actor: str) -> 
                  data={"msisdn_suffix": msisdn[-3:]})
 
 
-def link_guardian(session: Session, student: Person, msisdn: str, lang: str, *, actor: str) -> bool:
-    """Link a guardian SIM to a student; False if it was already linked (nothing changes)."""
+def link_guardian(session: Session, student: Person, msisdn: str, lang: str, *, actor: str,
+                  wording: str = consent.CURRENT,
+                  channel: consent.Channel = consent.Channel.USSD,
+                  now: datetime | None = None) -> bool:
+    """Link a guardian SIM to a student with their consent to `wording` (a version).
+
+    Returns False if it was already linked: then the enrolment re-consents (a new consent
+    row, and a link stopped earlier is restarted), nothing else changes.
+    """
     existing = session.scalars(select(Contact).where(
         Contact.person_id == student.id, Contact.kind == ContactKind.GUARDIAN.value,
         Contact.revoked_at.is_(None))).all()
-    if any(c.msisdn == msisdn for c in existing):
+    mine = next((c for c in existing if c.msisdn == msisdn), None)
+    if mine is not None:
+        mine.opted_out_at = None
+        consent.grant(session, mine, version=wording, channel=channel, actor=actor, now=now,
+                      note="enrolled again")
+        audit.record(session, actor=actor, action="consent.grant", entity="contact",
+                     entity_id=mine.id, reason="guardian enrolled again with a slip code",
+                     data={"wording": wording, "channel": channel.value})
         return False
     if len(existing) >= MAX_GUARDIANS:
         raise ContactRefused(f"{student.upstream_id} already has {MAX_GUARDIANS} guardian numbers")
-    session.add(Contact(person_id=student.id, msisdn=msisdn, kind=ContactKind.GUARDIAN.value,
-                        language=lang))
+    contact = Contact(person_id=student.id, msisdn=msisdn, kind=ContactKind.GUARDIAN.value,
+                      language=lang, consented_at=now or utcnow())
+    session.add(contact)
+    session.flush()
+    consent.grant(session, contact, version=wording, channel=channel, actor=actor, now=now)
     audit.record(session, actor=actor, action="contact.link_guardian", entity="person",
                  entity_id=student.id, reason="guardian enrolled with a slip code over USSD",
-                 data={"msisdn_suffix": msisdn[-3:], "language": lang})
+                 data={"msisdn_suffix": msisdn[-3:], "language": lang, "wording": wording,
+                       "contact": contact.id})
     return True
 
 
-def set_opt_out(session: Session, msisdn: str, opted_out: bool, *, actor: str) -> int:
-    """Stop or restart every digest to this SIM; return how many links changed."""
+def set_opt_out(session: Session, msisdn: str, opted_out: bool, *, actor: str,
+                channel: consent.Channel = consent.Channel.USSD, now: datetime | None = None) -> int:
+    """Stop (withdraw consent) or restart (consent to the current wording) every digest to this SIM.
+
+    Returns how many links changed. Each change is a new consent row, never an overwrite.
+    """
+    now = now or utcnow()
     changed = session.execute(update(Contact).where(
         Contact.msisdn == msisdn, Contact.kind == ContactKind.GUARDIAN.value,
         Contact.revoked_at.is_(None),
         Contact.opted_out_at.is_(None) if opted_out else Contact.opted_out_at.is_not(None))
-        .values(opted_out_at=utcnow() if opted_out else None)).rowcount or 0
-    if changed:
+        .values(opted_out_at=now if opted_out else None)).rowcount or 0
+    if opted_out:
+        consents = consent.withdraw_all(session, msisdn, channel=channel, actor=actor,
+                                        reason="stopped over USSD", now=now)
+    else:
+        consents = consent.regrant_all(session, msisdn, channel=channel, actor=actor, now=now,
+                                       version=consent.CURRENT)
+    if changed or consents:
         audit.record(session, actor=actor, action="contact.opt_out" if opted_out else "contact.opt_in",
                      entity="msisdn", entity_id=f"…{msisdn[-3:]}", reason="asked over USSD",
-                     data={"links": changed})
+                     data={"links": changed, "consents": consents})
     return changed
 
 

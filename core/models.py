@@ -169,6 +169,51 @@ class Contact(Base):
     revoked_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
+class ConsentRecord(Base):
+    """One consent event of a guardian link: given (with the wording's version) or withdrawn.
+
+    Append-only: withdrawing or re-consenting adds a row; the newest row of a link decides
+    (core.consent). Survives the link's erasure: the register is the proof of consent.
+    """
+
+    __tablename__ = "consent_records"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id"))
+    granted: Mapped[bool] = mapped_column(Boolean)
+    wording_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    channel: Mapped[str] = mapped_column(String(12))  # ussd | sms | migration
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    __table_args__ = (Index("ix_consent_records_contact", "contact_id", "id"),)
+
+
+class PrivacyRequest(Base):
+    """A data subject's request (access, correction, erasure) with its legal deadline.
+
+    The phone number is held only while the request is open (the school calls back about
+    a correction); `subject_ref` (keyed hash) names the phone for good.
+    """
+
+    __tablename__ = "privacy_requests"
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # access | correction | erasure
+    channel: Mapped[str] = mapped_column(String(12))  # ussd | sms
+    subject_ref: Mapped[str] = mapped_column(String(20), index=True)
+    msisdn: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), nullable=True)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | answered | closed
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    ticket_ref: Mapped[str | None] = mapped_column(String(40), nullable=True)  # support ticket, later
+
+    __table_args__ = (Index("ix_privacy_requests_status_due", "status", "due_at"),)
+
+
 class Delegation(Base):
     """A substitute's scoped, time-boxed right to one class."""
 
@@ -731,6 +776,8 @@ class AssessmentAnswer(Base):
         Index("uq_assessment_answers_once", "quiz", "student_id", "question", unique=True),
         Index("ix_assessment_answers_class", "class_id", "quiz"),
     )
+
+
 class TicketStatus(str, enum.Enum):
     OPEN = "open"
     CLOSED = "closed"
@@ -887,6 +934,7 @@ class PersonAlias(Base):
 
 
 # --- Delegated-access support views (R6) ---
+
 
 class SupportGrantState(str, enum.Enum):
     PENDING = "pending"  # asked by a desk agent, not yet answered

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, literal, select
 from sqlalchemy.orm import Session
 
-from core import audit, calendar_store
+from core import audit, calendar_store, consent
 from core.config import Config
 from core.models import AttendanceMark, AttendanceRecord, Contact, ContactKind, Person
 from digests import outbox
@@ -43,7 +43,7 @@ def enqueue_late_alerts(session: Session, day: date, config: Config, now: dateti
         .join(marks, marks.c.pid == Contact.person_id)
         .join(Person, and_(Person.id == Contact.person_id, Person.active.is_(True)))
         .where(Contact.kind == ContactKind.GUARDIAN.value, Contact.opted_out_at.is_(None),
-               Contact.revoked_at.is_(None))
+               Contact.revoked_at.is_(None), consent.live())
         .order_by(Contact.msisdn, Contact.consented_at, Contact.id)).all()
     not_before = cal.quiet_hours_end(now)
     composed = (compose(guardian, school_day=True) for guardian, _schools in guardian_days(day, rows))

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, calendar
+from core import audit, calendar, consent
 from core.config import Config
 from core.i18n import Texts, _, language
 from core.models import AdjustmentState, AttendanceAdjustment, Contact, ContactKind, Person
@@ -47,7 +47,7 @@ def enqueue_corrections(session: Session, config: Config, now: datetime) -> int:
     for adj, name in rows:
         guardians = session.execute(select(Contact.msisdn, Contact.language).where(
             Contact.person_id == adj.person_id, Contact.kind == ContactKind.GUARDIAN.value,
-            Contact.opted_out_at.is_(None), Contact.revoked_at.is_(None))).all()
+            Contact.opted_out_at.is_(None), Contact.revoked_at.is_(None), consent.live())).all()
         for msisdn, lang in guardians:
             # Told "absent" by the day's digest, or by an absence alert when the class was
             # confirmed after the cut-off; a message withdrawn by STOP told nobody.

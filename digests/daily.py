@@ -12,7 +12,7 @@ from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core import audit, calendar_store
+from core import audit, calendar_store, consent
 from core.config import Config
 from core.school_calendar import SchoolCalendar
 from core.models import (
@@ -88,7 +88,7 @@ def _guardian_rows(day: date, before: datetime) -> Select[Any]:
             .outerjoin(recorded, recorded.c.pid == Contact.person_id)
             .outerjoin(marks, marks.c.pid == Contact.person_id)
             .where(Contact.kind == ContactKind.GUARDIAN.value, Contact.opted_out_at.is_(None),
-                   Contact.revoked_at.is_(None))
+                   Contact.revoked_at.is_(None), consent.live())
             .order_by(Contact.msisdn, Contact.consented_at, Contact.id))
 
 

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from digests.models import FAILURE_REASON_CHARS, DeliveryReport, OutboxMessage, OutboxState
 from digests.outbox import UNKNOWN, RetryPolicy, move
 from digests.providers.codes import UnknownDlrStatus, dlr_event
-from shaping.operators import Operator, operator_for_network_code
+from core.pseudonyms import msisdn_ref, msisdn_tail
+from shaping.operators import InvalidMsisdn, Operator, operator_for_network_code, to_e164
 
 
 class Applied(str, enum.Enum):
@@ -89,12 +90,24 @@ def read_report(form: Mapping[str, str]) -> Report:
                   reason, int(retry))
 
 
-def _store(session: Session, report: Report, now: datetime) -> int | None:
+def phone_ref(secret: str, phone_number: str) -> str:
+    """Return what a stored report keeps of its phone number: the keyed hash, or the tail.
+
+    The number normalised first, so the hash names the same SIM as everywhere else.
+    """
+    try:
+        number = to_e164(phone_number)
+    except InvalidMsisdn:
+        number = phone_number
+    return msisdn_ref(secret, number) if secret else msisdn_tail(number)
+
+
+def _store(session: Session, report: Report, now: datetime, secret: str) -> int | None:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (insert(DeliveryReport).values(
         dedup_key=report.dedup_key, provider_message_id=report.provider_message_id,
-        status=report.status[:32], phone_number=report.phone_number[:20],
+        status=report.status[:32], phone_ref=phone_ref(secret, report.phone_number),
         network_code=(report.network_code or None), failure_reason=report.failure_reason,
         retry_count=report.retry_count, applied=Applied.UNMATCHED.value, received_at=now)
         .on_conflict_do_nothing(index_elements=["dedup_key"]).returning(DeliveryReport.id))
@@ -153,10 +166,16 @@ def _find(session: Session, report: Report) -> tuple[OutboxMessage | None, Appli
     return None, Applied.UNMATCHED
 
 
-def apply_report(session: Session, report: Report, policy: RetryPolicy, now: datetime) -> Applied:
-    """Apply one delivery report inside the caller's transaction; return what it did."""
+def apply_report(session: Session, report: Report, policy: RetryPolicy, now: datetime,
+                 secret: str = "") -> Applied:
+    """Apply one delivery report inside the caller's transaction; return what it did.
+
+    Args:
+        secret: the key the stored report's phone reference is hashed with (without
+            one, only the number's last three digits are stored).
+    """
     lock_ids(session, [report.provider_message_id])
-    report_id = _store(session, report, now)
+    report_id = _store(session, report, now, secret)
     if report_id is None:
         return Applied.DUPLICATE
     row, found = _find(session, report)
@@ -196,7 +215,7 @@ def apply_pending(session: Session, rows: list[OutboxMessage], policy: RetryPoli
     for stored in pending:
         row = by_id[stored.provider_message_id]
         stored.outbox_id = row.id
-        report = Report(stored.provider_message_id, stored.status, stored.phone_number,
+        report = Report(stored.provider_message_id, stored.status, stored.phone_ref,
                         stored.network_code, stored.failure_reason, stored.retry_count)
         stored.applied = _apply_to(row, report, policy, now).value
     return len(pending)

@@ -117,3 +117,15 @@ def forget_inbound_ids() -> int:
     rt = worker_runtime()
     with rt.sessions() as session, session.begin():
         return forget_old_ids(session, rt.clock())
+
+
+def privacy_requests() -> dict[str, int]:
+    """Answer guardians' data requests and gate waiting SMS on consent (scheduled every minute)."""
+    from digests.privacy_copy import process
+
+    rt = worker_runtime()
+    with rt.sessions() as session, session.begin():
+        done = process(session, rt.config, rt.clock())
+    if done.copies:
+        requeue_from_outbox(rt.sessions, rt.redis, rt.clock())
+    return {"copies": done.copies, "erased": done.erased, "withdrawn": done.withdrawn}

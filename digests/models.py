@@ -27,6 +27,7 @@ class MessageKind(str, enum.Enum):
     DAILY_DIGEST = "daily_digest"
     REPORT_DAY = "report_day"
     HELP_REPLY = "help_reply"  # at most one a day per number (the idempotency key)
+    DATA_COPY = "data_copy"  # a guardian's copy of what Hudoor holds (PDPL access), one a day
     ABSENCE_ALERT = "absence_alert"  # a class confirmed after the cut-off (urgent)
     PROBE = "probe"  # a synthetic round trip to an operator's probe SIM (ops-owned, U5)
 
@@ -75,7 +76,9 @@ class DeliveryReport(Base):
     dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
     provider_message_id: Mapped[str] = mapped_column(String(100), index=True)
     status: Mapped[str] = mapped_column(String(32))
-    phone_number: Mapped[str] = mapped_column(String(20))
+    # The handset's keyed hash (core.pseudonyms.msisdn_ref): the report names its SIM without
+    # keeping its number; rows from before migration 0016 keep only the last three digits.
+    phone_ref: Mapped[str] = mapped_column(String(20))
     network_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(String(FAILURE_REASON_CHARS), nullable=True)
     retry_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -87,7 +90,8 @@ class DeliveryReport(Base):
 class InboundMessage(Base):
     """An inbound SMS by the provider's id: a callback the operator retries is applied once.
 
-    Only the keyword is kept: nothing needs a parent's text.
+    Only the keyword is kept: nothing needs a parent's text. The sender is kept as its
+    last three digits (for a person reading the table): the id alone does the deduplication.
     """
 
     __tablename__ = "sms_inbound"

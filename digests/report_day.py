@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, consent
 from core.config import Config
 from core.models import AttendanceMark, AttendanceRecord, Contact, ContactKind, Person, utcnow
 from digests import outbox
@@ -31,7 +31,7 @@ class Progress:
 def _links(session: Session, first: str | None = None, last: str | None = None):  # type: ignore[no-untyped-def]
     q = select(Contact.msisdn, Contact.language, Contact.person_id).where(
         Contact.kind == ContactKind.GUARDIAN.value, Contact.opted_out_at.is_(None),
-        Contact.revoked_at.is_(None))
+        Contact.revoked_at.is_(None), consent.live())
     if first is not None:
         q = q.where(Contact.msisdn >= first, Contact.msisdn <= last)
     return session.execute(q.order_by(Contact.msisdn, Contact.id)).all()

@@ -59,8 +59,20 @@ def probe_operators() -> list[str]:
     from gateway.probes import run
 
     return [line.text() for line in run(worker_runtime())]
+
+
 def cohort_health() -> list[dict[str, Any]]:
     """Record a health sample for every feature mid-rollout; hold those out of bounds (scheduled)."""
     from gateway.health import sample
 
     return sample(worker_runtime())
+
+
+def retention_purge() -> dict[str, int]:
+    """Apply the retention schedule (scheduled nightly; core.retention)."""
+    from core import retention
+
+    rt = worker_runtime()
+    with rt.sessions() as session, session.begin():
+        return {o.rule: o.rows for o in retention.run(session, rt.clock(),
+                                                        secret=rt.config.secret_key)}

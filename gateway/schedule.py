@@ -79,6 +79,13 @@ def register(cron: CronScheduler, cfg: Config) -> None:
     # Inbound-SMS ids hold a parent's number; a week outlives every operator retry.
     _cairo_cron(cron, sms_jobs.forget_inbound_ids, "15 1 * * *", queue_name="default",
                 name="forget_inbound_ids")
+    # Guardians' data requests answered (SMS copy, erasure in the outbox) and waiting SMS
+    # without live consent withdrawn: within a minute of the USSD request (PDPL, decision 26).
+    cron.register(sms_jobs.privacy_requests, queue_name="urgent", interval=60,
+                  name="privacy_requests")
+    # Nightly (Cairo): the retention schedule (docs/PRIVACY.md) purges what is past its time.
+    _cairo_cron(cron, jobs.retention_purge, "45 1 * * *", queue_name="default",
+                name="retention_purge", job_timeout=3600)
     # Cheap check every five minutes; fires once a school day at the digest cut-off.
     cron.register(sms_jobs.digests_if_due, queue_name="digests", interval=300, job_timeout=3600,
                   name="digests_if_due")

@@ -33,13 +33,14 @@ def delivery_report() -> tuple[Response, int]:
         return jsonify({"error": str(exc)}), 400
     rt = runtime_of(current_app)
     with rt.sessions() as session, session.begin():
-        applied = apply_report(session, report, RetryPolicy.from_config(rt.config), rt.clock())
+        applied = apply_report(session, report, RetryPolicy.from_config(rt.config), rt.clock(),
+                               rt.config.secret_key)
     return jsonify({"applied": applied.value}), 200
 
 
 @bp.post("/at/inbound")
 def inbound() -> tuple[Response, int]:
-    """Apply a STOP / START / HELP keyword sent to the short code, once per AT id (token: guard)."""
+    """Apply a STOP / START / HELP / DATA keyword sent to the short code, once per AT id (token: guard)."""
     try:
         msisdn = to_e164(request.form.get("from", ""))
     except InvalidMsisdn:
@@ -47,7 +48,8 @@ def inbound() -> tuple[Response, int]:
     provider_id = request.form.get("id", "").strip()[:100] or None
     rt = runtime_of(current_app)
     with rt.sessions() as session, session.begin():
-        handled = handle(session, msisdn, request.form.get("text", ""), rt.clock(), provider_id)
+        handled = handle(session, msisdn, request.form.get("text", ""), rt.clock(), provider_id,
+                         rt.config)
     if handled.duplicate:  # 200 all the same: the operator stops retrying
         return jsonify({"keyword": handled.keyword.value, "duplicate": True}), 200
     return jsonify({"keyword": handled.keyword.value}), 200

@@ -8,12 +8,12 @@ from functools import cache
 from sqlalchemy.orm import Session
 
 from core import (adjustments, assessments, attendance, calendar, calendar_store, codes, contacts,
-                  delegation, support_access)
+                  delegation, privacy, support_access)
 from core.config import Config
 from core.models import AttendanceAdjustment, CentralStaff, CodeKind, Person, SupportGrant
 from core.pseudonyms import msisdn_ref
-from ussd.ports import (Caller, ClassInfo, CodeRefused, DelegationInfo, Found, PendingAdjustment, Roster,
-                        SupportItem)
+from ussd.ports import (Caller, ClassInfo, CodeRefused, DelegationInfo, Found, GuardianSummary,
+                        PendingAdjustment, Roster, SupportItem)
 from ussd.cache import HopCache
 from ussd.cache import roster as roster_cache
 from ussd.store import SessionStore
@@ -104,6 +104,12 @@ class DbDirectory:
         return [DelegationInfo(d.id, d.class_name, d.grantee_name, d.until)
                 for d in delegation.given(self.session, staff_id)]
 
+    def guardian_summary(self, msisdn: str) -> GuardianSummary:
+        held = privacy.holdings(self.session, msisdn, self.today())
+        stopped = contacts.lookup(self.session, msisdn).opted_out
+        return GuardianSummary(tuple(c.name for c in held.children),
+                               not stopped and any(c.consent_live for c in held.children))
+
     def next_adjustment(self, staff_id: int) -> PendingAdjustment | None:
         found = adjustments.next_pending(self.session, staff_id)
         return self.adjustment(found.id) if found is not None else None
@@ -125,6 +131,7 @@ class DbDirectory:
             return adjustments.student_day(self.session, person_id, day).status
         except adjustments.NothingToChange:
             return None
+
     def quiz_children(self, msisdn: str) -> list[Found]:
         """Children this SIM may take the quiz for now (the runtime's clock decides the date)."""
         if "_quiz_children" not in self.__dict__:  # asked by the menu and the flow in one hop

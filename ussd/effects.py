@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from core import adjustments, assessments, attendance, codes, contacts, delegation, support_access
+from core import (adjustments, assessments, attendance, codes, consent, contacts, delegation,
+                  privacy, support_access)
 from core.config import Config
 from core.models import CodeKind, Person, utcnow
 from core.pseudonyms import msisdn_tail
@@ -23,6 +24,7 @@ from ussd.ports import (
     MarkLate,
     RequestCorrection,
     RecordAnswer,
+    PrivacyAsk,
     RequestLateAdjustment,
     RevokeDelegation,
     SetLanguage,
@@ -88,7 +90,8 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day,
         owner = codes.consume(session, cfg.secret_key, CodeKind.GUARDIAN_SLIP, effect.code, hop.sim_ref)
         if student is None or not student.active or owner != student.id:
             raise EffectRefused("slip code already used, burned or expired")
-        contacts.link_guardian(session, student, hop.msisdn, effect.lang, actor=actor)
+        contacts.link_guardian(session, student, hop.msisdn, effect.lang, actor=actor,
+                               wording=effect.wording, channel=consent.Channel.USSD, now=now)
     elif isinstance(effect, Delegate):
         delegation.delegate(session, class_id=effect.class_id, grantor_id=effect.grantor_id,
                             grantee_id=effect.grantee_id, days=effect.days)
@@ -101,7 +104,7 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day,
         support_access.revoke(session, effect.grant_id, effect.staff_id, now=now or utcnow(),
                               actor=actor)
     elif isinstance(effect, SetOptOut):
-        contacts.set_opt_out(session, hop.msisdn, effect.opted_out, actor=actor)
+        contacts.set_opt_out(session, hop.msisdn, effect.opted_out, actor=actor, now=now)
     elif isinstance(effect, SetLanguage):
         contacts.set_language(session, hop.msisdn, effect.lang, actor=actor)
     elif isinstance(effect, RecordAnswer):
@@ -111,6 +114,22 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day,
                                choice=effect.choice, now=now or utcnow(), actor=actor)
         except assessments.NotOpen as exc:
             raise EffectRefused(str(exc)) from exc
+    elif isinstance(effect, PrivacyAsk):
+        _privacy(session, cfg, hop, effect, now or utcnow())
+
+
+def _privacy(session: Session, cfg: Config, hop: HopInfo, effect: PrivacyAsk, now) -> None:  # type: ignore[no-untyped-def]
+    """Record a data-subject request (the SMS copy and the outbox rewrite follow within a minute)."""
+    kind = privacy.Kind(effect.kind)
+    args = dict(channel=consent.Channel.USSD, secret=cfg.secret_key, now=now,
+                answer_days=cfg.privacy_answer_days)
+    try:
+        if kind is privacy.Kind.ERASURE:
+            privacy.erase(session, hop.msisdn, **args)  # type: ignore[arg-type]
+        else:
+            privacy.open_request(session, kind, hop.msisdn, **args)  # type: ignore[arg-type]
+    except privacy.NothingHeld as exc:
+        raise EffectRefused("no child is linked to this phone") from exc
 
 
 def _request_late(session: Session, cfg: Config, effect: RequestLateAdjustment, day, now=None) -> None:  # type: ignore[no-untyped-def]
@@ -175,7 +194,7 @@ def invalidate(cache: HopCache, hop: HopInfo, effects: list[Effect], day) -> Non
     for effect in effects:
         if isinstance(effect, ConfirmAttendance):
             cache.mark_taken(day, effect.class_id)
-        elif isinstance(effect, (ActivateStaff, EnrolGuardian, SetOptOut, SetLanguage)):
+        elif isinstance(effect, (ActivateStaff, EnrolGuardian, SetOptOut, SetLanguage, PrivacyAsk)):
             cache.forget_caller(hop.sim_ref)
         elif isinstance(effect, Delegate):
             cache.forget_classes(effect.grantor_id, effect.grantee_id)

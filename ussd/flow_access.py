@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ussd.common import Ctx, Outcome, Step, end, goto, home, invalid, menu, prompt
+from core import consent
 from core.i18n import _
 from ussd.ports import (
     ActivateStaff,
@@ -117,9 +118,22 @@ def _enr_confirm_handle(c: Ctx, inp: str) -> Outcome:
         return home(c)
     if inp not in ("1", "2"):
         return invalid(c)
-    lang = "ar" if inp == "1" else "en"
-    effect = EnrolGuardian(c.state.found, c.state.number, c.state.code, lang)
-    return Outcome(c.state.with_(step="enr_done", lang=lang, code=""), (effect,))
+    return goto(c, "enr_consent", lang="ar" if inp == "1" else "en")
+
+
+def _consent_render(c: Ctx) -> Screen:
+    """Show the current consent wording (versioned data, core.consent) in the chosen language."""
+    return menu(c, [Part(consent.current().text(c.state.lang))], [("1", _("I agree")), ("0", _("No"))])
+
+
+def _enr_consent_handle(c: Ctx, inp: str) -> Outcome:
+    if inp == "0":
+        return home(c)
+    if inp != "1":
+        return invalid(c)
+    effect = EnrolGuardian(c.state.found, c.state.number, c.state.code, c.state.lang,
+                           consent.CURRENT)
+    return Outcome(c.state.with_(step="enr_done", code=""), (effect,))
 
 
 def _enr_done_render(c: Ctx) -> Screen:
@@ -137,7 +151,8 @@ def _stop_render(c: Ctx) -> Screen:
 
 
 def _restart_render(c: Ctx) -> Screen:
-    return menu(c, [Part(c.t("Restart daily SMS?"))], [("1", _("Yes")), ("0", _("No"))])
+    # Restarting consents again: to the wording shown here, the current one.
+    return _consent_render(c)
 
 
 def _yes_no(step_done: str, opted_out: bool) -> "object":
@@ -287,6 +302,7 @@ STEPS: dict[str, Step] = {
     "enr_num": Step(_enr_num_render, _number_handle("enr_code")),  # type: ignore[arg-type]
     "enr_code": Step(_enr_code_render, _enr_code_handle),
     "enr_confirm": Step(_enr_confirm_render, _enr_confirm_handle),
+    "enr_consent": Step(_consent_render, _enr_consent_handle),
     "enr_done": Step(_enr_done_render, None),
     "stop_confirm": Step(_stop_render, _yes_no("stopped", True)),  # type: ignore[arg-type]
     "restart_confirm": Step(_restart_render, _yes_no("restarted", False)),  # type: ignore[arg-type]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ussd import (flow_access, flow_approvals, flow_attendance, flow_correction, flow_quiz,
-                  flow_support_access)
+from ussd import (flow_access, flow_approvals, flow_attendance, flow_correction, flow_privacy,
+                  flow_quiz, flow_support_access)
 from ussd.common import NOTICES, Ctx, Outcome, Step, invalid, menu
 from core.i18n import _
 from ussd.ports import Caller, Directory, SetLanguage
@@ -31,7 +31,7 @@ def _main_options(c: Ctx) -> list[tuple[str, str]]:
         return options + [("6", _("Correct")), ("7", _("Support")), ("0", _("Help"))]
     if caller.guardian:
         stop = _("Restart daily SMS") if caller.opted_out else _("Stop daily SMS")
-        options = [("1", _("Add a child")), ("2", stop), ("3", _("English"))]
+        options = [("1", _("Add a child")), ("2", stop), ("3", _("English")), ("4", _("My data"))]
         if c.directory.quiz_children(caller.msisdn):  # the dated, staged switch (R8)
             options.append(("5", _("Quiz")))
         return options + [("0", _("Help"))]
@@ -96,7 +96,7 @@ def _main_handle(c: Ctx, inp: str) -> Outcome:
             handlers["5"] = flow_approvals.begin_approvals
     elif caller.guardian:
         handlers = {"1": flow_access.begin_enrol, "2": flow_access.begin_stop_or_restart,
-                    "5": flow_quiz.begin_quiz}
+                    "4": flow_privacy.begin_my_data, "5": flow_quiz.begin_quiz}
     else:
         handlers = {"1": flow_access.begin_activation, "2": flow_access.begin_enrol}
     if inp in handlers:
@@ -145,6 +145,7 @@ STEPS: dict[str, Step] = {
     **flow_correction.STEPS,
     **flow_quiz.STEPS,
     **flow_support_access.STEPS,
+    **flow_privacy.STEPS,
 }
 
 

@@ -59,6 +59,14 @@ class CodeRefused:
 
 
 @dataclass(frozen=True)
+class GuardianSummary:
+    """What Hudoor holds about a guardian's phone, short enough for one screen."""
+
+    children: tuple[str, ...]  # display names of the children linked to this phone
+    sms_on: bool  # at least one link has live consent and is not stopped
+
+
+@dataclass(frozen=True)
 class DelegationInfo:
     id: int
     class_name: str
@@ -91,6 +99,7 @@ class Directory(Protocol):
     def staff_by_number(self, staff_id: int, number: str) -> Found | None: ...
     def delegations_given(self, staff_id: int) -> list[DelegationInfo]: ...
     def person_name(self, person_id: int) -> str: ...
+    def guardian_summary(self, msisdn: str) -> GuardianSummary: ...
     def next_adjustment(self, staff_id: int) -> PendingAdjustment | None: ...
     def adjustment(self, adjustment_id: int) -> PendingAdjustment | None: ...
     def correctable_days(self) -> list[date]: ...
@@ -170,6 +179,7 @@ class EnrolGuardian:
     number: str
     code: str
     lang: str
+    wording: str  # the consent wording's version the guardian agreed to (core.consent)
 
 
 @dataclass(frozen=True)
@@ -221,6 +231,13 @@ class SetLanguage:
     lang: str
 
 
+@dataclass(frozen=True)
+class PrivacyAsk:
+    """A data-subject request from the caller's phone: "access", "correction" or "erasure"."""
+
+    kind: str
+
+
 Effect = (ConfirmAttendance | MarkLate | RequestLateAdjustment | DecideAdjustment | ActivateStaff
           | EnrolGuardian | Delegate | RevokeDelegation | AnswerSupport | EndSupport | SetOptOut
-          | SetLanguage | RequestCorrection | RecordAnswer)
+          | SetLanguage | RequestCorrection | RecordAnswer | PrivacyAsk)

@@ -1,7 +1,7 @@
 """Cohort stages per feature with their history and health samples; quiz answers (G3, R8)
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0016
 Create Date: 2026-11-30 05:45:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import core.models
 
 revision = '0018'
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

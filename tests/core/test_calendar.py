@@ -22,6 +22,7 @@ from core.models import (
 from digests.daily import enqueue_daily
 from gateway.cli import cli
 from digests.models import OutboxMessage
+from tests.support.consent import consent_all
 
 CAIRO_GOV, ASWAN_GOV = "Cairo", "Aswan"
 
@@ -48,6 +49,7 @@ def two_schools(runtime, *days: date) -> dict[str, int]:  # type: ignore[no-unty
             s.add(Enrolment(person_id=kid.id, class_id=cls.id))
             s.add(Contact(person_id=kid.id, msisdn=f"+20100123456{n}", kind="guardian",
                           language="en"))
+            consent_all(s)
             for day in days:
                 rec = AttendanceRecord(class_id=cls.id, day=day, taken_by=teacher.id,
                                        class_size=1, session_id="x", msisdn="+201000000000")

@@ -108,8 +108,9 @@ def test_scheduler_also_runs_the_sms_pipeline_and_digests_fire_once_a_day(worker
                                                  "warm_ussd", "forget_inbound_ids", "anchor_audit",
                                                  "gate_evaluate", "sms_corrections", "writeback_send_due",
                                                  "reconcile_nightly", "expire_adjustments",
-                                                 "cohort_health"}
+                                                 "cohort_health", "privacy_requests", "retention_purge"}
     assert sms_jobs.forget_inbound_ids() == 0  # runs in a worker: nothing a week old yet
+    assert sms_jobs.privacy_requests() == {"copies": 0, "erased": 0, "withdrawn": 0}
     morning = core_runtime.worker_runtime()
     morning.clock = lambda: rt.clock()  # Sunday 09:30 Cairo: before the cut-off
     assert sms_jobs.digests_if_due() == "not due"

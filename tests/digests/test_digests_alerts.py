@@ -16,6 +16,7 @@ from digests.models import OutboxMessage
 from shaping.policy import Priority
 from tests.ussd.phone import Phone
 from tests.ussd.test_ussd_http import _activate, _teacher, _to_absent_entry
+from tests.support.consent import consent_all
 
 AFTER_CUTOFF = datetime(2026, 11, 29, 14, 30, tzinfo=timezone.utc)  # Sunday 16:30 Cairo
 
@@ -36,6 +37,7 @@ def test_absences_confirmed_after_the_cut_off_go_as_urgent_alerts_after_quiet_ho
             Enrolment.class_id == class_id, Enrolment.ended_at.is_(None))).all()
         for i, pid in enumerate(sorted(classmates)):  # every child of the class has a guardian
             s.add(Contact(person_id=pid, msisdn=f"+2010{i:08d}", kind="guardian"))
+        consent_all(s)
         alerted = {f"+2010{i:08d}" for i, pid in enumerate(sorted(classmates)) if pid in absent}
     # The scheduled check, in a real worker, with quiet hours from 16:00 to 07:00.
     rt = Runtime(synced.config.with_overrides(sms_provider="console", quiet_start_hour=16,

@@ -20,6 +20,7 @@ from core.models import (
 from core import calendar_store
 from digests.daily import enqueue_daily, send_time
 from digests.models import OutboxMessage
+from tests.support.consent import consent_all
 
 SUNDAY = date(2026, 11, 29)
 PARENT = "+201001234567"
@@ -46,6 +47,7 @@ def family(runtime) -> None:  # type: ignore[no-untyped-def]
             s.add(Contact(person_id=kid.id, msisdn=PARENT if i < 3 else "+201201234567",
                           kind="guardian", language="ar",
                           opted_out_at=datetime.now(timezone.utc) if i == 3 else None))
+        consent_all(s)
         records = [AttendanceRecord(class_id=c.id, day=SUNDAY, taken_by=teacher.id,
                                     class_size=3, session_id="x", msisdn="+201000000000",
                                     confirmed_at=datetime(2026, 11, 29, 6, 0, tzinfo=timezone.utc))

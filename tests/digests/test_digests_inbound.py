@@ -12,6 +12,7 @@ from sqlalchemy import select
 from core.models import AuditEntry, Contact, Person, School, utcnow
 from digests.inbound import Keyword, parse
 from digests.models import InboundMessage, OutboxMessage
+from tests.support.consent import consent_all
 
 URL = "/at/inbound?token=test-inbound-token"
 PARENT = "+201001234567"
@@ -23,6 +24,7 @@ def test_keywords() -> None:
     assert parse("ايقاف الرسائل") is Keyword.STOP
     assert parse("start") is Keyword.START
     assert parse("مساعدة") is Keyword.HELP
+    assert parse("DATA") is Keyword.DATA and parse("بياناتي من فضلك") is Keyword.DATA
     assert parse("hello") is Keyword.UNKNOWN
     assert parse("") is Keyword.UNKNOWN
 
@@ -37,6 +39,7 @@ def guardian(runtime) -> None:  # type: ignore[no-untyped-def]
         s.add(kid)
         s.flush()
         s.add(Contact(person_id=kid.id, msisdn=PARENT, kind="guardian"))
+        consent_all(s)
 
 
 def test_stop_then_start_then_help(runtime, client) -> None:  # type: ignore[no-untyped-def]
@@ -72,7 +75,7 @@ def test_a_retried_stop_changes_nothing_and_is_not_audited_twice(runtime, client
     assert audit_actions(runtime) == ["contact.opt_out"]
     with runtime.sessions() as s:
         [seen] = s.scalars(select(InboundMessage)).all()
-    assert (seen.provider_message_id, seen.msisdn, seen.keyword) == ("ATXin_1", PARENT, "stop")
+    assert (seen.provider_message_id, seen.msisdn, seen.keyword) == ("ATXin_1", "…567", "stop")
 
 
 def test_a_late_retry_of_stop_does_not_undo_a_later_start(runtime, client) -> None:  # type: ignore[no-untyped-def]

@@ -29,6 +29,7 @@ from digests.sender import Sender
 from digests.services import build_shaper
 from gateway.cli import cli
 from shaping.policy import OperatorCaps, Priority
+from tests.support.consent import consent_all
 
 AFTER_CUTOFF = datetime(2026, 11, 29, 14, 30, tzinfo=timezone.utc)  # Sunday 16:30 Cairo
 
@@ -138,6 +139,7 @@ def _guardians(runtime, n: int) -> None:  # type: ignore[no-untyped-def]
         s.flush()
         s.add_all(Contact(person_id=k.id, msisdn=f"+2010{i:08d}", kind="guardian")
                   for i, k in enumerate(kids))
+        consent_all(s)
 
 
 def test_a_redis_wipe_loses_no_report_day_chunk(runtime, worker, runner, client) -> None:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from core.models import AttendanceMark, AttendanceRecord, Contact, ContactKind, 
 from digests.models import MessageKind, OutboxMessage
 from digests.templates import given_name
 from gateway.cli import cli
+from tests.support.consent import consent_all
 
 
 def _family(rt, sandbox):  # type: ignore[no-untyped-def]
@@ -24,6 +25,7 @@ def _family(rt, sandbox):  # type: ignore[no-untyped-def]
         teacher = s.scalars(select(Person).where(Person.role == "teacher")).first()
         for person, msisdn in zip(people, ["+201001110001", "+201001110001", "+201201110002"]):
             s.add(Contact(person_id=person.id, msisdn=msisdn, kind=ContactKind.GUARDIAN.value))
+        consent_all(s)
         for day, status in ((date(2026, 11, 15), "absent"), (date(2026, 11, 16), "absent"),
                             (date(2026, 11, 17), "late")):
             class_id = s.scalars(select(Enrolment.class_id).where(

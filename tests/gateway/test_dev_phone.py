@@ -163,13 +163,14 @@ def test_a_guardian_enrols_in_the_browser(browser_page, synced, sandbox, runner,
     assert name[:5] in confirm and "Yes, English SMS" in confirm
     page.screenshot(path=str(tmp_path / "dev_phone.png"), full_page=True)
     print(f"\nscreenshot: {tmp_path / 'dev_phone.png'}")
-    done = _answer(page, "2")
+    assert "Agree?" in _answer(page, "2")  # the consent wording, in English
+    done = _answer(page, "1")
     assert done.startswith("Done.")
     assert page.is_hidden("#reply-form") and page.is_disabled("#cancel")
     assert page.is_enabled("#dial") and page.inner_text("#dial") == "Dial again"
     assert page.inner_text("#state") == "session ended"
     log = page.inner_text("#log")
-    assert f"text=3*2*{number}*{code}*2" in log and "← END" in log
+    assert f"text=3*2*{number}*{code}*2*1" in log and "← END" in log
     with synced.sessions() as s:
         contact = s.scalars(select(Contact).where(Contact.msisdn == "+201501234567")).one()
         assert contact.kind == "guardian" and contact.language == "en"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from ussd.ports import (ClassInfo, CodeRefused, DelegationInfo, Found, PendingAdjustment, Roster,
-                        SupportItem)
+from ussd.ports import (ClassInfo, CodeRefused, DelegationInfo, Found, GuardianSummary,
+                        PendingAdjustment, Roster, SupportItem)
 
 # Codes the in-memory directory refuses the way the database one can: burned, rate-limited.
 REFUSALS = {"999999": CodeRefused("burned"), "888888": CodeRefused("limited", 23 * 60 + 59)}
@@ -85,6 +85,9 @@ class MemoryDirectory:
 
     def support_item(self, staff_id: int, grant_id: int) -> SupportItem | None:
         return next((i for i in self.support.get(staff_id, []) if i.id == grant_id), None)
+
+    def guardian_summary(self, msisdn: str) -> GuardianSummary:
+        return GuardianSummary((LONG, f"{LONG} 2"), sms_on=True)
 
 
 def school(size: int = 50, classes: int = 3) -> MemoryDirectory:

@@ -41,6 +41,10 @@ _STATEMENTS = [
               'guardian', 'ar', now()
        FROM (SELECT id, substr(upstream_id, 4)::int AS n FROM people
              WHERE upstream_id LIKE 'B-S%') p""",
+    # What enrolment writes with each link: its consent (the digests send to no one without).
+    """INSERT INTO consent_records (contact_id, granted, wording_version, channel, at, actor, note)
+       SELECT id, true, 'pre-register', 'migration', consented_at, 'bench', ''
+       FROM contacts WHERE kind = 'guardian'""",
     """INSERT INTO attendance_records (class_id, day, taken_by, class_size, confirmed_at,
                                        session_id, msisdn)
        SELECT c.id, CAST(:day AS date), t.id, 40, CAST(:day || ' ' || :at AS timestamptz),

@@ -128,14 +128,17 @@ def _slips(runner, class_id: str, *extra: str):  # type: ignore[no-untyped-def]
 
 
 def _enrol(client, msisdn: str, number: str, code: str) -> str:  # type: ignore[no-untyped-def]
-    """One session in English: Register as parent, student number, slip code, yes."""
+    """One session in English: Register as parent, student number, slip code, yes, I agree."""
     parent = Phone(client, msisdn=msisdn)
     parent.dial()
     parent.send("3")
     parent.send("2")
     parent.send(number)
     screen = parent.send(code)
-    return parent.send("2") if "Link to this phone?" in screen else screen
+    if "Link to this phone?" not in screen:
+        return screen
+    assert "Agree?" in parent.send("2")  # the consent wording, in the language chosen
+    return parent.send("1")
 
 
 def test_a_slip_links_exactly_one_guardian(synced, sandbox, client, runner) -> None:  # type: ignore[no-untyped-def]

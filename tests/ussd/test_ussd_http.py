@@ -192,7 +192,8 @@ def test_guardian_enrols_with_a_slip_stops_and_restarts(synced, sandbox, client,
     parent.send(number)
     confirm = parent.send(code)
     assert confirm.startswith("CON ") and first[1][:5] in confirm
-    assert parent.send("2").startswith("END Done")  # yes, English SMS
+    assert "Agree?" in parent.send("2")  # yes, English SMS: the consent wording in English
+    assert parent.send("1").startswith("END Done")
     with synced.sessions() as s:
         contact = s.scalars(select(Contact).where(Contact.msisdn == "+201551234567")).one()
         assert contact.kind == "guardian" and contact.language == "en"
@@ -200,7 +201,7 @@ def test_guardian_enrols_with_a_slip_stops_and_restarts(synced, sandbox, client,
     assert "Stop all daily SMS" in parent.send("2")
     assert parent.send("1").startswith("END Stopped")
     parent.dial()
-    assert "Restart daily SMS" in parent.send("2")
+    assert "Agree?" in parent.send("2")  # restarting consents again, to the wording shown
     assert parent.send("1").startswith("END Restarted")
 
 
