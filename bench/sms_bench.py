@@ -24,6 +24,7 @@ import os
 import random
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -195,7 +196,8 @@ def bench_caps(seconds: float, threads: int, senders: int, guard_ms: int, runs: 
     try:
         for run in range(1, runs + 1):
             load = _load()
-            stats = caps_run(seconds, threads, senders, guard_ms, path)
+            # A seed per run: each run meets its own drift and its own stalls.
+            stats = caps_run(seconds, threads, senders, guard_ms, path + ["--seed", str(run)])
             shares = []
             for op, cap in order:
                 per = stats["operators"].get(op.value, {})
@@ -333,11 +335,13 @@ def main() -> None:
                     help="simulated path delay LOW,HIGH to the operators ('' for loopback)")
     ap.add_argument("--latency-mode", choices=["path", "iid"], default="path")
     ap.add_argument("--stall-ms", type=int, default=300)
-    ap.add_argument("--stall-every", type=float, default=20.0, help="mean seconds between stalls")
+    ap.add_argument("--stall-every", type=float, default=15.0, help="mean seconds between stalls")
     ap.add_argument("--hog", type=int, default=1, help="stress-ng --cpu N beside the caps runs")
     ap.add_argument("--only", choices=["caps", "ceiling", "compose"], default=None)
     ap.add_argument("--sample", type=int, default=200_000, help="guardians composed")
     args = ap.parse_args()
+    # Stopped from outside: unwind, so the hog, Redis, the simulator and Kannel stop too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.only in (None, "caps"):
         path = []
         if args.latency_ms:

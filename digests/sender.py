@@ -146,8 +146,10 @@ class Sender:
                 rows = outbox.claim(session, operator, priority, grant.granted, self._clock())
             budget -= len(rows)
             if self._give_back:
+                # Late beyond what every recent message paid, by more than the guard.
+                base = self._margin.baseline_us(operator.value, int(time.monotonic() * 1e6))
                 for row in rows:
-                    self._max_late[row.id] = guard_us / 1e6
+                    self._max_late[row.id] = (base + guard_us) / 1e6
             moments += list(zip(grant.moments, rows))
         if not moments:
             return min(waits)
@@ -206,22 +208,23 @@ class Sender:
         """Send row now unless its moment passed longer ago than the shaper's guard absorbs.
 
         A message sent late lands in the next message's second at the operator; if it is
-        later than the guard it was booked with (the lateness drop that guard absorbs), it
-        gives its moment up and waits for a new one instead. How late each answer came
-        back feeds the next guard.
+        later than the guard it was booked with (the lateness drop that guard absorbs)
+        beyond the lateness every recent message paid, it gives its moment up and waits
+        for a new one instead. How late each answer came back feeds the next guard.
         """
         max_late = self._max_late.pop(row.id, None)
         late = time.monotonic() - moment
+        moment_us = int(moment * 1e6)
+        self._margin.observe_dispatch(row.operator, moment_us, int(late * 1e6))
         if max_late is not None and late > max_late:
             self.stats.missed += 1
             # Its lateness counts too: left out, a busy machine's late moments would keep
             # the guard small and every next message given back.
-            self._margin.observe(row.operator, int(moment * 1e6), int(late * 1e6))
+            self._margin.observe(row.operator, moment_us, int(late * 1e6))
             return MissedMoment("missed its send moment")  # released, not an attempt
         answer = self._submit_one(row)
         if isinstance(answer, SubmitResult):
-            self._margin.observe(row.operator, int(moment * 1e6),
-                                 int((time.monotonic() - moment) * 1e6))
+            self._margin.observe(row.operator, moment_us, int((time.monotonic() - moment) * 1e6))
         return answer
 
     def _submit_one(self, row: OutboxMessage) -> SubmitResult | ProviderError:

@@ -78,6 +78,7 @@ class ArrivalMargin:
         self.floor_us, self.ceiling_us, self.memory_us = floor_us, ceiling_us, memory_us
         self.share = share
         self._samples: dict[str, deque[tuple[int, int]]] = {}
+        self._dispatch: dict[str, deque[tuple[int, int]]] = {}
         self._keep = keep
         self._lock = threading.Lock()
 
@@ -86,6 +87,24 @@ class ArrivalMargin:
         with self._lock:
             samples = self._samples.setdefault(key, deque(maxlen=self._keep))
             samples.append((moment_us, lateness_us))
+
+    def observe_dispatch(self, key: str, moment_us: int, late_us: int) -> None:
+        """Record how late a message was picked up to leave (before any network)."""
+        with self._lock:
+            samples = self._dispatch.setdefault(key, deque(maxlen=self._keep))
+            samples.append((moment_us, late_us))
+
+    def baseline_us(self, key: str, now_us: int) -> int:
+        """Return the least dispatch lateness of the last ``memory``: what every message pays.
+
+        A busy sender picks every message up some ms late; alike for all, that crowds no
+        second. Only lateness beyond this baseline by more than the guard does.
+        """
+        with self._lock:
+            samples = self._dispatch.get(key)
+            while samples and samples[0][0] < now_us - self.memory_us:
+                samples.popleft()
+            return min((late for _, late in samples), default=0) if samples else 0
 
     def guard_us(self, key: str, now_us: int) -> int:
         """Return the guard to book ``key``'s next moments with, as of ``now_us``."""
