@@ -10,12 +10,11 @@ spacing moments over ``1 s + D`` keeps every arrival window at or under the cap.
 
 The sender observes, per message, ``lateness = answer received - booked moment`` (an
 upper bound of the arrival lateness plus the way back; the same way back for all, so the
-drops match). ``ArrivalMargin`` keeps the recent samples and books with the largest drop seen within
-one window over the last ``memory`` seconds (``share`` < 1 takes a quantile instead; the
-largest is the safe default: a sender whose messages queue behind each other on a busy
-machine shows it as a drop at each round's start, and must book wider for it) - never
-under ``floor`` (the configured ``HUDOOR_SHAPER_GUARD_MS``), never over ``ceiling``. A
-stall shows at once:
+drops match). ``ArrivalMargin`` folds the samples as they come and books with the largest drop seen
+within one window over the last ``memory`` seconds (a sender whose messages queue behind
+each other on a busy machine shows it as a drop at each round's start, and must book
+wider for it) - never under ``floor`` (the configured ``HUDOOR_SHAPER_GUARD_MS``), never
+over ``ceiling``. A stall shows at once:
 the first answer back after it is late by the stall, the next ones are not, and the next
 booking spreads its moments over the extra span - the pause after the burst that keeps
 the operator's next second whole. Quiet again for ``memory``, the margin falls back.
@@ -25,7 +24,6 @@ Pure (no clock, no I/O): every call takes its times, so tests drive it step by s
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -57,42 +55,60 @@ def max_drop(samples: Iterable[tuple[int, int]], window_us: int = WINDOW_US) -> 
     return max(drops(samples, window_us), default=0)
 
 
-def drop_quantile(samples: Iterable[tuple[int, int]], share: float,
-                  window_us: int = WINDOW_US) -> int:
-    """Return the drop that ``share`` of the samples stay at or under (1.0: the largest)."""
-    found = sorted(drops(samples, window_us))
-    if not found:
-        return 0
-    return found[min(len(found) - 1, max(0, math.ceil(share * len(found)) - 1))]
+class _Stream:
+    """One operator's samples, folded as they come: O(1) amortised per sample.
+
+    ``peak``: sliding max of lateness over the last window (to price each new sample's
+    drop); ``worst``: sliding max of those drops over the memory; ``least``: sliding min of
+    dispatch lateness over the memory. Answers come back nearly in moment order; one out
+    of order is folded where it arrives, which only ever widens what it is compared with.
+    """
+
+    def __init__(self) -> None:
+        self.peak: deque[tuple[int, int]] = deque()
+        self.worst: deque[tuple[int, int]] = deque()
+        self.least: deque[tuple[int, int]] = deque()
 
 
 class ArrivalMargin:
     """Per-operator guard (µs) from the lateness drops measured in the last ``memory_us``."""
 
     def __init__(self, *, floor_us: int, ceiling_us: int = 500_000,
-                 memory_us: int = 5 * WINDOW_US, share: float = 1.0, keep: int = 4096) -> None:
+                 memory_us: int = 5 * WINDOW_US) -> None:
         if not 0 <= floor_us <= ceiling_us < WINDOW_US:
             raise ValueError(f"need 0 <= floor {floor_us} <= ceiling {ceiling_us} < 1 s")
-        if not 0 < share <= 1:
-            raise ValueError(f"share {share} must be in (0, 1]")
         self.floor_us, self.ceiling_us, self.memory_us = floor_us, ceiling_us, memory_us
-        self.share = share
-        self._samples: dict[str, deque[tuple[int, int]]] = {}
-        self._dispatch: dict[str, deque[tuple[int, int]]] = {}
-        self._keep = keep
+        self._streams: dict[str, _Stream] = {}
         self._lock = threading.Lock()
+
+    def _stream(self, key: str) -> _Stream:
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = self._streams[key] = _Stream()
+        return stream
 
     def observe(self, key: str, moment_us: int, lateness_us: int) -> None:
         """Record that the message booked for ``moment_us`` was answered ``lateness_us`` late."""
         with self._lock:
-            samples = self._samples.setdefault(key, deque(maxlen=self._keep))
-            samples.append((moment_us, lateness_us))
+            stream = self._stream(key)
+            peak, worst = stream.peak, stream.worst
+            while peak and peak[0][0] <= moment_us - WINDOW_US:
+                peak.popleft()
+            drop = max(0, peak[0][1] - lateness_us) if peak else 0
+            while peak and peak[-1][1] <= lateness_us:
+                peak.pop()
+            peak.append((moment_us, lateness_us))
+            while worst and worst[-1][1] <= drop:
+                worst.pop()
+            worst.append((moment_us, drop))
 
     def observe_dispatch(self, key: str, moment_us: int, late_us: int) -> None:
         """Record how late a message was picked up to leave (before any network)."""
         with self._lock:
-            samples = self._dispatch.setdefault(key, deque(maxlen=self._keep))
-            samples.append((moment_us, late_us))
+            least = self._stream(key).least
+            while least and least[-1][1] >= late_us:
+                least.pop()
+            least.append((moment_us, late_us))
 
     def baseline_us(self, key: str, now_us: int) -> int:
         """Return the least dispatch lateness of the last ``memory``: what every message pays.
@@ -101,19 +117,16 @@ class ArrivalMargin:
         second. Only lateness beyond this baseline by more than the guard does.
         """
         with self._lock:
-            samples = self._dispatch.get(key)
-            while samples and samples[0][0] < now_us - self.memory_us:
-                samples.popleft()
-            return min((late for _, late in samples), default=0) if samples else 0
+            least = self._stream(key).least
+            while least and least[0][0] < now_us - self.memory_us:
+                least.popleft()
+            return least[0][1] if least else 0
 
     def guard_us(self, key: str, now_us: int) -> int:
         """Return the guard to book ``key``'s next moments with, as of ``now_us``."""
         with self._lock:
-            samples = self._samples.get(key)
-            if not samples:
-                return self.floor_us
-            while samples and samples[0][0] < now_us - self.memory_us:
-                samples.popleft()
-            recent = list(samples)
-        drop = drop_quantile(recent, self.share)
+            worst = self._stream(key).worst
+            while worst and worst[0][0] < now_us - self.memory_us:
+                worst.popleft()
+            drop = worst[0][1] if worst else 0
         return max(self.floor_us, min(self.ceiling_us, drop))

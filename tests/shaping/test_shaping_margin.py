@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shaping.bucket import RateShaper
-from shaping.margin import ArrivalMargin, drop_quantile, drops, max_drop
+from shaping.margin import ArrivalMargin, drops, max_drop
 from shaping.operators import Operator
 from shaping.policy import WINDOW_US, OperatorCaps, Priority
 from windows import busiest
@@ -32,7 +32,18 @@ def test_drops_match_the_definition(samples: list[tuple[int, int]], window: int)
             for moment, late in ordered]
     assert drops(samples, window) == want
     assert max_drop(samples, window) == max(want, default=0)
-    assert drop_quantile(samples, 1.0, window) == max(want, default=0)
+
+
+@given(samples=samples_st, floor=st.integers(0, 100 * MS))
+def test_the_streaming_guard_is_the_largest_drop_clamped(samples: list[tuple[int, int]],
+                                                         floor: int) -> None:
+    """Folded one by one (in moment order, as answers mostly come), the guard is max_drop."""
+    margin = ArrivalMargin(floor_us=floor, ceiling_us=max(floor, 300 * MS),
+                           memory_us=10 * WINDOW_US)
+    for moment, late in sorted(samples):
+        margin.observe("we", moment, late)
+    want = max(floor, min(max(floor, 300 * MS), max_drop(samples)))
+    assert margin.guard_us("we", 5 * WINDOW_US) == want
 
 
 def test_steady_lateness_costs_no_guard() -> None:
@@ -113,3 +124,17 @@ def test_one_throttle_report_trims_and_a_second_within_memory_halves(
     state = shaper.report_throttle(VF)
     assert state is not None and state.rate == CAP * 0.9
     assert shaper.rate_state(VF) == state
+
+
+def test_the_dispatch_baseline_is_the_least_recent_lateness() -> None:
+    """A busy sender picks everything up ~200 ms late: that much is everyone's, not a drop."""
+    margin = ArrivalMargin(floor_us=10 * MS, memory_us=5 * WINDOW_US)
+    assert margin.baseline_us("we", 0) == 0
+    for i in range(100):
+        margin.observe_dispatch("we", i * 20 * MS, (200 + i % 7) * MS)
+    assert margin.baseline_us("we", 2 * WINDOW_US) == 200 * MS
+    margin.observe_dispatch("we", 2 * WINDOW_US, 3 * MS)  # the machine calmed down
+    assert margin.baseline_us("we", 2 * WINDOW_US) == 3 * MS
+    for i in range(10):
+        margin.observe_dispatch("we", 8 * WINDOW_US + i * 20 * MS, 50 * MS)
+    assert margin.baseline_us("we", 8 * WINDOW_US) == 50 * MS  # the 3 ms left memory
