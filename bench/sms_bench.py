@@ -1,15 +1,19 @@
 """Benchmark the SMS pipeline against the AT simulator: caps held, ceiling, composition.
 
-1. Caps: four operators at 50/100/150/200 msg/s. Hudoor's shaper (Redis) holds each
-   operator at its cap; the simulator rejects anything over cap in any sliding second.
-   Reports the achieved rate per operator, the busiest one-second window, rejections.
+1. Caps: four operators at 50/100/150/200 msg/s, `--runs` runs (default 5) with a CPU hog
+   beside them (`stress-ng --cpu 1`) and the simulator adding a network-like path delay
+   (5-80 ms, drifting, with occasional 300 ms stalls; simulator/latency.py). Hudoor's
+   shaper (Redis) holds each operator at its cap; the simulator rejects anything over cap
+   in any sliding second of arrival. Prints every run and the MINIMUM share per operator.
 2. Ceiling: caps lifted, the whole sending path (outbox claim → SDK → simulator →
-   record) as fast as it goes, with the SDK as shipped (one new HTTP connection per
-   message) and with a keep-alive session.
+   record) as fast as it goes, in rounds alternating with Kannel 1.4.5 (Debian's
+   packages, installed here when missing; bench/kannel_peer.py) pushing the same number of
+   messages at the same concurrency; prints both, and the ratio.
 3. Composition: daily digests composed in-process for a synthetic sample of guardians,
    extrapolated to 1.2 M; share of digests that fit one segment in Arabic and English.
 
-Everything (Redis, simulator, SQLite outbox) is started here and stopped at the end.
+Everything (Redis, simulator, Kannel, SQLite outbox) is started here and stopped at the end.
+Every figure is printed beside the machine's load average: the machine may be shared.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ import json
 import os
 import random
 import resource
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -88,11 +94,11 @@ def _favoured() -> None:
 class _Simulator:
     """`hudoor simulator serve` in its own process (its own GIL), no delivery reports."""
 
-    def __init__(self, caps: str) -> None:
+    def __init__(self, caps: str, path: list[str] | None = None) -> None:
         self.port = free_port()
         self._proc = subprocess.Popen(
             [HUDOOR, "simulator", "serve", "--port", str(self.port), "--caps", caps,
-             "--fail-share", "0", "--no-dlr"], stdout=subprocess.DEVNULL,
+             "--fail-share", "0", "--no-dlr", *(path or [])], stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, preexec_fn=_favoured)
         self.url = f"http://127.0.0.1:{self.port}"
         deadline = time.monotonic() + 30
@@ -133,10 +139,34 @@ def _senders(env: dict[str, str], n: int, args: list[str]) -> tuple[float, float
     return time.monotonic() - start, _children_cpu() - cpu
 
 
-def bench_caps(seconds: float, threads: int, senders: int, guard_ms: int) -> None:
+def _load() -> str:
+    """The 1/5/15-minute load averages (`uptime`), to stand beside every figure."""
+    return "load " + " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+class _Hog:
+    """A CPU hog beside the bench (`stress-ng --cpu N`), as on a busy or slower machine."""
+
+    def __init__(self, cpus: int) -> None:
+        self._proc = None
+        if cpus > 0:
+            if not shutil.which("stress-ng"):
+                raise SystemExit("--hog needs stress-ng (apt-get install stress-ng)")
+            self._proc = subprocess.Popen(["stress-ng", "--cpu", str(cpus), "--quiet"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(timeout=10)
+
+
+def caps_run(seconds: float, threads: int, senders: int, guard_ms: int,
+             path: list[str]) -> dict:
+    """One caps run: every operator at its cap at once; return the simulator's stats."""
     caps = OperatorCaps.parse(CAPS)
     with tempfile.TemporaryDirectory() as tmp, _redis() as redis_url:
-        sim = _Simulator(CAPS)
+        sim = _Simulator(CAPS, path)
         try:
             env = _env(Path(tmp), redis_url, sim.url, CAPS, guard_ms)
             # Enough for `seconds` at every cap, plus a margin nobody reaches.
@@ -146,23 +176,53 @@ def bench_caps(seconds: float, threads: int, senders: int, guard_ms: int) -> Non
             stats = sim.stats()
         finally:
             sim.stop()
-    print(f"\n1. caps held ({seconds:.0f} s run, {senders} sender processes x {threads} threads,"
-          f" keep-alive, shaper guard {guard_ms} ms)")
-    print(f"{'operator':10} {'cap':>5} {'achieved/s':>11} {'share':>7} {'max 1-s window':>15}"
-          f" {'rejected':>9}")
-    for op, cap in sorted(caps.caps, key=lambda kv: kv[1]):
-        per = stats["operators"].get(op.value, {})
-        rate = per.get("rate", 0.0)
-        print(f"{op.value:10} {cap:5d} {rate:11.1f} {rate / cap:7.1%} "
-              f"{per.get('max_window', 0):15d} {per.get('throttled', 0):9d}")
-    late = {op: per["throttled_at"] for op, per in stats["operators"].items() if per["throttled_at"]}
-    if late:
-        print(f"rejections at (s after the operator's first accept): {late}")
-    print(f"total accepted {stats['accepted']} in {wall:.1f} s; throttling rejections "
-          f"{stats['throttled']}; duplicates {stats['duplicates']}")
+    stats["wall"] = wall
+    return stats
 
 
-def bench_ceiling(total: int, threads: int, senders: int, pooled: bool) -> None:
+def bench_caps(seconds: float, threads: int, senders: int, guard_ms: int, runs: int,
+               path: list[str], hog: int) -> None:
+    caps = OperatorCaps.parse(CAPS)
+    order = sorted(caps.caps, key=lambda kv: kv[1])
+    print(f"\n1. caps held ({runs} x {seconds:.0f} s runs, {senders} sender processes x "
+          f"{threads} threads, keep-alive, guard floor {guard_ms} ms, following measured "
+          f"lateness; path {' '.join(path) or 'loopback'}; CPU hog: stress-ng --cpu {hog})")
+    print(f"{'run':>3} {'load':>16} " + " ".join(f"{op.value:>9}" for op, _ in order)
+          + f" {'rejections':>10} {'stalls':>6} {'duplicates':>10}")
+    worst: dict[str, float] = {}
+    widest: dict[str, int] = {}
+    rejected = 0
+    hogging = _Hog(hog)
+    try:
+        for run in range(1, runs + 1):
+            load = _load()
+            # A seed per run: each run meets its own drift and its own stalls.
+            stats = caps_run(seconds, threads, senders, guard_ms, path + ["--seed", str(run)])
+            shares = []
+            for op, cap in order:
+                per = stats["operators"].get(op.value, {})
+                share = per.get("rate", 0.0) / cap
+                worst[op.value] = min(worst.get(op.value, 1e9), share)
+                widest[op.value] = max(widest.get(op.value, 0), per.get("max_window", 0))
+                shares.append(f"{share:9.1%}")
+            rejected += stats["throttled"]
+            print(f"{run:3d} {load:>16} " + " ".join(shares) + f" {stats['throttled']:10d}"
+                  f" {stats['stalls']:6d} {stats['duplicates']:10d}", flush=True)
+            late = {op: per["throttled_at"] for op, per in stats["operators"].items()
+                    if per["throttled_at"]}
+            if late:
+                print(f"    rejections at (s after the operator's first accept): {late}")
+    finally:
+        hogging.stop()
+    print(f"{'operator':10} {'cap':>5} {'min share':>10} {'busiest 1-s window (max)':>25}")
+    for op, cap in order:
+        print(f"{op.value:10} {cap:5d} {worst[op.value]:10.1%} {widest[op.value]:25d}")
+    print(f"minimum over {runs} runs: {min(worst.values()):.1%} of a cap; throttling "
+          f"rejections in all runs: {rejected}")
+
+
+def ceiling_run(total: int, threads: int, senders: int, pooled: bool) -> dict:
+    """Hudoor's whole sending path with caps lifted; return what it took."""
     lifted = "vodafone=100000,orange=100000,etisalat=100000,we=100000"
     with tempfile.TemporaryDirectory() as tmp, _redis() as redis_url:
         sim = _Simulator("none")
@@ -174,19 +234,50 @@ def bench_ceiling(total: int, threads: int, senders: int, pooled: bool) -> None:
             sim_cpu = sim.cpu_seconds()
             wall, cpu = _senders(env, senders, args)
             stats = sim.stats()
-            accepted = stats["accepted"]
-            steady = sum(per["rate"] for per in stats["operators"].values())
             sim_cpu = sim.cpu_seconds() - sim_cpu
         finally:
             sim.stop()
-    label = ("SDK on a keep-alive urllib3 pool" if pooled
-             else "SDK as shipped (requests.post, new connection per message)")
-    print(f"2. ceiling, caps lifted, {label}, {senders} sender processes: {accepted} messages"
-          f" in {wall:.1f} s = {accepted / wall:,.0f} msg/s (wall includes process start-up);"
-          f" steady {steady:,.0f} msg/s (the simulator's accepts after the first second)")
-    print(f"   CPU per message: senders {cpu / accepted * 1e3:.2f} ms (incl. start-up), "
-          f"simulator {sim_cpu / accepted * 1e3:.2f} ms; one core of senders alone would send"
-          f" {accepted / cpu:,.0f} msg/s")
+    accepted = stats["accepted"]
+    return {"accepted": accepted, "wall": wall, "cpu": cpu, "sim_cpu": sim_cpu,
+            "steady": sum(per["rate"] for per in stats["operators"].values())}
+
+
+def bench_ceiling(total: int, threads: int, senders: int, rounds: int, in_flight: int,
+                  shipped: bool) -> None:
+    """Hudoor and Kannel 1.4.5 in alternating rounds: same messages, same concurrency."""
+    from bench.kannel_peer import run_kannel
+
+    print(f"\n2. ceiling, caps lifted: {total:,} one-segment messages, {rounds} alternating "
+          f"rounds; Hudoor: {senders} sender processes x {threads} threads, SDK on the "
+          f"keep-alive pool; Kannel 1.4.5 (Debian): bearerbox + smsbox -> fakesmsc, "
+          f"{in_flight} sendsms requests in flight")
+    print(f"{'round':>5} {'load':>16} {'who':>7} {'msg/s':>8} {'CPU ms/msg':>11} {'':>28}")
+    ours: list[dict] = []
+    peers = []
+    for r in range(1, rounds + 1):
+        load = _load()
+        run = ceiling_run(total, threads, senders, pooled=True)
+        ours.append(run)
+        print(f"{r:5d} {load:>16} {'Hudoor':>7} {run['accepted'] / run['wall']:8,.0f} "
+              f"{run['cpu'] / run['accepted'] * 1e3:11.3f}   steady {run['steady']:,.0f} msg/s;"
+              f" simulator {run['sim_cpu'] / run['accepted'] * 1e3:.2f} ms/msg", flush=True)
+        load = _load()
+        peer = run_kannel(free_port, total, in_flight)
+        peers.append(peer)
+        print(f"{r:5d} {load:>16} {'Kannel':>7} {peer.rate:8,.0f} "
+              f"{peer.gateway_cpu / peer.messages * 1e3:11.3f}   (bearerbox + smsbox; "
+              f"client {peer.client_cpu / peer.messages * 1e3:.2f} ms/msg)", flush=True)
+    h_rate = sum(o["accepted"] for o in ours) / sum(o["wall"] for o in ours)
+    h_cpu = sum(o["cpu"] for o in ours) / sum(o["accepted"] for o in ours)
+    k_rate = sum(p.messages for p in peers) / sum(p.wall for p in peers)
+    k_cpu = sum(p.gateway_cpu for p in peers) / sum(p.messages for p in peers)
+    print(f"Hudoor {h_rate:,.0f} msg/s at {h_cpu * 1e3:.3f} ms sender CPU/msg (incl. start-up);"
+          f" Kannel {k_rate:,.0f} msg/s at {k_cpu * 1e3:.3f} ms gateway CPU/msg; "
+          f"ratio {h_rate / k_rate:.2f}x the rate, {h_cpu / k_cpu:.1f}x the CPU per message")
+    if shipped:
+        run = ceiling_run(total, threads, senders, pooled=False)
+        print(f"SDK as shipped (new connection per message): {run['accepted'] / run['wall']:,.0f}"
+              f" msg/s at {run['cpu'] / run['accepted'] * 1e3:.3f} ms sender CPU/msg ({_load()})")
 
 
 def _district(n: int, english_share: float, seed: int) -> list[GuardianDay]:
@@ -235,14 +326,33 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=32)
     ap.add_argument("--senders", type=int, default=2, help="sender processes")
     ap.add_argument("--guard-ms", type=int, default=10, help="HUDOOR_SHAPER_GUARD_MS")
+    ap.add_argument("--rounds", type=int, default=2, help="alternating Hudoor/Kannel rounds")
+    ap.add_argument("--in-flight", type=int, default=64, help="Kannel's sendsms requests open")
+    ap.add_argument("--shipped", action="store_true",
+                    help="also run the SDK as shipped (a new connection per message)")
+    ap.add_argument("--runs", type=int, default=5, help="caps runs (the minimum is reported)")
+    ap.add_argument("--latency-ms", default="5,80",
+                    help="simulated path delay LOW,HIGH to the operators ('' for loopback)")
+    ap.add_argument("--latency-mode", choices=["path", "iid"], default="path")
+    ap.add_argument("--stall-ms", type=int, default=300)
+    ap.add_argument("--stall-every", type=float, default=15.0, help="mean seconds between stalls")
+    ap.add_argument("--hog", type=int, default=1, help="stress-ng --cpu N beside the caps runs")
     ap.add_argument("--only", choices=["caps", "ceiling", "compose"], default=None)
     ap.add_argument("--sample", type=int, default=200_000, help="guardians composed")
     args = ap.parse_args()
+    # Stopped from outside: unwind, so the hog, Redis, the simulator and Kannel stop too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.only in (None, "caps"):
-        bench_caps(args.seconds, args.threads, args.senders, args.guard_ms)
+        path = []
+        if args.latency_ms:
+            path += ["--latency-ms", args.latency_ms, "--latency-mode", args.latency_mode]
+        if args.stall_ms:
+            path += ["--stall-ms", str(args.stall_ms), "--stall-every", str(args.stall_every)]
+        bench_caps(args.seconds, args.threads, args.senders, args.guard_ms, args.runs, path,
+                   args.hog)
     if args.only in (None, "ceiling"):
-        bench_ceiling(args.ceiling, args.threads, args.senders, pooled=False)
-        bench_ceiling(args.ceiling, args.threads, args.senders, pooled=True)
+        bench_ceiling(args.ceiling, args.threads, args.senders, args.rounds, args.in_flight,
+                      args.shipped)
     if args.only in (None, "compose"):
         bench_compose(args.sample)
 

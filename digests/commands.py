@@ -95,7 +95,8 @@ def send(until_idle: bool, seconds: float | None, threads: int, batch: int,
     finally:
         sender.close()
     click.echo(json.dumps({"submitted": stats.submitted, "accepted": stats.accepted,
-                           "refused": stats.refused, "throttled": stats.throttled}))
+                           "refused": stats.refused, "throttled": stats.throttled,
+                           "missed": stats.missed}))
 
 
 @dlq.command("list")

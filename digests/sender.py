@@ -28,6 +28,7 @@ from digests.providers.base import (
     SubmitResult,
 )
 from shaping.bucket import RateShaper
+from shaping.margin import ArrivalMargin
 from shaping.operators import Operator
 from shaping.policy import OperatorCaps
 
@@ -85,7 +86,14 @@ class Sender:
         # At most MAX_OPEN_ROUNDS rounds are claimed and unrecorded at once, so this
         # per-round share bounds what a SIGKILL can leave in doubt to max_in_flight.
         self._per_round = max(1, max_in_flight // MAX_OPEN_ROUNDS)
-        self._max_late = shaper.guard / 2 if shaper.guard > 0 else None
+        # The guard each booking uses follows the arrival lateness measured per operator
+        # (shaping/margin.py); the configured guard is its floor.
+        floor_us = int(shaper.guard * 1_000_000)
+        self._margin = ArrivalMargin(floor_us=floor_us, ceiling_us=max(500_000, floor_us))
+        # HUDOOR_SHAPER_GUARD_MS=0 turns the give-back off (a message always leaves, late or
+        # not); otherwise a message may leave up to the guard it was booked with late.
+        self._give_back = floor_us > 0
+        self._max_late: dict[int, float] = {}  # outbox id -> seconds, set when booked
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sms-send")
         self._clock = clock
         self._hold = hold  # a reason to send nothing now (USSD capture under pressure), or None
@@ -121,14 +129,20 @@ class Sender:
         moments: list[tuple[float, OutboxMessage]] = []
         waits = [0.5]
         budget = self._per_round
+        # Each operator's share of the round's budget follows its cap: first come, first
+        # served left the last operator in the list nothing whenever the budget ran short.
+        rates = {op: self._caps.cap_for(op) for op, _, _ in groups}
+        total = sum(r for r in rates.values() if r > 0) or 1
         for operator, priority, count in groups:  # urgent first
-            if self._caps.cap_for(operator) <= 0:
+            if rates[operator] <= 0:
                 continue  # no agreed rate with this operator: hold its messages
             if budget <= 0:
                 break
-            grant = self._shaper.acquire_paced(operator, min(count, self._batch, budget),
+            share = max(1, -(-self._per_round * rates[operator] // total))
+            guard_us = self._margin.guard_us(operator.value, int(time.monotonic() * 1e6))
+            grant = self._shaper.acquire_paced(operator, min(count, self._batch, budget, share),
                                                priority=priority, horizon=self._horizon,
-                                               lead=BOOK_LEAD)
+                                               lead=BOOK_LEAD, guard_us=guard_us)
             if not grant.granted:
                 waits.append(grant.retry_after)
                 continue
@@ -137,6 +151,11 @@ class Sender:
             with self._sessions() as session, session.begin():
                 rows = outbox.claim(session, operator, priority, grant.granted, self._clock())
             budget -= len(rows)
+            if self._give_back:
+                # Late beyond what every recent message paid, by more than the guard.
+                base = self._margin.baseline_us(operator.value, int(time.monotonic() * 1e6))
+                for row in rows:
+                    self._max_late[row.id] = (base + guard_us) / 1e6
             moments += list(zip(grant.moments, rows))
         if not moments:
             return min(waits)
@@ -195,12 +214,24 @@ class Sender:
         """Send row now unless its moment passed longer ago than the shaper's guard absorbs.
 
         A message sent late lands in the next message's second at the operator; if it is
-        later than half the guard it gives its moment up and waits for a new one instead.
+        later than the guard it was booked with (the lateness drop that guard absorbs)
+        beyond the lateness every recent message paid, it gives its moment up and waits
+        for a new one instead. How late each answer came back feeds the next guard.
         """
-        if self._max_late is not None and time.monotonic() - moment > self._max_late:
+        max_late = self._max_late.pop(row.id, None)
+        late = time.monotonic() - moment
+        moment_us = int(moment * 1e6)
+        self._margin.observe_dispatch(row.operator, moment_us, int(late * 1e6))
+        if max_late is not None and late > max_late:
             self.stats.missed += 1
+            # Its lateness counts too: left out, a busy machine's late moments would keep
+            # the guard small and every next message given back.
+            self._margin.observe(row.operator, moment_us, int(late * 1e6))
             return MissedMoment("missed its send moment")  # released, not an attempt
-        return self._submit_one(row)
+        answer = self._submit_one(row)
+        if isinstance(answer, SubmitResult):
+            self._margin.observe(row.operator, moment_us, int((time.monotonic() - moment) * 1e6))
+        return answer
 
     def _submit_one(self, row: OutboxMessage) -> SubmitResult | ProviderError:
         try:

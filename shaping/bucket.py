@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,7 @@ log = logging.getLogger(__name__)
 
 UNAVAILABLE_RETRY_AFTER = 1.0
 DEFAULT_HORIZON = 0.5  # seconds: how far ahead a paced grant may reach
+MAX_GUARD_US = 999_999  # a guard stays under a second (the keys outlive two seconds)
 _UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 class InvalidRequest(ValueError):
@@ -118,6 +120,7 @@ class RateShaper:
         backoff: BackoffPolicy | None = None,
         urgent_share: float = DEFAULT_URGENT_SHARE,
         guard_us: int = 0,
+        backoff_clock: Callable[[], int] | None = None,
     ) -> None:
         if not 0 <= guard_us < 1_000_000:
             raise InvalidPolicy(f"guard_us {guard_us} must be in [0, 1 s)")
@@ -135,6 +138,9 @@ class RateShaper:
         self._clock = ClockOffset()
         self._lock = threading.Lock()
         self._failures = 0
+        # Tests step the backoff through time with this (µs); by default Redis TIME, the
+        # one clock every worker shares.
+        self._backoff_clock = backoff_clock
 
     @property
     def guard(self) -> float:
@@ -179,17 +185,23 @@ class RateShaper:
         return Acquired(int(granted), int(retry_us) / 1_000_000, int(now_us), int(limit))
 
     def acquire_paced(self, operator: Operator, n: int, *, priority: Priority,
-                      horizon: float = DEFAULT_HORIZON, lead: float = 0.0) -> Acquired:
+                      horizon: float = DEFAULT_HORIZON, lead: float = 0.0,
+                      guard_us: int | None = None) -> Acquired:
         """Take up to n send moments for operator, evenly spaced, none beyond now + horizon.
 
         The caller sends message i at ``delays[i]`` seconds from now. Every worker
         shares one chain of moments per operator, so their messages interleave
-        evenly instead of all leaving at the top of a second.
+        evenly instead of all leaving at the top of a second. ``guard_us`` overrides the
+        shaper's fixed guard for this booking (the sender passes the margin its measured
+        arrival lateness asks for, ``shaping.margin``).
         """
         if n < 1:
             raise InvalidRequest(f"n must be >= 1, got {n}")
         if not 0 <= lead < horizon < 1:
             raise InvalidPolicy(f"need 0 <= lead {lead} < horizon {horizon} < 1 second")
+        span_us = self._span_us if guard_us is None else 1_000_000 + guard_us
+        if not 1_000_000 <= span_us <= 1_000_000 + MAX_GUARD_US:
+            raise InvalidPolicy(f"guard_us {guard_us} must be in [0, 1 s)")
         cap = self._caps.cap_for(operator)
         try:
             if not self._clock.calibrated:
@@ -198,7 +210,7 @@ class RateShaper:
             granted, retry_us, now_us, limit, delays = self._pace(
                 keys=keys.paced_keys(operator),
                 args=[cap, repr(self._backoff.recovery_per_second(cap)), n, int(priority),
-                      repr(self._urgent_share), self._span_us, int(horizon * 1_000_000),
+                      repr(self._urgent_share), span_us, int(horizon * 1_000_000),
                       int(lead * 1_000_000)],
             )
         except _UNREACHABLE as exc:
@@ -224,9 +236,14 @@ class RateShaper:
     def effective_rate(self, operator: Operator) -> float:
         """Return the operator's rate in force now, by Redis time."""
         state = self.rate_state(operator)
-        seconds, micros = self._client.time()
         cap = self._caps.cap_for(operator)
-        return self._backoff.effective_rate(state, cap, seconds * 1_000_000 + micros)
+        return self._backoff.effective_rate(state, cap, self._now_us(self._client))
+
+    def _now_us(self, client: Any) -> int:
+        if self._backoff_clock is not None:
+            return self._backoff_clock()
+        seconds, micros = client.time()
+        return int(seconds) * 1_000_000 + int(micros)
 
     def report_throttle(self, operator: Operator) -> RateState | None:
         """Back the operator's shared rate off; return the new state, None if Redis is down."""
@@ -240,8 +257,7 @@ class RateShaper:
                         # Python; WATCH retries if another worker wrote first.
                         pipe.watch(key)
                         state = _decode_state(pipe.hgetall(key))
-                        seconds, micros = pipe.time()
-                        now_us = seconds * 1_000_000 + micros
+                        now_us = self._now_us(pipe)
                         new = self._backoff.step(state, Event.THROTTLED, cap, now_us)
                         pipe.multi()
                         if new != state:

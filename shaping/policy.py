@@ -90,18 +90,31 @@ UNTHROTTLED = RateState(rate=math.inf, since_us=0)
 
 @dataclass(frozen=True)
 class BackoffPolicy:
-    """Shrink an operator's rate multiplicatively on throttling; regrow it linearly."""
+    """Shrink an operator's rate multiplicatively on throttling; regrow it linearly.
 
-    factor: float = 0.5  # multiply the effective rate by this on a throttle report
+    AIMD with memory: a lone throttle report (none in the last ``memory_us``) trims the
+    rate by ``first_factor`` - one stray rejection at the physical limit is noise (a late
+    packet, a stall), not a sign the cap is wrong, and halving for it costs seconds of
+    throughput. A report that comes while the previous backoff is still remembered means
+    the trimmed rate still overloads the operator: that one multiplies by ``factor``.
+    """
+
+    factor: float = 0.5  # multiply the effective rate by this on a repeated throttle report
     floor_share: float = 0.1  # never go below this share of the cap
     recovery_share: float = 0.1  # regain this share of the cap per clean second
     # Many delivery reports describe the same overload; without a cooldown a
     # burst of 20 reports would halve the rate 20 times instead of once.
     cooldown_us: int = WINDOW_US
+    first_factor: float = 0.9  # a lone report (nothing in memory) trims, never halves
+    memory_us: int = 10 * WINDOW_US  # a report within this of the last backoff repeats it
 
     def __post_init__(self) -> None:
         if not 0 < self.factor < 1:
             raise InvalidPolicy(f"factor {self.factor} must be in (0, 1)")
+        if not self.factor <= self.first_factor < 1:
+            raise InvalidPolicy(f"first_factor {self.first_factor} must be in [factor, 1)")
+        if self.memory_us < self.cooldown_us:
+            raise InvalidPolicy(f"memory_us {self.memory_us} must be >= cooldown_us")
         if not 0 < self.floor_share <= 1:
             raise InvalidPolicy(f"floor_share {self.floor_share} must be in (0, 1]")
         if not self.recovery_share > 0:
@@ -126,10 +139,13 @@ class BackoffPolicy:
         current = self.effective_rate(state, cap, now_us)
         if event is Event.TICK:
             return RateState(current, now_us, state.backed_off_us)
-        if state.backed_off_us is not None and now_us - state.backed_off_us < self.cooldown_us:
+        since_last = None if state.backed_off_us is None else now_us - state.backed_off_us
+        if since_last is not None and since_last < self.cooldown_us:
             return state
+        repeated = since_last is not None and since_last < self.memory_us
+        factor = self.factor if repeated else self.first_factor
         floor = self.floor_share * cap
-        return RateState(max(floor, current * self.factor), now_us, now_us)
+        return RateState(max(floor, current * factor), now_us, now_us)
 
 
 def window_limit(rate: float) -> int:

@@ -42,13 +42,13 @@ if priority ~= 0 then
   allowed = limit - math.ceil(limit * share)
 end
 
--- Keep only grants in (now - 1 s, now]; %d because Lua 5.1 would print a
--- 16-digit number in %.14g and lose the microseconds.
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now - SPAN))
 """
 
 # Returns {granted, retry_after_us, now_us, limit}: every grant is for now.
 ACQUIRE_LUA = _PRELUDE_LUA + r"""
+-- Keep only grants in (now - span, now]; %d because Lua 5.1 would print a
+-- 16-digit number in %.14g and lose the microseconds.
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now - SPAN))
 local used = redis.call('ZCARD', KEYS[1])
 local granted = math.max(0, math.min(n, allowed - used))
 
@@ -87,6 +87,9 @@ return {granted, retry, now, limit}
 # KEYS[4] the next free moment (µs)   ARGV[7] horizon in µs
 # Returns {granted, retry_after_us, now_us, limit, {delay_us...}}.
 PACE_LUA = _PRELUDE_LUA + r"""
+-- Senders book with spans of their own (each follows its measured arrival lateness),
+-- so prune only what no span (< 2 s) can still count; ZCOUNT below bounds each window.
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now - 2 * WINDOW))
 local HORIZON = tonumber(ARGV[7])
 if allowed <= 0 then
   return {0, SPAN, now, limit, {}}
@@ -118,7 +121,7 @@ while #delays < n do
 end
 if #delays > 0 then
   redis.call('SET', KEYS[4], string.format('%d', at))
-  -- Moments reach up to a horizon (< 1 s) ahead, and live a span after that.
+  -- Moments reach up to a horizon (< 1 s) ahead, and live up to two seconds after that.
   for i = 1, 2 do redis.call('PEXPIRE', KEYS[i], 3000) end
   redis.call('PEXPIRE', KEYS[4], 3000)
 end

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.inbox import Inbox
+from simulator.latency import PathLatency
 from shaping.operators import Operator, operator_for
 from shaping.policy import OperatorCaps
 
@@ -62,8 +63,10 @@ class Counters:
 class Network:
     """Decide each submission's fate like a gateway in front of throttling operators."""
 
-    def __init__(self, caps: OperatorCaps | None, faults: Faults, seed: int = 0) -> None:
+    def __init__(self, caps: OperatorCaps | None, faults: Faults, seed: int = 0,
+                 latency: PathLatency | None = None) -> None:
         self._caps = caps  # None: no caps at all (measure the pipeline's own ceiling)
+        self.latency = latency  # None: messages reach the operators as they arrive
         self._faults = faults
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -188,7 +191,8 @@ class Network:
                                      rate=_rate(times),
                                      cap=self._caps.cap_for(Operator(operator)) if self._caps
                                      else None)
-            return {"received": c.received, "accepted": c.accepted, "throttled": c.throttled,
+            return {"stalls": self.latency.stalls if self.latency else 0,
+                    "received": c.received, "accepted": c.accepted, "throttled": c.throttled,
                     "refused": c.refused, "duplicates": c.duplicates,
                     "dlrs_posted": c.dlrs_posted, "dlrs_failed": c.dlrs_failed,
                     "dlrs_pending": len(self.outbox) + self._in_flight, "operators": ops}

@@ -29,6 +29,8 @@ def create_simulator_app(network: Network) -> web.Application:
             return _json({"error": "missing apiKey"}, 401)
         form = await request.post()
         to, text = str(form.get("to", "")), str(form.get("message", ""))
+        if network.latency is not None:  # the path to the operator (simulator/latency.py)
+            await asyncio.sleep(network.latency.delay(time.monotonic()))
         recipients = [network.submit(n.strip(), text) for n in to.split(",") if n.strip()]
         sent = sum(1 for r in recipients if r["statusCode"] == 101)
         return _json({"SMSMessageData": {"Message": f"Sent to {sent}/{len(recipients)}",

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from rq import Queue, SimpleWorker
 from sms_support import DAY, drafts, states
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import runtime as core_runtime
 from core.models import utcnow
@@ -208,3 +208,27 @@ def test_a_message_that_misses_its_moment_is_given_back(runtime) -> None:  # typ
         rows = s.scalars(select(OutboxMessage).where(OutboxMessage.state == "failed")).all()
         assert {(r.attempts, r.failure_reason) for r in rows} == {(0, "missed its send moment")}
         assert outbox.due_groups(s, utcnow())
+
+
+def test_a_short_budget_is_shared_by_cap_not_first_come(runtime) -> None:  # type: ignore[no-untyped-def]
+    """A round's in-flight budget split by cap: the last operator listed is not starved."""
+    from digests.providers.console import ConsoleProvider
+
+    runtime.config = runtime.config.with_overrides(
+        quiet_start_hour=0, quiet_end_hour=0, sms_urgent_share=0.0,
+        operator_caps="vodafone=200,orange=150,etisalat=100,we=50")
+    with runtime.sessions() as s, s.begin():
+        outbox.enqueue(s, drafts(40))  # 10 due for each operator
+    sender = Sender(runtime.sessions, build_shaper(runtime),
+                    OperatorCaps.parse(runtime.config.operator_caps), ConsoleProvider(),
+                    RetryPolicy(quiet_start_hour=0, quiet_end_hour=0), max_in_flight=40)
+    try:
+        assert sender.run_once() == 0.0  # one round: a budget of 20
+    finally:
+        sender.close()
+    with runtime.sessions() as s:
+        claimed = dict(s.execute(select(OutboxMessage.operator, func.count())
+                                 .where(OutboxMessage.state != "queued")
+                                 .group_by(OutboxMessage.operator)).all())
+    # 20 x cap / 500: first come would have given two operators 10 each, the others none.
+    assert claimed == {"vodafone": 8, "orange": 6, "etisalat": 4, "we": 2}

@@ -148,11 +148,11 @@ def test_throttle_is_seen_by_every_worker(redis_socket: str, client: redis.Redis
     with redis.Redis(unix_socket_path=redis_socket) as other_conn:
         other = RateShaper(other_conn, CAPS)  # another worker, its own connection
         state = reporter.report_throttle(VF)
-        assert state is not None and state.rate == CAP / 2
+        assert state is not None and state.rate == CAP * 0.9  # a lone report trims
         got = other.try_acquire(VF, 100, priority=Priority.URGENT)
-        assert (got.granted, got.limit) == (25, 25)
+        assert (got.granted, got.limit) == (45, 45)
         assert other.rate_state(VF) == state
-        assert 25 <= other.effective_rate(VF) < 26
+        assert 45 <= other.effective_rate(VF) < 46
 
 
 def test_lua_matches_the_pure_policy(client: redis.Redis) -> None:

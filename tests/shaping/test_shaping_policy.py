@@ -52,7 +52,8 @@ def test_parse_caps_rejects(text: str) -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [{"factor": 1.0}, {"factor": 0.0}, {"floor_share": 0.0}, {"recovery_share": 0.0},
-     {"cooldown_us": -1}],
+     {"cooldown_us": -1}, {"first_factor": 0.4}, {"first_factor": 1.0},
+     {"memory_us": 0}],
 )
 def test_policy_rejects_nonsense(kwargs: dict[str, float]) -> None:
     with pytest.raises(InvalidPolicy):
@@ -65,37 +66,47 @@ def test_priority_order() -> None:
 
 def test_worked_example() -> None:
     cap = 100
+    # A lone report trims (x0.9): one stray rejection at the limit is not an overload.
     state = POLICY.step(UNTHROTTLED, Event.THROTTLED, cap, 0)
-    assert state.rate == 50.0
+    assert state.rate == 90.0
     # A second report inside the cooldown describes the same overload.
     assert POLICY.step(state, Event.THROTTLED, cap, WINDOW_US // 2) == state
-    # Two clean seconds regrew 50 -> 70 (+10% of cap per second); halve that.
+    # Two clean seconds regrew 90 -> 100 (+10% of cap per second, capped). A report
+    # then, with the first still remembered, says the trim was not enough: halve.
     state = POLICY.step(state, Event.THROTTLED, cap, 2 * WINDOW_US)
-    assert POLICY.effective_rate(state, cap, 2 * WINDOW_US) == 35.0
-    assert POLICY.effective_rate(state, cap, 3 * WINDOW_US) == 45.0
+    assert POLICY.effective_rate(state, cap, 2 * WINDOW_US) == 50.0
+    assert POLICY.effective_rate(state, cap, 3 * WINDOW_US) == 60.0
     assert POLICY.effective_rate(state, cap, 60 * WINDOW_US) == 100.0
     eager = BackoffPolicy(cooldown_us=0)
     rates = []
     for _ in range(5):
         state = eager.step(state, Event.THROTTLED, cap, 3 * WINDOW_US)
         rates.append(state.rate)
-    assert rates == [22.5, 11.25, 10.0, 10.0, 10.0]  # floor: 10% of cap
+    assert rates == [30.0, 15.0, 10.0, 10.0, 10.0]  # floor: 10% of cap
+    # Forgotten after memory_us (10 s) without a report: the next lone one trims again.
+    later = 3 * WINDOW_US + POLICY.memory_us
+    assert POLICY.step(state, Event.THROTTLED, cap, later).rate == 90.0
 
 
 @given(cap=caps_st, rate=st.floats(min_value=0, max_value=2000), since=times, now=times)
 def test_throttle_halves_but_respects_floor_and_cap(
     cap: int, rate: float, since: int, now: int
 ) -> None:
-    state = RateState(rate, since)
+    state = RateState(rate, since)  # never backed off: a lone report trims
     before = POLICY.effective_rate(state, cap, now)
     after = POLICY.step(state, Event.THROTTLED, cap, now)
-    assert after.rate == max(0.1 * cap, before * 0.5)
+    assert after.rate == max(0.1 * cap, before * 0.9)
     assert 0.1 * cap <= POLICY.effective_rate(after, cap, now) <= cap
+    # Reported again past the cooldown but within memory: halved.
+    again = now + POLICY.cooldown_us
+    before = POLICY.effective_rate(after, cap, again)
+    assert POLICY.step(after, Event.THROTTLED, cap, again).rate == max(0.1 * cap, before * 0.5)
 
 
 @given(cap=caps_st, start=times, waits=st.lists(seconds_us, min_size=1, max_size=5))
 def test_recovery_is_monotone_capped_and_complete(cap: int, start: int, waits: list[int]) -> None:
-    state = POLICY.step(UNTHROTTLED, Event.THROTTLED, cap, start)
+    # Backed off to half, as a repeated report leaves it (a lone one trims, see above).
+    state = RateState(0.5 * cap, start, start)
     last = POLICY.effective_rate(state, cap, start)
     for wait in sorted(waits):
         rate = POLICY.effective_rate(state, cap, start + wait)
