@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import breach, support_clock, ticket_text
@@ -267,3 +267,20 @@ def worklist(session: Session, *, school: str | None = None, include_security: b
     if not include_closed:
         q = q.where(SupportTicket.status == TicketStatus.OPEN.value)
     return list(session.scalars(q))
+
+
+def open_counts(session: Session) -> dict[str, int]:
+    """Open tickets on the ladder by category and by tier, for the desk's analytics (G5).
+
+    Security tickets are not counted: they are off the ladder, and a count the desk can
+    watch would tell it a breach was being looked at.
+    """
+    live = (SupportTicket.status != TicketStatus.CLOSED.value, SupportTicket.security.is_(False))
+    out = {f"tickets_{c}": 0 for c in CATEGORIES} | {f"tickets_tier_{t}": 0 for t in range(TOP_TIER + 1)}
+    for category, n in session.execute(select(SupportTicket.category, func.count()).where(*live)
+                                       .group_by(SupportTicket.category)):
+        out[f"tickets_{category}"] = int(n)
+    for tier, n in session.execute(select(SupportTicket.tier, func.count()).where(*live)
+                                   .group_by(SupportTicket.tier)):
+        out[f"tickets_tier_{tier}"] = int(n)
+    return out

@@ -152,8 +152,8 @@ STEPS: dict[str, Step] = {
 # Steps only a staff member with access may be on. A teacher revoked mid-session (the
 # caller cache expired, the sync ended their access) lands on the END screen that says so.
 STAFF_STEPS = (frozenset(flow_attendance.STEPS) | frozenset(flow_correction.STEPS)
-               | {k for k in flow_access.STEPS if k.startswith("sub_")}
-               | frozenset(flow_support_access.STEPS))
+               | frozenset(flow_approvals.STEPS) | frozenset(flow_support_access.STEPS)
+               | {k for k in flow_access.STEPS if k.startswith("sub_")})
 
 
 def _no_longer_staff(state: State, caller: Caller) -> bool:

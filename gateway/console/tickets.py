@@ -19,7 +19,7 @@ from core.rbac import Permission, Role
 from core.runtime import runtime_of
 from core.models import SupportTicket
 from core.ticket_history import TicketRefused
-from gateway.console import console_bp, nav
+from gateway.console import analytics, console_bp, nav
 from gateway.console.auth import requires
 
 ACTIONS = ("escalate", "deescalate", "assign", "close", "security")
@@ -203,3 +203,22 @@ for _what in ("decision", "notices"):
 
 nav.add("console.ticket_list", _("Tickets"), Permission.TICKETS_READ)
 nav.add("console.breach_clocks", _("Breach clocks"), Permission.BREACH_READ)
+
+
+def _ticket_counts(session, now):  # type: ignore[no-untyped-def]
+    """Open tickets by category and tier on the analytics page (aggregates, small cells hidden)."""
+    from core.disclosure import cell
+    from core.support_analytics import Category
+
+    return [Category(key, cell(n)) for key, n in tickets.open_counts(session).items()]
+
+
+analytics.add_categories(_ticket_counts, {
+    "tickets_ussd": _("Open tickets: USSD"), "tickets_sms": _("Open tickets: SMS"),
+    "tickets_roster": _("Open tickets: roster"), "tickets_attendance": _("Open tickets: attendance"),
+    "tickets_access": _("Open tickets: access"), "tickets_calendar": _("Open tickets: calendar"),
+    "tickets_other": _("Open tickets: other"),
+    "tickets_tier_0": _("Open tickets at Tier 0 (champion)"),
+    "tickets_tier_1": _("Open tickets at Tier 1 (desk)"),
+    "tickets_tier_2": _("Open tickets at Tier 2 (ops)"),
+    "tickets_tier_3": _("Open tickets at Tier 3 (vendor)")})

@@ -103,3 +103,34 @@ def test_another_module_adds_a_category_with_its_own_suppression(runtime, client
     sign_in(client, runtime, "DESK-1")
     html = client.get("/desk/analytics?lang=en").get_data(as_text=True)
     assert re.search(r'data-key="tickets_open"><td>Open tickets</td><td dir="ltr">&lt;5<', html)
+
+
+def test_open_tickets_by_category_and_tier_without_security_ones(runtime, client, runner) -> None:  # type: ignore[no-untyped-def]
+    """G5: the desk sees how many tickets wait where, as counts; a breach case is not counted."""
+    from gateway.cli import cli
+
+    def open_ticket(category: str, *extra: str) -> None:
+        out = runner.invoke(cli, ["tickets", "open", "--category", category, "--title", "t",
+                                  "--description", "the screen is empty", "--by", "desk:test",
+                                  *extra])
+        assert out.exit_code == 0, out.output
+
+    for _ in range(5):
+        open_ticket("sms")
+    open_ticket("ussd")
+    for _ in range(5):
+        open_ticket("access", "--security")  # with security, off the ladder: not counted
+    make_staff(runtime, "DESK-1", "desk")
+    sign_in(client, runtime, "DESK-1")
+    html = client.get("/desk/analytics?lang=en").get_data(as_text=True)
+    categories = html.split('id="categories"', 1)[1].split("</table>", 1)[0]
+
+    def shown(key: str) -> str:
+        found = re.search(rf'data-key="{key}"><td>[^<]+</td><td dir="ltr">([^<]+)<', categories)
+        assert found, key
+        return found.group(1)
+
+    assert shown("tickets_sms") == "5" and shown("tickets_ussd") == "&lt;5"
+    assert shown("tickets_tier_1") == "6"  # opened without a school: the desk's tier
+    assert shown("tickets_access") == "&lt;5" and shown("tickets_tier_0") == "&lt;5"  # not 5
+    assert "Open tickets: SMS" in categories

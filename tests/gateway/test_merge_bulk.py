@@ -50,7 +50,8 @@ def _enrol(client, msisdn: str, number: str, code: str) -> str:  # type: ignore[
     parent.send(number)
     if not parent.send(code).startswith("CON "):
         return parent.last
-    return parent.send("1")
+    parent.send("1")  # Arabic SMS
+    return parent.send("1")  # "I agree": the consent screen (decision 0026)
 
 
 def _person(rt, upstream_id: str) -> Person:  # type: ignore[no-untyped-def]
