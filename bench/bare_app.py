@@ -48,6 +48,12 @@ def _db() -> psycopg.Connection:
     return conn
 
 
+@app.get("/healthz")
+def healthz() -> Response:
+    """Answer 200 once the process serves (the bench waits for it)."""
+    return Response("ok", mimetype="text/plain")
+
+
 @app.post("/at/ussd")
 def ussd() -> Response:
     form = dict(parse_qsl(request.get_data(cache=False, as_text=True), keep_blank_values=True))

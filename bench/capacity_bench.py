@@ -191,8 +191,7 @@ def main() -> None:
                 proc = _gunicorn(app, port, env, workers, args.threads)
             if proc is None:
                 return "", None
-            wait_http(f"http://127.0.0.1:{port}/healthz" if kind != "bare" else
-                      f"http://127.0.0.1:{port}/", timeout=180)
+            wait_http(f"http://127.0.0.1:{port}/healthz", timeout=180)
             return f"http://127.0.0.1:{port}", proc
 
         for kind in ("gunicorn", "granian", "bare"):
