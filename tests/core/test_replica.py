@@ -64,7 +64,7 @@ def _resume(replica: PostgresCluster, dbname: str) -> None:
     _admin(replica, dbname, "SELECT pg_wal_replay_resume()")
 
 
-def _wait_caught_up(rt: Runtime, tries: int = 600) -> None:
+def _wait_caught_up(rt: Runtime, tries: int = 2400) -> None:  # up to 2 min on a slow machine
     import time
 
     for _ in range(tries):
