@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models import Base, Id, UTCDateTime, utcnow
+from core.model_base import Base, Id, UTCDateTime, utcnow
 
 
 class OutboxState(str, enum.Enum):
