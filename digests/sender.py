@@ -157,8 +157,9 @@ class Sender:
         # One claim transaction for the round, every operator's rows in it. Moments a
         # row cannot fill (another sender claimed it) stay unused: a gap, never a burst.
         with self._sessions() as session, session.begin():
-            claimed = [outbox.claim(session, operator, priority, grant.granted, self._clock())
-                       for operator, priority, grant, _ in grants]
+            claimed = outbox.claim_groups(session, [(operator, priority, grant.granted)
+                                                    for operator, priority, grant, _ in grants],
+                                          self._clock())
         for (operator, _, grant, guard_us), rows in zip(grants, claimed):
             if self._give_back:
                 # Late beyond what every recent message paid, by more than the guard.
