@@ -65,7 +65,17 @@ class LoopSender(Sender):
         return self.stats
 
     async def _db_call(self, fn: Any, *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._db, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._db, self._timed, fn, *args)
+
+    def _timed(self, fn: Any, *args: Any) -> Any:
+        """Run fn on the SQL thread, adding its thread CPU to stats.sql_cpu[fn's name]."""
+        began = time.thread_time()
+        try:
+            return fn(*args)
+        finally:
+            name = fn.__name__.lstrip("_")
+            self.stats.sql_cpu[name] = (self.stats.sql_cpu.get(name, 0.0)
+                                        + time.thread_time() - began)
 
     async def _once(self) -> float:
         planned = await self._db_call(self._plan)

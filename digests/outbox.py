@@ -7,9 +7,8 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Row, Select, func, or_, select, text, update
+from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -159,36 +158,6 @@ def claim(session: Session, operator: Operator, priority: Priority, n: int,
         .execution_options(synchronize_session=False))
     return list(session.scalars(select(OutboxMessage).where(OutboxMessage.claim == token)
                                 .order_by(OutboxMessage.id)))
-
-
-def claim_groups(session: Session, wants: Sequence[tuple[Operator, Priority, int]],
-                 now: datetime) -> list[list[Row[Any]]]:
-    """Claim up to n due messages of each (operator, priority, n) in one UPDATE ... RETURNING.
-
-    The same claim as ``claim`` for several groups at once (a round's), with each
-    group's rows returned as plain values (id, msisdn, text, operator), in id order:
-    one statement a round and no ORM instance per message.
-    """
-    if not wants:
-        return []
-    token = uuid.uuid4().hex
-    picks = [OutboxMessage.id.in_(
-        _due(now).where(OutboxMessage.operator == operator.value,
-                        OutboxMessage.priority == int(priority))
-        .order_by(OutboxMessage.id).limit(n).with_for_update(skip_locked=True))
-        for operator, priority, n in wants]
-    claimed = session.execute(
-        update(OutboxMessage).where(or_(*picks)).values(
-            state=OutboxState.SUBMITTED.value, claim=token, attempts=OutboxMessage.attempts + 1,
-            submitted_at=now, updated_at=now, provider_message_id=None)
-        .returning(OutboxMessage.id, OutboxMessage.msisdn, OutboxMessage.text,
-                   OutboxMessage.operator, OutboxMessage.priority)
-        .execution_options(synchronize_session=False)).all()
-    groups: dict[tuple[str, int], list[Row[Any]]] = {
-        (operator.value, int(priority)): [] for operator, priority, _ in wants}
-    for row in sorted(claimed, key=lambda r: r.id):
-        groups[(row.operator, row.priority)].append(row)
-    return [groups[(operator.value, int(priority))] for operator, priority, _ in wants]
 
 
 def move(row: OutboxMessage, event: Event, policy: RetryPolicy, now: datetime,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import resource
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -100,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         sender.close()
         engine.dispose()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"submitted": stats.submitted, "accepted": stats.accepted,
                       "refused": stats.refused, "throttled": stats.throttled,
-                      "missed": stats.missed}))
+                      "missed": stats.missed, "cpu": round(usage.ru_utime + usage.ru_stime, 3),
+                      "sql_cpu": {k: round(v, 3) for k, v in stats.sql_cpu.items()}}))
     return 0
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import calendar
 from core.model_base import utcnow
-from digests import dlr, outbox
+from digests import claims, dlr, outbox
 from digests.models import OutboxMessage
 from digests.moments import Pipeline, Round, favour_latency, sleep_until
 from digests.outbox import RetryPolicy
@@ -58,6 +58,7 @@ class SendStats:
     missed: int = 0  # moments given up because the message could not leave in time
     held: int = 0  # rounds not planned while USSD capture was under pressure (R2)
     by_outcome: dict[str, int] = field(default_factory=dict)
+    sql_cpu: dict[str, float] = field(default_factory=dict)  # seconds of SQL-thread CPU by step
 
 
 class Sender:
@@ -123,7 +124,8 @@ class Sender:
             self.stats.held += 1
             return 1.0  # capture first: nothing claimed, nothing booked, ask again in a second
         with self._sessions() as session:
-            groups = outbox.due_groups(session, now)
+            # Counts past a round's budget change nothing below (demand, shares, grants).
+            groups = claims.due_counts(session, now, min(self._batch, self._per_round))
         if not groups:
             return 0.5
         moments: list[tuple[float, OutboxMessage]] = []
@@ -157,7 +159,7 @@ class Sender:
         # One claim transaction for the round, every operator's rows in it. Moments a
         # row cannot fill (another sender claimed it) stay unused: a gap, never a burst.
         with self._sessions() as session, session.begin():
-            claimed = outbox.claim_groups(session, [(operator, priority, grant.granted)
+            claimed = claims.claim_groups(session, [(operator, priority, grant.granted)
                                                     for operator, priority, grant, _ in grants],
                                           self._clock())
         for (operator, _, grant, guard_us), rows in zip(grants, claimed):
@@ -296,6 +298,6 @@ class Sender:
 
     def _has_due(self) -> bool:
         with self._sessions() as session:
-            return bool(outbox.due_groups(session, self._clock()))
+            return bool(claims.due_counts(session, self._clock(), 1))
 
 

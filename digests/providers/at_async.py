@@ -1,15 +1,16 @@
-"""Africa's Talking on an event loop: the SDK's exact request, on one aiohttp session.
+"""Africa's Talking on an event loop: the SDK's exact request, on keep-alive connections.
 
 The event-loop sender (digests/loop_sender.py) posts what ``SMSService.send`` posts for
-one recipient (same URL, form fields in the same order, the SDK's headers) on
-keep-alive connections, and reads the answer by the SDK's rules and ours: a 2xx
+one recipient (same URL, form fields in the same order, the SDK's headers, and
+requests' own Accept-Encoding and Connection) on keep-alive connections
+(digests/providers/keepalive.py), and reads the answer by the SDK's rules and ours: a 2xx
 ``application/json`` body is parsed by ``codes.parse_answer``; any other 2xx body is
 an unexpected answer; a non-2xx answer is a transient refusal of the whole request.
 tests/digests/test_at_async.py proves the two requests are the same on the wire.
 
 Errors keep the outbox's meaning: nothing handed over (could not connect) is
 ``ProviderUnavailable``; sent and maybe received (timeout or disconnect after the
-connection was up) is ``ProviderInDoubt``. aiohttp never resends a POST by itself.
+connection was up) is ``ProviderInDoubt``. Nothing resends a POST by itself.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from __future__ import annotations
 import json
 import re
 from urllib.parse import urlencode
-
-import aiohttp
 
 from digests.providers.base import (
     Outcome,
@@ -29,6 +28,7 @@ from digests.providers.base import (
     SubmitResult,
 )
 from digests.providers.codes import parse_answer
+from digests.providers.keepalive import Endpoint, Lost, NotSent
 
 TIMEOUT = (3.05, 9.05)  # the SDK's own default: connect, read
 SDK_USER_AGENT = "africastalking-python/2.0.0"  # what the SDK sends (africastalking/Service.py)
@@ -47,7 +47,7 @@ def messaging_url(username: str, base_url: str = "") -> str:
 
 
 class AsyncAfricasTalking:
-    """One SMS per POST on a shared keep-alive aiohttp session (open it with ``start``)."""
+    """One SMS per POST on shared keep-alive connections (open them with ``start``)."""
 
     name = "africastalking"
 
@@ -56,14 +56,16 @@ class AsyncAfricasTalking:
                  connections: int = 64) -> None:
         self._username = username
         self._url = messaging_url(username, base_url)
-        self._headers = {"Accept": "application/json", "User-Agent": SDK_USER_AGENT,
-                         "apiKey": api_key,
-                         "Content-Type": "application/x-www-form-urlencoded"}
+        # requests' defaults (User-Agent, Accept-Encoding, Accept, Connection) as the SDK
+        # overrides them, then the SDK's key and the form's type.
+        self._headers = [("User-Agent", SDK_USER_AGENT), ("Accept-Encoding", "gzip, deflate"),
+                         ("Accept", "application/json"), ("Connection", "keep-alive"),
+                         ("apiKey", api_key),
+                         ("Content-Type", "application/x-www-form-urlencoded")]
         self._sender_id = sender_id or None
-        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout[0],
-                                              sock_read=timeout[1])
+        self._timeout = timeout
         self._connections = connections
-        self._session: aiohttp.ClientSession | None = None
+        self._endpoint: Endpoint | None = None
 
     def body(self, message: Submission) -> bytes:
         """The form the SDK builds, in its order (``requests`` encodes it the same way)."""
@@ -74,34 +76,29 @@ class AsyncAfricasTalking:
         return urlencode(data).encode()
 
     async def start(self) -> None:
-        # No retries anywhere: a resend is the outbox's decision, never the transport's.
-        connector = aiohttp.TCPConnector(limit=self._connections, ttl_dns_cache=300)
-        self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout,
-                                              skip_auto_headers=("User-Agent",),
-                                              auto_decompress=True)
+        self._endpoint = Endpoint(self._url, self._headers, connect_timeout=self._timeout[0],
+                                  read_timeout=self._timeout[1],
+                                  connections=self._connections)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._endpoint is not None:
+            self._endpoint.close()
+            self._endpoint = None
 
     async def submit(self, message: Submission) -> SubmitResult:
         """Send one message; map its answer as the SDK-path provider does."""
         if not _PHONE.match(message.msisdn):  # the SDK refuses before any I/O
             return SubmitResult(Outcome.PERMANENT, None,
                                 f"InvalidPhoneNumber: Invalid phone number: {message.msisdn}")
-        if self._session is None:
+        if self._endpoint is None:
             raise RuntimeError("AsyncAfricasTalking.start() was not awaited")
         try:
-            async with self._session.post(self._url, data=self.body(message),
-                                          headers=self._headers) as answer:
-                raw = await answer.read()
-                status, kind = answer.status, answer.headers.get("Content-Type")
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            raise ProviderUnavailable(str(exc) or type(exc).__name__) from exc  # not handed over
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            # Sent, maybe received: in doubt, as the SDK path's ReadTimeout.
-            raise ProviderInDoubt(str(exc) or type(exc).__name__) from exc
+            answer = await self._endpoint.post(self.body(message))
+        except NotSent as exc:
+            raise ProviderUnavailable(str(exc)) from exc  # not handed over
+        except Lost as exc:
+            raise ProviderInDoubt(str(exc)) from exc  # sent, maybe received
+        raw, status, kind = answer.body, answer.status, answer.headers.get("content-type")
         text = raw.decode("utf-8", "replace")
         if not 200 <= status < 300:
             return SubmitResult(Outcome.TRANSIENT, None, f"http: {text[:150]}")

@@ -105,6 +105,9 @@ def test_the_same_request_as_the_sdk(capture: Capture, pooled: bool, sender_id: 
     for name in SDK_HEADERS:
         assert first["headers"][name] == second["headers"][name], name  # type: ignore[index]
     assert second["headers"]["apikey"] == "secret-key"  # type: ignore[index]
+    if not pooled:  # the SDK as shipped, on requests: its whole head, names and values
+        for name in ("host", "connection", "content-length", "accept-encoding"):
+            assert first["headers"][name] == second["headers"][name], name  # type: ignore[index]
     assert by_sdk == by_loop == SubmitResult(Outcome.ACCEPTED, "ATXid_1", "", "EGP 0.25")
 
 
@@ -186,3 +189,33 @@ def test_a_dropped_connection_after_sending_is_in_doubt() -> None:
         at = AsyncAfricasTalking("hudoor", "key", base_url=f"http://127.0.0.1:{port}")
         with pytest.raises(ProviderInDoubt):
             via_loop(at, [Submission(1, "+201001234567", "x")])
+
+
+def test_a_chunked_gzip_answer_on_a_kept_connection() -> None:
+    """Chunked and compressed answers read right, and the connection serves the next one."""
+    import gzip
+
+    body = gzip.compress(answer(101))
+    chunked = b"%x\r\n%s\r\n%x\r\n%s\r\n0\r\n\r\n" % (7, body[:7], len(body) - 7, body[7:])
+    reply = (b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+             b"Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        accepted: list[int] = []
+
+        def serve() -> None:
+            conn, _ = server.accept()
+            accepted.append(1)
+            with conn:
+                for _ in range(2):
+                    got = b""
+                    while b"\r\n\r\n" not in got or not got.endswith(b"bulkSMSMode=1"):
+                        got += conn.recv(65536)
+                    for i in range(0, len(reply), 5):  # in dribbles
+                        conn.sendall(reply[i:i + 5])
+
+        threading.Thread(target=serve, daemon=True).start()
+        results = via_loop(AsyncAfricasTalking("hudoor", "k", base_url=f"http://127.0.0.1:{port}"),
+                           [Submission(1, "+201001234567", "x"), Submission(2, "+201001234568", "y")])
+    assert results == [SubmitResult(Outcome.ACCEPTED, "ATXid_1", "", "EGP 0.25")] * 2
+    assert accepted == [1]  # one connection for both
