@@ -269,9 +269,9 @@ def ceiling_run(total: int, threads: int, senders: int, pooled: bool,
 # Where a sender's samples go: the innermost frame that names one of these decides.
 _PLACES = [
     ("start-up imports", ("_find_and_load", "_call_with_frames_removed")),
-    ("HTTP (aiohttp / SDK)", ("aiohttp/", "urllib3/", "http/client", "requests/",
-                              "africastalking/", "at_async", "at_transport", "multidict/",
-                              "yarl/")),
+    ("HTTP (client, answer parsing)", ("keepalive.py", "at_async", "aiohttp/", "urllib3/",
+                                       "http/client", "requests/", "africastalking/",
+                                       "at_transport", "multidict/", "yarl/", "codes.py")),
     ("record answers (SQL)", ("_record_answers", "_record_round", "apply_pending")),
     ("claim + book (SQL, Redis)", ("_plan ", "acquire_paced", "due_groups", "claim ")),
     ("in-doubt recovery (SQL)", ("recover_in_doubt", "_has_due")),
@@ -285,7 +285,7 @@ def _place(stack: str) -> str:
         for name, marks in _PLACES:
             if any(mark in frame for mark in marks):
                 return name
-    return "other (interpreter, GC, start-up outside imports)"
+    return "native, no Python frame (GIL, interpreter start)"
 
 
 def profile_summary(folder: Path) -> list[tuple[str, float]]:
