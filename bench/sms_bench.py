@@ -5,10 +5,12 @@
    (5-80 ms, drifting, with occasional 300 ms stalls; simulator/latency.py). Hudoor's
    shaper (Redis) holds each operator at its cap; the simulator rejects anything over cap
    in any sliding second of arrival. Prints every run and the MINIMUM share per operator.
-2. Ceiling: caps lifted, the whole sending path (outbox claim → SDK → simulator →
-   record) as fast as it goes, in rounds alternating with Kannel 1.4.5 (Debian's
-   packages, installed here when missing; bench/kannel_peer.py) pushing the same number of
-   messages at the same concurrency; prints both, and the ratio.
+2. Ceiling: caps lifted, the whole sending path (outbox claim → the SDK's request from
+   the sender's event loop → simulator → record) as fast as it goes, in rounds
+   alternating with Kannel 1.4.5 (Debian's packages, installed here when missing;
+   bench/kannel_peer.py) pushing the same number of messages at the same concurrency;
+   prints both, the ratio, CPU a message (all sender processes, start-up included) and
+   the targets; `--profile DIR` adds a py-spy run over all sender processes.
 3. Composition: daily digests composed in-process for a synthetic sample of guardians,
    extrapolated to 1.2 M; share of digests that fit one segment in Arabic and English.
 
