@@ -25,6 +25,16 @@ def _wall() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def moving_clock(start_iso: str) -> Clock:
+    """A clock that starts at start_iso (Cairo when naive) and moves with the wall
+    (HUDOOR_FAKE_NOW: demos and tests of school hours on any real day)."""
+    start = datetime.fromisoformat(start_iso)
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=CAIRO)
+    offset = start - _wall()
+    return lambda: _wall() + offset
+
+
 def now_cairo(clock: Clock | None = None) -> datetime:
     """Return the current time in Africa/Cairo (DST included); pass the runtime's clock."""
     return (clock or _wall)().astimezone(CAIRO)

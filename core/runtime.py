@@ -38,11 +38,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         if self.config.fake_now and self.clock is utcnow:
-            start = datetime.fromisoformat(self.config.fake_now)
-            if start.tzinfo is None:
-                start = start.replace(tzinfo=calendar.CAIRO)
-            offset = start - utcnow()
-            self.clock = lambda: utcnow() + offset  # time still moves, from the given start
+            self.clock = calendar.moving_clock(self.config.fake_now)
 
     @cached_property
     def engine(self) -> Engine:

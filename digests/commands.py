@@ -79,14 +79,18 @@ def requeue() -> None:
 @digests.command("send")
 @click.option("--until-idle", is_flag=True, help="Stop when nothing is due.")
 @click.option("--seconds", type=float, default=None, help="Stop after this long.")
-@click.option("--threads", type=int, default=32)
+@click.option("--threads", type=int, default=32,
+              help="Threads for a provider without an event-loop transport.")
 @click.option("--batch", type=int, default=500, help="Most messages per operator per round.")
 @click.option("--pooled/--sdk-transport", default=None,
               help="Keep-alive pool, or the SDK's own request per message "
                    "(default: HUDOOR_AT_KEEPALIVE; see docs/BENCHMARKS.md).")
 def send(until_idle: bool, seconds: float | None, threads: int, batch: int,
          pooled: bool | None) -> None:
-    """Run the sending loop in this process (an RQ worker runs the same through jobs)."""
+    """Run the sending loop in this process (an RQ worker runs the same through jobs).
+
+    The `hudoor` script hands `digests send` to digests/send_main.py before loading the
+    app; this command is the same sender for a CLI runner that has the app already."""
     rt = runtime_of(current_app)
     sender = build_sender(rt, threads=threads, batch=batch, pooled=pooled)
     grace = timedelta(seconds=rt.config.sms_unknown_grace_seconds)

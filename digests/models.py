@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models import Base, Id, UTCDateTime, utcnow
+from core.model_base import Base, Id, UTCDateTime, utcnow
 
 
 class OutboxState(str, enum.Enum):
@@ -62,6 +62,8 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_sms_outbox_due", "state", "next_attempt_at"),
         Index("ix_sms_outbox_msisdn_state", "msisdn", "state"),
+        # A sender's claim walks one group's sendable rows in id order (outbox._first_due).
+        Index("ix_sms_outbox_group", "operator", "priority", "state", "id", "next_attempt_at"),
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from core import calendar
 from core.config import Config
-from core.models import utcnow
+from core.model_base import utcnow
 from core.gsm import segment_count
 from digests.models import OutboxMessage, OutboxState
 from digests.providers.base import Outcome, SubmitResult

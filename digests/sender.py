@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import calendar
-from core.models import utcnow
-from digests import dlr, outbox
+from core.model_base import utcnow
+from digests import claims, dlr, outbox
 from digests.models import OutboxMessage
 from digests.moments import Pipeline, Round, favour_latency, sleep_until
 from digests.outbox import RetryPolicy
@@ -58,6 +58,7 @@ class SendStats:
     missed: int = 0  # moments given up because the message could not leave in time
     held: int = 0  # rounds not planned while USSD capture was under pressure (R2)
     by_outcome: dict[str, int] = field(default_factory=dict)
+    sql_cpu: dict[str, float] = field(default_factory=dict)  # seconds of SQL-thread CPU by step
 
 
 class Sender:
@@ -123,22 +124,27 @@ class Sender:
             self.stats.held += 1
             return 1.0  # capture first: nothing claimed, nothing booked, ask again in a second
         with self._sessions() as session:
-            groups = outbox.due_groups(session, now)
+            # Counts past a round's budget change nothing below (demand, shares, grants).
+            groups = claims.due_counts(session, now, min(self._batch, self._per_round))
         if not groups:
             return 0.5
         moments: list[tuple[float, OutboxMessage]] = []
         waits = [0.5]
         budget = self._per_round
-        # Each operator's share of the round's budget follows its cap: first come, first
-        # served left the last operator in the list nothing whenever the budget ran short.
         rates = {op: self._caps.cap_for(op) for op, _, _ in groups}
         total = sum(r for r in rates.values() if r > 0) or 1
+        # Each operator's share of the round's budget follows its cap, but only when the
+        # budget is short of what is due: first come, first served then left the last
+        # operator nothing. With room for all, each operator books what it has due.
+        demand = sum(min(count, self._batch) for op, _, count in groups if rates[op] > 0)
+        split = demand > self._per_round
+        grants = []
         for operator, priority, count in groups:  # urgent first
             if rates[operator] <= 0:
                 continue  # no agreed rate with this operator: hold its messages
             if budget <= 0:
                 break
-            share = max(1, -(-self._per_round * rates[operator] // total))
+            share = max(1, -(-self._per_round * rates[operator] // total)) if split else count
             guard_us = self._margin.guard_us(operator.value, int(time.monotonic() * 1e6))
             grant = self._shaper.acquire_paced(operator, min(count, self._batch, budget, share),
                                                priority=priority, horizon=self._horizon,
@@ -146,11 +152,17 @@ class Sender:
             if not grant.granted:
                 waits.append(grant.retry_after)
                 continue
-            # Moments a row cannot fill (another sender claimed it) stay unused:
-            # the stream has a gap, never a burst.
-            with self._sessions() as session, session.begin():
-                rows = outbox.claim(session, operator, priority, grant.granted, self._clock())
-            budget -= len(rows)
+            budget -= grant.granted
+            grants.append((operator, priority, grant, guard_us))
+        if not grants:
+            return min(waits)
+        # One claim transaction for the round, every operator's rows in it. Moments a
+        # row cannot fill (another sender claimed it) stay unused: a gap, never a burst.
+        with self._sessions() as session, session.begin():
+            claimed = claims.claim_groups(session, [(operator, priority, grant.granted)
+                                                    for operator, priority, grant, _ in grants],
+                                          self._clock())
+        for (operator, _, grant, guard_us), rows in zip(grants, claimed):
             if self._give_back:
                 # Late beyond what every recent message paid, by more than the guard.
                 base = self._margin.baseline_us(operator.value, int(time.monotonic() * 1e6))
@@ -163,10 +175,13 @@ class Sender:
         return Round(moments)
 
     def _record_round(self, done: Round) -> None:
+        rows = [row for _, row in done.moments]
+        self._record_answers(rows, [done.futures[i].result() for i in range(len(rows))])
+
+    def _record_answers(self, rows: list[OutboxMessage],
+                        answers: list[SubmitResult | ProviderError]) -> None:
         """Record a round's answers in one transaction: rows read and written as plain
         values (one SELECT ... FOR UPDATE, one executemany UPDATE), no ORM unit of work."""
-        rows = [row for _, row in done.moments]
-        answers = [done.futures[i].result() for i in range(len(rows))]
         now = self._clock()
         throttled: set[str] = set()
         with self._sessions() as session, session.begin(), session.no_autoflush:
@@ -218,6 +233,15 @@ class Sender:
         beyond the lateness every recent message paid, it gives its moment up and waits
         for a new one instead. How late each answer came back feeds the next guard.
         """
+        missed = self._missed(row, moment)
+        if missed is not None:
+            return missed
+        answer = self._submit_one(row)
+        self._answered(row, moment, answer)
+        return answer
+
+    def _missed(self, row: OutboxMessage, moment: float) -> MissedMoment | None:
+        """Note how late row leaves; a MissedMoment if too late to leave at all."""
         max_late = self._max_late.pop(row.id, None)
         late = time.monotonic() - moment
         moment_us = int(moment * 1e6)
@@ -228,10 +252,14 @@ class Sender:
             # the guard small and every next message given back.
             self._margin.observe(row.operator, moment_us, int(late * 1e6))
             return MissedMoment("missed its send moment")  # released, not an attempt
-        answer = self._submit_one(row)
+        return None
+
+    def _answered(self, row: OutboxMessage, moment: float,
+                  answer: SubmitResult | ProviderError) -> None:
+        """How late an answer came back feeds the next guard."""
         if isinstance(answer, SubmitResult):
-            self._margin.observe(row.operator, moment_us, int((time.monotonic() - moment) * 1e6))
-        return answer
+            self._margin.observe(row.operator, int(moment * 1e6),
+                                 int((time.monotonic() - moment) * 1e6))
 
     def _submit_one(self, row: OutboxMessage) -> SubmitResult | ProviderError:
         try:
@@ -270,6 +298,6 @@ class Sender:
 
     def _has_due(self) -> bool:
         with self._sessions() as session:
-            return bool(outbox.due_groups(session, self._clock()))
+            return bool(claims.due_counts(session, self._clock(), 1))
 
 

@@ -10,13 +10,11 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import capture_load
 from core.runtime import Runtime
-from digests import keys, outbox, report_day
+from digests import keys, outbox, report_day, send_main
+from digests.loop_sender import LoopSender
 from digests.outbox import RetryPolicy
-from digests.providers import make_provider
 from digests.providers.base import Provider
-from digests.sender import Sender
 from shaping.bucket import RateShaper
 from shaping.policy import OperatorCaps, Priority
 
@@ -31,15 +29,11 @@ def build_shaper(runtime: Runtime) -> RateShaper:
 
 
 def build_sender(runtime: Runtime, provider: Provider | None = None, *, pooled: bool | None = None,
-                 threads: int = 32, batch: int = 500) -> Sender:
-    """Return a Sender on the configured provider (or the one given)."""
-    return Sender(runtime.sessions, build_shaper(runtime),
-                  OperatorCaps.parse(runtime.config.operator_caps),
-                  provider or make_provider(runtime.config, pooled=pooled),
-                  RetryPolicy.from_config(runtime.config), threads=threads, batch=batch,
-                  max_in_flight=runtime.config.sms_max_in_flight,
-                  clock=runtime.clock,  # HUDOOR_FAKE_NOW and tests' pinned clocks reach the sender
-                  hold=capture_load.Signal(runtime.redis).reason)  # capture first (R2)
+                 threads: int = 32, batch: int = 500) -> LoopSender:
+    """Return the event-loop sender on the configured provider (or the one given)."""
+    return send_main.build(runtime.config, runtime.sessions, runtime.redis,
+                           runtime.clock,  # HUDOOR_FAKE_NOW and tests' pinned clocks
+                           provider=provider, pooled=pooled, threads=threads, batch=batch)
 
 
 def _waiting(job_id: str, connection: redis.Redis) -> bool:

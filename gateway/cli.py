@@ -8,6 +8,7 @@ is the whole command surface; `tests/gateway/test_cli.py` checks it against the 
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
@@ -87,4 +88,10 @@ def cli(ctx: click.Context) -> None:
 
 def main() -> None:
     """Entry point of the `hudoor` console script."""
+    if sys.argv[1:3] == ["digests", "send"]:
+        # The sender is a long-running process of its own: it loads what sending needs,
+        # not the app (digests/send_main.py; the same options as the command below).
+        from digests.send_main import main as send
+
+        sys.exit(send(sys.argv[3:]))
     cli.main(prog_name="hudoor")

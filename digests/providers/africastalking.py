@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import requests
 from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
@@ -11,13 +9,12 @@ from africastalking.SMS import SMSService
 from digests.providers.at_transport import PooledPost
 from digests.providers.base import (
     Outcome,
-    ProviderError,
     ProviderInDoubt,
     ProviderUnavailable,
     Submission,
     SubmitResult,
 )
-from digests.providers.codes import submit_outcome
+from digests.providers.codes import parse_answer as _parse
 
 TIMEOUT = (3.05, 9.05)  # the SDK's own default: connect, read
 
@@ -63,18 +60,3 @@ class AfricasTalkingProvider:
             return SubmitResult(Outcome.PERMANENT, None, f"InvalidPhoneNumber: {exc}")
         return _parse(answer)
 
-
-def _parse(answer: Any) -> SubmitResult:
-    if not isinstance(answer, dict):
-        raise ProviderError(f"unexpected answer: {str(answer)[:200]}")
-    recipients = answer.get("SMSMessageData", {}).get("Recipients") or []
-    if len(recipients) != 1:
-        message = answer.get("SMSMessageData", {}).get("Message", "")
-        return SubmitResult(Outcome.TRANSIENT, None, f"no recipient status: {message}"[:200])
-    first = recipients[0]
-    outcome, name = submit_outcome(int(first.get("statusCode", 0)))
-    message_id = first.get("messageId") or None
-    if message_id == "None":
-        message_id = None
-    reason = "" if outcome is Outcome.ACCEPTED else f"{first.get('statusCode')} {name}"
-    return SubmitResult(outcome, message_id, reason, str(first.get("cost", "")))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from digests.providers.base import Outcome
+from typing import Any
+
+from digests.providers.base import Outcome, ProviderError, SubmitResult
 from digests.states import Event
 
 # Per-recipient statusCode of POST /version1/messaging.
@@ -28,6 +30,24 @@ SUBMIT_CODES: dict[int, tuple[Outcome, str]] = {
 def submit_outcome(code: int) -> tuple[Outcome, str]:
     """Return the outcome of a per-recipient statusCode; unknown codes are transient."""
     return SUBMIT_CODES.get(code, (Outcome.TRANSIENT, f"UnknownStatus{code}"))
+
+
+def parse_answer(answer: Any) -> SubmitResult:
+    """Classify the decoded answer to one single-recipient POST /version1/messaging
+    (the SDK's path and the event-loop sender's read it by these same rules)."""
+    if not isinstance(answer, dict):
+        raise ProviderError(f"unexpected answer: {str(answer)[:200]}")
+    recipients = answer.get("SMSMessageData", {}).get("Recipients") or []
+    if len(recipients) != 1:
+        message = answer.get("SMSMessageData", {}).get("Message", "")
+        return SubmitResult(Outcome.TRANSIENT, None, f"no recipient status: {message}"[:200])
+    first = recipients[0]
+    outcome, name = submit_outcome(int(first.get("statusCode", 0)))
+    message_id = first.get("messageId") or None
+    if message_id == "None":
+        message_id = None
+    reason = "" if outcome is Outcome.ACCEPTED else f"{first.get('statusCode')} {name}"
+    return SubmitResult(outcome, message_id, reason, str(first.get("cost", "")))
 
 
 # Delivery-report `status` values.
