@@ -198,7 +198,10 @@ class Network:
                                      rate=_rate(times),
                                      cap=self._caps.cap_for(Operator(operator)) if self._caps
                                      else None)
-            return {"stalls": self.latency.stalls if self.latency else 0,
+            path = self.latency
+            return {"stalls": path.stalls if path else 0,
+                    "stalled_s": path.stalls * path.stall if path else 0.0,
+                    "path_fall_ms": round(path.largest_fall() * 1000, 1) if path else 0.0,
                     "received": c.received, "accepted": c.accepted, "throttled": c.throttled,
                     "refused": c.refused, "duplicates": c.duplicates,
                     "dlrs_posted": c.dlrs_posted, "dlrs_failed": c.dlrs_failed,
