@@ -77,6 +77,9 @@ class _Stream:
         self.recent: deque[tuple[int, int]] = deque()
         self.steady: deque[tuple[int, int]] = deque()
         self.least: deque[tuple[int, int]] = deque()
+        self.latest: int | None = None  # lateness of the last answer (the path's level now)
+        self.sent: deque[int] = deque()  # moments picked up to leave, oldest first
+        self.open: set[int] = set()  # those not answered yet
 
 
 def _push_max(queue: deque[tuple[int, int]], moment_us: int, value: int) -> None:
@@ -106,6 +109,9 @@ class ArrivalMargin:
       forgotten; one that recurs (a sender late at every round's start) is measured again
       before it is forgotten. Kept for the whole memory, one 300 ms stall held every
       operator at cap / 1.3 for it.
+
+    A stall under way counts before its release (``_held_us``): the oldest message picked
+    up and not answered, beyond the lateness the last answer had.
 
     Before ``warmup_us`` of samples the guard is at least ``initial_us``: the first
     seconds have measured nothing yet, and the floor alone let the first drift through.
@@ -144,6 +150,8 @@ class ArrivalMargin:
                 if bunched and peak and peak[-1][0] == stream.last[0]:
                     peak[-1][2] = 1  # the one before arrived with this one: a burst too
             stream.last = (moment_us, arrival)
+            stream.latest = lateness_us
+            stream.open.discard(moment_us)
             while peak and peak[0][0] <= moment_us - WINDOW_US:
                 peak.popleft()
             drop, burst = 0, bunched
@@ -159,10 +167,13 @@ class ArrivalMargin:
     def observe_dispatch(self, key: str, moment_us: int, late_us: int) -> None:
         """Record how late a message was picked up to leave (before any network)."""
         with self._lock:
-            least = self._stream(key).least
+            stream = self._stream(key)
+            least = stream.least
             while least and least[-1][1] >= late_us:
                 least.pop()
             least.append((moment_us, late_us))
+            stream.sent.append(moment_us)
+            stream.open.add(moment_us)
 
     def baseline_us(self, key: str, now_us: int) -> int:
         """Return the least dispatch lateness of the last 5 s: what every message pays.
@@ -176,12 +187,30 @@ class ArrivalMargin:
                 least.popleft()
             return least[0][1] if least else 0
 
+    def _held_us(self, stream: _Stream, now_us: int) -> int:
+        """Return how much later than the path's level the oldest unanswered message is.
+
+        A stall shows here while it lasts: nothing comes back, and the oldest message out
+        ages past the lateness the last answer had. Its release will be a burst of that
+        size, so the bookings made during the stall already pay for it (waiting for the
+        first answer after it, the sender had booked up to a horizon more at full rate,
+        and the burst plus those filled the operator's next second to the cap or over).
+        A message never answered (an error) stops counting after ``pause_us``.
+        """
+        sent, unanswered = stream.sent, stream.open
+        while sent and (sent[0] not in unanswered or sent[0] < now_us - self.pause_us):
+            unanswered.discard(sent.popleft())
+        if not sent:
+            return 0
+        return max(0, now_us - sent[0] - (stream.latest or 0))
+
     def guard_us(self, key: str, now_us: int) -> int:
         """Return the guard to book ``key``'s next moments with, as of ``now_us``."""
         with self._lock:
             stream = self._stream(key)
             drop = max(_head(stream.steady, now_us - self.memory_us),
-                       _head(stream.recent, now_us - self.pause_us))
+                       _head(stream.recent, now_us - self.pause_us),
+                       self._held_us(stream, now_us))
             if self.warmup_us and (stream.first is None
                                    or now_us - stream.first < self.warmup_us):
                 drop = max(drop, self.initial_us)

@@ -159,3 +159,28 @@ def test_a_drifting_path_keeps_every_drop_of_the_memory(samples: list[tuple[int,
         margin.observe("we", moment, late)
     now = samples[-1][0] if samples else 0
     assert margin.guard_us("we", now) == max_drop(samples)
+
+
+def test_a_stall_under_way_widens_the_guard_before_anything_comes_back() -> None:
+    """Nothing answered for 200 ms where answers took 8: the burst to come is booked for."""
+    margin = ArrivalMargin(floor_us=10 * MS, warmup_us=0)
+    t = 0
+    for _ in range(50):  # 1 s at 50/s, each answered 8 ms late
+        margin.observe_dispatch("vodafone", t, 0)
+        margin.observe("vodafone", t, 8 * MS)
+        t += 20 * MS
+    assert margin.guard_us("vodafone", t) == 10 * MS
+    stall = t
+    for _ in range(10):  # 200 ms sent into a stall: picked up, not answered
+        margin.observe_dispatch("vodafone", t, 0)
+        t += 20 * MS
+    assert margin.guard_us("vodafone", t) == t - stall - 8 * MS
+    assert margin.guard_us("orange", t) == 10 * MS
+
+
+def test_a_message_never_answered_stops_counting_after_the_pause() -> None:
+    margin = ArrivalMargin(floor_us=10 * MS, warmup_us=0, pause_us=2 * WINDOW_US)
+    margin.observe("we", 0, 8 * MS)
+    margin.observe_dispatch("we", 20 * MS, 0)  # its request failed: no answer will come
+    assert margin.guard_us("we", 500 * MS) == 500 * MS - 20 * MS - 8 * MS
+    assert margin.guard_us("we", 3 * WINDOW_US) == 10 * MS
