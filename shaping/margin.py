@@ -111,7 +111,7 @@ class ArrivalMargin:
       operator at cap / 1.3 for it.
 
     A stall under way counts before its release (``_held_us``): the oldest message picked
-    up and not answered, beyond the lateness the last answer had.
+    up and not answered, beyond the most the last second's answers were late.
 
     Before ``warmup_us`` of samples the guard is at least ``initial_us``: the first
     seconds have measured nothing yet, and the floor alone let the first drift through.
@@ -188,10 +188,11 @@ class ArrivalMargin:
             return least[0][1] if least else 0
 
     def _held_us(self, stream: _Stream, now_us: int) -> int:
-        """Return how much later than the path's level the oldest unanswered message is.
+        """Return how much later than the latest answers the oldest unanswered message is.
 
         A stall shows here while it lasts: nothing comes back, and the oldest message out
-        ages past the lateness the last answer had. Its release will be a burst of that
+        ages past the most any answer of the last second was late (the last answer's
+        lateness when none is that recent; a single slow answer is no stall). Its release will be a burst of that
         size, so the bookings made during the stall already pay for it (waiting for the
         first answer after it, the sender had booked up to a horizon more at full rate,
         and the burst plus those filled the operator's next second to the cap or over).
@@ -202,7 +203,11 @@ class ArrivalMargin:
             unanswered.discard(sent.popleft())
         if not sent:
             return 0
-        return max(0, now_us - sent[0] - (stream.latest or 0))
+        peak = stream.peak
+        while peak and peak[0][0] <= now_us - WINDOW_US:
+            peak.popleft()
+        level = peak[0][1] if peak else (stream.latest or 0)
+        return max(0, now_us - sent[0] - level)
 
     def guard_us(self, key: str, now_us: int) -> int:
         """Return the guard to book ``key``'s next moments with, as of ``now_us``."""
