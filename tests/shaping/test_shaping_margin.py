@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 import redis
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shaping.bucket import RateShaper
@@ -27,6 +27,7 @@ samples_st = st.lists(st.tuples(st.integers(0, 5 * WINDOW_US), st.integers(0, 40
                       max_size=60, unique_by=lambda s: s[0])
 
 
+@settings(deadline=None)  # a busy core must not fail a pure property
 @given(samples=samples_st, window=st.integers(1, 2 * WINDOW_US))
 def test_drops_match_the_definition(samples: list[tuple[int, int]], window: int) -> None:
     ordered = sorted(samples)
@@ -36,6 +37,7 @@ def test_drops_match_the_definition(samples: list[tuple[int, int]], window: int)
     assert max_drop(samples, window) == max(want, default=0)
 
 
+@settings(deadline=None)  # a busy core must not fail a pure property
 @given(samples=samples_st, floor=st.integers(0, 100 * MS))
 def test_the_streaming_guard_is_the_largest_drop_clamped(samples: list[tuple[int, int]],
                                                          floor: int) -> None:
@@ -122,6 +124,7 @@ def test_nothing_measured_yet_books_the_initial_guard() -> None:
     assert margin.guard_us("we", t) == 10 * MS
 
 
+@settings(deadline=None)  # a busy core must not fail a pure property
 @given(samples=samples_st, now=st.integers(0, 6 * WINDOW_US))
 def test_the_guard_covers_every_drop_within_the_pause(samples: list[tuple[int, int]],
                                                      now: int) -> None:
@@ -150,6 +153,7 @@ def drifting_path(draw: st.DrawFn) -> list[tuple[int, int]]:
     return out
 
 
+@settings(deadline=None)  # a busy core must not fail a pure property
 @given(samples=drifting_path())
 def test_a_drifting_path_keeps_every_drop_of_the_memory(samples: list[tuple[int, int]]) -> None:
     """No burst anywhere: the guard is the largest drop of the whole memory, not the pause."""
