@@ -13,11 +13,11 @@ upper bound of the arrival lateness plus the way back; the same way back for all
 drops match). ``ArrivalMargin`` folds the samples as they come and books with the largest
 drift drop seen within one window over the last ``memory`` seconds, and with a burst (a
 stall released at once; a sender whose messages queue behind each other on a busy machine
-shows one at each round's start) for the ``pause`` after it: the first answer back after a stall is late by the stall, the
-next ones are not, and the bookings of the next two seconds spread their moments over the
-extra span - the pause after the burst that keeps the operator's next second whole; then
-the burst is forgotten unless it recurs. Never under ``floor`` (``HUDOOR_SHAPER_GUARD_MS``), never over
-``ceiling``.
+shows one at each round's start) for the ``pause`` after it: the first answer back after
+a stall is late by the stall, the next ones are not, and the bookings of the next two
+seconds spread their moments over the extra span - the pause after the burst that keeps
+the operator's next second whole; then the burst is forgotten unless it recurs. Never
+under ``floor`` (``HUDOOR_SHAPER_GUARD_MS``), never over ``ceiling``.
 
 Pure (no clock, no I/O): every call takes its times, so tests drive it step by step.
 """
@@ -192,8 +192,9 @@ class ArrivalMargin:
 
         A stall shows here while it lasts: nothing comes back, and the oldest message out
         ages past the most any answer of the last second was late (the last answer's
-        lateness when none is that recent; a single slow answer is no stall). Its release will be a burst of that
-        size, so the bookings made during the stall already pay for it (waiting for the
+        lateness when none is that recent; a single slow answer is no stall). Its release
+        will be a burst of that size, so the bookings made during the stall already pay
+        for it (waiting for the
         first answer after it, the sender had booked up to a horizon more at full rate,
         and the burst plus those filled the operator's next second to the cap or over).
         A message never answered (an error) stops counting after ``pause_us``.

@@ -186,5 +186,73 @@ def test_a_message_never_answered_stops_counting_after_the_pause() -> None:
     margin = ArrivalMargin(floor_us=10 * MS, warmup_us=0, pause_us=2 * WINDOW_US)
     margin.observe("we", 0, 8 * MS)
     margin.observe_dispatch("we", 20 * MS, 0)  # its request failed: no answer will come
-    assert margin.guard_us("we", 500 * MS) == 500 * MS - 20 * MS - 8 * MS
+    assert margin.guard_us("we", 300 * MS) == 300 * MS - 20 * MS - 8 * MS
     assert margin.guard_us("we", 3 * WINDOW_US) == 10 * MS
+
+
+def test_the_guard_stays_within_its_floor_and_ceiling() -> None:
+    margin = ArrivalMargin(floor_us=5 * MS, ceiling_us=200 * MS)
+    margin.observe("we", 0, 900 * MS)
+    margin.observe("we", 10 * MS, 0)
+    assert margin.guard_us("we", 20 * MS) == 200 * MS
+
+
+def test_a_wider_guard_spaces_the_real_chain_so_the_burst_is_paid_for(
+        client: redis.Redis) -> None:
+    """After a stall the sender books with the measured drop: the moments booked then keep
+    every (1 s + drop) window - the burst and what follows it - within the cap."""
+    shaper = RateShaper(client, CAPS, guard_us=10 * MS)
+    first = shaper.acquire_paced(VF, 1000, priority=Priority.URGENT, horizon=0.9)
+    margin = ArrivalMargin(floor_us=10 * MS)
+    for moment in first.moments:  # every one of them answered as if a 300 ms stall held it
+        margin.observe("vodafone", int(moment * 1e6), 300 * MS)
+    margin.observe("vodafone", int(first.moments[-1] * 1e6) + 1, 0)  # then the path flows
+    guard = margin.guard_us("vodafone", int(first.moments[-1] * 1e6))
+    assert guard == 300 * MS
+    assert first.server_time_us is not None
+    moments = [first.server_time_us + int(d * 1e6) for d in first.delays]
+    booked = 0
+    for _ in range(400):  # on a fast machine the first second is still full: wait it out
+        got = shaper.acquire_paced(VF, 1000, priority=Priority.URGENT, horizon=0.9,
+                                   guard_us=guard)
+        assert got.server_time_us is not None
+        moments += [got.server_time_us + int(d * 1e6) for d in got.delays]
+        booked += 1 if got.delays else 0
+        if booked >= 3:
+            break
+        time.sleep(0.02)
+    assert len(moments) > len(first.delays)
+    assert busiest(moments, WINDOW_US + guard) <= CAP
+
+
+def test_one_throttle_report_trims_and_a_second_within_memory_halves(
+        client: redis.Redis) -> None:
+    now = [1_000 * WINDOW_US]
+    shaper = RateShaper(client, CAPS, backoff_clock=lambda: now[0])
+    state = shaper.report_throttle(VF)
+    assert state is not None and state.rate == CAP * 0.9  # one stray rejection: a trim
+    now[0] += WINDOW_US // 2
+    assert shaper.report_throttle(VF) == state  # the same overload, within the cooldown
+    now[0] += WINDOW_US // 2  # a second later: 45 regrew to 50
+    assert shaper.effective_rate(VF) == CAP
+    state = shaper.report_throttle(VF)
+    assert state is not None and state.rate == CAP * 0.5  # remembered: the trim was not enough
+    now[0] += 20 * WINDOW_US  # long forgotten, fully regrown
+    assert shaper.effective_rate(VF) == CAP
+    state = shaper.report_throttle(VF)
+    assert state is not None and state.rate == CAP * 0.9
+    assert shaper.rate_state(VF) == state
+
+
+def test_the_dispatch_baseline_is_the_least_recent_lateness() -> None:
+    """A busy sender picks everything up ~200 ms late: that much is everyone's, not a drop."""
+    margin = ArrivalMargin(floor_us=10 * MS, memory_us=5 * WINDOW_US)
+    assert margin.baseline_us("we", 0) == 0
+    for i in range(100):
+        margin.observe_dispatch("we", i * 20 * MS, (200 + i % 7) * MS)
+    assert margin.baseline_us("we", 2 * WINDOW_US) == 200 * MS
+    margin.observe_dispatch("we", 2 * WINDOW_US, 3 * MS)  # the machine calmed down
+    assert margin.baseline_us("we", 2 * WINDOW_US) == 3 * MS
+    for i in range(10):
+        margin.observe_dispatch("we", 8 * WINDOW_US + i * 20 * MS, 50 * MS)
+    assert margin.baseline_us("we", 8 * WINDOW_US) == 50 * MS  # the 3 ms left memory
