@@ -114,7 +114,7 @@ def test_a_drift_is_remembered_for_the_memory() -> None:
     assert margin.guard_us("vodafone", t) == 10 * MS
 
 
-def test_nothing_measured_yet_books_the_initial_guard() -> None:
+def test_an_initial_guard_is_booked_until_something_is_measured() -> None:
     margin = ArrivalMargin(floor_us=10 * MS, initial_us=100 * MS, warmup_us=3 * WINDOW_US)
     assert margin.guard_us("we", 0) == 100 * MS  # nothing measured: no licence for the floor
     t = 0
