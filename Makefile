@@ -25,6 +25,7 @@ bench: install
 	$(BIN)/python bench/sync_bench.py
 	$(BIN)/python bench/ussd_bench.py
 	$(BIN)/python bench/sms_bench.py
+	$(BIN)/python bench/simulator_bench.py
 	$(BIN)/python bench/cli_bench.py
 	$(BIN)/python bench/digests_bench.py
 	$(BIN)/python bench/reconcile_bench.py

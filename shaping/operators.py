@@ -68,8 +68,17 @@ def to_e164(msisdn: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# A stored or submitted number is already E.164 nearly always: every "+201[0125]" and 8
+# digits is a valid Egyptian mobile (tests/shaping/test_shaping_operators.py), so its
+# operator is its prefix, without the full parse (a quarter of the simulator's CPU).
+_E164_MOBILE = re.compile(r"\+20(1[0125])\d{8}")
+
+
 def operator_for(msisdn: str) -> Operator:
     """Guess the operator of msisdn from its prefix; UNKNOWN if not an Egyptian mobile."""
+    match = _E164_MOBILE.fullmatch(msisdn)
+    if match is not None:
+        return _PREFIXES[match.group(1)]
     try:
         e164 = to_e164(msisdn)
     except InvalidMsisdn:

@@ -49,7 +49,7 @@ def serve(port: int, callback: str, caps: str, fail_share: float, seed: int,
         except ValueError as exc:
             raise click.BadParameter(f"--latency-ms LOW,HIGH in whole ms: {exc}") from exc
     network = Network(None if caps == "none" else OperatorCaps.parse(caps), faults, seed,
-                      latency=latency)
+                      latency=latency, dlrs=not no_dlr)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with Simulator(network, callback, port=port, poster_threads=0 if no_dlr else 4) as sim:

@@ -7,6 +7,7 @@ would; nothing here is written to disk, and the oldest entries fall off past `si
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any
@@ -28,20 +29,18 @@ class Inbox:
 
     def record(self, number: str, operator: str, text: str, status: str,
                message_id: str | None) -> None:
-        """Keep one submission: refused ones too (their state is the refusal)."""
-        try:
-            info = segment_count(text)
-            encoding, segments = info.encoding.value, info.segments
-        except EncodingError:
-            encoding, segments = "invalid", 0
+        """Keep one submission: refused ones too (their state is the refusal).
+
+        Its encoding and segments are counted when read (``entries``), not here: only
+        the last ``size`` are ever read, and this runs for every message the network takes.
+        """
         with self._lock:
             self._seq += 1
             key = message_id or f"refused-{self._seq}"
             self._entries[key] = {
                 "id": message_id, "to": number, "operator": operator, "text": text,
-                "encoding": encoding, "segments": segments, "submit_status": status,
-                "state": "Accepted" if message_id else status,
-                "received_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "submit_status": status, "state": "Accepted" if message_id else status,
+                "received_at": time.time(),
             }
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
@@ -57,5 +56,13 @@ class Inbox:
         """Return the newest messages first, only those to `to` when given."""
         with self._lock:
             rows = [dict(e) for e in reversed(self._entries.values())
-                    if to is None or e["to"] == to]
-        return rows[:limit]
+                    if to is None or e["to"] == to][:limit]
+        for row in rows:
+            try:
+                info = segment_count(row["text"])
+                row["encoding"], row["segments"] = info.encoding.value, info.segments
+            except EncodingError:
+                row["encoding"], row["segments"] = "invalid", 0
+            row["received_at"] = datetime.fromtimestamp(row["received_at"], timezone.utc) \
+                .isoformat(timespec="seconds")
+        return rows

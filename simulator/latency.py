@@ -41,6 +41,7 @@ class PathLatency:
         self._next_stall: float | None = None
         self._stall_until = 0.0
         self.stalls = 0
+        self._walk: list[tuple[float, float]] = []  # (time, path delay) at every step
 
     def delay(self, now: float) -> float:
         """Return the seconds a message received at ``now`` spends on the path."""
@@ -60,7 +61,26 @@ class PathLatency:
                 if self._delay > self.high:
                     self._delay = 2 * self.high - self._delay
                 self._delay = min(self.high, max(self.low, self._delay))
+                self._walk.append((self._stepped_at, self._delay))
             return wait + self._delay + self._rng.uniform(0, NOISE)
+
+    def largest_fall(self, window: float = 1.0) -> float:
+        """Return the most the path delay fell within ``window`` seconds (stalls apart).
+
+        What a sender pacing at a fixed guard had to cover: moments spaced over
+        ``1 s + fall`` keep every arrival second within the cap on this path, no closer
+        spacing does for sure. (``iid``: the whole range; each message draws afresh.)
+        """
+        with self._lock:
+            if self.mode == "iid":
+                return self.high - self.low
+            walk = list(self._walk)
+        fall, start = 0.0, 0
+        for end, (t, delay) in enumerate(walk):
+            while walk[start][0] < t - window:
+                start += 1
+            fall = max(fall, max(d for _, d in walk[start:end + 1]) - delay)
+        return fall
 
     def _gap(self) -> float:
         if self.stall <= 0 or self.stall_every <= 0:

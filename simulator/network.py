@@ -64,10 +64,15 @@ class Network:
     """Decide each submission's fate like a gateway in front of throttling operators."""
 
     def __init__(self, caps: OperatorCaps | None, faults: Faults, seed: int = 0,
-                 latency: PathLatency | None = None) -> None:
+                 latency: PathLatency | None = None, *, dlrs: bool = True) -> None:
         self._caps = caps  # None: no caps at all (measure the pipeline's own ceiling)
         self.latency = latency  # None: messages reach the operators as they arrive
         self._faults = faults
+        self._dlrs = dlrs  # False: schedule no delivery reports (nobody posts them: benchmarks)
+        # Message ids: one random prefix per network and a counter - unique like AT's, at
+        # a fraction of uuid4's cost per message.
+        self._id_prefix = "ATXid_" + uuid.uuid4().hex[:16]
+        self._ids = 0
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
         self._windows: dict[Operator, deque[float]] = defaultdict(deque)
@@ -116,9 +121,11 @@ class Network:
                 c.duplicates += 1
             if not final_failed:
                 self._live[key] += 1
-            message_id = "ATXid_" + uuid.uuid4().hex
-            self._schedule(message_id, number, operator, now, final_failed,
-                           buffered=roll < f.invalid + f.blacklisted + f.absent + f.buffered)
+            self._ids += 1
+            message_id = f"{self._id_prefix}{self._ids:016x}"
+            if self._dlrs:
+                self._schedule(message_id, number, operator, now, final_failed,
+                               buffered=roll < f.invalid + f.blacklisted + f.absent + f.buffered)
         return _answer(number, ACCEPTED, message_id)
 
     def _over_cap(self, operator: Operator, now: float) -> bool:
@@ -191,7 +198,10 @@ class Network:
                                      rate=_rate(times),
                                      cap=self._caps.cap_for(Operator(operator)) if self._caps
                                      else None)
-            return {"stalls": self.latency.stalls if self.latency else 0,
+            path = self.latency
+            return {"stalls": path.stalls if path else 0,
+                    "stalled_s": path.stalls * path.stall if path else 0.0,
+                    "path_fall_ms": round(path.largest_fall() * 1000, 1) if path else 0.0,
                     "received": c.received, "accepted": c.accepted, "throttled": c.throttled,
                     "refused": c.refused, "duplicates": c.duplicates,
                     "dlrs_posted": c.dlrs_posted, "dlrs_failed": c.dlrs_failed,

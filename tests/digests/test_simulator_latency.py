@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digests.providers.africastalking import AfricasTalkingProvider
@@ -26,6 +26,21 @@ def test_path_delay_stays_in_range_and_drifts_slowly(seed: int, gaps: list[float
             steps = int(gap / STEP_EVERY) + 1
             assert abs(delay - last[1]) <= steps * 0.0075 + NOISE + 1e-9
         last = (now, delay)
+
+
+@settings(deadline=None)  # a busy core must not fail a pure property
+@given(seed=st.integers(0, 10_000), seconds=st.integers(1, 20))
+def test_largest_fall_is_the_most_the_path_fell_within_a_second(seed: int, seconds: int) -> None:
+    """Checked against every pair of steps: the figure the caps bench prints its bound from."""
+    path = PathLatency(0.005, 0.080, seed=seed)
+    walk = []
+    for i in range(seconds * 10 + 1):
+        path.delay(100.0 + i * STEP_EVERY)
+        walk = list(path._walk)  # noqa: SLF001
+    want = max([0.0] + [a - b for i, (ta, a) in enumerate(walk) for tb, b in walk[i:]
+                        if tb - ta <= 1.0])
+    assert path.largest_fall() == pytest.approx(want)
+    assert 0 <= path.largest_fall() <= 10 * 0.0075 + 1e-9
 
 
 def test_a_stall_holds_every_message_until_it_ends() -> None:

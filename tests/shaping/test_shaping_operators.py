@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shaping.operators import (
@@ -52,6 +52,18 @@ def test_every_layout_of_a_valid_mobile_maps_by_prefix(prefix: str, rest: str, l
     text = _layouts(nsn)[layout]
     assert to_e164(text) == "+20" + nsn
     assert operator_for(text) is PREFIXES[prefix]
+
+
+@settings(deadline=None)  # a busy core must not fail a pure property
+@given(nsn=st.text(alphabet="0123456789", min_size=10, max_size=10).map(lambda t: "1" + t))
+def test_the_e164_shortcut_agrees_with_the_full_parse(nsn: str) -> None:
+    """operator_for skips the parse for "+201X" + 8 digits: it must say what the parse says."""
+    e164 = "+20" + nsn[:10]
+    try:
+        parsed = PREFIXES.get(to_e164(e164)[3:5], Operator.UNKNOWN)
+    except InvalidMsisdn:
+        parsed = Operator.UNKNOWN
+    assert operator_for(e164) is parsed
 
 
 @pytest.mark.parametrize(
