@@ -3,14 +3,21 @@
 The capacity bench measured granian serving Hudoor 56 % faster than gunicorn (gthread) at a
 lower p99 and with 35 % less CPU per hop (decision 0034). This command builds granian's
 command line from the settings (HUDOOR_WEB_WORKERS, HUDOOR_WEB_THREADS, HUDOOR_WEB_ACCESS_LOG)
-and then becomes granian (exec), so signals reach granian itself: SIGINT/SIGTERM stop it
-gracefully (in-flight requests finish, then the workers exit), SIGHUP replaces the workers one
-by one (a graceful reload, e.g. after a deploy).
+and runs granian in a process group of its own, passing on SIGINT/SIGTERM (stop gracefully:
+in-flight requests finish, then the workers exit) and SIGHUP (replace the workers, a graceful
+reload after a deploy) to granian's main process only.
+
+Why not exec granian in the terminal's group: Ctrl-C signals the whole group, and granian's
+workers, signalled directly as well as by their main process, refuse to stop until the kill
+timeout (30 s, then SIGKILL: in-flight requests lost). Granian is told to die with this
+process (PR_SET_PDEATHSIG), so even a `kill -9` of `hudoor serve` leaves no server behind.
 """
 
 from __future__ import annotations
 
-import os
+import ctypes
+import signal
+import subprocess
 import sys
 
 import click
@@ -60,5 +67,21 @@ def serve(host: str, port: int, workers: int | None, threads: int | None,
                         access_log=cfg.web_access_log if access_log is None else access_log)
     click.echo(f"hudoor serve: granian on http://{host}:{port} ({argv[argv.index('--workers') + 1]} "
                f"workers x {argv[argv.index('--blocking-threads') + 1]} threads)", err=True)
-    sys.stderr.flush()
-    os.execv(argv[0], argv)
+    sys.exit(run(argv))
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux)
+
+
+def run(argv: list[str]) -> int:
+    """Run granian in its own process group, pass signals on; return its exit status."""
+    child = subprocess.Popen(argv, process_group=0, preexec_fn=_die_with_parent)
+
+    def forward(signum: int, _frame: object) -> None:
+        child.send_signal(signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, forward)
+    code = child.wait()  # retried after each forwarded signal (PEP 475)
+    return code if code >= 0 else 128 - code

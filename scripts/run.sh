@@ -52,7 +52,7 @@ $BIN/hudoor sync full
 start "RQ worker" "$HUDOOR_VAR_DIR/log/worker.log" $BIN/hudoor worker
 start "scheduler" "$HUDOOR_VAR_DIR/log/scheduler.log" $BIN/hudoor scheduler
 echo "Hudoor on http://127.0.0.1:$PORT/status and /dev/phone  (sandbox SIS :$SANDBOX_PORT, AT simulator :$SIMULATOR_PORT; Ctrl-C stops all)"
-# `hudoor serve`: granian, HUDOOR_WEB_WORKERS x HUDOOR_WEB_THREADS (3 x 4); it execs granian, so
-# this pid is granian's own and SIGTERM stops it gracefully (docs/decisions/0034).
+# `hudoor serve`: granian, HUDOOR_WEB_WORKERS x HUDOOR_WEB_THREADS (3 x 4), in a process group of
+# its own; SIGINT/SIGTERM to this pid stop it gracefully (docs/decisions/0034).
 start "web server (granian)" "$HUDOOR_VAR_DIR/log/web.log" $BIN/hudoor serve --host 127.0.0.1 --port "$PORT"
 supervise

@@ -1,5 +1,6 @@
 """`hudoor serve` (granian, decision 0034): the settings reach granian, the access log never
-shows a callback token, SIGHUP reloads the workers while serving, SIGTERM leaves no process."""
+shows a callback token, SIGHUP reloads the workers while serving, Ctrl-C (SIGINT to the whole
+process group, as a terminal sends it) stops gracefully and leaves no process."""
 
 from __future__ import annotations
 
@@ -73,29 +74,54 @@ def test_serve_logs_paths_only_reloads_on_hup_and_stops_cleanly_on_term(
     hudoor = str(Path(sys.executable).parent / "hudoor")
     with log.open("wb") as out:
         server = subprocess.Popen([hudoor, "serve", "--port", str(port)], cwd=tmp_path, env=env,
-                                  stdout=out, stderr=subprocess.STDOUT)
+                                  stdout=out, stderr=subprocess.STDOUT, process_group=0)
     base = f"http://127.0.0.1:{port}"
     try:
         resp = _wait_for(lambda: requests.post(f"{base}/at/delivery-reports?token=secret-dlr-token-value",
                                                data={"id": "x"}, timeout=60), "an answer", server)
         assert resp.status_code == 400  # the token was accepted; the report lacks fields
         assert requests.post(f"{base}/at/inbound?token=wrong-token-value", timeout=60).status_code == 403
-        workers = _wait_for(lambda: w if len(w := _children(server.pid)) == 2 else None,
+        granian = _wait_for(lambda: c.pop() if len(c := _children(server.pid)) == 1 else None,
+                            "granian", server)
+        workers = _wait_for(lambda: w if len(w := _children(granian)) == 2 else None,
                             "2 workers", server)
 
         server.send_signal(signal.SIGHUP)  # graceful reload: new workers, the same listener
-        _wait_for(lambda: now if len(now := _children(server.pid)) == 2 and not now & workers else None,
+        _wait_for(lambda: now if len(now := _children(granian)) == 2 and not now & workers else None,
                   "reloaded workers", server)
         assert not any(_alive(pid) for pid in workers)
         assert _wait_for(lambda: requests.get(f"{base}/healthz", timeout=60), "an answer after HUP",
                          server).status_code in (200, 503)
-        workers = _children(server.pid)
+        workers = _children(granian)
     finally:
-        server.send_signal(signal.SIGTERM)
+        os.killpg(server.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
         assert server.wait(timeout=BOUND) == 0
-    assert not any(_alive(pid) for pid in workers), "a worker outlived SIGTERM"
+    assert not any(_alive(pid) for pid in {granian, *workers}), "a process outlived Ctrl-C"
     lines = log.read_text().splitlines()
     assert any('"POST /at/delivery-reports HTTP/1.1" 400' in line for line in lines), lines
     assert any('"POST /at/inbound HTTP/1.1" 403' in line for line in lines), lines
     assert not any("token" in line for line in lines), lines
     assert any("2 workers x 2 threads" in line for line in lines), lines
+    assert not any("refused to gracefully stop" in line for line in lines), lines  # none killed
+
+
+def test_a_killed_serve_takes_granian_with_it(redis_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "HUDOOR_ENV": "test", "HUDOOR_VAR_DIR": str(tmp_path),
+           "HUDOOR_DATABASE_URL": f"sqlite:///{tmp_path / 'hudoor.db'}", "HUDOOR_REDIS_URL": redis_url}
+    server = subprocess.Popen([str(Path(sys.executable).parent / "hudoor"), "serve", "--port", str(port),
+                               "--workers", "1", "--threads", "1"], cwd=tmp_path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        granian = _wait_for(lambda: c.pop() if len(c := _children(server.pid)) == 1 else None,
+                            "granian", server)
+        _wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=60), "an answer",
+                  server)
+        workers = _children(granian)
+    finally:
+        server.kill()
+        server.wait(timeout=BOUND)
+    deadline = time.monotonic() + BOUND
+    while any(_alive(pid) for pid in {granian, *workers}):
+        assert time.monotonic() < deadline, "granian outlived a killed `hudoor serve`"
+        time.sleep(0.2)
