@@ -9,13 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit, ticket_text
+from core.i18n import Refusal, _
 from core.models import SupportTicket, TicketEvent
 
 TIER_NAMES = {0: "Tier 0 champion", 1: "Tier 1 desk", 2: "Tier 2 platform ops", 3: "Tier 3 vendor"}
 SECURITY = "security"
 
 
-class TicketRefused(ValueError):
+class TicketRefused(Refusal):
     """A ticket change was refused (the message says why)."""
 
 
@@ -29,8 +30,9 @@ def need(**values: str | None) -> None:
     number, an id or a credential (it is kept in the history and the audit chain)."""
     missing = [f"--{k}" for k, v in values.items() if not (v or "").strip()]
     if missing:
-        raise TicketRefused(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
-                            "required: every change says who made it and why")
+        one = _("{fields} is required: every change says who made it and why")
+        many = _("{fields} are required: every change says who made it and why")
+        raise TicketRefused(one if len(missing) == 1 else many, fields=" and ".join(missing))
     if values.get("reason"):
         try:
             ticket_text.check(str(values["reason"]), field="reason")
