@@ -128,6 +128,8 @@ def tiles(data: dict[str, Any], rules: dict[str, dict[str, Any]]) -> list[Tile]:
             detail = "ok" if r.get("ok") else r.get("detail", "")
             out.append(tile(rules, f"probe_failures:{operator}:{kind}", r.get("failures_in_a_row"),
                             f"probe {operator} {kind.upper()}: {detail}"))
+    if "tickets" in data:
+        out.append(tile(rules, "tickets_sla_overdue", (data["tickets"] or {}).get("sla_overdue")))
     replica = data.get("replica") or {}
     if replica.get("configured"):
         out.append(tile(rules, "replica_lag_seconds", replica.get("lag_seconds")))

@@ -33,7 +33,7 @@ LABELS = {
     "security": _("security"), "closed": _("closed"), "open": _("open"),
     "did:open": _("opened"), "did:escalate": _("escalated"), "did:deescalate": _("de-escalated"),
     "did:assign": _("assigned"), "did:close": _("closed it"), "did:security": _("sent to security"),
-    "did:returned": _("returned to the ladder"), "centre": _("the Centre (72 hours)"),
+    "did:returned": _("returned to the ladder"), "did:sla_overdue": _("went past its SLA"), "centre": _("the Centre (72 hours)"),
     "persons": _("the persons concerned (3 working days)"), "breach": _("breach"),
     "not-a-breach": _("not a breach"),
 }
