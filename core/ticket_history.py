@@ -17,7 +17,14 @@ SECURITY = "security"
 
 
 class TicketRefused(Refusal):
-    """A ticket change was refused (the message says why)."""
+    """A ticket change was refused (the message says why; `because`: another refusal's)."""
+
+    def __init__(self, message: str = "", *, because: Refusal | None = None, **values: object) -> None:
+        super().__init__(str(because) if because is not None else message, **({} if because else values))
+        self.because = because
+
+    def text(self, lang: str) -> str:
+        return self.because.text(lang) if self.because is not None else super().text(lang)
 
 
 def queue(ticket: SupportTicket) -> str:
@@ -37,8 +44,8 @@ def need(**values: str | None) -> None:
         try:
             ticket_text.check(str(values["reason"]), field="reason")
         except ticket_text.TextRefused as exc:
-            raise TicketRefused(str(exc).replace(" (or pass --strip / \"strip\": true to have it "
-                                                 "removed)", "")) from exc
+            raise TicketRefused(because=ticket_text.TextRefused(exc.field, exc.found,
+                                                                strip_hint=False)) from exc
 
 
 def event(session: Session, ticket: SupportTicket, *, actor: str, action: str,

@@ -33,7 +33,7 @@ def test_a_tickets_life_on_the_pages(app: Flask, runtime) -> None:  # type: igno
                     description="call the parent on 01012345678")
     assert refused.status_code == 422
     body = refused.get_data(as_text=True)
-    assert "phone number ending …78" in body and "call the parent on" in body  # form kept
+    assert "رقم تليفون آخره …78" in body and "call the parent on" in body  # Arabic; form kept
     assert champion.post("/desk/tickets", data={"category": "ussd", "title": "t",
                                                 "description": "d"}).status_code == 400  # no CSRF
 
@@ -104,6 +104,10 @@ def test_a_refusal_is_shown_in_the_pages_language(app: Flask, runtime) -> None: 
     assert below.status_code == 422
     assert f"التذكرة {tid} في " in below.get_data(as_text=True)
     assert "nothing below" not in below.get_data(as_text=True)
+    phone = _post(champion, f"/desk/tickets/{tid}/escalate", page, reason="call 01012345678")
+    assert phone.status_code == 422
+    assert "السبب اترفض: فيه رقم تليفون آخره …78" in phone.get_data(as_text=True)
+    assert "--strip" not in phone.get_data(as_text=True)  # a reason is never stripped
     # The same refusal on the English page.
     champion.get(f"{page}?lang=en")
     english = _post(champion, f"/desk/tickets/{tid}/escalate", page, reason="")
