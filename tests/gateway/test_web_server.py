@@ -93,6 +93,10 @@ def test_serve_logs_paths_only_reloads_on_hup_and_stops_cleanly_on_term(
         assert _wait_for(lambda: requests.get(f"{base}/healthz", timeout=60), "an answer after HUP",
                          server).status_code in (200, 503)
         workers = _children(granian)
+        # A worker still importing the app when told to stop is killed after the timeout
+        # (nothing in flight to lose); this test is about workers that serve: wait for both.
+        _wait_for(lambda: True if log.read_text().count("Started worker") >= 4 else None,
+                  "both reloaded workers started", server)
     finally:
         os.killpg(server.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
         assert server.wait(timeout=BOUND) == 0
@@ -118,6 +122,10 @@ def test_a_killed_serve_takes_granian_with_it(redis_url: str, tmp_path: Path) ->
         _wait_for(lambda: requests.get(f"http://127.0.0.1:{port}/healthz", timeout=60), "an answer",
                   server)
         workers = _children(granian)
+        # A worker still importing the app when told to stop is killed after the timeout
+        # (nothing in flight to lose); this test is about workers that serve: wait for both.
+        _wait_for(lambda: True if log.read_text().count("Started worker") >= 4 else None,
+                  "both reloaded workers started", server)
     finally:
         server.kill()
         server.wait(timeout=BOUND)
@@ -125,3 +133,13 @@ def test_a_killed_serve_takes_granian_with_it(redis_url: str, tmp_path: Path) ->
     while any(_alive(pid) for pid in {granian, *workers}):
         assert time.monotonic() < deadline, "granian outlived a killed `hudoor serve`"
         time.sleep(0.2)
+
+
+def test_serve_refuses_bad_settings_before_starting_anything() -> None:
+    from click.testing import CliRunner
+
+    from gateway.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve"], env={"HUDOOR_WEB_WORKERS": "0", "HUDOOR_ENV": "test"})
+    assert result.exit_code == 2
+    assert "HUDOOR_WEB_WORKERS and HUDOOR_WEB_THREADS must be at least 1" in result.output
