@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, ticket_text
 from core.models import IncidentBanner
 
 MAX_CHARS = 280
@@ -45,6 +45,8 @@ def put_up(session: Session, *, severity: Severity, message_ar: str, message_en:
         raise BannerRefused(f"keep each message under {MAX_CHARS} characters: plain and short")
     if not actor.strip() or not reason.strip():
         raise BannerRefused("--by and --reason are required")
+    for field, text in (("Arabic", message_ar), ("English", message_en)):
+        _screen(field, text)
     old = current(session)
     if old is not None:
         old.cleared_at, old.cleared_by = now, actor[:100]
@@ -57,6 +59,16 @@ def put_up(session: Session, *, severity: Severity, message_ar: str, message_en:
                  data={"severity": severity.value, "replaces": old.id if old else None,
                        "message_en": message_en})
     return row
+
+
+def _screen(field: str, text: str) -> None:
+    """Refuse a message that holds what a ticket may not (core/ticket_text.py): it is public."""
+    found = ticket_text.findings(text)
+    if found:
+        where = ", ".join(f"{f.kind} ending …{f.tail}" for f in found[:5])
+        raise BannerRefused(
+            f"the {field} message was refused: it holds {where}. The banner is public on /status: "
+            "no phone numbers, national ids, codes or passwords; nothing was changed")
 
 
 def take_down(session: Session, *, actor: str, reason: str, now: datetime) -> IncidentBanner:

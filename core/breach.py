@@ -24,6 +24,7 @@ from core.models import (
     SupportTicket,
 )
 from core.school_calendar import SchoolCalendar
+from core.i18n import _
 from core.ticket_history import TicketRefused, event, need, queue
 
 DECISIONS = ("breach", "not-a-breach")
@@ -57,15 +58,15 @@ def get(session: Session, case_id: int) -> BreachCase:
     """Return a case, or refuse with a clear message."""
     case = session.get(BreachCase, case_id)
     if case is None:
-        raise BreachRefused(f"no breach case {case_id}")
+        raise BreachRefused(_("no breach case {case}"), case=case_id)
     return case
 
 
 def _security_staff(session: Session, by: str) -> None:
     staff = session.scalars(select(CentralStaff).where(CentralStaff.staff_ref == by)).first()
     if staff is None or not staff.active or staff.role != SECURITY_ROLE:
-        raise BreachRefused(f"{by} is not an active security officer in the central staff "
-                            "register: only security decides on a breach")
+        raise BreachRefused(_("{by} is not an active security officer in the central staff "
+                              "register: only security decides on a breach"), by=by)
 
 
 def decide(session: Session, case_id: int, *, decision: str, by: str, reason: str,
@@ -78,15 +79,15 @@ def decide(session: Session, case_id: int, *, decision: str, by: str, reason: st
     """
     need(by=by, reason=reason)
     if decision not in DECISIONS:
-        raise BreachRefused(f"decision must be one of {', '.join(DECISIONS)}")
+        raise BreachRefused(_("decision must be one of {decisions}"), decisions=", ".join(DECISIONS))
     case = get(session, case_id)
     _security_staff(session, by)
     if decision == "not-a-breach" and now < case.opened_at + FIRST_HOUR:
-        raise BreachRefused("a suspected breach is treated as a breach for its first hour: "
-                            "not-a-breach can be decided from "
-                            f"{(case.opened_at + FIRST_HOUR).isoformat(timespec='minutes')}")
+        raise BreachRefused(_("a suspected breach is treated as a breach for its first hour: "
+                              "not-a-breach can be decided from {moment}"),
+                            moment=(case.opened_at + FIRST_HOUR).isoformat(timespec="minutes"))
     if decision == "not-a-breach" and (case.centre_notified_at or case.persons_notified_at):
-        raise BreachRefused("notices already went out for this case; it stays a breach")
+        raise BreachRefused(_("notices already went out for this case; it stays a breach"))
     seq = audit.record(session, actor=by, action="breach.decide", entity="breach_case",
                        entity_id=case.id, reason=reason,
                        data={"decision": decision, "was": case.decision})
@@ -111,14 +112,15 @@ def notified(session: Session, case_id: int, *, to: str, by: str, reason: str,
     """Record that the Centre or the persons were notified (stops that clock; audited)."""
     need(by=by, reason=reason)
     if to not in NOTICES:
-        raise BreachRefused(f"--to must be one of {', '.join(NOTICES)}")
+        raise BreachRefused(_("--to must be one of {notices}"), notices=", ".join(NOTICES))
     case = get(session, case_id)
     _security_staff(session, by)
     if case.decision == "not-a-breach":
-        raise BreachRefused(f"case {case_id} was decided not a breach: there is nobody to notify")
+        raise BreachRefused(_("case {case} was decided not a breach: there is nobody to notify"),
+                            case=case_id)
     column = f"{to}_notified_at"
     if getattr(case, column) is not None:
-        raise BreachRefused(f"the {to} notice of case {case_id} is already recorded")
+        raise BreachRefused(_("the {to} notice of case {case} is already recorded"), to=to, case=case_id)
     setattr(case, column, now)
     audit.record(session, actor=by, action="breach.notified", entity="breach_case",
                  entity_id=case.id, reason=reason, data={"to": to, "at": now.isoformat()})
@@ -167,5 +169,5 @@ def verify(session: Session, case_id: int) -> list[evidence.EvidenceCheck]:
     snaps = session.scalars(select(EvidenceSnapshot).where(EvidenceSnapshot.case_id == case_id)
                             .order_by(EvidenceSnapshot.id)).all()
     if not snaps:
-        raise BreachRefused(f"case {case_id} has no sealed evidence")
+        raise BreachRefused(_("case {case} has no sealed evidence"), case=case_id)
     return [evidence.verify(session, s) for s in snaps]

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import audit, calendar
+from core import audit, calendar, wall
 from core.models import FeatureStage, FeatureStageChange, HealthSample
 
 RULES_FILE = Path(__file__).with_name("cohort_rules.toml")
@@ -41,9 +41,10 @@ class Rules:
     stages: tuple[int, ...]
     min_hours: float
     max_gap: timedelta
-    thresholds: dict[str, float]
+    thresholds: dict[str, float]  # figure → the wall's number it refers to (a breach at or past it)
     starts: dict[str, date]  # feature → first day (Cairo) it exists at all
     features: tuple[str, ...] = ()  # the features that may be staged (a typo is not a feature)
+    lower: frozenset[str] = frozenset()  # figures where lower is worse (none today)
 
     def start_of(self, feature: str) -> datetime | None:
         day = self.starts.get(feature)
@@ -51,14 +52,18 @@ class Rules:
 
 
 @lru_cache(maxsize=4)
-def rules(path: Path = RULES_FILE) -> Rules:
-    """Read the stages, thresholds and dated starts (data, not code)."""
+def rules(path: Path = RULES_FILE, thresholds_file: str = str(wall.DEFAULT)) -> Rules:
+    """Read the stages, dated starts and which wall thresholds apply (data, not code)."""
     with path.open("rb") as fh:
         raw = tomllib.load(fh)
     health = raw["health"]
+    levels = wall.thresholds(thresholds_file)
+    limits = {k: wall.limit(levels, health["limits"][k]["wall"], health["limits"][k]["level"])
+              for k in FIGURES}
     return Rules(stages=tuple(raw["stages"]), min_hours=float(health["min_hours"]),
                  max_gap=timedelta(minutes=float(health["max_gap_minutes"])),
-                 thresholds={k: float(health[k]) for k in FIGURES},
+                 thresholds={k: value for k, (value, _lower) in limits.items()},
+                 lower=frozenset(k for k, (_value, lower) in limits.items() if lower),
                  starts={name: date.fromisoformat(f["starts"])
                          for name, f in raw.get("features", {}).items() if "starts" in f},
                  features=tuple(sorted(raw.get("features", {}))))
@@ -209,11 +214,11 @@ def lift(session: Session, feature: str, *, by: str, reason: str, now: datetime)
 
 
 def breaches(figures: dict[str, float | None], r: Rules | None = None) -> dict[str, dict[str, float]]:
-    """Return the figures above their thresholds (a figure with no data is not a breach)."""
+    """Return the figures at or past their thresholds, as the wall grades them (no data: no breach)."""
     r = r or rules()
     return {name: {"value": value, "limit": r.thresholds[name]}
             for name in FIGURES if (value := figures.get(name)) is not None
-            and value > r.thresholds[name]}
+            and (value <= r.thresholds[name] if name in r.lower else value >= r.thresholds[name])}
 
 
 def record_samples(session: Session, figures: dict[str, float | None], now: datetime,
@@ -231,7 +236,7 @@ def record_samples(session: Session, figures: dict[str, float | None], now: date
         session.add(sample)
         out.append(sample)
         if bad and not row.held:
-            names = ", ".join(f"{k} {v['value']:g} > {v['limit']:g}" for k, v in bad.items())
+            names = ", ".join(f"{k} {v['value']:g} (limit {v['limit']:g})" for k, v in bad.items())
             hold(session, row.feature, by=HEALTH_ACTOR, now=now, data={"breaches": bad}, r=r,
                  reason=f"health outside thresholds at {row.percent} %: {names}")
     session.flush()

@@ -173,7 +173,11 @@ class Config:
     dlr_callback_token: str = "dev-dlr-callback-token"
     inbound_callback_token: str = "dev-inbound-callback-token"
     callback_ip_allowlist: str = ""  # comma-separated networks for every /at/*; empty allows any
-    trusted_proxies: int = 0  # reverse proxies in front of gunicorn whose X-Forwarded-For we trust
+    trusted_proxies: int = 0  # reverse proxies in front of the web server whose X-Forwarded-For we trust
+    # The web server (`hudoor serve`: granian, decision 0034)
+    web_workers: int = 3  # processes
+    web_threads: int = 4  # blocking threads per process (each runs one request at a time)
+    web_access_log: bool = False  # on: method, path and status per request, never the query
     max_body_bytes: int = 64 * 1024  # any request body above this is refused with 413
     api_token_hours: int = 12
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -261,6 +265,9 @@ class Config:
                                            cls.inbound_callback_token),
             callback_ip_allowlist=env.get("HUDOOR_CALLBACK_IP_ALLOWLIST", cls.callback_ip_allowlist),
             trusted_proxies=_int(env, "HUDOOR_TRUSTED_PROXIES", cls.trusted_proxies),
+            web_workers=_int(env, "HUDOOR_WEB_WORKERS", cls.web_workers),
+            web_threads=_int(env, "HUDOOR_WEB_THREADS", cls.web_threads),
+            web_access_log=_bool(env, "HUDOOR_WEB_ACCESS_LOG", cls.web_access_log),
             max_body_bytes=_int(env, "HUDOOR_MAX_BODY_BYTES", cls.max_body_bytes),
             api_token_hours=_int(env, "HUDOOR_API_TOKEN_HOURS", cls.api_token_hours),
         )
@@ -280,6 +287,8 @@ class Config:
         if self.trusted_proxies < 0 or self.max_body_bytes < 1 or not 1 <= self.api_token_hours <= 24:
             raise ConfigError("HUDOOR_TRUSTED_PROXIES ≥ 0, HUDOOR_MAX_BODY_BYTES ≥ 1 and "
                               "HUDOOR_API_TOKEN_HOURS 1–24 are required")
+        if self.web_workers < 1 or self.web_threads < 1:
+            raise ConfigError("HUDOOR_WEB_WORKERS and HUDOOR_WEB_THREADS must be at least 1")
         if self.env != "production":
             return
         if self.fake_now:

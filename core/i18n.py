@@ -68,3 +68,15 @@ class Texts:
 def _(message: str) -> str:
     """Mark a message for extraction where it is defined, not translated yet."""
     return message
+
+
+class Refusal(ValueError):
+    """A refusal whose message is a catalog text and its values: English by `str()` (CLI, API,
+    logs), any language by `text(lang)` (the desk pages, in the page's language)."""
+
+    def __init__(self, message: str, **values: object) -> None:
+        super().__init__(message.format(**values) if values else message)
+        self.message, self.values = message, values
+
+    def text(self, lang: str) -> str:
+        return Texts(lang)(self.message, **self.values)

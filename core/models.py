@@ -759,6 +759,8 @@ class SupportTicket(Base):
     opened_by: Mapped[str] = mapped_column(String(100))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sla_due_at: Mapped[datetime] = mapped_column(UTCDateTime)  # restarts with each tier
+    # The deadline the SLA-overdue job already escalated (core/ticket_sla.py): once per deadline.
+    sla_overdue_for: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from core import calendar
+from core import calendar, wall
 from core.school_calendar import SchoolCalendar
 
 RULES_FILE = Path(__file__).with_name("release_stages.toml")
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # date.weekday() order
 HORIZON_DAYS = 400  # how far ahead a window or a hold is looked for
-OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b}
+OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, "<": lambda a, b: a < b}
 
 
 class ReleaseKind(str, enum.Enum):
@@ -101,15 +101,28 @@ class StagePlan:
     hold_ends: datetime | None
 
 
-def load_rules(path: Path = RULES_FILE) -> Rules:
+def _threshold(t: dict[str, object], levels: dict[str, dict[str, object]]) -> Threshold:
+    """A stage threshold: its own number, or a figure of the wall's file by level.
+
+    `wall = "sms_delivery_ratio", level = "amber"` holds while the wall shows that figure
+    green: the number lives in core/wall_thresholds.json, the one place for health thresholds.
+    """
+    means = str(t.get("means", ""))
+    if "wall" in t:
+        value, lower = wall.limit(levels, str(t["wall"]), str(t["level"]))  # type: ignore[arg-type]
+        return Threshold(str(t["wall"]), ">=" if lower else "<", value, means)
+    return Threshold(str(t["metric"]), str(t["op"]), float(t["value"]), means)  # type: ignore[arg-type]
+
+
+def load_rules(path: Path = RULES_FILE, thresholds_file: str = str(wall.DEFAULT)) -> Rules:
     """Read the release rules file; raise RulesError on anything malformed."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
         weekend = frozenset(DAY_NAMES.index(d) for d in raw["programme"]["weekend"])
         phase2 = raw["programme"]["phase2_starts"]
+        levels = wall.thresholds(thresholds_file)
         stages = tuple(Stage(int(s["percent"]), int(s["hold_school_days"]), tuple(
-            Threshold(str(t["metric"]), str(t["op"]), float(t["value"]), str(t.get("means", "")))
-            for t in s.get("threshold", []))) for s in raw["stage"])
+            _threshold(t, levels) for t in s.get("threshold", []))) for s in raw["stage"])
     except (OSError, tomllib.TOMLDecodeError, KeyError, ValueError, TypeError) as exc:
         raise RulesError(f"{path.name}: {exc}") from exc
     if not isinstance(phase2, date) or not weekend:

@@ -9,14 +9,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit, ticket_text
+from core.i18n import Refusal, _
 from core.models import SupportTicket, TicketEvent
 
 TIER_NAMES = {0: "Tier 0 champion", 1: "Tier 1 desk", 2: "Tier 2 platform ops", 3: "Tier 3 vendor"}
 SECURITY = "security"
 
 
-class TicketRefused(ValueError):
-    """A ticket change was refused (the message says why)."""
+class TicketRefused(Refusal):
+    """A ticket change was refused (the message says why; `because`: another refusal's)."""
+
+    def __init__(self, message: str = "", *, because: Refusal | None = None, **values: object) -> None:
+        super().__init__(str(because) if because is not None else message, **({} if because else values))
+        self.because = because
+
+    def text(self, lang: str) -> str:
+        return self.because.text(lang) if self.because is not None else super().text(lang)
 
 
 def queue(ticket: SupportTicket) -> str:
@@ -29,14 +37,15 @@ def need(**values: str | None) -> None:
     number, an id or a credential (it is kept in the history and the audit chain)."""
     missing = [f"--{k}" for k, v in values.items() if not (v or "").strip()]
     if missing:
-        raise TicketRefused(f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
-                            "required: every change says who made it and why")
+        one = _("{fields} is required: every change says who made it and why")
+        many = _("{fields} are required: every change says who made it and why")
+        raise TicketRefused(one if len(missing) == 1 else many, fields=" and ".join(missing))
     if values.get("reason"):
         try:
             ticket_text.check(str(values["reason"]), field="reason")
         except ticket_text.TextRefused as exc:
-            raise TicketRefused(str(exc).replace(" (or pass --strip / \"strip\": true to have it "
-                                                 "removed)", "")) from exc
+            raise TicketRefused(because=ticket_text.TextRefused(exc.field, exc.found,
+                                                                strip_hint=False)) from exc
 
 
 def event(session: Session, ticket: SupportTicket, *, actor: str, action: str,

@@ -13,6 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from core.i18n import Refusal, Texts, _
+
 # Eastern Arabic (٠-٩) and Persian (۰-۹) digits read as ASCII ones; one char for one char,
 # so positions found in the translated text are positions in the original.
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
@@ -35,8 +37,38 @@ _TOKEN = re.compile(r"(?<![\w\-.])(?:Bearer\s+)?(?:[A-Za-z0-9_\-]{8,}(?:\.[A-Za-
 _ID_SHAPED = re.compile(r"^[A-Z]{2,5}(?:-[A-Z0-9]{1,8})+$")  # STF-0001-0003, SCH-0001-G1-A
 
 
-class TextRefused(ValueError):
-    """The text holds something a ticket must not store; the message says what and why."""
+# Marked for the catalogs: the desk shows a refusal in the page's language (TextRefused.text).
+KIND_NAMES = (_("phone number"), _("national id"), _("long digit run"), _("code or password"))
+FIELD_NAMES = (_("title"), _("description"), _("reason"))
+
+
+class TextRefused(Refusal):
+    """The text holds something a ticket must not store; the message says what and why.
+
+    English by `str()` (CLI, API); `text(lang)` in any language (the desk pages).
+    """
+
+    def __init__(self, field: str, found: list["Finding"], *, strip_hint: bool = True) -> None:
+        self.field, self.found, self.strip_hint = field, found, strip_hint
+        super().__init__(self._compose(Texts("en")))
+
+    def text(self, lang: str) -> str:
+        return self._compose(Texts(lang))
+
+    def _compose(self, t: Texts) -> str:
+        kinds = {f.kind for f in self.found}
+        where = ", ".join(t("{kind} ending …{tail}", kind=t(f.kind), tail=f.tail)
+                          for f in self.found[:5])
+        advice = []
+        if {"phone number", "national id", "long digit run"} & kinds:
+            advice.append(t("name people by their student or staff id, never by phone number or "
+                            "national id (data minimisation)"))
+        if "code or password" in kinds:
+            advice.append(t("support never asks for or stores a password, one-time code or token; "
+                            "if one was shared, say so without it and the ticket goes to security"))
+        text = t("the {field} was refused: it holds {where}. Remove it: {advice}",
+                 field=t(self.field), where=where, advice="; ".join(advice))
+        return text + t(" (or pass --strip / \"strip\": true to have it removed)") if self.strip_hint else text
 
 
 @dataclass(frozen=True)
@@ -140,20 +172,8 @@ def check(text: str, *, field: str = "description") -> None:
         TextRefused: naming each kind found and where, and what to do instead.
     """
     found = findings(text)
-    if not found:
-        return
-    kinds = sorted({f.kind for f in found})
-    where = ", ".join(f"{f.kind} ending …{f.tail}" for f in found[:5])
-    advice = []
-    if {"phone number", "national id", "long digit run"} & set(kinds):
-        advice.append("name people by their student or staff id, never by phone number or "
-                      "national id (data minimisation)")
-    if "code or password" in kinds:
-        advice.append("support never asks for or stores a password, one-time code or token; "
-                      "if one was shared, say so without it and the ticket goes to security")
-    raise TextRefused(f"the {field} was refused: it holds {where}. Remove it: "
-                      + "; ".join(advice) + " (or pass --strip / \"strip\": true to have it "
-                      "removed)")
+    if found:
+        raise TextRefused(field, found)
 
 
 # --- security words -------------------------------------------------------------------------

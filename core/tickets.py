@@ -23,6 +23,7 @@ from core.evidence import Sources
 from core.models import BreachCase, CentralStaff, Person, School, SupportTicket, TicketStatus
 from core.rbac import Permission, Principal, Role
 from core.school_calendar import SchoolCalendar
+from core.i18n import _
 from core.ticket_history import TIER_NAMES, TicketRefused, event, history, need, queue
 
 CATEGORIES = ("ussd", "sms", "roster", "attendance", "access", "calendar", "other")
@@ -46,7 +47,7 @@ def get(session: Session, ticket_id: int) -> SupportTicket:
     """Return a ticket, or refuse with a clear message."""
     ticket = session.get(SupportTicket, ticket_id)
     if ticket is None:
-        raise TicketRefused(f"no ticket {ticket_id}")
+        raise TicketRefused(_("no ticket {ticket}"), ticket=ticket_id)
     return ticket
 
 
@@ -55,7 +56,7 @@ def _school_row(session: Session, school: str | None) -> School | None:
         return None
     row = session.scalars(select(School).where(School.upstream_id == school)).first()
     if row is None:
-        raise TicketRefused(f"no school {school}")
+        raise TicketRefused(_("no school {school}"), school=school)
     return row
 
 
@@ -65,8 +66,8 @@ def _check_people(session: Session, people: list[str]) -> None:
         CentralStaff.staff_ref.in_(people))))
     unknown = [p for p in people if p not in known]
     if unknown:
-        raise TicketRefused(f"no person {', '.join(unknown)}: name people by their student or "
-                            "staff id")
+        raise TicketRefused(_("no person {people}: name people by their student or staff id"),
+                            people=", ".join(unknown))
 
 
 def _clean(text: str, field: str, strip: bool) -> tuple[str, list[str]]:
@@ -93,7 +94,8 @@ def open_ticket(session: Session, *, by: str, category: str, title: str, descrip
     """
     need(by=by, title=title, description=description)
     if category not in CATEGORIES:
-        raise TicketRefused(f"category must be one of {', '.join(CATEGORIES)}")
+        raise TicketRefused(_("category must be one of {categories}"),
+                            categories=", ".join(CATEGORIES))
     school_row = _school_row(session, school)
     people = list(dict.fromkeys(p.strip() for p in people if p.strip()))
     _check_people(session, people)
@@ -101,9 +103,9 @@ def open_ticket(session: Session, *, by: str, category: str, title: str, descrip
     description, more = _clean(description.strip(), "description", strip)
     start = tier if tier is not None else (0 if school_row else 1)
     if start not in TIER_NAMES:
-        raise TicketRefused("tier must be 0, 1, 2 or 3")
+        raise TicketRefused(_("tier must be 0, 1, 2 or 3"))
     if start == 0 and school_row is None:
-        raise TicketRefused("Tier 0 is a school's champion: give --school")
+        raise TicketRefused(_("Tier 0 is a school's champion: give --school"))
     words = ticket_text.security_words(f"{title}\n{description}")
     ticket = SupportTicket(school_upstream_id=school, people=json.dumps(people), category=category,
                            title=title[:200], description=description, tier=start,
@@ -131,7 +133,7 @@ def open_ticket(session: Session, *, by: str, category: str, title: str, descrip
 def _open(session: Session, ticket_id: int) -> SupportTicket:
     ticket = get(session, ticket_id)
     if ticket.status != TicketStatus.OPEN.value:
-        raise TicketRefused(f"ticket {ticket_id} is closed")
+        raise TicketRefused(_("ticket {ticket} is closed"), ticket=ticket_id)
     return ticket
 
 
@@ -140,15 +142,18 @@ def _move(session: Session, ticket_id: int, step: int, *, by: str, reason: str, 
     need(by=by, reason=reason)
     ticket = _open(session, ticket_id)
     if ticket.security:
-        raise TicketRefused(f"ticket {ticket_id} is with security: no tier applies until security "
-                            "decides it is not a breach")
+        raise TicketRefused(_("ticket {ticket} is with security: no tier applies until security "
+                              "decides it is not a breach"), ticket=ticket_id)
     target = ticket.tier + step
     if target > TOP_TIER:
-        raise TicketRefused(f"ticket {ticket_id} is at {TIER_NAMES[ticket.tier]}: nothing above")
+        raise TicketRefused(_("ticket {ticket} is at {tier}: nothing above"), ticket=ticket_id,
+                            tier=TIER_NAMES[ticket.tier])
     if target < 0:
-        raise TicketRefused(f"ticket {ticket_id} is at {TIER_NAMES[ticket.tier]}: nothing below")
+        raise TicketRefused(_("ticket {ticket} is at {tier}: nothing below"), ticket=ticket_id,
+                            tier=TIER_NAMES[ticket.tier])
     if target == 0 and ticket.school_upstream_id is None:
-        raise TicketRefused(f"ticket {ticket_id} names no school, so no champion can take it")
+        raise TicketRefused(_("ticket {ticket} names no school, so no champion can take it"),
+                            ticket=ticket_id)
     before = queue(ticket)
     ticket.tier, ticket.owner = target, None
     ticket.sla_due_at = _sla(cal, session, ticket, now)
@@ -174,17 +179,18 @@ def _check_owner(session: Session, ticket: SupportTicket, owner: str) -> None:
         role = breach.SECURITY_ROLE if ticket.security else TIER_ROLES[ticket.tier]
         staff = session.scalars(select(CentralStaff).where(CentralStaff.staff_ref == owner)).first()
         if staff is None or not staff.active or staff.role != role:
-            raise TicketRefused(f"{owner} is not an active {role} in the central staff register: "
-                                f"a ticket at {queue(ticket)} is owned by {role} staff")
+            raise TicketRefused(_("{owner} is not an active {role} in the central staff register: "
+                                  "a ticket at {queue} is owned by {role} staff"),
+                                owner=owner, role=role, queue=queue(ticket))
     elif ticket.tier == 0:
         person = session.scalars(select(Person).where(Person.upstream_id == owner)).first()
         school = _school_row(session, ticket.school_upstream_id)
         if (person is None or school is None or person.school_id != school.id
                 or person.role not in CHAMPION_PERSON_ROLES or not has_access(person)):
-            raise TicketRefused(f"{owner} is not an active champion or principal of school "
-                                f"{ticket.school_upstream_id}")
+            raise TicketRefused(_("{owner} is not an active champion or principal of school {school}"),
+                                owner=owner, school=ticket.school_upstream_id)
     elif not (owner.startswith(VENDOR_PREFIX) and len(owner) > len(VENDOR_PREFIX)):
-        raise TicketRefused(f"a Tier 3 owner is a vendor, named {VENDOR_PREFIX}NAME")
+        raise TicketRefused(_("a Tier 3 owner is a vendor, named {prefix}NAME"), prefix=VENDOR_PREFIX)
 
 
 def assign(session: Session, ticket_id: int, *, owner: str, by: str, reason: str, now: datetime
@@ -208,11 +214,11 @@ def close(session: Session, ticket_id: int, *, by: str, reason: str, now: dateti
     case = breach.case_of_ticket(session, ticket_id)
     if ticket.security and case is not None:
         if case.decision is None:
-            raise TicketRefused(f"breach case {case.id} is undecided: record a decision first "
-                                "(hudoor breach decide)")
+            raise TicketRefused(_("breach case {case} is undecided: record a decision first "
+                                  "(hudoor breach decide)"), case=case.id)
         if case.decision == "breach" and not (case.centre_notified_at and case.persons_notified_at):
-            raise TicketRefused(f"breach case {case.id}: record both notices (Centre and persons) "
-                                "before closing")
+            raise TicketRefused(_("breach case {case}: record both notices (Centre and persons) "
+                                  "before closing"), case=case.id)
     ticket.status, ticket.closed_at = TicketStatus.CLOSED.value, now
     event(session, ticket, actor=by, action="close", before=queue(ticket), after="closed",
           reason=reason, now=now)
@@ -226,7 +232,8 @@ def flag_security(session: Session, ticket_id: int, *, by: str, reason: str, now
     ticket = _open(session, ticket_id)
     existing = breach.case_of_ticket(session, ticket_id)
     if existing is not None:
-        raise TicketRefused(f"ticket {ticket_id} already has breach case {existing.id}")
+        raise TicketRefused(_("ticket {ticket} already has breach case {case}"), ticket=ticket_id,
+                            case=existing.id)
     before = queue(ticket)
     ticket.security, ticket.owner = True, None
     ticket.sla_due_at = _sla(cal, session, ticket, now)

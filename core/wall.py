@@ -1,7 +1,8 @@
 """The wall: the figures ops look at first, each graded green, amber or red by data.
 
 The thresholds live in core/wall_thresholds.json (HUDOOR_WALL_THRESHOLDS names another
-file), not in code: ops tune them without a release. `tiles` turns the status data into
+file), not in code: ops tune them without a release. It is the one place for health
+thresholds: cohort health and release stages refer to its levels by name (`limit`). `tiles` turns the status data into
 the ordered list the page, /status.json and /metrics show — consumer lag first.
 """
 
@@ -64,6 +65,24 @@ def grade(rules: dict[str, dict[str, Any]], key: str, value: float | None) -> st
     return "red" if value >= rule["red"] else "amber" if value >= rule["amber"] else "green"
 
 
+LEVELS = ("amber", "red")
+
+
+def limit(rules: dict[str, dict[str, Any]], key: str, level: str) -> tuple[float, bool]:
+    """Return the wall's `level` ("amber" or "red") for figure `key`, and whether lower is worse.
+
+    Cohort health (core/cohort_rules.toml) and release stages (core/release_stages.toml) refer
+    to these numbers instead of keeping their own: one place for each health threshold.
+    """
+    if level not in LEVELS:
+        raise ThresholdsInvalid(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+    try:
+        rule = rules[key]
+    except KeyError as exc:
+        raise ThresholdsInvalid(f"no figure {key!r} in the thresholds file") from exc
+    return rule[level], rule["lower"]
+
+
 def tile(rules: dict[str, dict[str, Any]], key: str, value: float | None,
          label: str | None = None) -> Tile:
     rule = rules.get(key) or rules[key.split(":")[0]]
@@ -109,6 +128,8 @@ def tiles(data: dict[str, Any], rules: dict[str, dict[str, Any]]) -> list[Tile]:
             detail = "ok" if r.get("ok") else r.get("detail", "")
             out.append(tile(rules, f"probe_failures:{operator}:{kind}", r.get("failures_in_a_row"),
                             f"probe {operator} {kind.upper()}: {detail}"))
+    if "tickets" in data:
+        out.append(tile(rules, "tickets_sla_overdue", (data["tickets"] or {}).get("sla_overdue")))
     replica = data.get("replica") or {}
     if replica.get("configured"):
         out.append(tile(rules, "replica_lag_seconds", replica.get("lag_seconds")))

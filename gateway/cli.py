@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "retention": ("gateway.cli_retention", "retention", "Apply the retention schedule (--dry-run)."),
     "sandbox": ("sandbox.cli", "sandbox", "Sandbox SIS: a synthetic upstream (development)."),
     "scheduler": ("gateway.cli_workers", "scheduler", "Enqueue the periodic jobs."),
+    "serve": ("gateway.cli_serve", "serve", "Serve the web app (granian; SIGHUP reloads)."),
     "simulator": ("simulator.cli", "simulator", "The local Africa's Talking + operators simulator."),
     "sms": ("digests.cli", "sms", "Inspect SMS texts (encoding, segments)."),
     "staff": ("gateway.cli_tokens", "staff", "Central staff register (ops, desk, security, auditor)."),

@@ -32,13 +32,14 @@ def _moment(at: str | None) -> datetime:
 
 
 def _rules_and_calendar():  # type: ignore[no-untyped-def]
-    from core import calendar_store, release
+    from core import calendar_store, release, wall
 
-    try:
-        rules = release.load_rules()
+    runtime = rt()
+    try:  # the thresholds the wall grades come from the wall's file (one place)
+        rules = release.load_rules(thresholds_file=runtime.config.wall_thresholds_file
+                                   or str(wall.DEFAULT))
     except release.RulesError as exc:
         raise click.ClickException(str(exc)) from exc
-    runtime = rt()
     with runtime.sessions() as session:
         return rules, calendar_store.current(session, runtime.config)
 

@@ -39,10 +39,12 @@ def figures(rt: Runtime, now: datetime) -> dict[str, Any]:
 
 def sample(rt: Runtime) -> list[dict[str, Any]]:
     """Record one health sample per feature mid-rollout; hold any out of bounds (audited)."""
-    from core import cohorts
+    from core import cohorts, wall
 
     now = rt.clock()
     seen = figures(rt, now)
+    # The limits are the wall's (HUDOOR_WALL_THRESHOLDS or core/wall_thresholds.json).
+    r = cohorts.rules(thresholds_file=rt.config.wall_thresholds_file or str(wall.DEFAULT))
     with rt.sessions() as session, session.begin():
         return [{"feature": s.feature, "percent": s.percent, "within": s.within}
-                for s in cohorts.record_samples(session, seen, now)]
+                for s in cohorts.record_samples(session, seen, now, r)]

@@ -68,6 +68,15 @@ def cohort_health() -> list[dict[str, Any]]:
     return sample(worker_runtime())
 
 
+def sla_overdue() -> list[int]:
+    """Record an audited escalation for each ticket newly past its SLA (scheduled; core.ticket_sla)."""
+    from core import ticket_sla
+
+    rt = worker_runtime()
+    with rt.sessions() as session, session.begin():
+        return ticket_sla.escalate_overdue(session, rt.clock())
+
+
 def retention_purge() -> dict[str, int]:
     """Apply the retention schedule (scheduled nightly; core.retention)."""
     from core import retention

@@ -29,6 +29,10 @@ COHORT_HEALTH_SECONDS = 1800
 
 
 PROBE_CRON = "*/10 7-20 * * *"
+# Tickets past their SLA, every five minutes around the clock (Cairo): an audited escalation
+# once per deadline (core/ticket_sla.py); SLAs run in working hours, but a deadline can fall at
+# any minute of one.
+SLA_OVERDUE_CRON = "*/5 * * * *"
 
 
 def next_cairo(cron: str, after: datetime) -> datetime:
@@ -72,6 +76,7 @@ def register(cron: CronScheduler, cfg: Config) -> None:
                     name="probe_operators", job_timeout=300)
     cron.register(jobs.cohort_health, queue_name="default", interval=COHORT_HEALTH_SECONDS,
                   name="cohort_health")
+    _cairo_cron(cron, jobs.sla_overdue, SLA_OVERDUE_CRON, queue_name="default", name="sla_overdue")
     from digests import jobs as sms_jobs  # the SMS pipeline's periodic work
 
     # Rebuild sending jobs from the outbox every minute: Redis may have been wiped.

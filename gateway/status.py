@@ -9,7 +9,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from core import banner, calendar, capture_load, probes, status, wall
+from core import banner, calendar, capture_load, probes, status, ticket_sla, wall
 from core.models import utcnow
 from core.runtime import runtime_of
 from core.writeback import outbox
@@ -64,6 +64,7 @@ def _collect() -> dict[str, Any]:
         data["banner"] = banner.as_json(banner.current(session))
         data["probes"] = {op: {kind: r.as_json() for kind, r in kinds.items()} for op, kinds in
                           probes.latest(session, list(rt.config.probe_sims)).items()}
+        data["tickets"] = {"sla_overdue": ticket_sla.overdue_count(session, rt.clock())}
     data["sms"] = {**_sms(rt), **doubt}  # the pipeline's figures, then what is in doubt
     rules = wall.thresholds(rt.config.wall_thresholds_file or str(wall.DEFAULT))
     tiles = wall.tiles(data, rules)
@@ -173,6 +174,8 @@ def metrics() -> Response:
     lines += [f'hudoor_wall_grade{{tile="{t["key"]}"}} {wall.GRADES.index(t["grade"])}'
               for t in data["wall"]]
     lines.append(f"hudoor_incident_banner {0 if data['banner'] is None else 1}")
+    lines += ["# TYPE hudoor_tickets_sla_overdue gauge",
+              f"hudoor_tickets_sla_overdue {data['tickets']['sla_overdue']}"]
     probed = [(f'operator="{op}",kind="{kind}"', r) for op, kinds in data["probes"].items()
               for kind, r in kinds.items()]
     lines.append("# TYPE hudoor_probe_alert gauge")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: Redis, migrations, the sandbox SIS with a demo district, a full sync,
-# the AT simulator, an RQ worker and scheduler, and the web app on http://127.0.0.1:${HUDOOR_PORT:-8000}.
+# the AT simulator, an RQ worker and scheduler, and the web app (granian; log in var/log/web.log) on http://127.0.0.1:${HUDOOR_PORT:-8000}.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -52,7 +52,7 @@ $BIN/hudoor sync full
 start "RQ worker" "$HUDOOR_VAR_DIR/log/worker.log" $BIN/hudoor worker
 start "scheduler" "$HUDOOR_VAR_DIR/log/scheduler.log" $BIN/hudoor scheduler
 echo "Hudoor on http://127.0.0.1:$PORT/status and /dev/phone  (sandbox SIS :$SANDBOX_PORT, AT simulator :$SIMULATOR_PORT; Ctrl-C stops all)"
-# gateway/gunicorn_conf.py: the access log shows paths, never the callbacks' ?token=.
-start "web server (gunicorn)" - $BIN/gunicorn -c python:gateway.gunicorn_conf --workers 2 \
-  --control-socket "$HUDOOR_VAR_DIR/gunicorn.ctl" --bind "127.0.0.1:$PORT" wsgi:app
+# `hudoor serve`: granian, HUDOOR_WEB_WORKERS x HUDOOR_WEB_THREADS (3 x 4), in a process group of
+# its own; SIGINT/SIGTERM to this pid stop it gracefully (docs/decisions/0034).
+start "web server (granian)" "$HUDOOR_VAR_DIR/log/web.log" $BIN/hudoor serve --host 127.0.0.1 --port "$PORT"
 supervise

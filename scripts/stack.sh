@@ -53,6 +53,9 @@ supervise() {
     done
     if [ -z "$dead" ]; then sleep 0.5 & wait $! || true; fi
   done
+  # Ctrl-C reaches every process of the group at once, and one (Redis) may stop before this
+  # shell's trap has run: give the trap a moment before naming that process as the cause.
+  if [ -z "$STOPPING" ]; then sleep 1 & wait $! || true; fi
   [ -n "$STOPPING" ] && return 0
   wait "${pids[$dead]}" || status=$?
   echo "make run: the ${names[$dead]} (pid ${pids[$dead]}) stopped: $(why "$status"); stopping the rest." >&2

@@ -147,6 +147,13 @@ def bad_request(exc: Any) -> tuple[str, int]:
     return render_template("desk/refused.html", problem=getattr(exc, "description", "")), 400
 
 
+def refusal(exc: Exception) -> str:
+    """A domain refusal in the page's language (core.i18n.Refusal); other errors as they are."""
+    from core.i18n import Refusal
+
+    return exc.text(g.get("desk_lang", "ar")) if isinstance(exc, Refusal) else str(exc)
+
+
 def _gettext(message: str) -> str:  # Jinja's new-style gettext fills in %(name)s itself
     return translations(g.get("desk_lang", "ar")).gettext(message)
 

@@ -20,7 +20,7 @@ from core.runtime import runtime_of
 from core.models import SupportTicket
 from core.ticket_history import TicketRefused
 from gateway.console import analytics, console_bp, nav
-from gateway.console.auth import requires
+from gateway.console.auth import refusal, requires
 
 ACTIONS = ("escalate", "deescalate", "assign", "close", "security")
 START_TIER = {Role.CHAMPION: 0, Role.DESK: 1, Role.OPS: 2, Role.SECURITY: 1}
@@ -33,7 +33,7 @@ LABELS = {
     "security": _("security"), "closed": _("closed"), "open": _("open"),
     "did:open": _("opened"), "did:escalate": _("escalated"), "did:deescalate": _("de-escalated"),
     "did:assign": _("assigned"), "did:close": _("closed it"), "did:security": _("sent to security"),
-    "did:returned": _("returned to the ladder"), "centre": _("the Centre (72 hours)"),
+    "did:returned": _("returned to the ladder"), "did:sla_overdue": _("went past its SLA"), "centre": _("the Centre (72 hours)"),
     "persons": _("the persons concerned (3 working days)"), "breach": _("breach"),
     "not-a-breach": _("not a breach"),
 }
@@ -85,7 +85,7 @@ def ticket_open() -> Response | tuple[str, int]:
             ticket = opened.ticket
             seen = tickets.may_see(p, ticket)
     except (TicketRefused, ticket_text.TextRefused) as exc:
-        return _worklist_page(str(exc), 422, dict(f))
+        return _worklist_page(refusal(exc), 422, dict(f))
     if not seen:  # handed to security: its opener is told so, and sees no more of it
         return redirect(url_for("console.ticket_list", sent=ticket.id), code=303)
     return redirect(url_for("console.ticket_page", ticket_id=ticket.id), code=303)
@@ -154,7 +154,7 @@ def ticket_action(ticket_id: int, action: str) -> Response | tuple[str, int]:
                                       sources=sources_of(rt.config))
             seen = tickets.may_see(g.principal, t)
     except TicketRefused as exc:
-        return _ticket_page(ticket_id, str(exc), 422)
+        return _ticket_page(ticket_id, refusal(exc), 422)
     if not seen:
         return redirect(url_for("console.ticket_list", sent=ticket_id), code=303)
     return redirect(url_for("console.ticket_page", ticket_id=ticket_id), code=303)
@@ -179,7 +179,7 @@ def breach_action(case_id: int, what: str) -> Response | tuple[str, int]:
     except breach.BreachRefused as exc:
         if "no breach case" in str(exc):
             abort(404)
-        return _ticket_page(ticket_id, str(exc), 422)
+        return _ticket_page(ticket_id, refusal(exc), 422)
     return redirect(url_for("console.ticket_page", ticket_id=ticket_id), code=303)
 
 

@@ -70,7 +70,7 @@ def test_the_stages_and_holds_come_from_the_rules_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("change, message", [
     (("percent = 100", "percent = 90"), "end at 100%"),
-    (('op = ">="', 'op = "=="'), "ops are >= or <="),
+    (('op = "<="', 'op = "=="'), "ops are >= or <="),
     (("phase2_starts = 2027-01-10", 'phase2_starts = "soon"'), "phase2_starts"),
     (("[[stage]]", "[[stage]"), "rules.toml"),
 ])
@@ -82,6 +82,8 @@ def test_a_malformed_rules_file_is_a_clear_error(tmp_path: Path, change, message
 
 
 def test_a_threshold_holds_by_its_operator() -> None:
-    delivered = next(t for t in RULES.stages[0].thresholds if t.metric == "sms_delivered_ratio")
-    assert delivered.holds(0.98) and not delivered.holds(0.9)
-    assert str(delivered) == "sms_delivered_ratio >= 0.97"
+    delivered = next(t for t in RULES.stages[0].thresholds if t.metric == "sms_delivery_ratio")
+    assert delivered.holds(0.98) and delivered.holds(0.95) and not delivered.holds(0.9)
+    assert str(delivered) == "sms_delivery_ratio >= 0.95"  # the wall's amber (one place)
+    lag = next(t for t in RULES.stages[1].thresholds if t.metric == "writeback_lag_seconds")
+    assert lag.holds(899) and not lag.holds(900)  # the wall turns amber at 900 s

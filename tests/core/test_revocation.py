@@ -108,7 +108,8 @@ def test_scheduler_also_runs_the_sms_pipeline_and_digests_fire_once_a_day(worker
                                                  "warm_ussd", "forget_inbound_ids", "anchor_audit",
                                                  "gate_evaluate", "sms_corrections", "writeback_send_due",
                                                  "reconcile_nightly", "expire_adjustments",
-                                                 "cohort_health", "privacy_requests", "retention_purge"}
+                                                 "cohort_health", "privacy_requests", "retention_purge",
+                                                 "sla_overdue"}
     assert sms_jobs.forget_inbound_ids() == 0  # runs in a worker: nothing a week old yet
     assert sms_jobs.privacy_requests() == {"copies": 0, "erased": 0, "withdrawn": 0}
     morning = core_runtime.worker_runtime()

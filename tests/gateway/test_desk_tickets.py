@@ -33,7 +33,7 @@ def test_a_tickets_life_on_the_pages(app: Flask, runtime) -> None:  # type: igno
                     description="call the parent on 01012345678")
     assert refused.status_code == 422
     body = refused.get_data(as_text=True)
-    assert "phone number ending …78" in body and "call the parent on" in body  # form kept
+    assert "رقم تليفون آخره …78" in body and "call the parent on" in body  # Arabic; form kept
     assert champion.post("/desk/tickets", data={"category": "ussd", "title": "t",
                                                 "description": "d"}).status_code == 400  # no CSRF
 
@@ -77,7 +77,7 @@ def test_the_breach_forms_are_security_only(app: Flask, runtime) -> None:  # typ
     too_soon = _post(security, f"/desk/breaches/{case}/decision", page, decision="not-a-breach",
                      reason="a typo")
     assert too_soon.status_code == 422
-    assert "treated as a breach for its first hour" in too_soon.get_data(as_text=True)
+    assert "يُعامل كاختراق في أول ساعة" in too_soon.get_data(as_text=True)  # the page is Arabic
     assert _post(desk, f"/desk/breaches/{case}/decision", "/desk/tickets", decision="breach",
                  reason="r").status_code == 403
     assert _post(security, f"/desk/breaches/{case}/decision", page, decision="breach",
@@ -85,3 +85,30 @@ def test_the_breach_forms_are_security_only(app: Flask, runtime) -> None:  # typ
     assert "confirmed by the champion" in security.get(page).get_data(as_text=True)
     clocks = security.get("/desk/breaches").get_data(as_text=True)
     assert clocks.count(f'href="/desk/tickets/{tid}"') == 2  # the Centre's and the persons'
+
+
+def test_a_refusal_is_shown_in_the_pages_language(app: Flask, runtime) -> None:  # type: ignore[no-untyped-def]
+    make_champion(runtime, "STF-0001-0001", SCHOOL)
+    champion = _client(app, runtime, "STF-0001-0001", 3)
+    made = _post(champion, "/desk/tickets", "/desk/tickets", category="ussd",
+                 title="No classes on menu 1", description="teachers see an empty class list")
+    page = made.headers["Location"]
+    tid = int(page.rsplit("/", 1)[1])
+    # Arabic first: the domain's refusal in Arabic, its values filled in.
+    no_reason = _post(champion, f"/desk/tickets/{tid}/escalate", page, reason="")
+    assert no_reason.status_code == 422
+    html = no_reason.get_data(as_text=True)
+    assert "--reason مطلوب: كل تغيير لازم يقول مين عمله وليه" in html
+    assert "is required" not in html
+    below = _post(champion, f"/desk/tickets/{tid}/deescalate", page, reason="try")
+    assert below.status_code == 422
+    assert f"التذكرة {tid} في " in below.get_data(as_text=True)
+    assert "nothing below" not in below.get_data(as_text=True)
+    phone = _post(champion, f"/desk/tickets/{tid}/escalate", page, reason="call 01012345678")
+    assert phone.status_code == 422
+    assert "السبب اترفض: فيه رقم تليفون آخره …78" in phone.get_data(as_text=True)
+    assert "--strip" not in phone.get_data(as_text=True)  # a reason is never stripped
+    # The same refusal on the English page.
+    champion.get(f"{page}?lang=en")
+    english = _post(champion, f"/desk/tickets/{tid}/escalate", page, reason="")
+    assert "--reason is required: every change says who made it and why" in english.get_data(as_text=True)

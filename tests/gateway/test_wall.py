@@ -97,6 +97,29 @@ def test_the_banner_is_set_replaced_and_cleared_audited(runtime, client, runner)
     assert actions == ["banner.set", "banner.set", "banner.clear"]
 
 
+@pytest.mark.parametrize(("ar", "en", "kind"), [
+    ("اتصلوا على 01012345678", "Call the help line", "phone number"),
+    ("الرسائل متأخرة", "Call +20 10 1234 5678 for help", "phone number"),
+    ("الرسائل متأخرة", "Student 29801011234567 is affected", "national id"),
+    ("الرسائل متأخرة", "Use code 483920 to sign in", "code or password"),
+    ("كلمة السر: Hudoor2026", "SMS are late", "code or password"),
+])
+def test_a_banner_with_a_number_or_secret_is_refused_and_nothing_stored(  # type: ignore[no-untyped-def]
+        runtime, client, runner, ar, en, kind) -> None:
+    """The banner is public: it is screened by the ticket-text rules (core/ticket_text.py)."""
+    result = runner.invoke(cli, ["banner", "set", "--ar", ar, "--en", en, "--by", "ops:amal",
+                                 "--reason", "outage"])
+    assert result.exit_code == 2, result.output
+    assert kind in result.output and "public" in result.output and "nothing was changed" in result.output
+    assert client.get("/status.json").get_json()["banner"] is None
+    with runtime.sessions() as s:
+        assert s.scalars(select(AuditEntry).where(AuditEntry.entity == "incident_banner")).all() == []
+    # Dates and times are no phone numbers: a plain banner with them still goes up.
+    ok = runner.invoke(cli, ["banner", "set", "--ar", "متأخرة حتى 09:30", "--en",
+                             "Late until 2026-11-30 09:30", "--by", "ops:amal", "--reason", "outage"])
+    assert ok.exit_code == 0, ok.output
+
+
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the HTTP tests cover PostgreSQL
 def test_the_wall_in_a_browser(browser_page, runtime, client, runner, live_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The page as ops see it; HUDOOR_SCREENSHOTS=1 refreshes docs/screenshots/status.png."""
