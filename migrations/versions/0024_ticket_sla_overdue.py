@@ -10,7 +10,7 @@ import core.models
 
 
 revision = '0024'
-down_revision = "0020"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
