@@ -47,16 +47,20 @@ def staff_name(staff_id: int, load: Callable[[int], str]) -> str:
     return name
 
 
-# The cached class list and each class's taken-today flag in one round trip.
+# The cached class list and each class's taken-today flag in one round trip and two
+# commands: the taken set always holds the member 0 once built (see `classes`), so one
+# SMISMEMBER answers "is the set there" (0) and every class's flag together.
 _CLASSES_LUA = """
 local raw = redis.call('GET', KEYS[1])
-local ready = redis.call('EXISTS', KEYS[2])
-local flags = {}
-if raw and ready == 1 then
-  for i, c in ipairs(cjson.decode(raw)) do
-    flags[i] = redis.call('SISMEMBER', KEYS[2], c[1])
-  end
+if not raw then
+  return {false, redis.call('SISMEMBER', KEYS[2], 0), {}}
 end
+local ids = {0}
+for i, c in ipairs(cjson.decode(raw)) do
+  ids[i + 1] = c[1]
+end
+local flags = redis.call('SMISMEMBER', KEYS[2], unpack(ids))
+local ready = table.remove(flags, 1)
 return {raw, ready, flags}
 """
 
@@ -106,7 +110,7 @@ class HopCache:
                 [[c.id, c.name, c.size, False, c.delegated] for c in rows]), ex=CLASSES_TTL)
         if not rows:
             return rows
-        if not taken_ready:  # first use today, or Redis was wiped: rebuild
+        if not taken_ready:  # first use today, or Redis was wiped: rebuild (0 marks it built)
             pipe = self.conn.pipeline()
             pipe.sadd(taken_key, 0, *load_taken())
             pipe.expire(taken_key, TAKEN_TTL)

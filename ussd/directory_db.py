@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from core import (adjustments, assessments, attendance, calendar, calendar_store, codes, contacts,
                   delegation, privacy, support_access)
 from core.config import Config
-from core.models import AttendanceAdjustment, CentralStaff, CodeKind, Person, SupportGrant
+from core.models import (AttendanceAdjustment, CentralStaff, CodeKind, Person, SchoolClass,
+                         SupportGrant)
 from core.pseudonyms import msisdn_ref
 from ussd.ports import (Caller, ClassInfo, CodeRefused, DelegationInfo, Found, GuardianSummary,
                         PendingAdjustment, Roster, SupportItem)
@@ -27,7 +28,8 @@ def caller_for(session: Session, msisdn: str) -> Caller:
     return Caller(msisdn=msisdn, staff_id=rec.staff.id if rec.staff else None,
                   staff_name=rec.staff.display_name if rec.staff else "",
                   guardian=bool(rec.guardian_of), opted_out=rec.opted_out, lang=rec.lang,
-                  approver=bool(rec.staff and rec.staff.role in ("champion", "principal")))
+                  approver=bool(rec.staff and rec.staff.role in ("champion", "principal")),
+                  school_id=rec.staff.school_id if rec.staff else None)
 
 
 class DbDirectory:
@@ -37,6 +39,7 @@ class DbDirectory:
                  hop_cache: HopCache, staff_id: int | None = None) -> None:
         self.session, self.cfg, self.store = session, cfg, store
         self.now, self.hop_cache, self.staff_id = now, hop_cache, staff_id
+        self.school_id: int | None = None  # the caller's school when the caller says it
         self.classes_for = cache(self._classes_for)  # type: ignore[method-assign]
         self.roster = cache(self._roster)  # type: ignore[method-assign]
 
@@ -46,6 +49,8 @@ class DbDirectory:
     @property
     def _school(self) -> int | None:
         """The caller's school (its week, governorate and hours decide the day)."""
+        if "_school_id" not in self.__dict__ and self.school_id is not None:
+            self.__dict__["_school_id"] = self.school_id  # from the caller (cached with it)
         if "_school_id" not in self.__dict__:
             person = self.session.get(Person, self.staff_id) if self.staff_id else None
             self.__dict__["_school_id"] = person.school_id if person else None
@@ -71,7 +76,8 @@ class DbDirectory:
     def _roster(self, class_id: int) -> Roster:
         def load() -> Roster:
             students, fingerprint = attendance.roster(self.session, class_id)
-            return Roster(class_id, students, fingerprint)
+            cls = self.session.get(SchoolClass, class_id)
+            return Roster(class_id, students, fingerprint, cls.name if cls else "")
 
         return roster_cache(class_id, load)
 

@@ -18,6 +18,7 @@ class Caller:
     opted_out: bool = False
     lang: str = "ar"
     approver: bool = False  # a principal or champion: decides adjustments (U3)
+    school_id: int | None = None  # a staff member's school (its week and hours decide the day)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Roster:
     class_id: int
     students: tuple[tuple[int, str], ...]  # (person id, display name)
     fingerprint: str  # changes when the list changes, so roll numbers never silently shift
+    name: str = ""  # the class's name, for screen titles ("" when not known)
 
     @property
     def size(self) -> int:
