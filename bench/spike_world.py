@@ -57,19 +57,24 @@ def granian_exe() -> str | None:
 
 
 def granian(app: str, port: int, env: dict[str, str], workers: int, threads: int,
-            backpressure: int | None = None) -> subprocess.Popen[bytes] | None:
+            backpressure: int | None = None, access_log: Path | None = None) -> subprocess.Popen[bytes] | None:
     """Serve `app` with granian's WSGI interface: `workers` processes x `threads` blocking threads.
 
     `backpressure`: requests a worker accepts at once (granian's default: its threads).
+    `access_log`: a file that gets each request's milliseconds, one a line (as gunicorn's).
     """
     exe = granian_exe()
     if exe is None:
         return None
     extra = ["--backpressure", str(backpressure)] if backpressure else []
+    out = subprocess.DEVNULL
+    if access_log is not None:
+        extra += ["--access-log", "--access-log-fmt", "%(dt_ms).0f"]
+        out = access_log.open("ab")  # type: ignore[assignment]
     return subprocess.Popen([exe, "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
                              "--workers", str(workers), "--blocking-threads", str(threads),
-                             "--no-ws", "--log-level", "warning", *extra, app],
-                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--no-ws", *extra, app],
+                            env=env, cwd=ROOT, stdout=out, stderr=subprocess.DEVNULL)
 
 
 def wrk(url: str, conns: int, seconds: int, phones: Path) -> dict[str, float]:
@@ -127,7 +132,7 @@ class World:
         port = free_port()
         env = env or self.env
         if kind == "granian":
-            proc = granian(app, port, env, workers, threads, backpressure)
+            proc = granian(app, port, env, workers, threads, backpressure, access_log)
         else:
             proc = gunicorn(app, port, env, workers, threads, access_log)
         if proc is None:
