@@ -17,6 +17,7 @@ from ussd.ports import (Caller, ClassInfo, CodeRefused, DelegationInfo, Found, G
                         PendingAdjustment, Roster, SupportItem)
 from ussd.cache import HopCache
 from ussd.cache import roster as roster_cache
+from ussd.cache import school_of
 from ussd.store import SessionStore
 
 MAX_CODE_FAILURES = 10  # per SIM per hour, across sessions: guessing a code stays hopeless
@@ -28,8 +29,7 @@ def caller_for(session: Session, msisdn: str) -> Caller:
     return Caller(msisdn=msisdn, staff_id=rec.staff.id if rec.staff else None,
                   staff_name=rec.staff.display_name if rec.staff else "",
                   guardian=bool(rec.guardian_of), opted_out=rec.opted_out, lang=rec.lang,
-                  approver=bool(rec.staff and rec.staff.role in ("champion", "principal")),
-                  school_id=rec.staff.school_id if rec.staff else None)
+                  approver=bool(rec.staff and rec.staff.role in ("champion", "principal")))
 
 
 class DbDirectory:
@@ -39,7 +39,6 @@ class DbDirectory:
                  hop_cache: HopCache, staff_id: int | None = None) -> None:
         self.session, self.cfg, self.store = session, cfg, store
         self.now, self.hop_cache, self.staff_id = now, hop_cache, staff_id
-        self.school_id: int | None = None  # the caller's school when the caller says it
         self.classes_for = cache(self._classes_for)  # type: ignore[method-assign]
         self.roster = cache(self._roster)  # type: ignore[method-assign]
 
@@ -49,11 +48,12 @@ class DbDirectory:
     @property
     def _school(self) -> int | None:
         """The caller's school (its week, governorate and hours decide the day)."""
-        if "_school_id" not in self.__dict__ and self.school_id is not None:
-            self.__dict__["_school_id"] = self.school_id  # from the caller (cached with it)
         if "_school_id" not in self.__dict__:
-            person = self.session.get(Person, self.staff_id) if self.staff_id else None
-            self.__dict__["_school_id"] = person.school_id if person else None
+            def load(staff_id: int) -> int | None:
+                person = self.session.get(Person, staff_id)
+                return person.school_id if person else None
+
+            self.__dict__["_school_id"] = school_of(self.staff_id, load) if self.staff_id else None
         return self.__dict__["_school_id"]  # type: ignore[no-any-return]
 
     def school_day(self) -> bool:

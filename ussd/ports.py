@@ -18,7 +18,6 @@ class Caller:
     opted_out: bool = False
     lang: str = "ar"
     approver: bool = False  # a principal or champion: decides adjustments (U3)
-    school_id: int | None = None  # a staff member's school (its week and hours decide the day)
 
 
 @dataclass(frozen=True)

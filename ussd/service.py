@@ -51,7 +51,6 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
         caller = hop_cache.caller(info.sim_ref, hop.msisdn, lambda: caller_for(session, hop.msisdn),
                                   directory.person_name, cached_caller)
         directory.staff_id = caller.staff_id  # the caller's school decides the day (calendar)
-        directory.school_id = caller.school_id if caller.staff_id else None
         state = saved if saved is not None else first_state(caller, resume)
         if len(inputs) < state.hops or (state.hops and _digest(inputs[:state.hops]) != state.digest):
             # A late or out-of-order request: show where the session is, change nothing.

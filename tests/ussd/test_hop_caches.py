@@ -17,7 +17,7 @@ DAY = date(2026, 11, 29)  # the suite's Sunday morning
 
 
 def test_a_governorate_closure_reaches_a_teacher_whose_caller_is_cached(teacher_phone, synced, runner) -> None:  # type: ignore[no-untyped-def]
-    """The caller cache carries the teacher's school: the day it decides is that school's day."""
+    """The teacher's school, kept in this process beside the cached caller, decides the day."""
     phone, teacher = teacher_phone
     assert "Attendance" in phone.dial()
     sim = msisdn_ref(synced.config.secret_key, phone.msisdn)
@@ -35,6 +35,20 @@ def test_a_governorate_closure_reaches_a_teacher_whose_caller_is_cached(teacher_
     assert synced.redis.exists(keys.caller(sim))
     phone.dial()
     assert "No school today" in phone.send("1")
+
+
+def test_a_caller_cached_by_another_release_is_still_read(teacher_phone, synced) -> None:  # type: ignore[no-untyped-def]
+    """Processes of two releases share Redis during a deploy or a rollback: a cached caller
+    with a field this release does not know is read, not a crash (a 500 on every hop)."""
+    import json
+
+    phone, _ = teacher_phone
+    assert "Attendance" in phone.dial()
+    sim = msisdn_ref(synced.config.secret_key, phone.msisdn)
+    cached = json.loads(synced.redis.get(keys.caller(sim)))
+    synced.redis.set(keys.caller(sim), json.dumps({**cached, "from_a_later_release": 7}), ex=60)
+    phone.dial()
+    assert "Absent" in phone.send("1") or "Choose class" in phone.last
 
 
 def test_a_taken_set_without_its_built_mark_is_rebuilt_from_sql(teacher_phone, synced) -> None:  # type: ignore[no-untyped-def]
