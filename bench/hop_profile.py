@@ -52,6 +52,23 @@ def _next_input(body: str) -> str:
 
 SCREENS: Counter[str] = Counter()  # first lines of the screens answered, to show the mix
 APP_CPU = [0.0]  # process seconds spent inside the app (not building the requests)
+HOP_CPU = [0.0]  # of which inside ussd.service.handle: the rest is the HTTP layer
+
+
+def _time_the_service() -> None:
+    """Count the CPU spent in ussd.service.handle, to split the HTTP layer from the hop."""
+    from ussd import service
+
+    handle = service.handle
+
+    def timed(hop, rt):  # type: ignore[no-untyped-def]
+        started = time.process_time()
+        try:
+            return handle(hop, rt)
+        finally:
+            HOP_CPU[0] += time.process_time() - started
+
+    service.handle = timed  # type: ignore[assignment]
 
 
 def _call(app, body: bytes) -> tuple[str, str]:  # type: ignore[no-untyped-def]
@@ -116,18 +133,22 @@ def main() -> None:
         from gateway.app import create_app
 
         app = create_app()
+        _time_the_service()
         phones = w.phones.read_text().split()
         play(app, phones, 500)  # warm: imports, caches, connections
-        cpu0, pg0, cmds0 = APP_CPU[0], _pg_counters(w.dsn), redis_commands(w.redis_url)
+        cpu0, hop0, pg0, cmds0 = APP_CPU[0], HOP_CPU[0], _pg_counters(w.dsn), redis_commands(w.redis_url)
         errors = play(app, phones, args.hops)
-        cpu1, pg1, cmds1 = APP_CPU[0], _pg_counters(w.dsn), redis_commands(w.redis_url)
+        cpu1, hop1, pg1, cmds1 = APP_CPU[0], HOP_CPU[0], _pg_counters(w.dsn), redis_commands(w.redis_url)
         diff = {k: cmds1[k] - cmds0.get(k, 0) for k in cmds1 if cmds1[k] != cmds0.get(k, 0)}
         diff["info"] = diff.get("info", 1) - 1
         per_cmd = {k: round(v / args.hops, 2) for k, v in sorted(diff.items(), key=lambda kv: -kv[1]) if v}
         print(f"hop profile: {args.hops} hops, {errors} errors; load average {os.getloadavg()[0]:.1f}")
         print(f"  CPU per hop {(cpu1 - cpu0) * 1000 / args.hops:.3f} ms (in-process, no server); "
               f"Redis commands per hop {sum(per_cmd.values()):.2f} {per_cmd}; "
-              f"PostgreSQL commits per hop {(pg1[0] - pg0[0]) / args.hops:.3f}", flush=True)
+              f"PostgreSQL commits per hop {(pg1[0] - pg0[0]) / args.hops:.3f}")
+        http = (cpu1 - cpu0) - (hop1 - hop0)
+        print(f"  of which the HTTP layer (outside ussd.service.handle) {http * 1000 / args.hops:.3f} ms "
+              f"({http / (cpu1 - cpu0):.0%})", flush=True)
         print(f"  screens (first line): {SCREENS.most_common(12)}")
         prof = cProfile.Profile(time.process_time)  # CPU, not waiting on Redis
         prof.enable()
