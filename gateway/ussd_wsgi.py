@@ -39,6 +39,10 @@ def _query_token(environ: dict[str, Any]) -> str:
 
 
 def _content_length(environ: dict[str, Any]) -> int | None:
+    """The declared length; None for a chunked body (its Content-Length, if any, is not
+    the body's: werkzeug ignores it too)."""
+    if environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked":
+        return None
     try:
         return max(0, int(environ["CONTENT_LENGTH"]))
     except (KeyError, ValueError):
