@@ -1,8 +1,9 @@
 """Benchmark capture first (R2): USSD p99 during a spike while an SMS backlog is sending.
 
-Sets up as bench/ussd_bench.py does (durable PostgreSQL, Redis, the sandbox SIS, a synced
-district with bound teacher SIMs, warmed caches) plus the operator simulator and an SMS
-backlog in the same database. Then three runs of the spike's peak (wrk, one connection
+Builds the spike's world (bench/spike_world.py: durable PostgreSQL, Redis, the sandbox SIS,
+a synced district with bound teacher SIMs, warmed caches) plus the operator simulator and
+an SMS backlog in the same database, and serves Hudoor on the server the capacity bench
+keeps (bench/capacity_bench.py KEPT_SERVER; `--server` to choose). Then three runs of the spike's peak (wrk, one connection
 per phone, whole teacher sessions):
 
 1. **alone** — no SMS work: the floor for this machine;
@@ -22,7 +23,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from datetime import date
@@ -31,14 +31,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ussd_bench import (  # noqa: E402
-    BIN, SUNDAY_MORNING, ServerTimes, _bind_teachers, _gunicorn, _pct, _wrk)
-from core import migrate  # noqa: E402
+from bench.capacity_bench import KEPT_SERVER, KEPT_THREADS, KEPT_WORKERS  # noqa: E402
+from bench.spike_world import BIN, World, stop, world, wrk  # noqa: E402
+from bench.ussd_bench import ServerTimes, _pct  # noqa: E402
 from core.config import Config  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 from digests import outbox  # noqa: E402
 from digests.outbox import Draft  # noqa: E402
-from tests.support.servers import PostgresCluster, RedisServer, free_port, wait_http  # noqa: E402
+from tests.support.servers import free_port, wait_http  # noqa: E402
 
 DAY = date(2026, 11, 29)
 CAPS = "vodafone=2000,orange=2000,etisalat=2000,we=2000"  # the senders, not the caps, are the limit
@@ -60,6 +60,15 @@ def _backlog(env: dict[str, str], n: int) -> None:
     rt.close()
 
 
+def _serve(w: World, args: argparse.Namespace, env: dict[str, str],
+           log: Path) -> tuple[str, subprocess.Popen[bytes] | None]:
+    log.touch()
+    url, proc = w.serve(args.server, args.workers, args.threads, env=env, access_log=log)
+    if proc is None:
+        raise SystemExit(f"{args.server} is not available here")
+    return url, proc
+
+
 def _run(label: str, app_url: str, access: ServerTimes, phones: Path, seconds: int, conns: int,
          sms_env: dict[str, str] | None, sim_url: str, senders: int) -> dict[str, float]:
     procs = []
@@ -73,7 +82,7 @@ def _run(label: str, app_url: str, access: ServerTimes, phones: Path, seconds: i
         time.sleep(2)
     sent0 = _sim_sent(sim_url)
     access.since_last()
-    r = _wrk(app_url, conns, seconds, phones)
+    r = wrk(app_url, conns, seconds, phones)
     times = access.since_last()
     sent1 = _sim_sent(sim_url)
     time.sleep(seconds / 2)  # after the spike: does SMS catch up?
@@ -94,39 +103,19 @@ def main() -> None:
     ap.add_argument("--schools", type=int, default=60)
     ap.add_argument("--seconds", type=int, default=12)
     ap.add_argument("--conns", type=int, default=32)
-    ap.add_argument("--workers", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--server", default=KEPT_SERVER, choices=("gunicorn", "granian"))
+    ap.add_argument("--workers", type=int, default=KEPT_WORKERS)
+    ap.add_argument("--threads", type=int, default=KEPT_THREADS)
     ap.add_argument("--senders", type=int, default=2)
     ap.add_argument("--backlog", type=int, default=200_000)
     args = ap.parse_args()
-    pg, rds = PostgresCluster.start(fast=False), RedisServer.start()
-    sandbox_port, off_port, on_port = free_port(), free_port(), free_port()
-    procs: list[subprocess.Popen[bytes]] = []
-    tmp = Path(tempfile.mkdtemp(prefix="hudoor-shed-"))
-    try:
-        url = pg.create_database("shed")
-        migrate.upgrade(url)
-        procs.append(subprocess.Popen(
-            [str(BIN / "hudoor"), "sandbox", "serve", "--district", "national", "--port",
-             str(sandbox_port), "--schools", str(args.schools), "--students", "400",
-             "--teachers", "24"], stdout=subprocess.DEVNULL))
-        wait_http(f"http://127.0.0.1:{sandbox_port}/v1/schools")
+    with world("shed", args.schools) as w:
         sim_port = free_port()
-        procs.append(subprocess.Popen(
-            [str(BIN / "hudoor"), "simulator", "serve", "--port", str(sim_port), "--caps", CAPS,
-             "--fail-share", "0", "--no-dlr"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        w.spawn("simulator", "serve", "--port", str(sim_port), "--caps", CAPS, "--fail-share", "0",
+                "--no-dlr")
         sim_url = f"http://127.0.0.1:{sim_port}"
         wait_http(sim_url + "/stats")
-        base = {k: v for k, v in os.environ.items() if not k.startswith("HUDOOR_")}
-        env = {**base, "HUDOOR_DATABASE_URL": url, "HUDOOR_REDIS_URL": rds.url,
-               "HUDOOR_VAR_DIR": str(tmp), "HUDOOR_UPSTREAM_URL": f"http://127.0.0.1:{sandbox_port}",
-               "HUDOOR_USSD_CALLBACK_TOKEN": "bench", "HUDOOR_FAKE_NOW": SUNDAY_MORNING}
-        subprocess.run([str(BIN / "hudoor"), "sync", "full"], env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        phones = tmp / "phones"
-        phones.write_text("\n".join(_bind_teachers(url)) + "\n")
-        subprocess.run([str(BIN / "hudoor"), "ussd-warm"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        env, phones, tmp = w.env, w.phones, w.tmp
         sms_env = {**env, "HUDOOR_SMS_PROVIDER": "africastalking", "HUDOOR_AT_BASE_URL": sim_url,
                    "HUDOOR_OPERATOR_CAPS": CAPS, "HUDOOR_QUIET_START_HOUR": "0",
                    "HUDOOR_QUIET_END_HOUR": "0", "HUDOOR_SMS_URGENT_SHARE": "0"}
@@ -134,33 +123,23 @@ def main() -> None:
         _backlog(sms_env, args.backlog)
         off_log, on_log = tmp / "off.log", tmp / "on.log"
         never = {**env, "HUDOOR_SHED_HOPS_PER_SECOND": "0", "HUDOOR_SHED_SLOW_MS": "1e9"}
-        procs.append(_gunicorn("wsgi:app", off_port, never, args.workers, args.threads, off_log))
-        procs.append(_gunicorn("wsgi:app", on_port, env, args.workers, args.threads, on_log))
-        wait_http(f"http://127.0.0.1:{off_port}/healthz", timeout=180)  # a busy machine starts slowly
-        wait_http(f"http://127.0.0.1:{on_port}/healthz", timeout=180)
+        off_url, off_proc = _serve(w, args, never, off_log)
+        on_url, on_proc = _serve(w, args, env, on_log)
         off, on = ServerTimes(off_log), ServerTimes(on_log)
         print(f"shedding bench: {args.schools} schools, {len(phones.read_text().split())} phones, "
               f"{args.conns} connections x {args.seconds} s; {args.senders} senders on a "
-              f"{args.backlog:,}-SMS backlog; load average {os.getloadavg()[0]:.1f} on "
+              f"{args.backlog:,}-SMS backlog; {args.server} {args.workers} x {args.threads}; load average {os.getloadavg()[0]:.1f} on "
               f"{os.cpu_count()} cores", flush=True)
         print(f"  {'run':<20} {'hops/s':>8} {'server p50':>10} {'server p99':>10} "
               f"{'client p99':>10} {'SMS/s spike':>10} {'SMS/s after':>10}   (ms)")
-        alone = _run("alone", f"http://127.0.0.1:{on_port}", on, phones, args.seconds, args.conns,
+        alone = _run("alone", on_url, on, phones, args.seconds, args.conns,
                      None, sim_url, args.senders)
-        unshed = _run("SMS, no shedding", f"http://127.0.0.1:{off_port}", off, phones,
+        unshed = _run("SMS, no shedding", off_url, off, phones,
                       args.seconds, args.conns, sms_env, sim_url, args.senders)
-        shed = _run("SMS, shedding", f"http://127.0.0.1:{on_port}", on, phones, args.seconds,
+        shed = _run("SMS, shedding", on_url, on, phones, args.seconds,
                     args.conns, sms_env, sim_url, args.senders)
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        rds.stop()
-        pg.stop()
+        stop(off_proc)
+        stop(on_proc)
     ratio = shed["server_p99"] / alone["server_p99"] if alone["server_p99"] else float("nan")
     print(f"  with shedding: server p99 {shed['server_p99']:.1f} ms (target <= {TARGET_P99_MS:.0f})"
           f" [{'OK' if shed['server_p99'] <= TARGET_P99_MS else 'OVER'}], "

@@ -1,8 +1,8 @@
 """Benchmark the USSD callback under a morning-spike load of complete teacher sessions.
 
-Starts its own PostgreSQL cluster (durable), Redis and the sandbox SIS, syncs a district,
-binds every teacher's SIM, warms the hop caches as the scheduler does before the first
-bell, then serves the app with gunicorn and drives it with wrk:
+Builds the spike's world (bench/spike_world.py: durable PostgreSQL, Redis, the sandbox SIS,
+a synced district, every teacher's SIM bound, the hop caches warmed as the scheduler does
+before the first bell), then serves the app with gunicorn and drives it with wrk:
 one connection per phone, each running whole sessions (dial, attendance, class, two
 absentees, confirm — or late arrivals when the class is already taken). The load ramps
 up, holds at the peak, and decays. The same peak is then run against the honest bare hop
@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,26 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import select  # noqa: E402
+from bench.spike_world import BARE_APP, stop, world, wrk  # noqa: E402
 
-from core import migrate  # noqa: E402
-from core.db import make_engine, make_sessionmaker  # noqa: E402
-from core.models import Contact, ContactKind, Person, Role  # noqa: E402
-from tests.support.servers import PostgresCluster, RedisServer, free_port, wait_http  # noqa: E402
-
-BIN = Path(sys.executable).parent
 SPIKE = [2, 4, 8, 16, 24, 32, 32, 32, 24, 16, 8, 4]  # connections per phase: ramp, hold, decay
-SUNDAY_MORNING = "2026-11-29T08:00:00+02:00"
-
-
-def _gunicorn(app: str, port: int, env: dict[str, str], workers: int, threads: int,
-              access_log: Path | None = None) -> subprocess.Popen[bytes]:
-    log = ["--access-logfile", str(access_log), "--access-logformat", "%(M)s"] if access_log else []
-    return subprocess.Popen(
-        [str(BIN / "gunicorn"), "-w", str(workers), "-k", "gthread", "--threads", str(threads),
-         "-b", f"127.0.0.1:{port}", "--keep-alive", "30", "--log-level", "warning",
-         "--control-socket", str(Path(tempfile.gettempdir()) / f"gunicorn-{port}.ctl"), *log, app],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
 class ServerTimes:
@@ -64,38 +44,6 @@ class ServerTimes:
 
 def _pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(p / 100 * len(values)))] if values else float("nan")
-
-
-def _wrk(url: str, conns: int, seconds: int, phones: Path) -> dict[str, float]:
-    out = subprocess.run(
-        ["wrk", "-t", str(conns), "-c", str(conns), "-d", f"{seconds}s", "--latency", "-s",
-         str(ROOT / "bench/ussd_sessions.lua"), url, "--", str(phones), str(conns), "/at/ussd?token=bench"],
-        capture_output=True, text=True, check=True).stdout
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-
-    def pct(p: str) -> float:
-        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
-        if not m:
-            return float("nan")
-        value, unit = float(m.group(1)), m.group(2)
-        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
-
-    lua = dict(re.findall(r"(\w+)=(\d+)", (re.search(r"LUA (.*)", out) or [""])[0]))
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {"rate": rate, "p50": pct("50"), "p99": pct("99"), "sessions": float(lua.get("ends", 0)),
-            "errors": float(non2xx.group(1)) if non2xx else 0.0}
-
-
-def _bind_teachers(url: str) -> list[str]:
-    """Give every teacher a bound SIM, as activation over USSD would (setup, not measured)."""
-    engine = make_engine(url)
-    with make_sessionmaker(engine)() as s, s.begin():
-        teachers = s.scalars(select(Person.id).where(Person.role == Role.TEACHER.value)).all()
-        msisdns = [f"+2010{7000000 + i:08d}" for i in range(len(teachers))]
-        s.add_all(Contact(person_id=pid, msisdn=m, kind=ContactKind.STAFF.value)
-                  for pid, m in zip(teachers, msisdns))
-    engine.dispose()
-    return msisdns
 
 
 def _session_bytes(redis_url: str) -> float:
@@ -124,35 +72,14 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=3)
     ap.add_argument("--threads", type=int, default=4)
     args = ap.parse_args()
-    pg, rds = PostgresCluster.start(fast=False), RedisServer.start()
-    sandbox_port, app_port, bare_port = free_port(), free_port(), free_port()
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        url = pg.create_database("ussd")
-        migrate.upgrade(url)
-        procs.append(subprocess.Popen(
-            [str(BIN / "hudoor"), "sandbox", "serve", "--district", "national", "--port", str(sandbox_port),
-             "--schools", str(args.schools), "--students", "400", "--teachers", "24"],
-            stdout=subprocess.DEVNULL))
-        wait_http(f"http://127.0.0.1:{sandbox_port}/v1/schools")
-        env = {**os.environ, "HUDOOR_DATABASE_URL": url, "HUDOOR_REDIS_URL": rds.url,
-               "HUDOOR_UPSTREAM_URL": f"http://127.0.0.1:{sandbox_port}",
-               "HUDOOR_USSD_CALLBACK_TOKEN": "bench", "HUDOOR_FAKE_NOW": SUNDAY_MORNING}
-        subprocess.run([str(BIN / "hudoor"), "sync", "full"], env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        phones = Path(tempfile.mkstemp(prefix="hudoor-phones-")[1])
-        phones.write_text("\n".join(_bind_teachers(url)) + "\n")
-        # As production's scheduler does before the first bell (gateway/schedule.py).
-        subprocess.run([str(BIN / "hudoor"), "ussd-warm"], env=env, check=True, stdout=subprocess.DEVNULL)
+    procs = []
+    with world("ussd", args.schools) as w:
+        phones = w.phones
         access = Path(tempfile.mkstemp(prefix="hudoor-access-")[1])
         server_times = ServerTimes(access)
-        procs.append(_gunicorn("wsgi:app", app_port, env, args.workers, args.threads, access))
-        from bench.bare_app import create_table
-        from core.drill.backup import libpq
-
-        create_table(libpq(url)[0])
-        procs.append(_gunicorn("bench.bare_app:app", bare_port, env, args.workers, args.threads))
-        wait_http(f"http://127.0.0.1:{app_port}/healthz")
+        app_url, app = w.serve("gunicorn", args.workers, args.threads, access_log=access)
+        bare_url, bare_proc = w.serve("gunicorn", args.workers, args.threads, app=BARE_APP)
+        procs += [app, bare_proc]
         time.sleep(1)
         print(f"ussd bench: {args.schools} schools, {len(phones.read_text().split())} teachers with a bound SIM; "
               f"gunicorn {args.workers} workers x {args.threads} threads (gthread); wrk one connection per phone",
@@ -162,7 +89,7 @@ def main() -> None:
         phases = []
         server_times.since_last()
         for i, conns in enumerate(SPIKE):
-            r = _wrk(f"http://127.0.0.1:{app_port}", conns, args.phase_seconds, phones)
+            r = wrk(app_url, conns, args.phase_seconds, phones)
             times = server_times.since_last()
             r["server_p50"], r["server_p99"] = _pct(times, 50), _pct(times, 99)
             phases.append((conns, r))
@@ -174,15 +101,10 @@ def main() -> None:
         peak_rate = sum(r["rate"] for r in peak) / len(peak)
         peak_p99 = max(r["p99"] for r in peak)
         peak_server_p99 = max(r["server_p99"] for r in peak)
-        bare = _wrk(f"http://127.0.0.1:{bare_port}", peak_conns, args.phase_seconds * 2, phones)
-        per_session = _session_bytes(rds.url)
-    finally:
+        bare = wrk(bare_url, peak_conns, args.phase_seconds * 2, phones)
+        per_session = _session_bytes(w.redis_url)
         for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(20)
-        rds.stop()
-        pg.stop()
+            stop(p)
     share = peak_rate / bare["rate"] if bare["rate"] else 0
     rows = [
         ("hops/s at peak (mean of hold phases)", f"{peak_rate:,.0f}", ">= 1,000", peak_rate >= 1000),

@@ -49,7 +49,7 @@ function response(status, headers, body)
   if #inputs >= 12 then new_session(); return end
   local nxt = "1"
   if has(body, "اختر الفصل") then nxt = "1"
-  elseif has(body, "الغائبون؟") then nxt = "0103"
+  elseif has(body, "الغياب: ") or has(body, "الغائبون؟") then nxt = "0103"
   elseif has(body, "غياب ") and has(body, "1 تأكيد") then nxt = "1"
   elseif has(body, "سُجّل حضور اليوم") then nxt = "1"
   elseif has(body, "المتأخرون؟") then nxt = "02"

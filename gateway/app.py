@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.config import ROOT, Config
 from core.runtime import Runtime
+from gateway.ussd_wsgi import UssdDispatch
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -31,11 +32,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
                       MAX_CONTENT_LENGTH=cfg.max_body_bytes)  # chunked and multipart bodies too
     app.config.update(test_config)
     app.extensions["hudoor"] = runtime
-    if cfg.trusted_proxies:
-        # Behind N proxies the client is the N-th address from the right of X-Forwarded-For;
-        # anything further left was written by the client and is not trusted.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg.trusted_proxies)  # type: ignore[method-assign]
-
     # api_gate, api_records, api_assessments, api_tickets, api_bulk and api_support add their
     # routes to api.bp when imported
     from gateway import (api, api_assessments, api_bulk, api_gate, api_records,  # noqa: F401
@@ -59,5 +55,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from gateway.console import console_bp
 
     app.register_blueprint(console_bp)
+    # USSD hops are answered below Flask (decision 0036); wrapped here, so the test client,
+    # gunicorn and granian all reach the same callable.
+    app.wsgi_app = UssdDispatch(app, app.wsgi_app)  # type: ignore[method-assign]
+    if cfg.trusted_proxies:
+        # Behind N proxies the client is the N-th address from the right of X-Forwarded-For;
+        # anything further left was written by the client and is not trusted. Outermost, so
+        # the USSD dispatcher's allow-list check sees the forwarded address too.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=cfg.trusted_proxies)  # type: ignore[method-assign]
     return app
 

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 
 from flask import Response, current_app, request
 
+from core.config import Config
 from core.runtime import runtime_of
 
 PREFIX = "/at/"
 CALLBACKS = ("ussd", "delivery-reports", "inbound")  # each has its own HUDOOR_*_CALLBACK_TOKEN
 TOKEN_HEADER = "X-Hudoor-Token"  # preferred: a header stays out of access logs
+FORBIDDEN = "forbidden"
 
 
 def token_ok(given: str, expected: str) -> bool:
@@ -53,18 +55,22 @@ def body_within_limit() -> Response | None:
     return None
 
 
+def allowed(cfg: Config, name: str, remote: str | None, given: str) -> bool:
+    """Tell whether callback `name` may be answered: the caller's address is on the
+    allow-list and `given` is that callback's own token (header, else `?token=`)."""
+    return source_allowed(remote, cfg.callback_networks) and token_ok(given, cfg.callback_token(name))
+
+
 def guard() -> Response | None:
-    """Refuse a callback from outside the allow-list or without its own token (403)."""
+    """Refuse a callback from outside the allow-list or without its own token (403).
+
+    The Flask side of the check; gateway/ussd_wsgi.py makes the same `allowed` call for the
+    USSD hops it answers below Flask.
+    """
     if not request.path.startswith(PREFIX):
         return None
-    cfg = runtime_of(current_app).config
-    if not source_allowed(request.remote_addr, cfg.callback_networks):
-        return _forbidden()
     given = request.headers.get(TOKEN_HEADER) or request.args.get("token", "")
-    if not token_ok(given, cfg.callback_token(request.path[len(PREFIX):])):
-        return _forbidden()
+    if not allowed(runtime_of(current_app).config, request.path[len(PREFIX):],
+                   request.remote_addr, given):
+        return Response(FORBIDDEN, status=403, mimetype="text/plain")
     return None
-
-
-def _forbidden() -> Response:
-    return Response("forbidden", status=403, mimetype="text/plain")

@@ -49,17 +49,13 @@ def parse_hop(payload: Any) -> dict[str, str] | None:
 
 @bp.post("/dev/phone/hop")
 def hop() -> tuple[Response, int]:
-    """Run one hop through the real `/at/ussd` view and answer `{kind, text}` as JSON."""
+    """Run one hop through the real `/at/ussd` hop and answer `{kind, text}` as JSON."""
     form = parse_hop(request.get_json(silent=True))
     if form is None:
         return _error("expected JSON {sessionId, phoneNumber, networkCode, text}, all strings", 400)
-    # The same view AT calls (past its token guard): no second copy of validation or flows.
-    with current_app.test_request_context(
-            "/at/ussd", method="POST", data=form,
-            environ_base={"REMOTE_ADDR": request.remote_addr or ""}):
-        resp = ussd.at_ussd()
-    body = resp.get_data(as_text=True)
-    if resp.status_code != 200:
-        return _error(body, resp.status_code)
+    # The same hop AT's callback runs (past its token guard): no second copy of validation or flows.
+    status, body = ussd.answer(runtime_of(current_app), form, current_app.logger)
+    if status != 200:
+        return _error(body, status)
     kind, _sep, text = body.partition(" ")
     return jsonify(kind=kind, text=text), 200

@@ -9,6 +9,7 @@ the cached caller is ids and flags; names stay in this process (rosters, staff n
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 import time
 from datetime import date
 from typing import Callable
@@ -25,8 +26,11 @@ ROSTER_TTL = 60.0
 _ROSTERS: dict[int, tuple[float, Roster]] = {}
 _ROSTERS_MAX = 20_000
 _NAMES: dict[int, tuple[float, str]] = {}  # staff id -> (expiry, display name), this process only
+_SCHOOLS: dict[int, tuple[float, int | None]] = {}  # staff id -> (expiry, school id), this process only
 _UNFETCHED = object()
 _PRIVATE = ("msisdn", "staff_name")  # never written to Redis
+# What this release reads of a cached caller: a field another release wrote is left alone.
+_CALLER_FIELDS = frozenset(f.name for f in fields(Caller)) - set(_PRIVATE)
 
 
 def caller_value(caller: Caller) -> str:
@@ -47,16 +51,37 @@ def staff_name(staff_id: int, load: Callable[[int], str]) -> str:
     return name
 
 
-# The cached class list and each class's taken-today flag in one round trip.
+def school_of(staff_id: int, load: Callable[[int], int | None]) -> int | None:
+    """Return a staff member's school from this process's cache (loaded once a minute).
+
+    Its week and hours decide the day on every staff hop; kept here, not in the cached
+    caller, so a process of the previous release still reads the caller Redis holds.
+    """
+    now = time.monotonic()
+    hit = _SCHOOLS.get(staff_id)
+    if hit and hit[0] > now:
+        return hit[1]
+    if len(_SCHOOLS) > _ROSTERS_MAX:
+        _SCHOOLS.clear()
+    school = load(staff_id)
+    _SCHOOLS[staff_id] = (now + CALLER_TTL, school)
+    return school
+
+
+# The cached class list and each class's taken-today flag in one round trip and two
+# commands: the taken set always holds the member 0 once built (see `classes`), so one
+# SMISMEMBER answers "is the set there" (0) and every class's flag together.
 _CLASSES_LUA = """
 local raw = redis.call('GET', KEYS[1])
-local ready = redis.call('EXISTS', KEYS[2])
-local flags = {}
-if raw and ready == 1 then
-  for i, c in ipairs(cjson.decode(raw)) do
-    flags[i] = redis.call('SISMEMBER', KEYS[2], c[1])
-  end
+if not raw then
+  return {false, redis.call('SISMEMBER', KEYS[2], 0), {}}
 end
+local ids = {0}
+for i, c in ipairs(cjson.decode(raw)) do
+  ids[i + 1] = c[1]
+end
+local flags = redis.call('SMISMEMBER', KEYS[2], unpack(ids))
+local ready = table.remove(flags, 1)
 return {raw, ready, flags}
 """
 
@@ -77,7 +102,7 @@ class HopCache:
         if raw is _UNFETCHED:
             raw = self.conn.get(keys.caller(sim_ref))
         if raw:
-            data = {k: v for k, v in json.loads(raw).items() if k not in _PRIVATE}
+            data = {k: v for k, v in json.loads(raw).items() if k in _CALLER_FIELDS}
             staff_id = data.get("staff_id")
             return Caller(msisdn=msisdn, staff_name=staff_name(staff_id, name_of) if staff_id else "",
                           **data)
@@ -106,7 +131,7 @@ class HopCache:
                 [[c.id, c.name, c.size, False, c.delegated] for c in rows]), ex=CLASSES_TTL)
         if not rows:
             return rows
-        if not taken_ready:  # first use today, or Redis was wiped: rebuild
+        if not taken_ready:  # first use today, or Redis was wiped: rebuild (0 marks it built)
             pipe = self.conn.pipeline()
             pipe.sadd(taken_key, 0, *load_taken())
             pipe.expire(taken_key, TAKEN_TTL)

@@ -10,12 +10,14 @@ from sqlalchemy.orm import Session
 from core import (adjustments, assessments, attendance, calendar, calendar_store, codes, contacts,
                   delegation, privacy, support_access)
 from core.config import Config
-from core.models import AttendanceAdjustment, CentralStaff, CodeKind, Person, SupportGrant
+from core.models import (AttendanceAdjustment, CentralStaff, CodeKind, Person, SchoolClass,
+                         SupportGrant)
 from core.pseudonyms import msisdn_ref
 from ussd.ports import (Caller, ClassInfo, CodeRefused, DelegationInfo, Found, GuardianSummary,
                         PendingAdjustment, Roster, SupportItem)
 from ussd.cache import HopCache
 from ussd.cache import roster as roster_cache
+from ussd.cache import school_of
 from ussd.store import SessionStore
 
 MAX_CODE_FAILURES = 10  # per SIM per hour, across sessions: guessing a code stays hopeless
@@ -47,8 +49,11 @@ class DbDirectory:
     def _school(self) -> int | None:
         """The caller's school (its week, governorate and hours decide the day)."""
         if "_school_id" not in self.__dict__:
-            person = self.session.get(Person, self.staff_id) if self.staff_id else None
-            self.__dict__["_school_id"] = person.school_id if person else None
+            def load(staff_id: int) -> int | None:
+                person = self.session.get(Person, staff_id)
+                return person.school_id if person else None
+
+            self.__dict__["_school_id"] = school_of(self.staff_id, load) if self.staff_id else None
         return self.__dict__["_school_id"]  # type: ignore[no-any-return]
 
     def school_day(self) -> bool:
@@ -71,7 +76,8 @@ class DbDirectory:
     def _roster(self, class_id: int) -> Roster:
         def load() -> Roster:
             students, fingerprint = attendance.roster(self.session, class_id)
-            return Roster(class_id, students, fingerprint)
+            cls = self.session.get(SchoolClass, class_id)
+            return Roster(class_id, students, fingerprint, cls.name if cls else "")
 
         return roster_cache(class_id, load)
 

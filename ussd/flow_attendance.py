@@ -24,10 +24,17 @@ def _classes(c: Ctx) -> list[ClassInfo]:
 
 
 def _class(c: Ctx) -> ClassInfo:
+    """The class being marked, for its title and size (no taken flag: a title needs none).
+
+    The roster (cached in this process, as the roll numbers are) carries the name, so a
+    marking hop reads no class list from Redis; a roster without a name falls back to it.
+    """
+    roster = c.directory.roster(c.state.class_id)
+    if roster.name and c.caller.staff_id is not None:
+        return ClassInfo(c.state.class_id, roster.name, roster.size)
     for cls in _classes(c):
         if cls.id == c.state.class_id:
             return cls
-    roster = c.directory.roster(c.state.class_id)
     return ClassInfo(c.state.class_id, "?", roster.size)
 
 

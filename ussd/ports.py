@@ -36,6 +36,7 @@ class Roster:
     class_id: int
     students: tuple[tuple[int, str], ...]  # (person id, display name)
     fingerprint: str  # changes when the list changes, so roll numbers never silently shift
+    name: str = ""  # the class's name, for screen titles ("" when not known)
 
     @property
     def size(self) -> int:

@@ -38,13 +38,18 @@ class State:
     owner: str = ""  # keyed tag of the MSISDN that opened the session (core.pseudonyms.msisdn_ref)
 
     def with_(self, **changes: Any) -> "State":
-        return replace(self, **changes)
+        """Return a copy with `changes` (a hop makes several: copied, not rebuilt field by field)."""
+        if not changes.keys() <= _DEFAULTS.keys():
+            return replace(self, **changes)  # raises the usual TypeError for an unknown field
+        new = object.__new__(State)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
 
     def encode(self) -> bytes:
         """Return the compact JSON form, omitting defaults."""
-        default = State()
-        data = {_WIRE[f.name]: (list(v) if isinstance(v, tuple) else v)
-                for f in fields(self) if (v := getattr(self, f.name)) != getattr(default, f.name)}
+        data = {_WIRE[k]: (list(v) if isinstance(v, tuple) else v)
+                for k, v in self.__dict__.items() if v != _DEFAULTS[k]}
         raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
         if len(raw) > MAX_BYTES:
             raise ValueError(f"session state is {len(raw)} bytes, over {MAX_BYTES}")
@@ -64,3 +69,4 @@ class State:
             return cls()
 
 
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(State)}

@@ -1,0 +1,168 @@
+"""Where a USSD hop's CPU goes: the real app in-process, whole teacher sessions, cProfile.
+
+Builds the spike's world (bench/spike_world.py), then plays the sessions bench/ussd_sessions.lua
+plays (dial, attendance, class, two absentees, confirm; late arrivals once a class is taken)
+through the real app's WSGI callable — no server, no network, so the picture
+is deterministic. Prints CPU ms per hop (process time), Redis commands per hop (INFO
+commandstats) and PostgreSQL commits per hop, then the profile's top functions by their
+own and cumulative time, and the shares of a hop's CPU by area.
+
+    .venv/bin/python bench/hop_profile.py --schools 4 --hops 4000
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.capacity_bench import _pg_counters, redis_commands  # noqa: E402
+from bench.spike_world import world  # noqa: E402
+
+AREAS = (  # (label, substring of a profiled file's path); first match wins
+    ("werkzeug/flask request", ("werkzeug", "flask")),
+    ("redis client", ("redis/",)),
+    ("sqlalchemy + psycopg", ("sqlalchemy", "psycopg")),
+    ("phonenumbers", ("phonenumbers",)),
+    ("babel / gettext", ("babel", "gettext")),
+    ("json", ("json/",)),
+    ("ussd/", ("/ussd/",)),
+    ("core/", ("/core/",)),
+    ("gateway/", ("/gateway/",)),
+)
+
+
+def _next_input(body: str) -> str:
+    for needle, answer in (("اختر الفصل", "1"), ("الغياب: ", "0103"), ("الغائبون؟", "0103"), ("سُجّل حضور اليوم", "1"),
+                           ("المتأخرون؟", "02"), ("تأخير: ", "1")):
+        if needle in body:
+            return answer
+    return "1"
+
+
+SCREENS: Counter[str] = Counter()  # first lines of the screens answered, to show the mix
+APP_CPU = [0.0]  # process seconds spent inside the app (not building the requests)
+HOP_CPU = [0.0]  # of which inside ussd.service.handle: the rest is the HTTP layer
+
+
+def _time_the_service() -> None:
+    """Count the CPU spent in ussd.service.handle, to split the HTTP layer from the hop."""
+    from ussd import service
+
+    handle = service.handle
+
+    def timed(hop, rt):  # type: ignore[no-untyped-def]
+        started = time.process_time()
+        try:
+            return handle(hop, rt)
+        finally:
+            HOP_CPU[0] += time.process_time() - started
+
+    service.handle = timed  # type: ignore[assignment]
+
+
+def _call(app, body: bytes) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """Call the WSGI app as a server would (a plain environ, no test client on the profile)."""
+    status: list[str] = []
+    environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/at/ussd", "QUERY_STRING": "token=bench",
+               "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
+               "REMOTE_ADDR": "127.0.0.1", "CONTENT_TYPE": "application/x-www-form-urlencoded",
+               "CONTENT_LENGTH": str(len(body)), "HTTP_HOST": "127.0.0.1:8000",
+               "wsgi.input": io.BytesIO(body), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+               "wsgi.version": (1, 0), "wsgi.multithread": True, "wsgi.multiprocess": True,
+               "wsgi.run_once": False}
+    chunks = app(environ, lambda s, h, exc=None: status.append(s))
+    text = b"".join(chunks).decode()
+    getattr(chunks, "close", lambda: None)()
+    return status[0], text
+
+
+def play(app, phones: list[str], hops: int) -> int:  # type: ignore[no-untyped-def]
+    """Play whole sessions round the phones until `hops` hops are answered; return errors."""
+    errors, done, n = 0, 0, 0
+    while done < hops:
+        phone = phones[n % len(phones)]
+        sid, inputs = f"prof-{n}-{time.monotonic_ns()}", []
+        n += 1
+        while done < hops and len(inputs) < 12:
+            body = urlencode({"sessionId": sid, "serviceCode": "*384*22#", "phoneNumber": phone,
+                              "networkCode": "60202", "text": "*".join(inputs)})
+            encoded = body.encode()
+            started = time.process_time()
+            status, text = _call(app, encoded)
+            APP_CPU[0] += time.process_time() - started
+            done += 1
+            SCREENS[text.split("\n")[0][:30]] += 1
+            if not status.startswith("200"):
+                errors += 1
+                break
+            if text.startswith("END"):
+                break
+            inputs.append(_next_input(text))
+    return errors
+
+
+def _areas(stats: pstats.Stats) -> dict[str, float]:
+    own: dict[str, float] = {}
+    total = 0.0
+    for (path, _line, _name), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():  # type: ignore[attr-defined]
+        total += tt
+        label = next((lab for lab, subs in AREAS if any(s in path for s in subs)), "other (stdlib, builtins)")
+        own[label] = own.get(label, 0.0) + tt
+    return {k: v / total for k, v in sorted(own.items(), key=lambda kv: -kv[1])}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--schools", type=int, default=4)
+    ap.add_argument("--hops", type=int, default=4000)
+    ap.add_argument("--top", type=int, default=40)
+    args = ap.parse_args()
+    with world("hopprofile", args.schools, extra_env={"HUDOOR_SHED_HOPS_PER_SECOND": "0"}) as w:
+        os.environ.update(w.env)
+        from gateway.app import create_app
+
+        app = create_app()
+        _time_the_service()
+        phones = w.phones.read_text().split()
+        play(app, phones, 500)  # warm: imports, caches, connections
+        cpu0, hop0, pg0, cmds0 = APP_CPU[0], HOP_CPU[0], _pg_counters(w.dsn), redis_commands(w.redis_url)
+        errors = play(app, phones, args.hops)
+        cpu1, hop1, pg1, cmds1 = APP_CPU[0], HOP_CPU[0], _pg_counters(w.dsn), redis_commands(w.redis_url)
+        diff = {k: cmds1[k] - cmds0.get(k, 0) for k in cmds1 if cmds1[k] != cmds0.get(k, 0)}
+        diff["info"] = diff.get("info", 1) - 1
+        per_cmd = {k: round(v / args.hops, 2) for k, v in sorted(diff.items(), key=lambda kv: -kv[1]) if v}
+        print(f"hop profile: {args.hops} hops, {errors} errors; load average {os.getloadavg()[0]:.1f}")
+        print(f"  CPU per hop {(cpu1 - cpu0) * 1000 / args.hops:.3f} ms (in-process, no server); "
+              f"Redis commands per hop {sum(per_cmd.values()):.2f} {per_cmd}; "
+              f"PostgreSQL commits per hop {(pg1[0] - pg0[0]) / args.hops:.3f}")
+        http = (cpu1 - cpu0) - (hop1 - hop0)
+        print(f"  of which the HTTP layer (outside ussd.service.handle) {http * 1000 / args.hops:.3f} ms "
+              f"({http / (cpu1 - cpu0):.0%})", flush=True)
+        print(f"  screens (first line): {SCREENS.most_common(12)}")
+        prof = cProfile.Profile(time.process_time)  # CPU, not waiting on Redis
+        prof.enable()
+        play(app, phones, args.hops)
+        prof.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out)
+    stats.sort_stats("tottime").print_stats(args.top)
+    stats.sort_stats("cumulative").print_stats(args.top)
+    print(out.getvalue())
+    print("shares of a hop's CPU (own time, profiled):")
+    for label, share in _areas(stats).items():
+        print(f"  {label:<28} {share:6.1%}")
+
+
+if __name__ == "__main__":
+    main()
