@@ -55,13 +55,13 @@ class LoopSender(Sender):
 
     def run_once(self) -> float:
         """Book, send and record one round; return seconds to wait (0: call again at once)."""
-        return asyncio.run(self._once())
+        return _run(self._once())
 
     def run(self, *, until_idle: bool = False, stop_after: float | None = None,
             grace: timedelta | None = None) -> SendStats:
         """Send rounds back to back; stop when nothing is due (until_idle) or after stop_after s."""
         favour_latency()
-        asyncio.run(self._loop(until_idle, stop_after, grace))
+        _run(self._loop(until_idle, stop_after, grace))
         return self.stats
 
     async def _db_call(self, fn: Any, *args: Any) -> Any:
@@ -176,3 +176,17 @@ async def _drain(rounds: set[asyncio.Task[None]]) -> None:
     """Return once every round handed over is sent and recorded."""
     while rounds:
         await asyncio.gather(*list(rounds))
+
+
+def _run(coro: Any) -> Any:
+    """Run `coro` on a loop of its own; on a thread of its own when this thread has one running.
+
+    A caller that already runs an event loop (a browser driver, an async job runner) cannot
+    nest asyncio.run; the sender's loop then runs beside it and the caller waits for it.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sms-loop") as pool:
+        return pool.submit(asyncio.run, coro).result()

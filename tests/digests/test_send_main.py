@@ -34,3 +34,28 @@ def test_hudoor_digests_send_runs_the_event_loop_sender(runtime, simulator) -> N
     stats = json.loads(out.stdout.strip().splitlines()[-1])
     assert stats["accepted"] == 40 and "plan" in stats["sql_cpu"]  # SQL ran on its thread
     assert sim.network.stats()["accepted"] == 40
+
+
+def test_a_caller_with_its_own_event_loop_can_still_send(runtime) -> None:  # type: ignore[no-untyped-def]
+    # A browser driver or an async job runner already runs a loop in this thread; the
+    # sender's loop must run beside it rather than refuse (asyncio.run cannot nest).
+    import asyncio
+
+    from digests.providers.console import ConsoleProvider
+    from digests.services import build_sender
+
+    runtime.config = runtime.config.with_overrides(quiet_start_hour=0, quiet_end_hour=0)
+    with runtime.sessions() as s, s.begin():
+        outbox.enqueue(s, [outbox.Draft("daily_digest", runtime.today(), f"+2010{i:08d}", "ar",
+                                        f"حضور {i}") for i in range(5)], runtime.clock())
+    provider = ConsoleProvider()
+    sender = build_sender(runtime, provider, threads=2)
+
+    async def inside_a_running_loop() -> None:
+        sender.run(until_idle=True, stop_after=60)
+
+    try:
+        asyncio.run(inside_a_running_loop())
+    finally:
+        sender.close()
+    assert sorted(m.msisdn for m in provider.sent) == [f"+2010{i:08d}" for i in range(5)]
