@@ -211,7 +211,7 @@ def caps_run(caps_text: str, seconds: float, threads: int, senders: int, guard_m
             sim_cpu = sim.cpu_seconds()
             said: list[dict] = []
             wall, sender_cpu = _senders(env, senders, ["--seconds", str(seconds), "--threads",
-                                                       str(threads), "--pooled"], said)
+                                                       str(threads), "--pooled"], said=said)
             sim_cpu = sim.cpu_seconds() - sim_cpu
             stats = sim.stats()
         finally:
