@@ -51,6 +51,13 @@ def staff_name(staff_id: int, load: Callable[[int], str]) -> str:
     return name
 
 
+def remember_school(staff_id: int, school_id: int | None) -> None:
+    """Keep a staff member's school read beside another row (their name, their contact)."""
+    if len(_SCHOOLS) > _ROSTERS_MAX:
+        _SCHOOLS.clear()
+    _SCHOOLS[staff_id] = (time.monotonic() + CALLER_TTL, school_id)
+
+
 def school_of(staff_id: int, load: Callable[[int], int | None]) -> int | None:
     """Return a staff member's school from this process's cache (loaded once a minute).
 
@@ -159,6 +166,18 @@ def roster(class_id: int, load: Callable[[], Roster]) -> Roster:
     value = load()
     _ROSTERS[class_id] = (now + ROSTER_TTL, value)
     return value
+
+
+def has_roster(class_id: int) -> bool:
+    hit = _ROSTERS.get(class_id)
+    return bool(hit and hit[0] > time.monotonic())
+
+
+def remember_roster(value: Roster) -> None:
+    """Keep a roster loaded with others (a session's first read), under the same TTL."""
+    if len(_ROSTERS) > _ROSTERS_MAX:
+        _ROSTERS.clear()
+    _ROSTERS[value.class_id] = (time.monotonic() + ROSTER_TTL, value)
 
 
 def forget_roster(class_id: int) -> None:
