@@ -74,17 +74,18 @@ class DbDirectory:
         Run on a session's first hop. When this process knew the teacher, nothing was read
         and nothing is loaded (the next hops answer from the caches); when it did not (the
         morning spike: each teacher dials once), the school, the calendar if due, the class
-        list with today's taken flags and the rosters of a few classes (untaken first, then
-        taken ones for late arrivals) come now, so the marking hops take no connection before
-        the save. Each lands in its usual cache under its usual TTL and invalidation.
+        list and the rosters of its first few classes (own ones first; marking and late
+        arrivals both need them) come now, so the next hops take no connection before the
+        save. Each lands in its usual cache under its usual TTL and invalidation.
         """
         if not self.staff_id or not self.session.in_transaction():
             return
         _ = self._school
         calendar_store.current(self.session, self.cfg)  # once a minute a process: now, if due
-        mine = self.classes_for(self.staff_id)  # untaken first (marking), then taken (late arrivals)
-        wanted = sorted(mine, key=lambda c: c.taken)[:PRELOAD_ROSTERS]
-        names = {c.id: c.name for c in wanted if not hop_caches.has_roster(c.id)}
+        mine = self._load_classes(self.staff_id)  # read, not asked of Redis: a round trip saved
+        self.hop_cache.remember_classes(self.staff_id, mine, self.today(),  # flags: next hop
+                                        lambda: attendance.taken_on(self.session, self.today()))
+        names = {c.id: c.name for c in mine[:PRELOAD_ROSTERS] if not hop_caches.has_roster(c.id)}
         for cid, (students, fingerprint) in attendance.rosters(self.session, list(names)).items():
             hop_caches.remember_roster(Roster(cid, students, fingerprint, names[cid]))
 
@@ -96,13 +97,13 @@ class DbDirectory:
         return attendance.late_allowed(self.now, calendar_store.current(self.session, self.cfg),
                                        self._school)
 
-    def _classes_for(self, staff_id: int) -> list[ClassInfo]:
-        def load() -> list[ClassInfo]:
-            return [ClassInfo(r.id, r.name, r.size, r.taken, r.delegated)
-                    for r in attendance.classes_for(self.session, staff_id, self.today(), self.now,
-                                                      with_taken=False)]
+    def _load_classes(self, staff_id: int) -> list[ClassInfo]:
+        return [ClassInfo(r.id, r.name, r.size, r.taken, r.delegated)
+                for r in attendance.classes_for(self.session, staff_id, self.today(), self.now,
+                                                  with_taken=False)]
 
-        return self.hop_cache.classes(staff_id, self.today(), load,
+    def _classes_for(self, staff_id: int) -> list[ClassInfo]:
+        return self.hop_cache.classes(staff_id, self.today(), lambda: self._load_classes(staff_id),
                                       lambda: attendance.taken_on(self.session, self.today()))
 
     def _roster(self, class_id: int) -> Roster:
