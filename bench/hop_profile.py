@@ -8,6 +8,12 @@ commandstats) and PostgreSQL commits per hop, then the profile's top functions b
 own and cumulative time, and the shares of a hop's CPU by area.
 
     .venv/bin/python bench/hop_profile.py --schools 4 --hops 4000
+    .venv/bin/python bench/hop_profile.py --fresh   # every session a teacher this process has not seen
+
+`--fresh` is the morning spike's mix: each teacher dials once, so before every session the
+bench forgets the teacher (this process's names, schools and rosters; the cached caller and
+class list in Redis), and the figures show what a first-time session costs. The bench's own
+GET/DEL for that are taken out of the Redis counts.
 """
 
 from __future__ import annotations
@@ -50,6 +56,24 @@ def _next_input(body: str) -> str:
     return "1"
 
 
+FORGOTTEN = [0]  # sessions whose teacher the bench made unknown (--fresh)
+
+
+def _forget(rds, sim_ref: str) -> None:  # type: ignore[no-untyped-def]
+    """Make the next session a first-time one: as if this teacher had not dialled this minute."""
+    import json
+
+    from ussd import cache, keys
+
+    cache._NAMES.clear()
+    cache._SCHOOLS.clear()
+    cache._ROSTERS.clear()
+    raw = rds.get(keys.caller(sim_ref))
+    staff = json.loads(raw).get("staff_id") if raw else None
+    rds.delete(keys.caller(sim_ref), *([keys.classes(staff)] if staff else []))
+    FORGOTTEN[0] += 1
+
+
 SCREENS: Counter[str] = Counter()  # first lines of the screens answered, to show the mix
 APP_CPU = [0.0]  # process seconds spent inside the app (not building the requests)
 HOP_CPU = [0.0]  # of which inside ussd.service.handle: the rest is the HTTP layer
@@ -87,11 +111,16 @@ def _call(app, body: bytes) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     return status[0], text
 
 
-def play(app, phones: list[str], hops: int) -> int:  # type: ignore[no-untyped-def]
-    """Play whole sessions round the phones until `hops` hops are answered; return errors."""
+def play(app, phones: list[str], hops: int, fresh=None) -> int:  # type: ignore[no-untyped-def]
+    """Play whole sessions round the phones until `hops` hops are answered; return errors.
+
+    `fresh`: (redis client, phone -> SIM ref) to forget each teacher before their session.
+    """
     errors, done, n = 0, 0, 0
     while done < hops:
         phone = phones[n % len(phones)]
+        if fresh is not None:
+            _forget(fresh[0], fresh[1](phone))
         sid, inputs = f"prof-{n}-{time.monotonic_ns()}", []
         n += 1
         while done < hops and len(inputs) < 12:
@@ -127,6 +156,8 @@ def main() -> None:
     ap.add_argument("--schools", type=int, default=4)
     ap.add_argument("--hops", type=int, default=4000)
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--fresh", action="store_true",
+                    help="every session a teacher this process has not seen (the spike's mix)")
     args = ap.parse_args()
     with world("hopprofile", args.schools, extra_env={"HUDOOR_SHED_HOPS_PER_SECOND": "0"}) as w:
         os.environ.update(w.env)
@@ -135,24 +166,41 @@ def main() -> None:
         app = create_app()
         _time_the_service()
         phones = w.phones.read_text().split()
-        play(app, phones, 500)  # warm: imports, caches, connections
+        fresh = None
+        if args.fresh:
+            import redis
+
+            from core.pseudonyms import msisdn_ref
+
+            secret = app.extensions["hudoor"].config.secret_key
+            fresh = (redis.Redis.from_url(w.redis_url), lambda p: msisdn_ref(secret, p))
+        play(app, phones, 500, fresh)  # warm: imports, caches, connections
+        checkouts = [0]
+        from sqlalchemy import event
+
+        event.listen(app.extensions["hudoor"].engine, "checkout", lambda *_: checkouts.__setitem__(0, checkouts[0] + 1))
         cpu0, hop0, pg0, cmds0 = APP_CPU[0], HOP_CPU[0], _pg_counters(w.dsn), redis_commands(w.redis_url)
-        errors = play(app, phones, args.hops)
+        forgot0, out0 = FORGOTTEN[0], checkouts[0]
+        errors = play(app, phones, args.hops, fresh)
         cpu1, hop1, pg1, cmds1 = APP_CPU[0], HOP_CPU[0], _pg_counters(w.dsn), redis_commands(w.redis_url)
         diff = {k: cmds1[k] - cmds0.get(k, 0) for k in cmds1 if cmds1[k] != cmds0.get(k, 0)}
         diff["info"] = diff.get("info", 1) - 1
+        for own in ("get", "del"):  # the bench's own forgetting (--fresh), not the app's
+            diff[own] = diff.get(own, 0) - (FORGOTTEN[0] - forgot0)
         per_cmd = {k: round(v / args.hops, 2) for k, v in sorted(diff.items(), key=lambda kv: -kv[1]) if v}
         print(f"hop profile: {args.hops} hops, {errors} errors; load average {os.getloadavg()[0]:.1f}")
         print(f"  CPU per hop {(cpu1 - cpu0) * 1000 / args.hops:.3f} ms (in-process, no server); "
               f"Redis commands per hop {sum(per_cmd.values()):.2f} {per_cmd}; "
-              f"PostgreSQL commits per hop {(pg1[0] - pg0[0]) / args.hops:.3f}")
+              f"PostgreSQL commits per hop {(pg1[0] - pg0[0]) / args.hops:.3f}, "
+              f"connection checkouts per hop {(checkouts[0] - out0) / args.hops:.3f}"
+              f"{' (every session a fresh teacher)' if args.fresh else ''}")
         http = (cpu1 - cpu0) - (hop1 - hop0)
         print(f"  of which the HTTP layer (outside ussd.service.handle) {http * 1000 / args.hops:.3f} ms "
               f"({http / (cpu1 - cpu0):.0%})", flush=True)
         print(f"  screens (first line): {SCREENS.most_common(12)}")
         prof = cProfile.Profile(time.process_time)  # CPU, not waiting on Redis
         prof.enable()
-        play(app, phones, args.hops)
+        play(app, phones, args.hops, fresh)
         prof.disable()
     out = io.StringIO()
     stats = pstats.Stats(prof, stream=out)

@@ -51,6 +51,13 @@ def staff_name(staff_id: int, load: Callable[[int], str]) -> str:
     return name
 
 
+def remember_school(staff_id: int, school_id: int | None) -> None:
+    """Keep a staff member's school read beside another row (their name, their contact)."""
+    if len(_SCHOOLS) > _ROSTERS_MAX:
+        _SCHOOLS.clear()
+    _SCHOOLS[staff_id] = (time.monotonic() + CALLER_TTL, school_id)
+
+
 def school_of(staff_id: int, load: Callable[[int], int | None]) -> int | None:
     """Return a staff member's school from this process's cache (loaded once a minute).
 
@@ -127,17 +134,39 @@ class HopCache:
             rows = [ClassInfo(*r) for r in json.loads(raw)]
         else:
             rows = load()
-            self.conn.set(keys.classes(staff_id), json.dumps(
-                [[c.id, c.name, c.size, False, c.delegated] for c in rows]), ex=CLASSES_TTL)
+            self.remember_classes(staff_id, rows)
         if not rows:
             return rows
-        if not taken_ready:  # first use today, or Redis was wiped: rebuild (0 marks it built)
-            pipe = self.conn.pipeline()
-            pipe.sadd(taken_key, 0, *load_taken())
-            pipe.expire(taken_key, TAKEN_TTL)
-            pipe.execute()
+        if not taken_ready:
+            self._build_taken(taken_key, load_taken)
         flags = self.conn.smismember(taken_key, [c.id for c in rows])
         return [ClassInfo(c.id, c.name, c.size, bool(f), c.delegated) for c, f in zip(rows, flags)]
+
+    def remember_classes(self, staff_id: int, rows: list[ClassInfo], day: date | None = None,
+                         load_taken: Callable[[], list[int]] | None = None) -> None:
+        """Cache a staff member's class list (no flags: those are today's taken set's).
+
+        With `day`, today's taken set is checked in the same round trip and built if missing,
+        so the next hop's flags come from Redis alone.
+        """
+        value = json.dumps([[c.id, c.name, c.size, False, c.delegated] for c in rows])
+        if day is None or load_taken is None:
+            self.conn.set(keys.classes(staff_id), value, ex=CLASSES_TTL)
+            return
+        taken_key = keys.taken(day.isoformat())
+        pipe = self.conn.pipeline(transaction=False)
+        pipe.set(keys.classes(staff_id), value, ex=CLASSES_TTL)
+        pipe.sismember(taken_key, 0)
+        _, ready = pipe.execute()
+        if not ready:
+            self._build_taken(taken_key, load_taken)
+
+    def _build_taken(self, taken_key: str, load_taken: Callable[[], list[int]]) -> None:
+        """First use today, or Redis was wiped: rebuild from SQL (the member 0 marks it built)."""
+        pipe = self.conn.pipeline()
+        pipe.sadd(taken_key, 0, *load_taken())
+        pipe.expire(taken_key, TAKEN_TTL)
+        pipe.execute()
 
     def mark_taken(self, day: date, class_id: int) -> None:
         taken_key = keys.taken(day.isoformat())
@@ -159,6 +188,18 @@ def roster(class_id: int, load: Callable[[], Roster]) -> Roster:
     value = load()
     _ROSTERS[class_id] = (now + ROSTER_TTL, value)
     return value
+
+
+def has_roster(class_id: int) -> bool:
+    hit = _ROSTERS.get(class_id)
+    return bool(hit and hit[0] > time.monotonic())
+
+
+def remember_roster(value: Roster) -> None:
+    """Keep a roster loaded with others (a session's first read), under the same TTL."""
+    if len(_ROSTERS) > _ROSTERS_MAX:
+        _ROSTERS.clear()
+    _ROSTERS[value.class_id] = (time.monotonic() + ROSTER_TTL, value)
 
 
 def forget_roster(class_id: int) -> None:

@@ -49,8 +49,10 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
     with rt.sessions() as session:  # no connection is taken until a query needs one
         directory = DbDirectory(session, cfg, store, rt.clock(), hop_cache)
         caller = hop_cache.caller(info.sim_ref, hop.msisdn, lambda: caller_for(session, hop.msisdn),
-                                  directory.person_name, cached_caller)
+                                  directory.staff_name, cached_caller)
         directory.staff_id = caller.staff_id  # the caller's school decides the day (calendar)
+        if saved is None:
+            directory.open_staff_session()  # a fresh teacher's reads, in this one checkout
         state = saved if saved is not None else first_state(caller, resume)
         if len(inputs) < state.hops or (state.hops and _digest(inputs[:state.hops]) != state.digest):
             # A late or out-of-order request: show where the session is, change nothing.
@@ -71,7 +73,7 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
                 effect_writer.invalidate(hop_cache, info, effects, directory.today())
                 directory.classes_for.cache_clear()  # type: ignore[attr-defined]
                 caller = hop_cache.caller(info.sim_ref, hop.msisdn,
-                                          lambda: caller_for(session, hop.msisdn), directory.person_name)
+                                          lambda: caller_for(session, hop.msisdn), directory.staff_name)
         screen = render(state, caller, directory, limits)
         session.rollback()  # end the read transaction before answering
     state = state.with_(owner=owner)

@@ -1,0 +1,75 @@
+"""A teacher's session reads the database once before its save, even for a teacher this
+process has not seen (the morning spike: nearly every session is a teacher dialling once)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+
+from core.pseudonyms import msisdn_ref
+from tests.ussd.test_ussd_http import _to_absent_entry, teacher_phone  # noqa: F401  (fixture)
+from ussd import cache, keys
+
+
+def _forget_the_teacher(runtime, phone, *, caller_too: bool) -> None:  # type: ignore[no-untyped-def]
+    """Forget what the activation left warm in this process and (optionally) in Redis."""
+    cache._NAMES.clear()
+    cache._SCHOOLS.clear()
+    cache._ROSTERS.clear()
+    if caller_too:
+        runtime.redis.delete(keys.caller(msisdn_ref(runtime.config.secret_key, phone.msisdn)))
+    for key in runtime.redis.scan_iter(keys.classes(0)[:-1] + "*"):
+        runtime.redis.delete(key)
+
+
+@pytest.mark.parametrize("caller_too", [True, False], ids=["nothing-cached", "caller-cached-elsewhere"])
+def test_a_fresh_teachers_marking_session_checks_out_one_connection_before_its_save(  # type: ignore[no-untyped-def]
+        teacher_phone, synced, caller_too) -> None:
+    """Dial, attendance, class, absentees, confirm: the reads come in the dial's one
+    checkout (name, school, calendar, classes, rosters), the save takes the other."""
+    phone, _ = teacher_phone
+    _forget_the_teacher(synced, phone, caller_too=caller_too)
+    per_hop: list[int] = []
+
+    def count(*_args) -> None:  # type: ignore[no-untyped-def]
+        per_hop[-1] += 1
+
+    event.listen(synced.engine, "checkout", count)
+    try:
+        per_hop.append(0)
+        assert "Attendance" in phone.dial()
+        per_hop.append(0)
+        screen = phone.send("1")
+        if "Choose class" in screen:
+            per_hop.append(0)
+            screen = phone.send("1")
+        assert "Absent" in screen, screen
+        per_hop.append(0)
+        phone.send("0102")
+        per_hop.append(0)
+        assert phone.send("1").startswith("END")
+    finally:
+        event.remove(synced.engine, "checkout", count)
+    assert per_hop[0] == 1 and per_hop[-1] == 1, per_hop
+    assert sum(per_hop) == 2, per_hop  # was 4: the school, then the roster, each on its own hop
+
+
+def test_a_known_teachers_dial_reads_nothing(teacher_phone, synced) -> None:  # type: ignore[no-untyped-def]
+    """When this process and Redis know the teacher, the session's reads take no connection."""
+    phone, _ = teacher_phone
+    _to_absent_entry(phone)  # warm: caller, name, school, classes, the roster
+    checkouts = [0]
+
+    def count(*_args) -> None:  # type: ignore[no-untyped-def]
+        checkouts[0] += 1
+
+    event.listen(synced.engine, "checkout", count)
+    try:
+        phone.dial()  # the main menu, or the offer to continue the marking left open
+        screen = phone.send("1")
+        if "Choose class" in screen:
+            screen = phone.send("1")
+        assert "Absent" in screen, screen
+    finally:
+        event.remove(synced.engine, "checkout", count)
+    assert checkouts == [0]
