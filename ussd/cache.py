@@ -12,25 +12,60 @@ import json
 from dataclasses import fields
 import time
 from datetime import date
-from typing import Callable
+from typing import Callable, Generic, TypeVar
 
 import redis
 
 from ussd import keys
 from ussd.ports import Caller, ClassInfo, Roster
 
+V = TypeVar("V")
+
 CALLER_TTL = 60
 CLASSES_TTL = 60
 TAKEN_TTL = 3 * 86400
 ROSTER_TTL = 60.0
-_ROSTERS: dict[int, tuple[float, Roster]] = {}
-_ROSTERS_MAX = 20_000
-_NAMES: dict[int, tuple[float, str]] = {}  # staff id -> (expiry, display name), this process only
-_SCHOOLS: dict[int, tuple[float, int | None]] = {}  # staff id -> (expiry, school id), this process only
+_MEMO_MAX = 20_000
 _UNFETCHED = object()
 _PRIVATE = ("msisdn", "staff_name")  # never written to Redis
 # What this release reads of a cached caller: a field another release wrote is left alone.
 _CALLER_FIELDS = frozenset(f.name for f in fields(Caller)) - set(_PRIVATE)
+
+
+class _Memo(Generic[V]):
+    """A per-process memo by integer id: each value kept `ttl` seconds, at most _MEMO_MAX ids."""
+
+    def __init__(self, ttl: float) -> None:
+        self._ttl = ttl
+        self._items: dict[int, tuple[float, V]] = {}
+
+    def get(self, key: int, load: Callable[[], V]) -> V:
+        hit = self._items.get(key)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        value = load()
+        self.put(key, value)
+        return value
+
+    def put(self, key: int, value: V) -> None:
+        if len(self._items) > _MEMO_MAX:
+            self._items.clear()
+        self._items[key] = (time.monotonic() + self._ttl, value)
+
+    def has(self, key: int) -> bool:
+        hit = self._items.get(key)
+        return bool(hit and hit[0] > time.monotonic())
+
+    def forget(self, key: int) -> None:
+        self._items.pop(key, None)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+_ROSTERS: _Memo[Roster] = _Memo(ROSTER_TTL)  # class id -> roster, this process only
+_NAMES: _Memo[str] = _Memo(CALLER_TTL)  # staff id -> display name, this process only
+_SCHOOLS: _Memo[int | None] = _Memo(CALLER_TTL)  # staff id -> school id, this process only
 
 
 def caller_value(caller: Caller) -> str:
@@ -40,22 +75,12 @@ def caller_value(caller: Caller) -> str:
 
 def staff_name(staff_id: int, load: Callable[[int], str]) -> str:
     """Return a staff member's display name from this process's cache (loaded once a minute)."""
-    now = time.monotonic()
-    hit = _NAMES.get(staff_id)
-    if hit and hit[0] > now:
-        return hit[1]
-    if len(_NAMES) > _ROSTERS_MAX:
-        _NAMES.clear()
-    name = load(staff_id)
-    _NAMES[staff_id] = (now + CALLER_TTL, name)
-    return name
+    return _NAMES.get(staff_id, lambda: load(staff_id))
 
 
 def remember_school(staff_id: int, school_id: int | None) -> None:
     """Keep a staff member's school read beside another row (their name, their contact)."""
-    if len(_SCHOOLS) > _ROSTERS_MAX:
-        _SCHOOLS.clear()
-    _SCHOOLS[staff_id] = (time.monotonic() + CALLER_TTL, school_id)
+    _SCHOOLS.put(staff_id, school_id)
 
 
 def school_of(staff_id: int, load: Callable[[int], int | None]) -> int | None:
@@ -64,15 +89,7 @@ def school_of(staff_id: int, load: Callable[[int], int | None]) -> int | None:
     Its week and hours decide the day on every staff hop; kept here, not in the cached
     caller, so a process of the previous release still reads the caller Redis holds.
     """
-    now = time.monotonic()
-    hit = _SCHOOLS.get(staff_id)
-    if hit and hit[0] > now:
-        return hit[1]
-    if len(_SCHOOLS) > _ROSTERS_MAX:
-        _SCHOOLS.clear()
-    school = load(staff_id)
-    _SCHOOLS[staff_id] = (now + CALLER_TTL, school)
-    return school
+    return _SCHOOLS.get(staff_id, lambda: load(staff_id))
 
 
 # The cached class list and each class's taken-today flag in one round trip and two
@@ -115,7 +132,7 @@ class HopCache:
                           **data)
         found = load()
         if found.staff_id:
-            _NAMES[found.staff_id] = (time.monotonic() + CALLER_TTL, found.staff_name)
+            _NAMES.put(found.staff_id, found.staff_name)
         self.conn.set(keys.caller(sim_ref), caller_value(found), ex=CALLER_TTL)
         return found
 
@@ -179,28 +196,17 @@ class HopCache:
 
 def roster(class_id: int, load: Callable[[], Roster]) -> Roster:
     """Return a class roster from this process's cache (one worker loads it once a minute)."""
-    now = time.monotonic()
-    hit = _ROSTERS.get(class_id)
-    if hit and hit[0] > now:
-        return hit[1]
-    if len(_ROSTERS) > _ROSTERS_MAX:
-        _ROSTERS.clear()
-    value = load()
-    _ROSTERS[class_id] = (now + ROSTER_TTL, value)
-    return value
+    return _ROSTERS.get(class_id, load)
 
 
 def has_roster(class_id: int) -> bool:
-    hit = _ROSTERS.get(class_id)
-    return bool(hit and hit[0] > time.monotonic())
+    return _ROSTERS.has(class_id)
 
 
 def remember_roster(value: Roster) -> None:
     """Keep a roster loaded with others (a session's first read), under the same TTL."""
-    if len(_ROSTERS) > _ROSTERS_MAX:
-        _ROSTERS.clear()
-    _ROSTERS[value.class_id] = (time.monotonic() + ROSTER_TTL, value)
+    _ROSTERS.put(value.class_id, value)
 
 
 def forget_roster(class_id: int) -> None:
-    _ROSTERS.pop(class_id, None)
+    _ROSTERS.forget(class_id)
