@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -67,16 +66,6 @@ class RetryPolicy:
         return calendar.quiet_hours_end(moment, self.quiet_start_hour, self.quiet_end_hour)
 
 
-_E164_MOBILE = re.compile(r"\+201([0125])\d{8}")
-_BY_DIGIT = {"0": Operator.VODAFONE, "1": Operator.ETISALAT, "2": Operator.ORANGE, "5": Operator.WE}
-
-
-def _operator(msisdn: str) -> Operator:
-    """Return operator_for(msisdn), skipping the full parse for a stored E.164 mobile."""
-    match = _E164_MOBILE.fullmatch(msisdn)
-    return _BY_DIGIT[match.group(1)] if match else operator_for(msisdn)
-
-
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]]) -> int:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -113,7 +102,7 @@ def enqueue(session: Session, drafts: Iterable[Draft], now: datetime | None = No
             "idempotency_key": draft.key, "kind": draft.kind, "day": draft.day,
             "msisdn": draft.msisdn, "language": draft.language, "text": draft.text,
             "segments": info.segments, "encoding": info.encoding.value,
-            "operator": _operator(draft.msisdn).value, "priority": int(draft.priority),
+            "operator": operator_for(draft.msisdn).value, "priority": int(draft.priority),
             "state": OutboxState.QUEUED.value, "attempts": 0,
             "next_attempt_at": draft.not_before or now, "created_at": now, "updated_at": now,
         })
