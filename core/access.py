@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import insert, or_, select, union, update
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, support_access
 from core.models import (
     ApiToken,
     ConsoleSession,
@@ -16,16 +16,10 @@ from core.models import (
     ContactKind,
     Delegation,
     Enrolment,
-    IdentityStatus,
     Person,
     Revocation,
     utcnow,
 )
-
-
-def has_access(person: Person) -> bool:
-    """Tell whether a person may use staff flows at all (active and in good standing)."""
-    return person.active and person.status == IdentityStatus.ACTIVE.value and person.canonical_id is None
 
 
 def revoke_many(session: Session, changes: dict[int, tuple[str, datetime]], *, actor: str,
@@ -67,8 +61,6 @@ def revoke_many(session: Session, changes: dict[int, tuple[str, datetime]], *, a
                                          ConsoleSession.revoked_at.is_(None))
             .values(revoked_at=now, revoked_reason=reason[:200]).returning(ConsoleSession.person_id)):
         sessions[pid] += 1
-
-    from core import support_access  # it reads has_access from here: imported when used
 
     # Support views granted by, or of, these people end with their access (R6).
     support_access.end_for_people(session, ids, now, reason)

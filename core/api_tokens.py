@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.access import has_access
+from core.standing import has_access
 from core.models import ApiToken, CentralStaff, Person, School
 from core.rbac import Principal, Role
 

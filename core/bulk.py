@@ -25,6 +25,7 @@ from core.models import (
     BulkRowImage,
     Contact,
     ContactKind,
+    MAX_GUARDIANS,
     DuplicateFlag,
     Enrolment,
     OneTimeCode,
@@ -258,8 +259,6 @@ def _clashes(session: Session, table_name: str, row_id: int, restore: dict[str, 
 
 def _too_many_guardians(session: Session, plan: list[tuple[str, int, dict[str, Any]]]) -> list[str]:
     """Name the children who would hold more than MAX_GUARDIANS links once restored."""
-    from core.contacts import MAX_GUARDIANS
-
     c = TABLES["contacts"].c
     ids = [rid for name, rid, restore in plan
            if name == "contacts" and "revoked_at" in restore and restore["revoked_at"] is None]

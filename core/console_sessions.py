@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.access import has_access
+from core.standing import has_access
 from core.console_signin import CHAMPION_PERSON_ROLES, Holder
 from core.models import CentralStaff, ConsoleSession, Contact, ContactKind, Person, School
 from core.rbac import Principal, Role

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.access import has_access
+from core.standing import has_access
 from core.models import (
     CentralStaff,
     CodeKind,

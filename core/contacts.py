@@ -11,10 +11,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import audit, consent
-from core.access import has_access
-from core.models import Contact, ContactKind, Person, utcnow
-
-MAX_GUARDIANS = 3
+from core.models import MAX_GUARDIANS, Contact, ContactKind, Person, utcnow
+from core.standing import has_access
 
 
 class InvalidMsisdn(ValueError):

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import audit, calendar
-from core.access import has_access
+from core.standing import has_access
 from core.codes import STAFF_ROLES, person_number
 from core.models import Delegation, Enrolment, Person, SchoolClass, utcnow
 

@@ -113,6 +113,9 @@ class ContactKind(str, enum.Enum):
     STAFF = "staff"  # a teacher's SIM bound by activation code
 
 
+MAX_GUARDIANS = 3  # guardian numbers one child may hold at once (linking and restoring both ask)
+
+
 class Contact(Base):
     """An MSISDN given by its SIM holder, by consent; never from upstream."""
 

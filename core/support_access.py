@@ -18,7 +18,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, calendar, merge
-from core.access import has_access
+from core.standing import has_access
 from core.attendance import classes_for
 from core.disclosure import cell
 from core.models import (

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from core import breach, support_clock, ticket_text
 from core.api_tokens import CHAMPION_PERSON_ROLES
-from core.access import has_access
+from core.standing import has_access
 from core.evidence import Sources
 from core.models import BreachCase, CentralStaff, Person, School, SupportTicket, TicketStatus
 from core.rbac import Permission, Principal, Role

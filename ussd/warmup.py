@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import attendance
-from core.access import has_access
+from core.standing import has_access
 from core.models import Contact, ContactKind, Person
 from core.runtime import Runtime
 from core.pseudonyms import msisdn_ref
