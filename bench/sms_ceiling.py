@@ -191,6 +191,12 @@ def _totals(runs: list[dict]) -> tuple[float, float, float]:
             sum(o["peer_cpu"] for o in runs) / sent)
 
 
+def _steady(runs: list[dict]) -> float:
+    """Answers a second over all runs, first to last answer (no sender start-up in it)."""
+    spans = sum(o["answered"] / o["steady"] for o in runs if o["steady"])
+    return sum(o["answered"] for o in runs) / spans if spans else 0.0
+
+
 def bench_ceiling(total: int, threads: int, senders: int, rounds: int, in_flight: int,
                   shipped: bool, profile: Path | None = None, standin: str = "both") -> None:
     """Hudoor (to each stand-in) and Kannel 1.4.5 in alternating rounds, same messages."""
@@ -224,8 +230,8 @@ def bench_ceiling(total: int, threads: int, senders: int, rounds: int, in_flight
             run = ours[who][-1]
             print(f"{r:5d} {'':>16} {'ratio ' + who:>17} "
                   f"{run['sent'] / run['wall'] / peer.rate:7.2f}x "
-                  f"{run['cpu'] / run['sent'] / (peer.gateway_cpu / peer.messages):10.2f}x",
-                  flush=True)
+                  f"{run['cpu'] / run['sent'] / (peer.gateway_cpu / peer.messages):10.2f}x "
+                  f"{'':>10}   steady {run['steady'] / peer.rate:.2f}x", flush=True)
     k_rate = sum(p.messages for p in peers) / sum(p.wall for p in peers)
     k_cpu = sum(p.gateway_cpu for p in peers) / sum(p.messages for p in peers)
     k_smsc = sum(p.smsc_cpu for p in peers) / sum(p.messages for p in peers)
@@ -238,8 +244,9 @@ def bench_ceiling(total: int, threads: int, senders: int, rounds: int, in_flight
                 else "Python simulator on the same cores; Kannel's stand-in is C")
         print(f"Hudoor -> {who}: {h_rate:,.0f} msg/s at {h_cpu * 1e3:.3f} ms sender CPU/msg "
               f"(incl. start-up); {who} {h_peer * 1e3:.3f} ms/msg (fakesmsc "
-              f"{k_smsc * 1e3:.3f}); ratio {h_rate / k_rate:.2f}x the rate, "
-              f"{h_cpu / k_cpu:.1f}x the CPU per message ({kind})")
+              f"{k_smsc * 1e3:.3f}); ratio {h_rate / k_rate:.2f}x the rate "
+              f"(steady {_steady(ours[who]) / k_rate:.2f}x: first to last answer, without "
+              f"the senders' start-up), {h_cpu / k_cpu:.1f}x the CPU per message ({kind})")
     once = all(run["once"] for runs in ours.values() for run in runs)
     h_rate, h_cpu, _ = _totals(ours[judged])
     others = "; ".join(f"Hudoor -> {who} {_totals(ours[who])[0] / k_rate:.2f}x, "
