@@ -21,15 +21,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
 from sqlalchemy import func, select
 
 from bench.kannel_peer import KannelRun, run_kannel
 from bench.nginx_standin import NginxStandIn, StandInMissing, ensure_installed
-from bench.sms_bench import PREFIX, _enqueue, _env, _load, _redis, _senders, _Simulator
+from bench.sms_bench import PREFIX, _enqueue, _env, _load, _senders, _Simulator
 from core.config import Config
 from core.runtime import Runtime
 from digests.models import OutboxMessage, OutboxState
-from tests.support.servers import free_port
+from tests.support.servers import RedisServer, free_port
 
 LIFTED = "vodafone=100000,orange=100000,etisalat=100000,we=100000"
 STANDINS = {"both": ("nginx", "simulator"), "nginx": ("nginx",), "simulator": ("simulator",)}
@@ -97,19 +98,44 @@ def _outbox(env: dict[str, str]) -> dict[str, int]:
     return counts
 
 
+def _redis_counters(client: redis.Redis) -> tuple[float, int]:
+    """Redis's own CPU seconds (user + system) and commands processed so far.
+
+    Between two readings on one connection, two of the commands counted are the
+    readings' own INFO (the first's second and the second's first).
+    """
+    cpu, stats = client.info("cpu"), client.info("stats")
+    return (float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"]),
+            int(stats["total_commands_processed"]))
+
+
 def ceiling_run(total: int, threads: int, senders: int, pooled: bool, standin: str = "simulator",
                 profile: Path | None = None) -> dict:
     """Hudoor's whole sending path with caps lifted, to one stand-in; return what it took."""
-    with tempfile.TemporaryDirectory() as tmp, _redis() as redis_url:
+    server = RedisServer.start()
+    client = redis.Redis.from_url(server.url)
+    try:
+        return _ceiling_run(server.url, client, total, threads, senders, pooled, standin,
+                            profile)
+    finally:
+        client.close()
+        server.stop()
+
+
+def _ceiling_run(redis_url: str, client: redis.Redis, total: int, threads: int, senders: int,
+                 pooled: bool, standin: str, profile: Path | None) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
         peer = _NginxStandIn() if standin == "nginx" else _SimulatorStandIn()
         try:
             env = _env(Path(tmp), redis_url, peer.url, LIFTED)
             _enqueue(env, {op: total // 4 for op in PREFIX}, "ceiling")
             args = ["--until-idle", "--seconds", "170", "--threads", str(threads),
                     "--batch", "500"] + (["--pooled"] if pooled else ["--sdk-transport"])
-            peer_cpu = peer.cpu_seconds()
+            peer_cpu, (redis_cpu, commands) = peer.cpu_seconds(), _redis_counters(client)
             wall, cpu = _senders(env, senders, args, profile)
             peer_cpu = peer.cpu_seconds() - peer_cpu
+            redis_after = _redis_counters(client)
+            redis_cpu, commands = redis_after[0] - redis_cpu, redis_after[1] - commands - 2
             # A sender that starts, finds nothing due and stops: its start-up CPU.
             _, idle_cpu = _senders(env, 1, ["--until-idle", "--seconds", "5"])
             outbox = _outbox(env)
@@ -118,6 +144,7 @@ def ceiling_run(total: int, threads: int, senders: int, pooled: bool, standin: s
     sent = outbox.get(OutboxState.SENT.value, 0)
     return {"standin": standin, "sent": sent, "wall": wall, "cpu": cpu, "peer_cpu": peer_cpu,
             "startup": idle_cpu, "answered": answered.accepted, "steady": answered.steady,
+            "redis_cpu": redis_cpu, "commands": commands,
             "in_doubt": outbox.get(OutboxState.SUBMITTED.value, 0),
             "once": answered.accepted == sent == answered.distinct_ids == outbox["ids"]}
 
@@ -182,7 +209,8 @@ def _hudoor_line(r: int, load: str, run: dict, senders: int) -> str:
             f"{run['sent'] / run['wall']:8,.0f} {_ms(run['cpu'], run['sent']):11.3f} "
             f"{_ms(run['peer_cpu'], run['sent']):10.3f}   steady {run['steady']:,.0f} msg/s; "
             f"{senders} senders, start-up incl. ({run['startup'] * 1e3:.0f} ms CPU a start); "
-            f"{check}; in doubt {run['in_doubt']}")
+            f"{check}; in doubt {run['in_doubt']}; Redis {_ms(run['redis_cpu'], run['sent']):.3f}"
+            f" ms/msg, {run['commands'] / max(1, run['sent']):.2f} commands/msg")
 
 
 def _totals(runs: list[dict]) -> tuple[float, float, float]:
@@ -240,13 +268,16 @@ def bench_ceiling(total: int, threads: int, senders: int, rounds: int, in_flight
     judged = "nginx" if "nginx" in wanted else "simulator"
     for who in wanted:
         h_rate, h_cpu, h_peer = _totals(ours[who])
+        sent = max(1, sum(o["sent"] for o in ours[who]))
         kind = ("like for like: both gateways to a C stand-in" if who == "nginx"
                 else "Python simulator on the same cores; Kannel's stand-in is C")
         print(f"Hudoor -> {who}: {h_rate:,.0f} msg/s at {h_cpu * 1e3:.3f} ms sender CPU/msg "
               f"(incl. start-up); {who} {h_peer * 1e3:.3f} ms/msg (fakesmsc "
               f"{k_smsc * 1e3:.3f}); ratio {h_rate / k_rate:.2f}x the rate "
               f"(steady {_steady(ours[who]) / k_rate:.2f}x: first to last answer, without "
-              f"the senders' start-up), {h_cpu / k_cpu:.1f}x the CPU per message ({kind})")
+              f"the senders' start-up), {h_cpu / k_cpu:.1f}x the CPU per message ({kind}); "
+              f"Redis {sum(o['redis_cpu'] for o in ours[who]) / sent * 1e3:.3f} ms/msg, "
+              f"{sum(o['commands'] for o in ours[who]) / sent:.2f} commands/msg")
     once = all(run["once"] for runs in ours.values() for run in runs)
     h_rate, h_cpu, _ = _totals(ours[judged])
     others = "; ".join(f"Hudoor -> {who} {_totals(ours[who])[0] / k_rate:.2f}x, "
