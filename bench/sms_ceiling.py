@@ -11,8 +11,8 @@ A message counts as sent when the outbox marks it sent; each run checks at-most-
 the requests the stand-in answered equal the messages the outbox marks sent, with
 distinct message ids. CPU a message is printed for the senders (every process from exec
 to exit), for Kannel's bearerbox + smsbox, and for each stand-in (nginx's processes,
-the simulator's, fakesmsc's), all from /proc: on a shared machine that is the figure
-that counts, and the rates are for a quiet run.
+the simulator's, fakesmsc's), all from /proc, and Redis's CPU and commands (INFO): on a
+shared machine those are the figures that count, and the rates are for a quiet run.
 """
 
 from __future__ import annotations
