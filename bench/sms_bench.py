@@ -5,16 +5,17 @@
    (5-80 ms, drifting, with occasional 300 ms stalls; simulator/latency.py). Hudoor's
    shaper (Redis) holds each operator at its cap; the simulator rejects anything over cap
    in any sliding second of arrival. Prints every run and the MINIMUM share per operator.
-2. Ceiling: caps lifted, the whole sending path (outbox claim → the SDK's request from
-   the sender's event loop → simulator → record) as fast as it goes, in rounds
-   alternating with Kannel 1.4.5 (Debian's packages, installed here when missing;
-   bench/kannel_peer.py) pushing the same number of messages at the same concurrency;
-   prints both, the ratio, CPU a message (all sender processes, start-up included) and
-   the targets; `--profile DIR` adds a py-spy run over all sender processes.
+2. Ceiling (bench/sms_ceiling.py): caps lifted, the whole sending path as fast as it
+   goes, in rounds alternating with Kannel 1.4.5 (Debian's packages, installed here when
+   missing; bench/kannel_peer.py) pushing the same number of messages at the same
+   concurrency into fakesmsc. Hudoor's operator stand-in is nginx answering from C
+   (bench/nginx_standin.py, like for like with fakesmsc), the Python simulator, or both
+   (`--standin`); prints each, the ratios, CPU a message for senders, gateways and
+   stand-ins, the at-most-once check and the targets; `--profile DIR` adds a py-spy run.
 3. Composition: daily digests composed in-process for a synthetic sample of guardians,
    extrapolated to 1.2 M; share of digests that fit one segment in Arabic and English.
 
-Everything (Redis, simulator, Kannel, SQLite outbox) is started here and stopped at the end.
+Everything (Redis, simulator, nginx, Kannel, SQLite outbox) is started here and stopped at the end.
 Every figure is printed beside the machine's load average: the machine may be shared.
 """
 
@@ -304,121 +305,6 @@ def bench_caps(seconds: float, threads: int, senders: int, guard_ms: int, runs: 
     return worst
 
 
-def ceiling_run(total: int, threads: int, senders: int, pooled: bool,
-                profile: Path | None = None) -> dict:
-    """Hudoor's whole sending path with caps lifted; return what it took."""
-    lifted = "vodafone=100000,orange=100000,etisalat=100000,we=100000"
-    with tempfile.TemporaryDirectory() as tmp, _redis() as redis_url:
-        sim = _Simulator("none")
-        try:
-            env = _env(Path(tmp), redis_url, sim.url, lifted)
-            _enqueue(env, {op: total // 4 for op in PREFIX}, "ceiling")
-            args = ["--until-idle", "--seconds", "170", "--threads", str(threads),
-                    "--batch", "500"] + (["--pooled"] if pooled else ["--sdk-transport"])
-            sim_cpu = sim.cpu_seconds()
-            wall, cpu = _senders(env, senders, args, profile)
-            stats = sim.stats()
-            sim_cpu = sim.cpu_seconds() - sim_cpu
-            # A sender that starts, finds nothing due and stops: its start-up CPU.
-            _, idle_cpu = _senders(env, 1, ["--until-idle", "--seconds", "5"])
-        finally:
-            sim.stop()
-    accepted = stats["accepted"]
-    return {"accepted": accepted, "wall": wall, "cpu": cpu, "sim_cpu": sim_cpu,
-            "startup": idle_cpu, "duplicates": stats["duplicates"],
-            "steady": sum(per["rate"] for per in stats["operators"].values())}
-
-
-# Where a sender's samples go: the innermost frame that names one of these decides.
-_PLACES = [
-    ("start-up imports", ("_find_and_load", "_call_with_frames_removed")),
-    ("HTTP (client, answer parsing)", ("keepalive.py", "at_async", "aiohttp/", "urllib3/",
-                                       "http/client", "requests/", "africastalking/",
-                                       "at_transport", "multidict/", "yarl/", "codes.py")),
-    ("record answers (SQL)", ("_record_answers", "_record_round", "apply_pending")),
-    ("claim + book (SQL, Redis)", ("_plan ", "acquire_paced", "due_groups", "claim ")),
-    ("in-doubt recovery (SQL)", ("recover_in_doubt", "_has_due")),
-    ("event loop / hand-offs", ("asyncio/", "_send_at", "_dispatch", "concurrent/futures",
-                                "threading.py", "selectors.py")),
-]
-
-
-def _place(stack: str) -> str:
-    for frame in reversed(stack.split(";")):
-        for name, marks in _PLACES:
-            if any(mark in frame for mark in marks):
-                return name
-    return "native, no Python frame (GIL, interpreter start)"
-
-
-def profile_summary(folder: Path) -> list[tuple[str, float]]:
-    """Share of all sender samples per place (py-spy raw: 'frame;frame;... count')."""
-    counts: dict[str, int] = {}
-    for path in folder.glob("sender-*.txt"):
-        for line in path.read_text().splitlines():
-            stack, _, n = line.rpartition(" ")
-            if stack and n.isdigit():
-                place = _place(stack)
-                counts[place] = counts.get(place, 0) + int(n)
-    total = sum(counts.values()) or 1
-    return sorted(((p, c / total) for p, c in counts.items()), key=lambda x: -x[1])
-
-
-def bench_ceiling(total: int, threads: int, senders: int, rounds: int, in_flight: int,
-                  shipped: bool, profile: Path | None = None) -> None:
-    """Hudoor and Kannel 1.4.5 in alternating rounds: same messages, same concurrency."""
-    from bench.kannel_peer import run_kannel
-
-    print(f"\n2. ceiling, caps lifted: {total:,} one-segment messages, {rounds} alternating "
-          f"rounds; Hudoor: {senders} sender processes, each one event loop on keep-alive "
-          f"connections; Kannel 1.4.5 (Debian): bearerbox + smsbox -> fakesmsc, "
-          f"{in_flight} sendsms requests in flight. CPU per message is the figure that counts "
-          f"on a shared machine (rates move with the load beside them)")
-    print(f"{'round':>5} {'load':>16} {'who':>7} {'msg/s':>8} {'CPU ms/msg':>11} {'':>28}")
-    ours: list[dict] = []
-    peers = []
-    for r in range(1, rounds + 1):
-        load = _load()
-        run = ceiling_run(total, threads, senders, pooled=True)
-        ours.append(run)
-        print(f"{r:5d} {load:>16} {'Hudoor':>7} {run['accepted'] / run['wall']:8,.0f} "
-              f"{run['cpu'] / run['accepted'] * 1e3:11.3f}   all {senders} sender processes, "
-              f"start-up included ({run['startup'] * 1e3:.0f} ms CPU a start); steady "
-              f"{run['steady']:,.0f} msg/s; duplicates {run['duplicates']}; simulator "
-              f"{run['sim_cpu'] / run['accepted'] * 1e3:.2f} ms/msg", flush=True)
-        load = _load()
-        peer = run_kannel(free_port, total, in_flight)
-        peers.append(peer)
-        print(f"{r:5d} {load:>16} {'Kannel':>7} {peer.rate:8,.0f} "
-              f"{peer.gateway_cpu / peer.messages * 1e3:11.3f}   (bearerbox + smsbox; "
-              f"client {peer.client_cpu / peer.messages * 1e3:.2f} ms/msg)", flush=True)
-        print(f"{r:5d} {'':>16} {'ratio':>7} {run['accepted'] / run['wall'] / peer.rate:7.2f}x "
-              f"{run['cpu'] / run['accepted'] / (peer.gateway_cpu / peer.messages):10.2f}x",
-              flush=True)
-    h_rate = sum(o["accepted"] for o in ours) / sum(o["wall"] for o in ours)
-    h_cpu = sum(o["cpu"] for o in ours) / sum(o["accepted"] for o in ours)
-    k_rate = sum(p.messages for p in peers) / sum(p.wall for p in peers)
-    k_cpu = sum(p.gateway_cpu for p in peers) / sum(p.messages for p in peers)
-    print(f"Hudoor {h_rate:,.0f} msg/s at {h_cpu * 1e3:.3f} ms sender CPU/msg (incl. start-up);"
-          f" Kannel {k_rate:,.0f} msg/s at {k_cpu * 1e3:.3f} ms gateway CPU/msg; "
-          f"ratio {h_rate / k_rate:.2f}x the rate, {h_cpu / k_cpu:.1f}x the CPU per message")
-    print(f"targets: sender CPU/msg <= 0.500 ms: {h_cpu * 1e3:.3f} ms "
-          f"({'met' if h_cpu <= 0.0005 else 'NOT met'}); msg/s >= 0.5x Kannel's: "
-          f"{h_rate / k_rate:.2f}x ({'met' if h_rate >= 0.5 * k_rate else 'NOT met'}); {_load()}")
-    if shipped:
-        run = ceiling_run(total, threads, senders, pooled=False)
-        print(f"SDK as shipped (new connection per message): {run['accepted'] / run['wall']:,.0f}"
-              f" msg/s at {run['cpu'] / run['accepted'] * 1e3:.3f} ms sender CPU/msg ({_load()})")
-    if profile is not None:
-        profile.mkdir(parents=True, exist_ok=True)
-        load = _load()
-        run = ceiling_run(total, threads, senders, pooled=True, profile=profile)
-        print(f"profile (py-spy, all {senders} sender processes, {run['accepted']:,} messages, "
-              f"{load}; samples in {profile}):")
-        for place, share in profile_summary(profile):
-            print(f"   {place:28} {share:6.1%}")
-
-
 def _district(n: int, english_share: float, seed: int) -> list[GuardianDay]:
     rng = random.Random(seed)
     sizes = [1] * 55 + [2] * 30 + [3] * 12 + [4] * 3  # children per guardian
@@ -483,8 +369,11 @@ def main() -> None:
                     help="after the ceiling rounds, one more Hudoor run under py-spy; "
                          "samples (collapsed stacks) written to this folder")
     ap.add_argument("--sample", type=int, default=200_000, help="guardians composed")
+    ap.add_argument("--standin", choices=["nginx", "simulator", "both"], default="both",
+                    help="Hudoor's operator stand-in in the ceiling rounds: nginx (C, like "
+                         "Kannel's fakesmsc), the Python simulator, or both each round")
     args = ap.parse_args()
-    # Stopped from outside: unwind, so the hog, Redis, the simulator and Kannel stop too.
+    # Stopped from outside: unwind, so the hog, Redis, the stand-ins and Kannel stop too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.only in (None, "caps"):
         path = []
@@ -495,8 +384,10 @@ def main() -> None:
         bench_caps(args.seconds, args.threads, args.senders, args.guard_ms, args.runs, path,
                    args.hog, args.cap_scale)
     if args.only in (None, "ceiling"):
+        from bench.sms_ceiling import bench_ceiling
+
         bench_ceiling(args.ceiling, args.threads, args.senders, args.rounds, args.in_flight,
-                      args.shipped, args.profile)
+                      args.shipped, args.profile, args.standin)
     if args.only in (None, "compose"):
         bench_compose(args.sample)
 
