@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -198,6 +198,19 @@ def _apply_to(row: OutboxMessage, report: Report, policy: RetryPolicy, now: date
     reason = f"{report.status}: {report.failure_reason}" if report.failure_reason else None
     changed = move(row, dlr_event(report.status, report.failure_reason), policy, now, reason)
     return Applied.MOVED if changed else Applied.NO_CHANGE
+
+
+_UNMATCHED = (select(DeliveryReport.provider_message_id).distinct()
+              .where(DeliveryReport.provider_message_id.in_(bindparam("ids", expanding=True)),
+                     DeliveryReport.applied == Applied.UNMATCHED.value))
+
+
+def unmatched(session: Session, provider_ids: list[str]) -> set[str]:
+    """Return which of these provider message ids have a report waiting (``UNMATCHED``):
+    the rows ``apply_pending`` must see, in one Core query (no ORM instance a report)."""
+    if not provider_ids:
+        return set()
+    return set(session.execute(_UNMATCHED, {"ids": provider_ids}).scalars())
 
 
 def apply_pending(session: Session, rows: list[OutboxMessage], policy: RetryPolicy,
