@@ -142,14 +142,23 @@ class LoopSender(Sender):
             slots.release()
 
     async def _send_all(self, planned: Round) -> list[SubmitResult | ProviderError]:
-        return list(await asyncio.gather(*(self._send_at(row, at)
-                                           for at, row in planned.moments)))
+        """Hand each message over at its moment; return the answers in the round's order.
 
-    async def _send_at(self, row: OutboxMessage,
-                       moment: float) -> SubmitResult | ProviderError:
-        # The loop's clock is time.monotonic(), the clock moments are booked on.
-        if (delay := moment - time.monotonic()) > 0:
-            await asyncio.sleep(delay)
+        One walk over the round's moments (they are sorted): it sleeps until the next
+        moment and starts every message due by then, so messages due together cost one
+        timer, not one each; each message then waits for its answer on its own.
+        """
+        loop = asyncio.get_running_loop()
+        sending: list[asyncio.Future[SubmitResult | ProviderError]] = []
+        for moment, row in planned.moments:
+            # The loop's clock is time.monotonic(), the clock moments are booked on.
+            if (delay := moment - time.monotonic()) > 0:
+                await asyncio.sleep(delay)
+            sending.append(loop.create_task(self._send_now(row, moment)))
+        return list(await asyncio.gather(*sending))
+
+    async def _send_now(self, row: OutboxMessage,
+                        moment: float) -> SubmitResult | ProviderError:
         if self._transport is None:
             return await asyncio.get_running_loop().run_in_executor(
                 self._pool, self._submit_at, row, moment)
