@@ -150,3 +150,64 @@ def test_a_round_of_mixed_answers_is_recorded_as_each_answer_says(runtime) -> No
     assert (doubt.state, doubt.provider_message_id) == ("submitted", None)
     assert (sender.stats.accepted, sender.stats.refused, sender.stats.throttled,
             sender.stats.in_doubt) == (6, 1, 1, 1)
+
+
+def _group(g: tuple[object, object, int]) -> tuple[int, str]:
+    return int(g[1]), str(g[0])  # type: ignore[call-overload]
+
+
+def test_a_rounds_claim_takes_the_oldest_due_rows_of_each_group(runtime) -> None:  # type: ignore[no-untyped-def]
+    """claims.due_counts and claims.claim_groups (prepared texts) against the outbox's
+    plain queries: counts capped per group, the n oldest due rows of each group claimed
+    across both sendable states, nothing not yet due, nothing claimed twice."""
+    from digests import claims
+    from shaping.operators import Operator
+    from shaping.policy import Priority
+
+    now = utcnow()
+    with runtime.sessions() as s, s.begin():
+        outbox.enqueue(s, drafts(40), now - timedelta(minutes=5))
+        ids = list(s.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)))
+        # Every 3rd row failed earlier (sendable), every 5th waits for its retry, every
+        # 7th is already sent: the walks must mix the states and skip what is not due.
+        for i, outbox_id in enumerate(ids):
+            values: dict[str, object] = {}
+            if i % 3 == 0:
+                values["state"] = "failed"
+            if i % 5 == 0:
+                values["next_attempt_at"] = now + timedelta(minutes=5)
+            if i % 7 == 0:
+                values["state"] = "sent"
+            if values:
+                s.execute(update(OutboxMessage).where(OutboxMessage.id == outbox_id)
+                          .values(**values))
+        s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids[:8]))
+                  .values(priority=int(Priority.URGENT)))
+    with runtime.sessions() as s:
+        plain = sorted(outbox.due_groups(s, now), key=_group)
+        capped = claims.due_counts(s, now, 3)
+        assert [int(pr) for _, pr, _ in capped] == sorted(int(pr) for _, pr, _ in capped)
+        assert sorted(capped, key=_group) == [(op, pr, min(3, n)) for op, pr, n in plain]
+        assert sorted(claims.due_counts(s, now, 100), key=_group) == plain
+        due = {(r.operator, r.priority): [] for r in s.scalars(select(OutboxMessage))}
+        for row in s.scalars(select(OutboxMessage).where(
+                OutboxMessage.state.in_(["queued", "failed"]),
+                OutboxMessage.next_attempt_at <= now).order_by(OutboxMessage.id)):
+            due[(row.operator, row.priority)].append(row.id)
+    wants = [(op, pr, 2) for op, pr, _ in plain]
+    with runtime.sessions() as s, s.begin():
+        claimed = claims.claim_groups(s, wants, now)
+    for (op, pr, _), rows in zip(wants, claimed):
+        assert [r.id for r in rows] == due[(op.value, int(pr))][:2]
+        assert {(r.operator, r.priority) for r in rows} == {(op.value, int(pr))}
+    taken = [r.id for rows in claimed for r in rows]
+    with runtime.sessions() as s:
+        marked = {r.id: r for r in s.scalars(select(OutboxMessage).where(
+            OutboxMessage.state == "submitted"))}
+        assert sorted(marked) == sorted(taken)
+        assert len({r.claim for r in marked.values()}) == 1
+        assert all(r.submitted_at == now and r.provider_message_id is None
+                   for r in marked.values())
+        assert (sorted(claims.due_counts(s, now, 100), key=_group)
+                == sorted(outbox.due_groups(s, now), key=_group))
+    assert Operator.VODAFONE in {op for op, _, _ in plain}
