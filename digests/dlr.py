@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -200,17 +201,22 @@ def _apply_to(row: OutboxMessage, report: Report, policy: RetryPolicy, now: date
     return Applied.MOVED if changed else Applied.NO_CHANGE
 
 
-_UNMATCHED = (select(DeliveryReport.provider_message_id).distinct()
-              .where(DeliveryReport.provider_message_id.in_(bindparam("ids", expanding=True)),
-                     DeliveryReport.applied == Applied.UNMATCHED.value))
+# Which of a round's ids a report waits for: the ids as one parameter (a JSON array on
+# SQLite, an array on PostgreSQL), not one bound parameter each to expand per round.
+_UNMATCHED = ("SELECT DISTINCT provider_message_id FROM sms_delivery_reports "
+              f"WHERE applied = '{Applied.UNMATCHED.value}' AND provider_message_id ")
+_UNMATCHED_SQLITE = text(_UNMATCHED + "IN (SELECT value FROM json_each(:ids))")
+_UNMATCHED_PG = text(_UNMATCHED + "= ANY(CAST(:ids AS text[]))")
 
 
 def unmatched(session: Session, provider_ids: list[str]) -> set[str]:
     """Return which of these provider message ids have a report waiting (``UNMATCHED``):
-    the rows ``apply_pending`` must see, in one Core query (no ORM instance a report)."""
+    the rows ``apply_pending`` must see, in one query (no ORM instance a report)."""
     if not provider_ids:
         return set()
-    return set(session.execute(_UNMATCHED, {"ids": provider_ids}).scalars())
+    if session.get_bind().dialect.name == "postgresql":
+        return set(session.execute(_UNMATCHED_PG, {"ids": provider_ids}).scalars())
+    return set(session.execute(_UNMATCHED_SQLITE, {"ids": json.dumps(provider_ids)}).scalars())
 
 
 def apply_pending(session: Session, rows: list[OutboxMessage], policy: RetryPolicy,
