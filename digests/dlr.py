@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from digests.models import FAILURE_REASON_CHARS, DeliveryReport, OutboxMessage, OutboxState
@@ -104,6 +103,9 @@ def phone_ref(secret: str, phone_number: str) -> str:
 
 
 def _store(session: Session, report: Report, now: datetime, secret: str) -> int | None:
+    # Imported here: a sender on SQLite need not load PostgreSQL's dialect to start.
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (insert(DeliveryReport).values(
