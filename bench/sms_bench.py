@@ -403,8 +403,9 @@ def bench_ceiling(total: int, threads: int, senders: int, rounds: int, in_flight
     print(f"Hudoor {h_rate:,.0f} msg/s at {h_cpu * 1e3:.3f} ms sender CPU/msg (incl. start-up);"
           f" Kannel {k_rate:,.0f} msg/s at {k_cpu * 1e3:.3f} ms gateway CPU/msg; "
           f"ratio {h_rate / k_rate:.2f}x the rate, {h_cpu / k_cpu:.1f}x the CPU per message")
-    print(f"targets: sender CPU/msg <= 0.500 ms: {h_cpu * 1e3:.3f} ms "
-          f"({'met' if h_cpu <= 0.0005 else 'NOT met'}); msg/s >= 0.5x Kannel's: "
+    print(f"targets: sender CPU/msg <= 0.350 ms (issue 16, second pass; was 0.500): "
+          f"{h_cpu * 1e3:.3f} ms ({'met' if h_cpu <= 0.00035 else 'NOT met'}); "
+          f"msg/s >= 0.5x Kannel's: "
           f"{h_rate / k_rate:.2f}x ({'met' if h_rate >= 0.5 * k_rate else 'NOT met'}); {_load()}")
     if shipped:
         run = ceiling_run(total, threads, senders, pooled=False)
