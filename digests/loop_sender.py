@@ -5,9 +5,9 @@ Rounds are what ``Sender`` plans and records (digests/sender.py): the same booki
 the same claim, the same one-transaction recording, the same give-back of a moment
 that cannot leave in time and the same bound on what a SIGKILL leaves in doubt
 (``MAX_OPEN_ROUNDS`` rounds of ``max_in_flight / MAX_OPEN_ROUNDS`` each). What changes
-is the hand-over: a timer per moment on the loop and one keep-alive aiohttp session
-(digests/providers/at_async.py) instead of a dispatcher thread, a 32-thread pool and
-the SDK's synchronous stack. A provider without an event-loop transport (the console,
+is the hand-over: one walk a round over its moments on the loop and keep-alive
+connections (digests/providers/at_async.py, keepalive.py) instead of a dispatcher
+thread, a 32-thread pool and the SDK's synchronous stack. A provider without an event-loop transport (the console,
 tests' recorders, the SDK as shipped) is called on the thread pool as before.
 Decision 33 (docs/decisions/0033-event-loop-sender.md).
 """
