@@ -1,10 +1,12 @@
 """What a sender asks the outbox each round: how much is due per group, and a claim.
 
-Both are Core statements built once (bound parameters for the moment, the counts and
-the claim token) and walked along ix_sms_outbox_group (migration 0022) in id order, so
-a round costs what it takes — at most a round's worth of index entries per group — and
+Both are SQL texts written once (bound parameters for the moment, the counts and the
+claim token) and walked along ix_sms_outbox_group (migration 0022) in id order, so a
+round costs what it takes — at most a round's worth of index entries per group — and
 not a count and a sort of the whole backlog. Built per round from ORM expressions they
-cost more CPU than the SQL they ran (docs/BENCHMARKS.md, issue 16).
+cost more CPU than the SQL they ran; as Core expressions built once, SQLAlchemy still
+walked their 24 sub-selects for a cache key on every execution (~1 ms a round): as
+texts they cost what their SQL costs (docs/BENCHMARKS.md, issue 16).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, Select, Update, bindparam, func, literal, select, union_all, update
+from sqlalchemy import Integer, Row, TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
 from digests.models import OutboxMessage, OutboxState
@@ -28,28 +30,38 @@ _STATES = sorted(s.value for s in SENDABLE)
 Group = tuple[str, int]  # (operator, priority) as stored
 
 
-def _walk(group: Group, state: str, columns: list[Any], limit: str) -> Select[Any]:
+def _name(value: object) -> str:
+    """A group's operator, priority or state as written into the statement (no quoting
+    needed: the enums' values are words and numbers, checked here)."""
+    word = str(value)
+    if not word.replace("_", "").isalnum():
+        raise ValueError(f"not a plain word: {word!r}")
+    return word
+
+
+def _walk(group: Group, state: str, column: str, limit: str, lock: bool) -> str:
     """One group's due rows in one sendable state, in id order, at most :limit of them."""
     operator, priority = group
-    return (select(*columns)
-            .where(_T.c.operator == operator, _T.c.priority == priority, _T.c.state == state,
-                   _T.c.next_attempt_at <= bindparam("now"))
-            .order_by(_T.c.id).limit(bindparam(limit)))
+    return (f"SELECT {column} FROM sms_outbox WHERE operator = '{_name(operator)}' "
+            f"AND priority = {int(priority)} AND state = '{_name(state)}' "
+            f"AND next_attempt_at <= :now ORDER BY id LIMIT :{limit}"
+            + (" FOR UPDATE SKIP LOCKED" if lock else ""))
+
+
+_NOW = bindparam("now", type_=_T.c.next_attempt_at.type)
 
 
 @lru_cache(maxsize=1)
-def _counts() -> Select[Any]:
+def _counts() -> TextClause:
     parts = []
     for operator in Operator:
         for priority in Priority:
             group = (operator.value, int(priority))
             for state in _STATES:
-                due = _walk(group, state, [literal(1)], "cap").subquery()
-                parts.append(select(literal(group[0]).label("operator"),
-                                    literal(group[1]).label("priority"),
-                                    select(func.count()).select_from(due).scalar_subquery()
-                                    .label("n")))
-    return union_all(*parts)  # type: ignore[return-value]
+                parts.append(f"SELECT '{_name(group[0])}' AS operator, {group[1]} AS priority, "
+                             f"(SELECT count(*) FROM ({_walk(group, state, '1', 'cap', False)})"
+                             f" AS due) AS n")
+    return text(" UNION ALL ".join(parts)).bindparams(_NOW, bindparam("cap", type_=Integer()))
 
 
 def due_counts(session: Session, now: datetime, cap: int) -> list[tuple[Operator, Priority, int]]:
@@ -63,21 +75,19 @@ def due_counts(session: Session, now: datetime, cap: int) -> list[tuple[Operator
 
 
 @lru_cache(maxsize=256)
-def _claim(groups: tuple[Group, ...]) -> Update:
+def _claim(groups: tuple[Group, ...], lock: bool) -> TextClause:
     picks = []
     for i, group in enumerate(groups):
-        states = union_all(*(select(_walk(group, state, [_T.c.id], f"n{i}")
-                                    .with_for_update(skip_locked=True).subquery().c.id)
-                             for state in _STATES)).subquery()
+        states = " UNION ALL ".join(f"SELECT id FROM ({_walk(group, state, 'id', f'n{i}', lock)})"
+                                    f" AS w{j}" for j, state in enumerate(_STATES))
         # The n oldest of the group's walks (one per sendable state).
-        picks.append(select(states.c.id).order_by(states.c.id).limit(bindparam(f"n{i}"))
-                     .subquery())
-    ids = union_all(*(select(pick.c.id) for pick in picks))
-    return (update(_T).where(_T.c.id.in_(ids))
-            .values(state=OutboxState.SUBMITTED.value, claim=bindparam("token"),
-                    attempts=_T.c.attempts + 1, submitted_at=bindparam("now"),
-                    updated_at=bindparam("now"), provider_message_id=None)
-            .returning(_T.c.id, _T.c.msisdn, _T.c.text, _T.c.operator, _T.c.priority))
+        picks.append(f"SELECT id FROM (SELECT id FROM ({states}) AS s{i} ORDER BY id "
+                     f"LIMIT :n{i}) AS p{i}")
+    return text(
+        f"UPDATE sms_outbox SET state = '{_name(OutboxState.SUBMITTED.value)}', "
+        "claim = :token, attempts = attempts + 1, submitted_at = :now, updated_at = :now, "
+        "provider_message_id = NULL WHERE id IN (" + " UNION ALL ".join(picks) + ") "
+        "RETURNING id, msisdn, text, operator, priority").bindparams(_NOW)
 
 
 def claim_groups(session: Session, wants: Sequence[tuple[Operator, Priority, int]],
@@ -93,7 +103,9 @@ def claim_groups(session: Session, wants: Sequence[tuple[Operator, Priority, int
     keys = tuple((operator.value, int(priority)) for operator, priority, _ in wants)
     params: dict[str, Any] = {"now": now, "token": uuid.uuid4().hex}
     params.update({f"n{i}": n for i, (_, _, n) in enumerate(wants)})
-    claimed = session.execute(_claim(keys), params).all()
+    # Rows another sender is claiming are skipped on PostgreSQL (SQLite has one writer).
+    lock = session.get_bind().dialect.name == "postgresql"
+    claimed = session.execute(_claim(keys, lock), params).all()
     groups: dict[Group, list[Row[Any]]] = {key: [] for key in keys}
     for row in sorted(claimed, key=lambda r: r.id):
         groups[(row.operator, row.priority)].append(row)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from digests.models import FAILURE_REASON_CHARS, DeliveryReport, OutboxMessage, OutboxState
@@ -103,6 +103,9 @@ def phone_ref(secret: str, phone_number: str) -> str:
 
 
 def _store(session: Session, report: Report, now: datetime, secret: str) -> int | None:
+    # Imported here: a sender on SQLite need not load PostgreSQL's dialect to start.
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (insert(DeliveryReport).values(
@@ -198,6 +201,24 @@ def _apply_to(row: OutboxMessage, report: Report, policy: RetryPolicy, now: date
     reason = f"{report.status}: {report.failure_reason}" if report.failure_reason else None
     changed = move(row, dlr_event(report.status, report.failure_reason), policy, now, reason)
     return Applied.MOVED if changed else Applied.NO_CHANGE
+
+
+# Which of a round's ids a report waits for: the ids as one parameter (a JSON array on
+# SQLite, an array on PostgreSQL), not one bound parameter each to expand per round.
+_UNMATCHED = ("SELECT DISTINCT provider_message_id FROM sms_delivery_reports "
+              f"WHERE applied = '{Applied.UNMATCHED.value}' AND provider_message_id ")
+_UNMATCHED_SQLITE = text(_UNMATCHED + "IN (SELECT value FROM json_each(:ids))")
+_UNMATCHED_PG = text(_UNMATCHED + "= ANY(CAST(:ids AS text[]))")
+
+
+def unmatched(session: Session, provider_ids: list[str]) -> set[str]:
+    """Return which of these provider message ids have a report waiting (``UNMATCHED``):
+    the rows ``apply_pending`` must see, in one query (no ORM instance a report)."""
+    if not provider_ids:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        return set(session.execute(_UNMATCHED_PG, {"ids": provider_ids}).scalars())
+    return set(session.execute(_UNMATCHED_SQLITE, {"ids": json.dumps(provider_ids)}).scalars())
 
 
 def apply_pending(session: Session, rows: list[OutboxMessage], policy: RetryPolicy,

@@ -5,9 +5,9 @@ Rounds are what ``Sender`` plans and records (digests/sender.py): the same booki
 the same claim, the same one-transaction recording, the same give-back of a moment
 that cannot leave in time and the same bound on what a SIGKILL leaves in doubt
 (``MAX_OPEN_ROUNDS`` rounds of ``max_in_flight / MAX_OPEN_ROUNDS`` each). What changes
-is the hand-over: a timer per moment on the loop and one keep-alive aiohttp session
-(digests/providers/at_async.py) instead of a dispatcher thread, a 32-thread pool and
-the SDK's synchronous stack. A provider without an event-loop transport (the console,
+is the hand-over: one walk a round over its moments on the loop and keep-alive
+connections (digests/providers/at_async.py, keepalive.py) instead of a dispatcher
+thread, a 32-thread pool and the SDK's synchronous stack. A provider without an event-loop transport (the console,
 tests' recorders, the SDK as shipped) is called on the thread pool as before.
 Decision 33 (docs/decisions/0033-event-loop-sender.md).
 """
@@ -142,14 +142,23 @@ class LoopSender(Sender):
             slots.release()
 
     async def _send_all(self, planned: Round) -> list[SubmitResult | ProviderError]:
-        return list(await asyncio.gather(*(self._send_at(row, at)
-                                           for at, row in planned.moments)))
+        """Hand each message over at its moment; return the answers in the round's order.
 
-    async def _send_at(self, row: OutboxMessage,
-                       moment: float) -> SubmitResult | ProviderError:
-        # The loop's clock is time.monotonic(), the clock moments are booked on.
-        if (delay := moment - time.monotonic()) > 0:
-            await asyncio.sleep(delay)
+        One walk over the round's moments (they are sorted): it sleeps until the next
+        moment and starts every message due by then, so messages due together cost one
+        timer, not one each; each message then waits for its answer on its own.
+        """
+        loop = asyncio.get_running_loop()
+        sending: list[asyncio.Future[SubmitResult | ProviderError]] = []
+        for moment, row in planned.moments:
+            # The loop's clock is time.monotonic(), the clock moments are booked on.
+            if (delay := moment - time.monotonic()) > 0:
+                await asyncio.sleep(delay)
+            sending.append(loop.create_task(self._send_now(row, moment)))
+        return list(await asyncio.gather(*sending))
+
+    async def _send_now(self, row: OutboxMessage,
+                        moment: float) -> SubmitResult | ProviderError:
         if self._transport is None:
             return await asyncio.get_running_loop().run_in_executor(
                 self._pool, self._submit_at, row, moment)

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Select, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import calendar
@@ -67,6 +66,9 @@ class RetryPolicy:
 
 
 def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, object]]) -> int:
+    # Imported here: a sender on SQLite need not load PostgreSQL's dialect to start.
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (insert(OutboxMessage).on_conflict_do_nothing(index_elements=["idempotency_key"])

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core import calendar
 from core.model_base import utcnow
-from digests import claims, dlr, outbox
+from digests import claims, dlr, outbox, recording
 from digests.models import OutboxMessage
 from digests.moments import Pipeline, Round, favour_latency, sleep_until
 from digests.outbox import RetryPolicy
@@ -33,6 +33,7 @@ from shaping.operators import Operator
 from shaping.policy import OperatorCaps
 
 log = logging.getLogger(__name__)
+_ACCEPTED = Outcome.ACCEPTED.value
 
 HORIZON = 0.5  # seconds: how far ahead a sender books send moments
 LEAD = 0.15  # seconds: book the next moments this long before the booked ones run out
@@ -180,21 +181,41 @@ class Sender:
 
     def _record_answers(self, rows: list[OutboxMessage],
                         answers: list[SubmitResult | ProviderError]) -> None:
-        """Record a round's answers in one transaction: rows read and written as plain
-        values (one SELECT ... FOR UPDATE, one executemany UPDATE), no ORM unit of work."""
+        """Record a round's answers in one transaction, no ORM unit of work.
+
+        Accepted with a message id (nearly every answer) is one statement for the round
+        (``recording.accept``); the rest, and any accepted row a delivery report already
+        waits for, are read and moved as plain values (one SELECT ... FOR UPDATE, one
+        executemany UPDATE) by the state machine.
+        """
         now = self._clock()
         throttled: set[str] = set()
+        stats = self.stats
+        fast: list[tuple[int, str]] = []  # (outbox id, provider message id)
+        slow: list[tuple[int, SubmitResult | ProviderError]] = []
+        for claimed, answer in zip(rows, answers):
+            stats.submitted += 1
+            if isinstance(answer, ProviderInDoubt):
+                stats.in_doubt += 1  # stays SUBMITTED: a DLR or recovery decides
+            elif (isinstance(answer, SubmitResult) and answer.outcome is Outcome.ACCEPTED
+                  and answer.provider_message_id and not answer.reason):
+                fast.append((claimed.id, answer.provider_message_id))
+            else:
+                slow.append((claimed.id, answer))
+        if fast:
+            stats.accepted += len(fast)
+            stats.by_outcome[_ACCEPTED] = stats.by_outcome.get(_ACCEPTED, 0) + len(fast)
         with self._sessions() as session, session.begin(), session.no_autoflush:
             dlr.lock_ids(session, [a.provider_message_id for a in answers
                                    if isinstance(a, SubmitResult) and a.provider_message_id])
-            fresh = {r.id: r for r in Recording.load(session, [r.id for r in rows])}
-            accepted: list[Recording] = []
-            for claimed, answer in zip(rows, answers):
-                row = fresh[claimed.id]
-                self.stats.submitted += 1
-                if isinstance(answer, ProviderInDoubt):
-                    self.stats.in_doubt += 1  # stays SUBMITTED: a DLR or recovery decides
-                    continue
+            recording.accept(session, fast, now)
+            # Reports that came before these answers: their rows are moved in Python below.
+            waiting = dlr.unmatched(session, [pid for _, pid in fast])
+            ids = [i for i, _ in slow] + [i for i, pid in fast if pid in waiting]
+            fresh = {r.id: r for r in Recording.load(session, ids)}
+            accepted: list[Recording] = [fresh[i] for i, pid in fast if pid in waiting]
+            for outbox_id, answer in slow:
+                row = fresh[outbox_id]
                 row.changed = True
                 if isinstance(answer, MissedMoment):
                     outbox.release(row, self._policy, now, str(answer))  # type: ignore[arg-type]
@@ -208,6 +229,8 @@ class Sender:
                         accepted.append(row)
                     elif answer.outcome is Outcome.THROTTLED:
                         throttled.add(row.operator)
+            for row in accepted:
+                row.changed = True
             dlr.apply_pending(session, accepted, self._policy, now)  # type: ignore[arg-type]
             Recording.store(session, [r for r in fresh.values() if r.changed])
         for operator in sorted(throttled):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import re
 
-import phonenumbers
 
 EGYPT_COUNTRY_CODE = 20
 EGYPT_MCC = "602"
@@ -51,6 +50,10 @@ _NETWORK_CODE = re.compile(r"\s*(\d{3})[-\s]?(\d{2,3})\s*")
 
 def to_e164(msisdn: str) -> str:
     """Return msisdn as E.164 (+201XXXXXXXXX), or raise InvalidMsisdn."""
+    # Imported here: phonenumbers' metadata is a fifth of an SMS sender's start-up, and a
+    # sender's numbers are E.164 already (operator_for's shortcut below).
+    import phonenumbers
+
     text = msisdn.strip()
     digits = phonenumbers.normalize_digits_only(text)  # also folds Arabic-Indic digits
     # Gateways often hand over "2010..." without the "+"; phonenumbers would

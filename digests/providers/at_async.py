@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 from digests.providers.base import (
     Outcome,
@@ -46,6 +46,26 @@ def messaging_url(username: str, base_url: str = "") -> str:
     return base + "/version1/messaging"
 
 
+class _Quoted(dict[int, str]):
+    """``quote_plus`` of one character by its code point, kept once asked for: a form
+    value is its characters' quotings joined (UTF-8 and percent-encoding work per
+    character), which ``str.translate`` does in C."""
+
+    def __missing__(self, code: int) -> str:
+        quoted = quote_plus(chr(code))
+        if len(self) < 4096:  # the alphabets a school's messages use; never unbounded
+            self[code] = quoted
+        return quoted
+
+
+_QUOTED = _Quoted()
+
+
+def form_value(value: str) -> bytes:
+    """``quote_plus(value)`` as bytes: what ``urlencode`` writes for a form value."""
+    return value.translate(_QUOTED).encode("ascii")
+
+
 class AsyncAfricasTalking:
     """One SMS per POST on shared keep-alive connections (open them with ``start``)."""
 
@@ -63,17 +83,20 @@ class AsyncAfricasTalking:
                          ("apiKey", api_key),
                          ("Content-Type", "application/x-www-form-urlencoded")]
         self._sender_id = sender_id or None
+        # username, to, message, bulkSMSMode[, from]: the SDK's fields in its order.
+        self._form_head = f"username={form_value(username).decode()}&to=".encode()
+        self._form_tail = b"&bulkSMSMode=1" + (b"&from=" + form_value(sender_id)
+                                               if sender_id else b"")
         self._timeout = timeout
         self._connections = connections
         self._endpoint: Endpoint | None = None
 
     def body(self, message: Submission) -> bytes:
-        """The form the SDK builds, in its order (``requests`` encodes it the same way)."""
-        data: dict[str, object] = {"username": self._username, "to": message.msisdn,
-                                   "message": message.text, "bulkSMSMode": 1}
-        if self._sender_id is not None:
-            data["from"] = self._sender_id
-        return urlencode(data).encode()
+        """The form the SDK builds, in its order, byte for byte what ``requests`` encodes
+        (``urlencode``): the constant fields encoded once, the number and the text per
+        character from a table (tests/digests/test_at_async.py holds it to urlencode)."""
+        return b"%s%s&message=%s%s" % (self._form_head, form_value(message.msisdn),
+                                        form_value(message.text), self._form_tail)
 
     async def start(self) -> None:
         self._endpoint = Endpoint(self._url, self._headers, connect_timeout=self._timeout[0],
