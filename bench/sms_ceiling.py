@@ -158,7 +158,8 @@ _PLACES = [
     ("record answers (SQL)", ("_record_answers", "_record_round", "apply_pending")),
     ("claim + book (SQL, Redis)", ("_plan ", "acquire_paced", "due_groups", "claim ")),
     ("in-doubt recovery (SQL)", ("recover_in_doubt", "_has_due")),
-    ("event loop / hand-offs", ("asyncio/", "_send_at", "_send_now", "_send_all", "_dispatch", "concurrent/futures",
+    ("event loop / hand-offs", ("asyncio/", "_send_at", "_send_now", "_send_all", "_dispatch",
+                                "concurrent/futures",
                                 "threading.py", "selectors.py")),
 ]
 
