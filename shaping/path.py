@@ -114,7 +114,11 @@ class PathMargin:
             # The least of a sender's first seconds may be its start-up's slowness itself.
             known = least[0][1] if moment_us - self._started >= BASELINE_US else 0
             if late_us - known > BLIND_US:
-                self._blinds.append((moment_us, moment_us + late_us))
+                blinds, until = self._blinds, moment_us + late_us
+                if blinds and moment_us <= blinds[-1][1]:  # the same absence, seen again
+                    blinds[-1] = (blinds[-1][0], max(until, blinds[-1][1]))
+                else:
+                    blinds.append((moment_us, until))
                 while self._blinds[0][1] < moment_us - 2 * WINDOW_US:
                     self._blinds.popleft()
 
