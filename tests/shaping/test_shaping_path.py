@@ -99,7 +99,7 @@ def test_the_senders_own_absence_is_neither_a_stall_nor_the_path() -> None:
     """The sender did not run for 200 ms: the answers that came meanwhile were read late."""
     margin = PathMargin(floor_us=10 * MS, warmup_us=0)
     t = _flow(margin, 0, 6 * WINDOW_US, 40 * MS)
-    out = list(range(t, t + 100 * MS, 20 * MS))
+    out = list(range(t + 70 * MS, t + 100 * MS, 10 * MS))  # answers due while it is away
     for sent in out:
         margin.dispatched("we", sent, 0)
         margin.sent("we", sent, sent)
@@ -113,6 +113,22 @@ def test_the_senders_own_absence_is_neither_a_stall_nor_the_path() -> None:
     assert not margin.stalled(back + 100 * MS)
     t = _flow(margin, back + 20 * MS, back + 3 * WINDOW_US, 40 * MS)
     assert margin.parts(t) == (0, 0, 40 * MS)
+
+
+def test_a_stall_the_sender_was_partly_away_for_is_still_paid_for_whole() -> None:
+    """An absence of 100 ms inside a 300 ms stall explains a third of its hold, not all."""
+    margin = PathMargin(floor_us=10 * MS, warmup_us=0)
+    t = _flow(margin, 0, 6 * WINDOW_US, 40 * MS)
+    stall, release = t, t + 300 * MS
+    held = list(range(stall, release, 20 * MS))
+    for sent in held:
+        late = 100 * MS if sent == stall + 100 * MS else 0  # away from +100 to +200 ms
+        margin.dispatched("we", sent, late)
+        margin.sent("we", sent, sent + late)
+    for sent in held:
+        margin.answered("we", sent, release + 40 * MS)
+    t = _flow(margin, release + 20 * MS, release + 200 * MS, 40 * MS)
+    assert 280 * MS <= margin.parts(t)[1] <= 300 * MS
 
 
 def test_a_failed_request_stops_counting_as_held() -> None:
