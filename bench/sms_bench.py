@@ -252,13 +252,15 @@ def bench_caps(seconds: float, threads: int, senders: int, guard_ms: int, runs: 
           "accepted message: simulator, senders (start-up included)")
     print(f"{'run':>3} {'load':>16} " + " ".join(f"{op.value + f' ({cap})':>18}"
                                                 for op, cap in order)
-          + f" {'stalls':>6} {'fall ms':>7} {'bound':>6} {'dups':>4} {'given back':>10}"
+          + f" {'stalls':>6} {'fall ms':>7} {'bound':>6} {'/bound':>6} {'dups':>4} {'given back':>10}"
           f" {'sim ms':>6} {'send ms':>7}")
     worst: dict[str, float] = {}
     widest: dict[str, int] = {}
     rejected: dict[str, int] = {op.value: 0 for op, _ in order}
     duplicates = 0
     bounds: list[float] = []
+    per_run: list[int] = []  # rejections in each run (the target: 0 in every one)
+    ratios: list[float] = []  # each run's lowest share over its path's bound
     hogging = _Hog(hog)
     try:
         for run in range(1, runs + 1):
@@ -266,10 +268,11 @@ def bench_caps(seconds: float, threads: int, senders: int, guard_ms: int, runs: 
             # A seed per run: each run meets its own drift and its own stalls.
             stats = caps_run(caps_text, seconds, threads, senders, guard_ms,
                              path + ["--seed", str(run)])
-            cells = []
+            cells, shares = [], []
             for op, cap in order:
                 per = stats["operators"].get(op.value, {})
                 share = per.get("rate", 0.0) / cap
+                shares.append(share)
                 worst[op.value] = min(worst.get(op.value, 1e9), share)
                 widest[op.value] = max(widest.get(op.value, 0), per.get("max_window", 0))
                 rejected[op.value] += per.get("throttled", 0)
@@ -279,8 +282,11 @@ def bench_caps(seconds: float, threads: int, senders: int, guard_ms: int, runs: 
             accepted = max(1, stats["accepted"])
             bound = path_bound(stats, seconds)
             bounds.append(bound)
+            per_run.append(stats["throttled"])
+            ratios.append(min(shares) / bound)
             print(f"{run:3d} {load:>16} " + " ".join(f"{c:>18}" for c in cells)
                   + f" {stats['stalls']:6d} {stats['path_fall_ms']:7.1f} {bound:6.1%}"
+                  f" {ratios[-1]:6.1%}"
                   f" {stats['duplicates']:4d} {stats['given_back']:10d}"
                   f" {stats['sim_cpu'] / accepted * 1e3:6.2f}"
                   f" {stats['sender_cpu'] / accepted * 1e3:7.2f}", flush=True)
@@ -299,6 +305,9 @@ def bench_caps(seconds: float, threads: int, senders: int, guard_ms: int, runs: 
               f"{'met' if ok else 'MISS':>4}")
     print(f"the path's own bound (a sender with a fixed guard that knew the run's largest "
           f"1-s fall of the path delay, less the stalled time): lowest {min(bounds):.1%}")
+    print(f"rejections per run: {per_run} (target 0 in each run: "
+          f"{'met' if not any(per_run) else 'MISS'}); a run's lowest share over its "
+          f"path's bound (/bound): {min(ratios):.1%} to {max(ratios):.1%}")
     print(f"minimum over {runs} runs: {min(worst.values()):.1%} of a cap; throttling "
           f"rejections in all runs: {sum(rejected.values())}; duplicates: {duplicates} "
           f"({_load()})")

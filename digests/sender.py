@@ -28,7 +28,7 @@ from digests.providers.base import (
     SubmitResult,
 )
 from shaping.bucket import RateShaper
-from shaping.margin import ArrivalMargin
+from shaping.path import PathMargin
 from shaping.operators import Operator
 from shaping.policy import OperatorCaps
 
@@ -40,6 +40,11 @@ LEAD = 0.15  # seconds: book the next moments this long before the booked ones r
 BOOK_LEAD = 0.03  # seconds: the first booked moment leaves time to claim its row
 MAX_OPEN_ROUNDS = 2  # claimed but not yet recorded: what a killed sender leaves in doubt
 MAX_IN_FLIGHT = 200  # messages claimed and not yet recorded, per sender (HUDOOR_SMS_MAX_IN_FLIGHT)
+STALL_WAIT = 0.02  # seconds: ask again this soon while the path holds what was sent
+
+
+def _now_us() -> int:
+    return int(time.monotonic() * 1e6)
 
 
 class MissedMoment(ProviderUnavailable):
@@ -88,12 +93,14 @@ class Sender:
         # At most MAX_OPEN_ROUNDS rounds are claimed and unrecorded at once, so this
         # per-round share bounds what a SIGKILL can leave in doubt to max_in_flight.
         self._per_round = max(1, max_in_flight // MAX_OPEN_ROUNDS)
-        # The guard each booking uses follows the arrival lateness measured per operator
-        # (shaping/margin.py); the configured guard is its floor.
+        # The guard each booking uses follows the path to the operators as every answer
+        # shows it, and a stall of that path stops the booking (shaping/path.py); the
+        # configured guard is the floor of the sender's own jitter.
         floor_us = int(shaper.guard * 1_000_000)
-        self._margin = ArrivalMargin(floor_us=floor_us, ceiling_us=max(500_000, floor_us))
+        self._margin = PathMargin(floor_us=floor_us, ceiling_us=max(500_000, floor_us))
         # HUDOOR_SHAPER_GUARD_MS=0 turns the give-back off (a message always leaves, late or
-        # not); otherwise a message may leave up to the guard it was booked with late.
+        # not); otherwise a message may leave as late as the sender's measured jitter (the
+        # guard's own part for it, PathMargin.tolerance_us) beyond what all recent paid.
         self._give_back = floor_us > 0
         self._max_late: dict[int, float] = {}  # outbox id -> seconds, set when booked
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sms-send")
@@ -129,6 +136,8 @@ class Sender:
             groups = claims.due_counts(session, now, min(self._batch, self._per_round))
         if not groups:
             return 0.5
+        if self._margin.stalled(_now_us()):
+            return STALL_WAIT  # the path holds what was sent: nothing joins the burst
         moments: list[tuple[float, OutboxMessage]] = []
         waits = [0.5]
         budget = self._per_round
@@ -146,7 +155,7 @@ class Sender:
             if budget <= 0:
                 break
             share = max(1, -(-self._per_round * rates[operator] // total)) if split else count
-            guard_us = self._margin.guard_us(operator.value, int(time.monotonic() * 1e6))
+            guard_us = self._margin.guard_us(_now_us())
             grant = self._shaper.acquire_paced(operator, min(count, self._batch, budget, share),
                                                priority=priority, horizon=self._horizon,
                                                lead=BOOK_LEAD, guard_us=guard_us)
@@ -165,10 +174,13 @@ class Sender:
                                           self._clock())
         for (operator, _, grant, guard_us), rows in zip(grants, claimed):
             if self._give_back:
-                # Late beyond what every recent message paid, by more than the guard.
-                base = self._margin.baseline_us(operator.value, int(time.monotonic() * 1e6))
+                # Late beyond what every recent message paid, by more than the jitter the
+                # guard allows for (a 300 ms tolerance after a stall let clumps leave).
+                now_us = _now_us()
+                late_us = (self._margin.baseline_us(operator.value, now_us)
+                           + self._margin.tolerance_us(now_us))
                 for row in rows:
-                    self._max_late[row.id] = (base + guard_us) / 1e6
+                    self._max_late[row.id] = late_us / 1e6
             moments += list(zip(grant.moments, rows))
         if not moments:
             return min(waits)
@@ -252,9 +264,9 @@ class Sender:
         """Send row now unless its moment passed longer ago than the shaper's guard absorbs.
 
         A message sent late lands in the next message's second at the operator; if it is
-        later than the guard it was booked with (the lateness drop that guard absorbs)
-        beyond the lateness every recent message paid, it gives its moment up and waits
-        for a new one instead. How late each answer came back feeds the next guard.
+        later than the jitter its guard allows for beyond the lateness every recent message
+        paid, it gives its moment up and waits for a new one instead. When each was sent
+        and answered feeds the next guard (shaping/path.py).
         """
         missed = self._missed(row, moment)
         if missed is not None:
@@ -266,23 +278,23 @@ class Sender:
     def _missed(self, row: OutboxMessage, moment: float) -> MissedMoment | None:
         """Note how late row leaves; a MissedMoment if too late to leave at all."""
         max_late = self._max_late.pop(row.id, None)
-        late = time.monotonic() - moment
-        moment_us = int(moment * 1e6)
-        self._margin.observe_dispatch(row.operator, moment_us, int(late * 1e6))
+        now = time.monotonic()
+        late = now - moment
+        moment_us, now_us = int(moment * 1e6), int(now * 1e6)
+        self._margin.dispatched(row.operator, moment_us, int(late * 1e6))
         if max_late is not None and late > max_late:
             self.stats.missed += 1
-            # Its lateness counts too: left out, a busy machine's late moments would keep
-            # the guard small and every next message given back.
-            self._margin.observe(row.operator, moment_us, int(late * 1e6))
             return MissedMoment("missed its send moment")  # released, not an attempt
+        self._margin.sent(row.operator, moment_us, now_us)
         return None
 
     def _answered(self, row: OutboxMessage, moment: float,
                   answer: SubmitResult | ProviderError) -> None:
-        """How late an answer came back feeds the next guard."""
+        """When the answer came back feeds the path's delay (shaping/path.py)."""
         if isinstance(answer, SubmitResult):
-            self._margin.observe(row.operator, int(moment * 1e6),
-                                 int((time.monotonic() - moment) * 1e6))
+            self._margin.answered(row.operator, int(moment * 1e6), _now_us())
+        else:
+            self._margin.failed(row.operator, int(moment * 1e6))
 
     def _submit_one(self, row: OutboxMessage) -> SubmitResult | ProviderError:
         try:

@@ -215,3 +215,22 @@ def test_unreachable_redis_fails_closed(tmp_path: Path) -> None:
             assert got.unavailable
         assert shaper.report_throttle(VF) is None
         assert shaper.redis_failures == 4
+
+
+def test_one_throttle_report_trims_and_a_second_within_memory_halves(
+        client: redis.Redis) -> None:
+    now = [1_000 * WINDOW_US]
+    shaper = RateShaper(client, CAPS, backoff_clock=lambda: now[0])
+    state = shaper.report_throttle(VF)
+    assert state is not None and state.rate == CAP * 0.9  # one stray rejection: a trim
+    now[0] += WINDOW_US // 2
+    assert shaper.report_throttle(VF) == state  # the same overload, within the cooldown
+    now[0] += WINDOW_US // 2  # a second later: 45 regrew to 50
+    assert shaper.effective_rate(VF) == CAP
+    state = shaper.report_throttle(VF)
+    assert state is not None and state.rate == CAP * 0.5  # remembered: the trim was not enough
+    now[0] += 20 * WINDOW_US  # long forgotten, fully regrown
+    assert shaper.effective_rate(VF) == CAP
+    state = shaper.report_throttle(VF)
+    assert state is not None and state.rate == CAP * 0.9
+    assert shaper.rate_state(VF) == state

@@ -1,0 +1,109 @@
+"""A sender, a path and an operator in simulated time, for the path margin's properties.
+
+The sender books moments as ``digests/sender.py`` does (``shaping.policy.pace``, the
+Lua's mirror: a horizon of 0.5 s, the next booking while 150 ms of moments remain) with
+the guard a margin gives, books nothing while the margin says the path is stalled, and
+reports every pick-up and answer to it. The path delays each message (``delay_us``) and
+the operator counts arrivals per sliding second, as simulator/network.py does.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from typing import Protocol
+
+from shaping.policy import WINDOW_US, Priority, pace
+
+HORIZON_US = 500_000
+LEAD_US = 150_000
+BOOK_LEAD_US = 30_000
+RETRY_US = 20_000
+KEY = "we"
+
+
+class Margin(Protocol):
+    def dispatched(self, key: str, moment_us: int, late_us: int) -> None: ...
+
+    def sent(self, key: str, moment_us: int, at_us: int) -> None: ...
+
+    def answered(self, key: str, moment_us: int, at_us: int) -> None: ...
+
+    def stalled(self, now_us: int) -> bool: ...
+
+    def guard_us(self, now_us: int) -> int: ...
+
+
+def run(margin: Margin, cap: int, seconds: float, arrival: Callable[[int], int],
+        late: Callable[[int], int] = lambda _: 0) -> list[int]:
+    """Send at cap for ``seconds``; return every message's arrival at the operator (µs).
+
+    ``arrival(sent_us)`` is when a message sent then reaches the operator (its answer is
+    read 1 ms later); ``late(moment_us)`` how late the sender picks a moment up.
+    """
+    end = int(seconds * WINDOW_US)
+    events: list[tuple[int, int, str, int]] = [(0, 0, "book", 0)]
+    log: list[int] = []
+    next_free, seq = 0, 1
+    arrivals: list[int] = []
+    while events:
+        now, _, kind, moment = heapq.heappop(events)
+        if kind == "send":
+            margin.dispatched(KEY, moment, now - moment)
+            margin.sent(KEY, moment, now)
+            reached = arrival(now)
+            arrivals.append(reached)
+            heapq.heappush(events, (reached + 1000, seq, "answer", moment))
+        elif kind == "answer":
+            margin.answered(KEY, moment, now)
+        elif now < end:  # book
+            if margin.stalled(now):
+                heapq.heappush(events, (now + RETRY_US, seq, "book", 0))
+                seq += 1
+                continue
+            span = WINDOW_US + margin.guard_us(now)
+            log = [t for t in log if t > now - 2 * WINDOW_US]
+            got = pace(log, next_free, now, cap, Priority.URGENT, cap, span_us=span,
+                       horizon_us=HORIZON_US, lead_us=BOOK_LEAD_US, urgent_share=0)
+            moments = [now + d for d in got.delays_us]
+            log += moments
+            next_free = got.next_free_us
+            for m in moments:
+                heapq.heappush(events, (m + late(m), seq, "send", m))
+                seq += 1
+            after = max(now + RETRY_US, (moments[-1] if moments else now) - LEAD_US)
+            heapq.heappush(events, (after, seq, "book", 0))
+        seq += 1
+    return arrivals
+
+
+def stall_path(base_us: int, start_us: int, length_us: int) -> Callable[[int], int]:
+    """A path ``base_us`` long that holds whatever enters it in [start, start + length)."""
+
+    def arrival(sent: int) -> int:
+        held = start_us + length_us if start_us <= sent < start_us + length_us else sent
+        return held + base_us + (sent * 7919) % 1000  # up to 1 ms of noise
+
+    return arrival
+
+
+class FixedGuard:
+    """The margin before issue 16: a fixed guard, blind to stalls (the control)."""
+
+    def __init__(self, guard_us: int) -> None:
+        self._guard = guard_us
+
+    def dispatched(self, key: str, moment_us: int, late_us: int) -> None:
+        pass
+
+    def sent(self, key: str, moment_us: int, at_us: int) -> None:
+        pass
+
+    def answered(self, key: str, moment_us: int, at_us: int) -> None:
+        pass
+
+    def stalled(self, now_us: int) -> bool:
+        return False
+
+    def guard_us(self, now_us: int) -> int:
+        return self._guard
