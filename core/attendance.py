@@ -70,6 +70,34 @@ def _held(staff_id, now):  # type: ignore[no-untyped-def]
     return own, held
 
 
+def _build_classes():  # type: ignore[no-untyped-def]
+    """The class list statement (and its taken-today companion), with bound parameters."""
+    own_q, held_q = _held(bindparam("staff"), bindparam("now"))
+    src = union_all(own_q.add_columns(literal(1).label("own")),
+                    held_q.add_columns(literal(0).label("own"))).subquery()
+    mine = select(src.c.class_id, func.max(src.c.own).label("own")).group_by(src.c.class_id).subquery()
+    member = aliased(Enrolment)
+    classes = (
+        select(SchoolClass.id, SchoolClass.name, func.count(Person.id), mine.c.own)
+        .join(mine, mine.c.class_id == SchoolClass.id)
+        .outerjoin(member, and_(member.class_id == SchoolClass.id, member.ended_at.is_(None)))
+        .outerjoin(Person, and_(Person.id == member.person_id, Person.role == Role.STUDENT.value,
+                                Person.active.is_(True), Person.canonical_id.is_(None)))
+        .where(SchoolClass.active.is_(True))
+        .group_by(SchoolClass.id, SchoolClass.name, mine.c.own)
+        .order_by(mine.c.own.desc(), SchoolClass.name, SchoolClass.id))
+    taken = select(AttendanceRecord.class_id).where(
+        AttendanceRecord.class_id.in_(bindparam("ids", expanding=True)),
+        AttendanceRecord.day == bindparam("day"))
+    return classes, taken
+
+
+# Built once, as _LOOKUP below: building this statement cost more CPU than a whole warm
+# hop, and a fresh teacher's session (the morning spike) runs it on its first hop.
+_CLASSES, _TAKEN_AMONG = _build_classes()
+_TAKEN_ON = select(AttendanceRecord.class_id).where(AttendanceRecord.day == bindparam("day"))
+
+
 def classes_for(session: Session, staff_id: int, day: date, now: datetime, *,
                 with_taken: bool = True) -> list[ClassRow]:
     """Return the classes a staff member may take today: their own, then delegated ones.
@@ -78,24 +106,10 @@ def classes_for(session: Session, staff_id: int, day: date, now: datetime, *,
     teacher's session); `with_taken=False` skips the taken-today query for callers that
     keep those flags elsewhere (the USSD hop cache).
     """
-    own_q, held_q = _held(staff_id, now)
-    src = union_all(own_q.add_columns(literal(1).label("own")),
-                    held_q.add_columns(literal(0).label("own"))).subquery()
-    mine = select(src.c.class_id, func.max(src.c.own).label("own")).group_by(src.c.class_id).subquery()
-    member = aliased(Enrolment)
-    rows = session.execute(
-        select(SchoolClass.id, SchoolClass.name, func.count(Person.id), mine.c.own)
-        .join(mine, mine.c.class_id == SchoolClass.id)
-        .outerjoin(member, and_(member.class_id == SchoolClass.id, member.ended_at.is_(None)))
-        .outerjoin(Person, and_(Person.id == member.person_id, Person.role == Role.STUDENT.value,
-                                Person.active.is_(True), Person.canonical_id.is_(None)))
-        .where(SchoolClass.active.is_(True))
-        .group_by(SchoolClass.id, SchoolClass.name, mine.c.own)
-        .order_by(mine.c.own.desc(), SchoolClass.name, SchoolClass.id)).all()
+    rows = session.execute(_CLASSES, {"staff": staff_id, "now": now}).all()
     taken: set[int] = set()
     if with_taken and rows:
-        taken = set(session.scalars(select(AttendanceRecord.class_id).where(
-            AttendanceRecord.class_id.in_([r[0] for r in rows]), AttendanceRecord.day == day)))
+        taken = set(session.scalars(_TAKEN_AMONG, {"ids": [r[0] for r in rows], "day": day}))
     return [ClassRow(cid, name, size, cid in taken, not own) for cid, name, size, own in rows]
 
 
@@ -106,7 +120,7 @@ def may_take(session: Session, staff_id: int, class_id: int, now: datetime) -> b
 
 def taken_on(session: Session, day: date) -> list[int]:
     """Return the ids of every class whose attendance is confirmed on `day`."""
-    return list(session.scalars(select(AttendanceRecord.class_id).where(AttendanceRecord.day == day)))
+    return list(session.scalars(_TAKEN_ON, {"day": day}))
 
 
 def roster(session: Session, class_id: int) -> tuple[tuple[tuple[int, str], ...], str]:
@@ -123,19 +137,22 @@ def rosters(session: Session, class_ids: list[int]) -> dict[int, tuple[tuple[tup
     if not class_ids:
         return {}
     rows: dict[int, list[tuple[int, str]]] = {cid: [] for cid in class_ids}
-    for cid, pid, name in session.execute(
-            select(Enrolment.class_id, Person.id, Person.display_name)
-            .join(Enrolment, Enrolment.person_id == Person.id)
-            .where(Enrolment.class_id.in_(class_ids), Enrolment.ended_at.is_(None),
-                   Person.role == Role.STUDENT.value, Person.active.is_(True),
-                   Person.canonical_id.is_(None))  # the roll a mark must be on (_students_of)
-            .order_by(Enrolment.class_id, Person.name_key, Person.upstream_id)):
+    for cid, pid, name in session.execute(_ROSTERS, {"ids": class_ids}):
         rows[cid].append((pid, name))
     out: dict[int, tuple[tuple[tuple[int, str], ...], str]] = {}
     for cid, students in rows.items():
         digest = hashlib.blake2b(",".join(str(pid) for pid, _ in students).encode(), digest_size=4)
         out[cid] = (tuple(students), digest.hexdigest())
     return out
+
+
+_ROSTERS = (  # built once (see _CLASSES)
+    select(Enrolment.class_id, Person.id, Person.display_name)
+    .join(Enrolment, Enrolment.person_id == Person.id)
+    .where(Enrolment.class_id.in_(bindparam("ids", expanding=True)), Enrolment.ended_at.is_(None),
+           Person.role == Role.STUDENT.value, Person.active.is_(True),
+           Person.canonical_id.is_(None))  # the roll a mark must be on (_students_of)
+    .order_by(Enrolment.class_id, Person.name_key, Person.upstream_id))
 
 
 @dataclass(frozen=True)
@@ -284,23 +301,36 @@ def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late
     to_update = [pid for pid in late if current.get(pid, "") == MarkStatus.ABSENT.value]
     to_insert = [pid for pid in late if pid in current and current[pid] is None]
     if to_update:
-        session.execute(update(AttendanceMark).where(
-            and_(AttendanceMark.record_id == found.record_id, AttendanceMark.person_id.in_(to_update)))
-            .values(status=MarkStatus.LATE.value, captured_at=now, session_id=session_id[:100],
-                    marked_by=staff_id))
+        session.execute(_LATE_UPDATE, {"rid": found.record_id, "ids": to_update, "at": now,
+                                       "sid": session_id[:100], "staff": staff_id})
     if to_insert:
-        session.execute(insert(AttendanceMark), [
+        session.execute(_LATE_INSERT, [
             {"record_id": found.record_id, "person_id": pid, "status": MarkStatus.LATE.value,
              "captured_at": now, "session_id": session_id[:100], "marked_by": staff_id}
             for pid in to_insert])
     if to_update or to_insert:
         # A new revision of the class-day: write-back sends it under a new key (C2).
-        session.execute(update(AttendanceRecord).where(AttendanceRecord.id == found.record_id)
-                        .values(revision=AttendanceRecord.revision + 1))
+        session.execute(_NEW_REVISION, {"rid": found.record_id})
         audit.record(session, actor=f"staff:{staff_id}", action="attendance.late", entity="class",
                      entity_id=class_id, reason="late arrival over USSD",
                      data={"day": day.isoformat(), "was_absent": to_update, "was_present": to_insert})
     return len(to_update) + len(to_insert)
+
+
+def _build_late():  # type: ignore[no-untyped-def]
+    """Late arrivals' writes, on the tables (Core): built once, no ORM bookkeeping a hop."""
+    marks, records = AttendanceMark.__table__, AttendanceRecord.__table__
+    to_late = (update(marks).where(marks.c.record_id == bindparam("rid"),
+                                   marks.c.person_id.in_(bindparam("ids", expanding=True)))
+               .values(status=MarkStatus.LATE.value,
+                       captured_at=bindparam("at", type_=marks.c.captured_at.type),
+                       session_id=bindparam("sid"), marked_by=bindparam("staff")))
+    revision = (update(records).where(records.c.id == bindparam("rid"))
+                .values(revision=records.c.revision + 1))
+    return to_late, insert(marks), revision
+
+
+_LATE_UPDATE, _LATE_INSERT, _NEW_REVISION = _build_late()
 
 
 def late_allowed(now: datetime, cal: SchoolCalendar, school: int | None = None) -> bool:
