@@ -2,8 +2,8 @@
 
 bench/capacity_bench.py --profile DIR runs one more Hudoor peak with this beside it:
 
-- `py-spy record --subprocesses` on the server's parent samples the Python threads of every
-  worker (200 Hz, only threads on a CPU: waiting for a socket or for the GIL is not counted);
+- `py-spy record --subprocesses --gil` on the server's parent samples, in every worker, the
+  thread holding the GIL (200 Hz): the Python work, not the wait for a socket or a CPU;
   `summary` gives each place's share of those samples, the innermost frame deciding;
 - `threads_cpu` splits the server's CPU by thread name from /proc (granian's Rust runtime
   threads run no Python, so py-spy does not see them) and counts context switches, which is
@@ -41,6 +41,7 @@ PLACES: list[tuple[str, tuple[str, ...]]] = [
     ("WSGI dispatch (gateway/, Flask)", ("gateway/", "werkzeug/", "flask/", "granian/")),
     ("threads, locks", ("threading.py", "queue.py")),
 ]
+KERNEL = "(kernel: system time, of all threads)"
 NATIVE = "native, no Python frame (GIL, interpreter)"
 OTHER = "other stdlib (dataclasses, datetime, ...)"
 
@@ -53,10 +54,16 @@ def py_spy() -> str:
     return str(here)
 
 
-def start(pid: int, out: Path, rate: int = 200) -> subprocess.Popen[bytes]:
-    """Start sampling the server `pid` and its workers into `out` (raw collapsed stacks)."""
+def start(pid: int, out: Path, rate: int = 200, gil: bool = True) -> subprocess.Popen[bytes]:
+    """Start sampling the server `pid` and its workers into `out` (raw collapsed stacks).
+
+    `gil`: only the thread holding the GIL in each worker (the Python work). Without it,
+    every thread on a CPU or runnable: on a loaded box a thread back from a socket waits
+    for a CPU in its send/recv frame, and those frames then swamp the picture.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen([py_spy(), "record", "--subprocesses", "--nonblocking", "--rate", str(rate),
+                             *(["--gil"] if gil else []),
                              "--format", "raw", "-o", str(out), "--pid", str(pid)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -120,9 +127,13 @@ def _tree(pid: int) -> list[int]:
 
 
 def threads_cpu(pid: int) -> dict[str, tuple[float, int]]:
-    """(CPU seconds, context switches) so far per thread name, over a process and its children."""
+    """(CPU seconds, context switches) so far per thread name, over a process and its children.
+
+    The kernel's share of all of it is under KERNEL, counted inside the per-name figures too.
+    """
     tick = os.sysconf("SC_CLK_TCK")
     out: dict[str, tuple[float, int]] = {}
+    kernel = 0.0
     for p in _tree(pid):
         for task in Path(f"/proc/{p}/task").glob("*"):
             try:
@@ -135,13 +146,15 @@ def threads_cpu(pid: int) -> dict[str, tuple[float, int]]:
             label = name.rstrip("0123456789-_ ") or name  # "worker-3" and "worker-7" are one kind
             cpu, sw = out.get(label, (0.0, 0))
             out[label] = (cpu + (int(fields[11]) + int(fields[12])) / tick, sw + switches)
+            kernel += int(fields[12]) / tick
+    out[KERNEL] = (kernel, 0)
     return out
 
 
 def threads_per_hop(before: dict[str, tuple[float, int]], after: dict[str, tuple[float, int]],
                     hops: float) -> list[tuple[str, float, float]]:
     """(thread kind, CPU ms a hop, context switches a hop), largest CPU first."""
-    rows = []
+    rows = []  # the kernel's share is not a thread of its own: it is kept out of the sum
     for name, (cpu, sw) in after.items():
         cpu0, sw0 = before.get(name, (0.0, 0))
         rows.append((name, (cpu - cpu0) * 1000 / hops, (sw - sw0) / hops))
