@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from core import audit, calendar
+from core.db import core_execute
 from core.school_calendar import SchoolCalendar
 from core.models import (
     AttendanceMark,
@@ -106,10 +107,11 @@ def classes_for(session: Session, staff_id: int, day: date, now: datetime, *,
     teacher's session); `with_taken=False` skips the taken-today query for callers that
     keep those flags elsewhere (the USSD hop cache).
     """
-    rows = session.execute(_CLASSES, {"staff": staff_id, "now": now}).all()
+    rows = core_execute(session, _CLASSES, {"staff": staff_id, "now": now}).all()
     taken: set[int] = set()
     if with_taken and rows:
-        taken = set(session.scalars(_TAKEN_AMONG, {"ids": [r[0] for r in rows], "day": day}))
+        ids = [r[0] for r in rows]
+        taken = set(core_execute(session, _TAKEN_AMONG, {"ids": ids, "day": day}).scalars())
     return [ClassRow(cid, name, size, cid in taken, not own) for cid, name, size, own in rows]
 
 
@@ -137,7 +139,7 @@ def rosters(session: Session, class_ids: list[int]) -> dict[int, tuple[tuple[tup
     if not class_ids:
         return {}
     rows: dict[int, list[tuple[int, str]]] = {cid: [] for cid in class_ids}
-    for cid, pid, name in session.execute(_ROSTERS, {"ids": class_ids}):
+    for cid, pid, name in core_execute(session, _ROSTERS, {"ids": class_ids}):
         rows[cid].append((pid, name))
     out: dict[int, tuple[tuple[tuple[int, str], ...], str]] = {}
     for cid, students in rows.items():
@@ -181,7 +183,7 @@ _LOOKUP = _build_lookup()
 
 def _lookup(session: Session, staff_id: int, class_id: int, day: date, now: datetime) -> _Lookup:
     """Return, in one round trip, whether staff may take the class and the day's record if any."""
-    row = session.execute(_LOOKUP, {"staff": staff_id, "cls": class_id, "day": day,
+    row = core_execute(session, _LOOKUP, {"staff": staff_id, "cls": class_id, "day": day,
                                     "now": now}).one()
     return _Lookup(bool(row[0]), row[1], row[2], row[3])
 
@@ -246,7 +248,7 @@ def confirm(session: Session, *, class_id: int, staff_id: int, day: date, absent
         raise AlreadyTaken(f"class {class_id} was taken on {day} by another session")
     if not found.allowed:
         raise NotAllowed(f"staff {staff_id} may not take class {class_id}")
-    record_id, size = session.execute(_INSERT_RECORD, {
+    record_id, size = core_execute(session, _INSERT_RECORD, {
         "cls": class_id, "day": day, "staff": staff_id, "at": now, "sid": session_id[:100],
         "msisdn": msisdn}).one()
     _insert_marks(session, record_id, class_id, absent, late, now, session_id, staff_id)
@@ -263,9 +265,9 @@ def _insert_marks(session: Session, record_id: int, class_id: int, absent: tuple
     wanted = set(absent) | set(late)
     if not wanted:
         return
-    session.execute(_INSERT_MARKS, {"rid": record_id, "cls": class_id, "ids": sorted(wanted),
-                                    "late": sorted(set(late)) or [0], "at": now,
-                                    "sid": session_id[:100], "staff": staff_id})
+    core_execute(session, _INSERT_MARKS, {"rid": record_id, "cls": class_id, "ids": sorted(wanted),
+                                          "late": sorted(set(late)) or [0], "at": now,
+                                          "sid": session_id[:100], "staff": staff_id})
 
 
 _INSERT_RECORD, _INSERT_MARKS, _MARKS_NOW = _build_writes()
@@ -296,21 +298,21 @@ def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late
     if not found.allowed:
         raise NotAllowed(f"staff {staff_id} may not take class {class_id}")
     # Those of `late` on the roll, with the mark they have now (None: marked present).
-    current = dict(session.execute(_MARKS_NOW, {
+    current = dict(core_execute(session, _MARKS_NOW, {
         "cls": class_id, "ids": sorted(set(late)), "rid": found.record_id}).all()) if late else {}
     to_update = [pid for pid in late if current.get(pid, "") == MarkStatus.ABSENT.value]
     to_insert = [pid for pid in late if pid in current and current[pid] is None]
     if to_update:
-        session.execute(_LATE_UPDATE, {"rid": found.record_id, "ids": to_update, "at": now,
-                                       "sid": session_id[:100], "staff": staff_id})
+        core_execute(session, _LATE_UPDATE, {"rid": found.record_id, "ids": to_update, "at": now,
+                                             "sid": session_id[:100], "staff": staff_id})
     if to_insert:
-        session.execute(_LATE_INSERT, [
+        core_execute(session, _LATE_INSERT, [
             {"record_id": found.record_id, "person_id": pid, "status": MarkStatus.LATE.value,
              "captured_at": now, "session_id": session_id[:100], "marked_by": staff_id}
             for pid in to_insert])
     if to_update or to_insert:
         # A new revision of the class-day: write-back sends it under a new key (C2).
-        session.execute(_NEW_REVISION, {"rid": found.record_id})
+        core_execute(session, _NEW_REVISION, {"rid": found.record_id})
         audit.record(session, actor=f"staff:{staff_id}", action="attendance.late", entity="class",
                      entity_id=class_id, reason="late arrival over USSD",
                      data={"day": day.isoformat(), "was_absent": to_update, "was_present": to_insert})

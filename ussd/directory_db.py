@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from core import (adjustments, assessments, attendance, calendar, calendar_store, codes, contacts,
                   delegation, privacy, support_access)
 from core.config import Config
+from core.db import core_execute
 from core.models import (AttendanceAdjustment, CentralStaff, CodeKind, Person, SchoolClass,
                          SupportGrant)
 from core.pseudonyms import msisdn_ref
@@ -67,7 +68,7 @@ class DbDirectory:
 
     def staff_name(self, staff_id: int) -> str:
         """A cached staff caller's name, read with their school (the next hop needs it)."""
-        row = self.session.execute(_NAME_AND_SCHOOL, {"id": staff_id}).first()
+        row = core_execute(self.session, _NAME_AND_SCHOOL, {"id": staff_id}).first()
         hop_caches.remember_school(staff_id, row.school_id if row else None)
         return row.display_name if row else ""
 
