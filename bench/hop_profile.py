@@ -175,6 +175,8 @@ def main() -> None:
     ap.add_argument("--schools", type=int, default=4)
     ap.add_argument("--hops", type=int, default=4000)
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--no-cprofile", action="store_true",
+                    help="the figures only (A/B runs): no cProfile pass after them")
     ap.add_argument("--fresh", action="store_true",
                     help="every session a teacher this process has not seen (the spike's mix)")
     args = ap.parse_args()
@@ -217,6 +219,8 @@ def main() -> None:
         print(f"  of which the HTTP layer (outside ussd.service.handle) {http * 1000 / args.hops:.3f} ms "
               f"({http / (cpu1 - cpu0):.0%})", flush=True)
         print(f"  screens (first line): {SCREENS.most_common(12)}")
+        if args.no_cprofile:
+            return
         prof = cProfile.Profile(time.process_time)  # CPU, not waiting on Redis
         prof.enable()
         play(app, phones, args.hops, fresh)
