@@ -84,7 +84,8 @@ class Runtime:
         """
         shared, mine = getattr(self._threads, "clients", (None, None))
         if shared is not self.redis or mine is None:
-            mine = redis.Redis(connection_pool=self.redis.connection_pool, single_connection_client=True)
+            mine = redis.Redis(connection_pool=self.redis.connection_pool,
+                               single_connection_client=True)
             self._threads.clients = (self.redis, mine)
         return mine
 

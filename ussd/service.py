@@ -71,11 +71,12 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
             state, committed = effect_writer.apply(session, cfg, info, effects, state, before,
                                                    directory.today(), directory.now)
             if committed:
-                caller_changed = effect_writer.invalidate(hop_cache, info, effects, directory.today())
+                changed = effect_writer.invalidate(hop_cache, info, effects, directory.today())
                 directory.classes_for.cache_clear()  # type: ignore[attr-defined]
-                if caller_changed:  # a bound SIM, a language, a stop: read who is calling again
+                if changed:  # a bound SIM, a language, a stop: read who is calling again
                     caller = hop_cache.caller(info.sim_ref, hop.msisdn,
-                                              lambda: caller_for(session, hop.msisdn), directory.staff_name)
+                                              lambda: caller_for(session, hop.msisdn),
+                                              directory.staff_name)
         screen = render(state, caller, directory, limits)
         session.rollback()  # end the read transaction before answering
     state = state.with_(owner=owner)
