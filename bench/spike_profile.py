@@ -5,9 +5,10 @@ bench/capacity_bench.py --profile DIR runs one more Hudoor peak with this beside
 - `py-spy record --subprocesses --gil` on the server's parent samples, in every worker, the
   thread holding the GIL (200 Hz): the Python work, not the wait for a socket or a CPU;
   `summary` gives each place's share of those samples, the innermost frame deciding;
-- `threads_cpu` splits the server's CPU by thread name from /proc (granian's Rust runtime
-  threads run no Python, so py-spy does not see them) and counts context switches, which is
-  where GIL hand-offs between a worker's threads show.
+- `threads_cpu` splits the server's CPU by thread name from /proc and counts context
+  switches (where GIL hand-offs between a worker's threads show) and the kernel's time.
+  Granian runs the app on threads named "tokio-rt-worker" and "granian" alike (py-spy
+  dump shows Python stacks on both), so the names split its threads, not Rust from Python.
 
 py-spy reads the workers' memory from its own process: its CPU is not in the app figure.
 It is installed into this interpreter's venv when missing (benches only, not a dependency).
