@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import spike_profile  # noqa: E402
 from bench.spike_world import BARE_APP, HUDOOR_APP, SERVERS, World, stop, world, wrk  # noqa: E402
 
 LIVE_SESSIONS = 480_000
@@ -136,21 +137,38 @@ def _median(rows: list[dict[str, float]], key: str) -> float:
 
 
 def measure(w: World, kind: str, app: str, workers: int, threads: int, seconds: int, conns: int,
-            runs: int, backpressure: int | None = None) -> dict[str, object] | None:
-    """Serve `app` on `kind`, warm it, run the peak `runs` times; return figures and work per hop."""
+            runs: int, backpressure: int | None = None,
+            profile: Path | None = None) -> dict[str, object] | None:
+    """Serve `app` on `kind`, warm it, run the peak `runs` times; return figures and work per hop.
+
+    `profile`: a py-spy file to sample every server process into while the peak runs
+    (bench/spike_profile.py); the figures then carry its place shares and CPU per thread kind.
+    """
     base, proc = w.serve(kind, workers, threads, app=app, backpressure=backpressure)
     if proc is None:
         return None
+    spy = None
     try:
         wrk(base, conns, 2, w.phones)  # warm the connections and the caches
+        if profile is not None:
+            spy = spike_profile.start(proc.pid, profile)
+        threads0 = spike_profile.threads_cpu(proc.pid)
         cpu0, (commits0, rows0), cmds0 = cpu_seconds(proc.pid), _pg_counters(w.dsn), redis_commands(w.redis_url)
         rows = [wrk(base, conns, seconds, w.phones) for _ in range(runs)]
         cpu1, (commits1, rows1), cmds1 = cpu_seconds(proc.pid), _pg_counters(w.dsn), redis_commands(w.redis_url)
+        threads1 = spike_profile.threads_cpu(proc.pid)
+        if spy is not None:
+            spike_profile.finish(spy)
     finally:
         stop(proc)
     hops = sum(r["rate"] * seconds for r in rows) + 1e-9
     by_command = _per_hop(cmds0, cmds1, hops)
-    return {
+    per_thread = spike_profile.threads_per_hop(threads0, threads1, hops)
+    return {"threads": [(name, round(ms, 3), round(sw, 2)) for name, ms, sw in per_thread
+                        if name != spike_profile.KERNEL],
+            "context_switches_per_hop": round(sum(sw for _, _, sw in per_thread), 2),
+            "system_cpu_ms_per_hop": next((round(ms, 3) for n, ms, _ in per_thread
+                                           if n == spike_profile.KERNEL), 0.0),
         "hops_per_s": [round(r["rate"]) for r in rows], "median_hops_per_s": _median(rows, "rate"),
         "p99_ms": [r["p99"] for r in rows], "median_p99_ms": _median(rows, "p99"),
         "errors": sum(r["errors"] for r in rows),
@@ -166,7 +184,22 @@ def _line(label: str, r: dict[str, object]) -> str:
             f"client p99 {r['median_p99_ms']:.1f} ms, errors {r['errors']:.0f}; per hop: "
             f"{r['cpu_ms_per_hop']} ms app CPU, {r['pg_commits_per_hop']} commits, "
             f"{r['pg_rows_per_hop']} rows, {r['redis_commands_per_hop']} Redis commands "
-            f"{r['redis_by_command']}; load {r['load_average']}")
+            f"{r['redis_by_command']}, {r['context_switches_per_hop']} context switches, "
+            f"{r['system_cpu_ms_per_hop']} ms of the CPU in the kernel; "
+            f"load {r['load_average']}")
+
+
+def print_profile(r: dict[str, object], out: Path, label: str) -> None:
+    """Print a profiled run: CPU per thread kind (/proc) and py-spy's shares per place."""
+    print(f"profile ({label}; py-spy samples of the GIL holder in {out}), "
+          f"load {os.getloadavg()[0]:.1f}:")
+    print("  app CPU per hop by thread kind (/proc): " + ", ".join(
+        f"{name} {ms:.3f} ms ({sw:.1f} switches)" for name, ms, sw in r["threads"]))  # type: ignore[attr-defined]
+    for place, share in spike_profile.summary(out):
+        print(f"   {place:38} {share:6.1%}")
+    print("  top own-time frames:")
+    for frame, share in spike_profile.top_frames(out):
+        print(f"   {share:6.1%}  {frame}")
 
 
 def main() -> None:
@@ -182,6 +215,11 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=LIVE_SESSIONS)
     ap.add_argument("--servers", default=",".join(SERVERS))
     ap.add_argument("--no-scaling", action="store_true")
+    ap.add_argument("--profile", type=Path, metavar="DIR",
+                    help="one more Hudoor peak on the kept server under py-spy (every worker); "
+                         "prints CPU per thread kind and the share per place")
+    ap.add_argument("--shapes", default="", metavar="WxT,...",
+                    help="Hudoor on the kept server at these processes x threads too, e.g. 2x2,2x8,3x4")
     args = ap.parse_args()
     threads = {"gunicorn": args.gunicorn_threads, "granian": args.granian_threads}
     results: dict[str, object] = {}
@@ -214,6 +252,21 @@ def main() -> None:
                 assert r is not None
                 results[f"{best}_{workers}_process"] = r
                 print(_line(f"{best} x{workers} proc", r), flush=True)
+        for shape in filter(None, args.shapes.split(",")):
+            workers, threads_each = (int(x) for x in shape.split("x"))
+            r = measure(w, best, HUDOOR_APP, workers, threads_each, args.seconds, args.conns, 1,
+                        bp if best == "granian" else None)
+            assert r is not None
+            results[f"{best}_{shape}"] = r
+            print(_line(f"{best} {shape}", r), flush=True)
+        if args.profile is not None:
+            out = args.profile / f"{best}-{args.workers}x{threads[best]}.txt"
+            r = measure(w, best, HUDOOR_APP, args.workers, threads[best], args.seconds, args.conns, 1,
+                        bp if best == "granian" else None, profile=out)
+            assert r is not None
+            results[f"{best}_profiled"] = r
+            print(_line(f"{best} profiled", r), flush=True)
+            print_profile(r, out, f"{best}, {args.workers} x {threads[best]}")
         import redis
 
         conn = redis.Redis.from_url(w.redis_url)

@@ -141,6 +141,25 @@ def play(app, phones: list[str], hops: int, fresh=None) -> int:  # type: ignore[
     return errors
 
 
+def _count_round_trips(engine):  # type: ignore[no-untyped-def]
+    """Count connection checkouts, SQL statements and Redis round trips from here on."""
+    from redis.connection import AbstractConnection
+    from sqlalchemy import event
+
+    checkouts, statements, trips = [0], [0], [0]
+    event.listen(engine, "checkout", lambda *_: checkouts.__setitem__(0, checkouts[0] + 1))
+    event.listen(engine, "before_cursor_execute",
+                 lambda *_: statements.__setitem__(0, statements[0] + 1))
+    send = AbstractConnection.send_packed_command
+
+    def counted(self, command, check_health=True):  # type: ignore[no-untyped-def]
+        trips[0] += 1
+        return send(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counted  # type: ignore[method-assign]
+    return checkouts, statements, trips
+
+
 def _areas(stats: pstats.Stats) -> dict[str, float]:
     own: dict[str, float] = {}
     total = 0.0
@@ -156,6 +175,8 @@ def main() -> None:
     ap.add_argument("--schools", type=int, default=4)
     ap.add_argument("--hops", type=int, default=4000)
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--no-cprofile", action="store_true",
+                    help="the figures only (A/B runs): no cProfile pass after them")
     ap.add_argument("--fresh", action="store_true",
                     help="every session a teacher this process has not seen (the spike's mix)")
     args = ap.parse_args()
@@ -175,12 +196,9 @@ def main() -> None:
             secret = app.extensions["hudoor"].config.secret_key
             fresh = (redis.Redis.from_url(w.redis_url), lambda p: msisdn_ref(secret, p))
         play(app, phones, 500, fresh)  # warm: imports, caches, connections
-        checkouts = [0]
-        from sqlalchemy import event
-
-        event.listen(app.extensions["hudoor"].engine, "checkout", lambda *_: checkouts.__setitem__(0, checkouts[0] + 1))
+        checkouts, statements, trips = _count_round_trips(app.extensions["hudoor"].engine)
         cpu0, hop0, pg0, cmds0 = APP_CPU[0], HOP_CPU[0], _pg_counters(w.dsn), redis_commands(w.redis_url)
-        forgot0, out0 = FORGOTTEN[0], checkouts[0]
+        forgot0, out0, sql0, trips0 = FORGOTTEN[0], checkouts[0], statements[0], trips[0]
         errors = play(app, phones, args.hops, fresh)
         cpu1, hop1, pg1, cmds1 = APP_CPU[0], HOP_CPU[0], _pg_counters(w.dsn), redis_commands(w.redis_url)
         diff = {k: cmds1[k] - cmds0.get(k, 0) for k in cmds1 if cmds1[k] != cmds0.get(k, 0)}
@@ -192,12 +210,17 @@ def main() -> None:
         print(f"  CPU per hop {(cpu1 - cpu0) * 1000 / args.hops:.3f} ms (in-process, no server); "
               f"Redis commands per hop {sum(per_cmd.values()):.2f} {per_cmd}; "
               f"PostgreSQL commits per hop {(pg1[0] - pg0[0]) / args.hops:.3f}, "
-              f"connection checkouts per hop {(checkouts[0] - out0) / args.hops:.3f}"
+              f"connection checkouts per hop {(checkouts[0] - out0) / args.hops:.3f}, "
+              f"SQL statements per hop {(statements[0] - sql0) / args.hops:.3f} (and one "
+              f"pre-ping a checkout), Redis round trips per hop "
+              f"{(trips[0] - trips0 - 2 * (FORGOTTEN[0] - forgot0)) / args.hops:.3f}"
               f"{' (every session a fresh teacher)' if args.fresh else ''}")
         http = (cpu1 - cpu0) - (hop1 - hop0)
         print(f"  of which the HTTP layer (outside ussd.service.handle) {http * 1000 / args.hops:.3f} ms "
               f"({http / (cpu1 - cpu0):.0%})", flush=True)
         print(f"  screens (first line): {SCREENS.most_common(12)}")
+        if args.no_cprofile:
+            return
         prof = cProfile.Profile(time.process_time)  # CPU, not waiting on Redis
         prof.enable()
         play(app, phones, args.hops, fresh)

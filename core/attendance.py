@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from core import audit, calendar
+from core.db import core_execute
 from core.school_calendar import SchoolCalendar
 from core.models import (
     AttendanceMark,
@@ -70,6 +71,34 @@ def _held(staff_id, now):  # type: ignore[no-untyped-def]
     return own, held
 
 
+def _build_classes():  # type: ignore[no-untyped-def]
+    """The class list statement (and its taken-today companion), with bound parameters."""
+    own_q, held_q = _held(bindparam("staff"), bindparam("now"))
+    src = union_all(own_q.add_columns(literal(1).label("own")),
+                    held_q.add_columns(literal(0).label("own"))).subquery()
+    mine = select(src.c.class_id, func.max(src.c.own).label("own")).group_by(src.c.class_id).subquery()
+    member = aliased(Enrolment)
+    classes = (
+        select(SchoolClass.id, SchoolClass.name, func.count(Person.id), mine.c.own)
+        .join(mine, mine.c.class_id == SchoolClass.id)
+        .outerjoin(member, and_(member.class_id == SchoolClass.id, member.ended_at.is_(None)))
+        .outerjoin(Person, and_(Person.id == member.person_id, Person.role == Role.STUDENT.value,
+                                Person.active.is_(True), Person.canonical_id.is_(None)))
+        .where(SchoolClass.active.is_(True))
+        .group_by(SchoolClass.id, SchoolClass.name, mine.c.own)
+        .order_by(mine.c.own.desc(), SchoolClass.name, SchoolClass.id))
+    taken = select(AttendanceRecord.class_id).where(
+        AttendanceRecord.class_id.in_(bindparam("ids", expanding=True)),
+        AttendanceRecord.day == bindparam("day"))
+    return classes, taken
+
+
+# Built once, as _LOOKUP below: building this statement cost more CPU than a whole warm
+# hop, and a fresh teacher's session (the morning spike) runs it on its first hop.
+_CLASSES, _TAKEN_AMONG = _build_classes()
+_TAKEN_ON = select(AttendanceRecord.class_id).where(AttendanceRecord.day == bindparam("day"))
+
+
 def classes_for(session: Session, staff_id: int, day: date, now: datetime, *,
                 with_taken: bool = True) -> list[ClassRow]:
     """Return the classes a staff member may take today: their own, then delegated ones.
@@ -78,24 +107,11 @@ def classes_for(session: Session, staff_id: int, day: date, now: datetime, *,
     teacher's session); `with_taken=False` skips the taken-today query for callers that
     keep those flags elsewhere (the USSD hop cache).
     """
-    own_q, held_q = _held(staff_id, now)
-    src = union_all(own_q.add_columns(literal(1).label("own")),
-                    held_q.add_columns(literal(0).label("own"))).subquery()
-    mine = select(src.c.class_id, func.max(src.c.own).label("own")).group_by(src.c.class_id).subquery()
-    member = aliased(Enrolment)
-    rows = session.execute(
-        select(SchoolClass.id, SchoolClass.name, func.count(Person.id), mine.c.own)
-        .join(mine, mine.c.class_id == SchoolClass.id)
-        .outerjoin(member, and_(member.class_id == SchoolClass.id, member.ended_at.is_(None)))
-        .outerjoin(Person, and_(Person.id == member.person_id, Person.role == Role.STUDENT.value,
-                                Person.active.is_(True), Person.canonical_id.is_(None)))
-        .where(SchoolClass.active.is_(True))
-        .group_by(SchoolClass.id, SchoolClass.name, mine.c.own)
-        .order_by(mine.c.own.desc(), SchoolClass.name, SchoolClass.id)).all()
+    rows = core_execute(session, _CLASSES, {"staff": staff_id, "now": now}).all()
     taken: set[int] = set()
     if with_taken and rows:
-        taken = set(session.scalars(select(AttendanceRecord.class_id).where(
-            AttendanceRecord.class_id.in_([r[0] for r in rows]), AttendanceRecord.day == day)))
+        ids = [r[0] for r in rows]
+        taken = set(core_execute(session, _TAKEN_AMONG, {"ids": ids, "day": day}).scalars())
     return [ClassRow(cid, name, size, cid in taken, not own) for cid, name, size, own in rows]
 
 
@@ -106,7 +122,7 @@ def may_take(session: Session, staff_id: int, class_id: int, now: datetime) -> b
 
 def taken_on(session: Session, day: date) -> list[int]:
     """Return the ids of every class whose attendance is confirmed on `day`."""
-    return list(session.scalars(select(AttendanceRecord.class_id).where(AttendanceRecord.day == day)))
+    return list(session.scalars(_TAKEN_ON, {"day": day}))
 
 
 def roster(session: Session, class_id: int) -> tuple[tuple[tuple[int, str], ...], str]:
@@ -123,19 +139,22 @@ def rosters(session: Session, class_ids: list[int]) -> dict[int, tuple[tuple[tup
     if not class_ids:
         return {}
     rows: dict[int, list[tuple[int, str]]] = {cid: [] for cid in class_ids}
-    for cid, pid, name in session.execute(
-            select(Enrolment.class_id, Person.id, Person.display_name)
-            .join(Enrolment, Enrolment.person_id == Person.id)
-            .where(Enrolment.class_id.in_(class_ids), Enrolment.ended_at.is_(None),
-                   Person.role == Role.STUDENT.value, Person.active.is_(True),
-                   Person.canonical_id.is_(None))  # the roll a mark must be on (_students_of)
-            .order_by(Enrolment.class_id, Person.name_key, Person.upstream_id)):
+    for cid, pid, name in core_execute(session, _ROSTERS, {"ids": class_ids}):
         rows[cid].append((pid, name))
     out: dict[int, tuple[tuple[tuple[int, str], ...], str]] = {}
     for cid, students in rows.items():
         digest = hashlib.blake2b(",".join(str(pid) for pid, _ in students).encode(), digest_size=4)
         out[cid] = (tuple(students), digest.hexdigest())
     return out
+
+
+_ROSTERS = (  # built once (see _CLASSES)
+    select(Enrolment.class_id, Person.id, Person.display_name)
+    .join(Enrolment, Enrolment.person_id == Person.id)
+    .where(Enrolment.class_id.in_(bindparam("ids", expanding=True)), Enrolment.ended_at.is_(None),
+           Person.role == Role.STUDENT.value, Person.active.is_(True),
+           Person.canonical_id.is_(None))  # the roll a mark must be on (_students_of)
+    .order_by(Enrolment.class_id, Person.name_key, Person.upstream_id))
 
 
 @dataclass(frozen=True)
@@ -164,7 +183,7 @@ _LOOKUP = _build_lookup()
 
 def _lookup(session: Session, staff_id: int, class_id: int, day: date, now: datetime) -> _Lookup:
     """Return, in one round trip, whether staff may take the class and the day's record if any."""
-    row = session.execute(_LOOKUP, {"staff": staff_id, "cls": class_id, "day": day,
+    row = core_execute(session, _LOOKUP, {"staff": staff_id, "cls": class_id, "day": day,
                                     "now": now}).one()
     return _Lookup(bool(row[0]), row[1], row[2], row[3])
 
@@ -229,7 +248,7 @@ def confirm(session: Session, *, class_id: int, staff_id: int, day: date, absent
         raise AlreadyTaken(f"class {class_id} was taken on {day} by another session")
     if not found.allowed:
         raise NotAllowed(f"staff {staff_id} may not take class {class_id}")
-    record_id, size = session.execute(_INSERT_RECORD, {
+    record_id, size = core_execute(session, _INSERT_RECORD, {
         "cls": class_id, "day": day, "staff": staff_id, "at": now, "sid": session_id[:100],
         "msisdn": msisdn}).one()
     _insert_marks(session, record_id, class_id, absent, late, now, session_id, staff_id)
@@ -246,9 +265,9 @@ def _insert_marks(session: Session, record_id: int, class_id: int, absent: tuple
     wanted = set(absent) | set(late)
     if not wanted:
         return
-    session.execute(_INSERT_MARKS, {"rid": record_id, "cls": class_id, "ids": sorted(wanted),
-                                    "late": sorted(set(late)) or [0], "at": now,
-                                    "sid": session_id[:100], "staff": staff_id})
+    core_execute(session, _INSERT_MARKS, {"rid": record_id, "cls": class_id, "ids": sorted(wanted),
+                                          "late": sorted(set(late)) or [0], "at": now,
+                                          "sid": session_id[:100], "staff": staff_id})
 
 
 _INSERT_RECORD, _INSERT_MARKS, _MARKS_NOW = _build_writes()
@@ -279,28 +298,41 @@ def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late
     if not found.allowed:
         raise NotAllowed(f"staff {staff_id} may not take class {class_id}")
     # Those of `late` on the roll, with the mark they have now (None: marked present).
-    current = dict(session.execute(_MARKS_NOW, {
+    current = dict(core_execute(session, _MARKS_NOW, {
         "cls": class_id, "ids": sorted(set(late)), "rid": found.record_id}).all()) if late else {}
     to_update = [pid for pid in late if current.get(pid, "") == MarkStatus.ABSENT.value]
     to_insert = [pid for pid in late if pid in current and current[pid] is None]
     if to_update:
-        session.execute(update(AttendanceMark).where(
-            and_(AttendanceMark.record_id == found.record_id, AttendanceMark.person_id.in_(to_update)))
-            .values(status=MarkStatus.LATE.value, captured_at=now, session_id=session_id[:100],
-                    marked_by=staff_id))
+        core_execute(session, _LATE_UPDATE, {"rid": found.record_id, "ids": to_update, "at": now,
+                                             "sid": session_id[:100], "staff": staff_id})
     if to_insert:
-        session.execute(insert(AttendanceMark), [
+        core_execute(session, _LATE_INSERT, [
             {"record_id": found.record_id, "person_id": pid, "status": MarkStatus.LATE.value,
              "captured_at": now, "session_id": session_id[:100], "marked_by": staff_id}
             for pid in to_insert])
     if to_update or to_insert:
         # A new revision of the class-day: write-back sends it under a new key (C2).
-        session.execute(update(AttendanceRecord).where(AttendanceRecord.id == found.record_id)
-                        .values(revision=AttendanceRecord.revision + 1))
+        core_execute(session, _NEW_REVISION, {"rid": found.record_id})
         audit.record(session, actor=f"staff:{staff_id}", action="attendance.late", entity="class",
                      entity_id=class_id, reason="late arrival over USSD",
                      data={"day": day.isoformat(), "was_absent": to_update, "was_present": to_insert})
     return len(to_update) + len(to_insert)
+
+
+def _build_late():  # type: ignore[no-untyped-def]
+    """Late arrivals' writes, on the tables (Core): built once, no ORM bookkeeping a hop."""
+    marks, records = AttendanceMark.__table__, AttendanceRecord.__table__
+    to_late = (update(marks).where(marks.c.record_id == bindparam("rid"),
+                                   marks.c.person_id.in_(bindparam("ids", expanding=True)))
+               .values(status=MarkStatus.LATE.value,
+                       captured_at=bindparam("at", type_=marks.c.captured_at.type),
+                       session_id=bindparam("sid"), marked_by=bindparam("staff")))
+    revision = (update(records).where(records.c.id == bindparam("rid"))
+                .values(revision=records.c.revision + 1))
+    return to_late, insert(marks), revision
+
+
+_LATE_UPDATE, _LATE_INSERT, _NEW_REVISION = _build_late()
 
 
 def late_allowed(now: datetime, cal: SchoolCalendar, school: int | None = None) -> bool:

@@ -11,6 +11,7 @@ from typing import Any, Iterator, Protocol, Sequence
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from core.db import core_execute
 from core.models import AuditEntry, utcnow
 
 GENESIS = "0" * 64
@@ -67,8 +68,8 @@ _APPEND = insert(AuditEntry.__table__)
 
 def _head(session: Session) -> tuple[int, str]:
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_LOCK, {"k": _PG_LOCK_KEY})
-    row = session.execute(_HEAD).first()
+        core_execute(session, _LOCK, {"k": _PG_LOCK_KEY})
+    row = core_execute(session, _HEAD).first()
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
@@ -98,7 +99,7 @@ def record(session: Session, *, actor: str, action: str, entity: str, entity_id:
     row["prev_hash"] = prev
     row["hash"] = link_hash(key, prev, seq, at, row["actor"], row["action"], row["entity"],
                             row["entity_id"], row["reason"], row["data"])
-    session.execute(_APPEND, [row])
+    core_execute(session, _APPEND, [row])
     return seq
 
 

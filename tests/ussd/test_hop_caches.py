@@ -80,3 +80,16 @@ def test_the_marking_title_names_the_class_from_the_roster(teacher_phone, synced
         names = s.scalars(select(SchoolClass.name)).all()
     assert any(short_class_name(n) in screen for n in names), screen
     assert "?" not in screen.splitlines()[0]
+
+
+def test_the_class_list_script_is_loaded_again_when_redis_has_forgotten_it(teacher_phone, synced) -> None:  # type: ignore[no-untyped-def]
+    """The class list and its flags come from one Lua script run by its digest: a Redis that
+    restarted or flushed its scripts gets it loaded again, and the hop answers as before."""
+    from ussd.cache import _CLASSES_SHA
+
+    phone, _ = teacher_phone
+    phone.dial()
+    synced.redis.script_flush()
+    screen = phone.send("1")
+    assert "Choose class" in screen or "Absent" in screen, screen
+    assert synced.redis.script_exists(_CLASSES_SHA) == [True]

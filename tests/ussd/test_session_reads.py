@@ -73,3 +73,19 @@ def test_a_known_teachers_dial_reads_nothing(teacher_phone, synced) -> None:  # 
     finally:
         event.remove(synced.engine, "checkout", count)
     assert checkouts == [0]
+
+
+def _gets(runtime) -> int:  # type: ignore[no-untyped-def]
+    """GET commands Redis has run so far (INFO commandstats: a script's GET counts too)."""
+    return int(runtime.redis.info("commandstats").get("cmdstat_get", {}).get("calls", 0))
+
+
+def test_the_confirming_hop_does_not_read_the_caller_again(teacher_phone, synced) -> None:  # type: ignore[no-untyped-def]
+    """Saving a class's marks changes nothing about who is calling: the hop that saves
+    them answers without a second look at the cached caller (it was a GET every save)."""
+    phone, _ = teacher_phone
+    _to_absent_entry(phone)
+    phone.send("0102")
+    before = _gets(synced)
+    assert phone.send("1").startswith("END")
+    assert _gets(synced) == before
