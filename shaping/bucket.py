@@ -193,7 +193,7 @@ class RateShaper:
         shares one chain of moments per operator, so their messages interleave
         evenly instead of all leaving at the top of a second. ``guard_us`` overrides the
         shaper's fixed guard for this booking (the sender passes the margin its measured
-        arrival lateness asks for, ``shaping.margin``).
+        arrival lateness asks for, ``shaping.path``).
         """
         if n < 1:
             raise InvalidRequest(f"n must be >= 1, got {n}")
