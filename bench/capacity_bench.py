@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -48,24 +47,10 @@ KEPT_SERVER, KEPT_WORKERS = "granian", 2
 KEPT_THREADS = DEFAULT_THREADS[KEPT_SERVER]
 
 
-def _tree(pid: int) -> list[int]:
-    """Return a process and all its descendants."""
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        for task in Path(f"/proc/{p}/task").glob("*"):
-            try:
-                todo += [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                pass
-    return out
-
-
 def cpu_seconds(pid: int) -> float:
     """Return the user + system CPU seconds of a process and its children so far."""
     total = 0.0
-    for p in _tree(pid):
+    for p in spike_profile.process_tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from core.drill.cluster import wait_until
+from tests.support.servers import port_open
+
 BEARERBOX = "/usr/sbin/bearerbox"
 SMSBOX = "/usr/sbin/smsbox"
 FAKESMSC = "/usr/lib/kannel/test/fakesmsc"
@@ -84,14 +87,7 @@ def _cpu(pid: int) -> float:
 
 
 def _wait_port(port: int, timeout: float = 20.0) -> None:
-    import socket
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"kannel: port {port} did not open")
+    wait_until(lambda: port_open(port), timeout, f"kannel: port {port}")
 
 
 class Kannel:

@@ -19,12 +19,13 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from core.drill.cluster import wait_until
+from tests.support.servers import port_open
 
 NGINX = "/usr/sbin/nginx"
 PATH = "/version1/messaging"
@@ -175,15 +176,14 @@ def _children(pid: int) -> list[int]:
 
 
 def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def up() -> bool:
         if proc.poll() is not None:
             raise StandInMissing(f"nginx exited at start-up (status {proc.returncode})")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise StandInMissing(f"nginx: port {port} did not open")
+        return port_open(port)
+    try:
+        wait_until(up, timeout, f"nginx: port {port}")
+    except RuntimeError as exc:
+        raise StandInMissing(str(exc)) from None
 
 
 class NginxStandIn:

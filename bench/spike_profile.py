@@ -114,7 +114,8 @@ def top_frames(out: Path, n: int = 15) -> list[tuple[str, float]]:
     return [(f, c / total) for f, c in counts.most_common(n)]
 
 
-def _tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
+    """Return a process and all its descendants."""
     out, todo = [], [pid]
     while todo:
         p = todo.pop()
@@ -135,7 +136,7 @@ def threads_cpu(pid: int) -> dict[str, tuple[float, int]]:
     tick = os.sysconf("SC_CLK_TCK")
     out: dict[str, tuple[float, int]] = {}
     kernel = 0.0
-    for p in _tree(pid):
+    for p in process_tree(pid):
         for task in Path(f"/proc/{p}/task").glob("*"):
             try:
                 name = (task / "comm").read_text().strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -55,6 +56,12 @@ class RedisServer:
         self.proc.terminate()
         self.proc.wait(10)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def port_open(port: int) -> bool:
+    """Tell whether something accepts connections on 127.0.0.1:`port`."""
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def wait_http(url: str, timeout: float = 30) -> None:
