@@ -128,6 +128,16 @@ def process_tree(pid: int) -> list[int]:
     return out
 
 
+def box_jiffies() -> tuple[int, int]:
+    """(busy, idle) clock ticks of the whole machine so far, every core (/proc/stat's cpu line).
+
+    Idle counts iowait too; busy is the rest (user, nice, system, irq, softirq, steal).
+    """
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values[:8]) - idle, idle
+
+
 def threads_cpu(pid: int) -> dict[str, tuple[float, int]]:
     """(CPU seconds, context switches) so far per thread name, over a process and its children.
 

@@ -121,6 +121,8 @@ class World:
     phones: Path  # one bound teacher MSISDN a line, for wrk
     tmp: Path
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    pg_pid: int = 0  # the cluster's first process (postmaster, or runuser above it): its tree is PostgreSQL
+    redis_pid: int = 0  # redis-server
 
     def serve(self, kind: str, workers: int, threads: int, *, app: str = HUDOOR_APP,
               env: dict[str, str] | None = None, access_log: Path | None = None,
@@ -190,7 +192,8 @@ def world(name: str, schools: int, *, extra_env: dict[str, str] | None = None) -
                "HUDOOR_VAR_DIR": str(tmp), "HUDOOR_UPSTREAM_URL": f"http://127.0.0.1:{sandbox_port}",
                "HUDOOR_USSD_CALLBACK_TOKEN": "bench", "HUDOOR_FAKE_NOW": SUNDAY_MORNING,
                **(extra_env or {})}
-        w = World(url, libpq(url)[0], rds.url, env, tmp / "phones", tmp, [sandbox])
+        w = World(url, libpq(url)[0], rds.url, env, tmp / "phones", tmp, [sandbox],
+                  pg.proc.pid, rds.proc.pid)
         w.hudoor("sync", "full")
         w.phones.write_text("\n".join(bind_teachers(url)) + "\n")
         w.hudoor("ussd-warm")  # as production's scheduler does before the first bell
