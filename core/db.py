@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import select
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -29,6 +31,37 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def closed_by_server(dbapi_conn: Any) -> bool:
+    """Tell, without a round trip, whether PostgreSQL closed (or is closing) a pooled connection.
+
+    An idle connection has nothing to read: the server speaks only when asked, except to
+    say it is going (a restart, a terminated backend, an idle timeout: an error message,
+    then end of file). A zero-timeout poll of the socket sees that.
+    """
+    if dbapi_conn.closed or dbapi_conn.broken:
+        return True
+    try:
+        readable, _, _ = select.select([dbapi_conn.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
+def _postgres_setup(engine: Engine) -> None:
+    """Hand out no pooled connection PostgreSQL has closed: the first use after a restart works.
+
+    Instead of SQLAlchemy's `pool_pre_ping`, whose ping is a round trip and an empty
+    autocommit statement — a committed transaction in PostgreSQL's books for every
+    checkout, two a USSD session (decision 0039) — the socket is polled: a closed one is
+    dropped and the pool connects afresh (a DisconnectionError on checkout does that).
+    """
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, _record: Any, _proxy: Any) -> None:
+        if closed_by_server(dbapi_conn):
+            raise DisconnectionError("PostgreSQL closed this pooled connection")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for `url` with Hudoor's connection settings.
 
@@ -40,8 +73,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         _sqlite_setup(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.driver == "psycopg" and not kwargs.get("pool_pre_ping"):
+        _postgres_setup(engine)
+    return engine
 
 
 def make_sessionmaker(engine: Engine, audit_key: bytes | None = None) -> sessionmaker[Session]:

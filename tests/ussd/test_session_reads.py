@@ -89,3 +89,47 @@ def test_the_confirming_hop_does_not_read_the_caller_again(teacher_phone, synced
     before = _gets(synced)
     assert phone.send("1").startswith("END")
     assert _gets(synced) == before
+
+
+def _count_server_commits(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+    """Count, at the driver, the transactions PostgreSQL commits from here on.
+
+    That is every COMMIT of an open transaction and every statement run in autocommit
+    (PostgreSQL commits each on its own): what pg_stat_database's xact_commit counts,
+    without waiting for its statistics to be flushed.
+    """
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    commits = [0]
+    execute, commit = psycopg.Cursor.execute, psycopg.Connection.commit
+
+    def counted_execute(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        commits[0] += int(self.connection.autocommit)
+        return execute(self, *args, **kwargs)
+
+    def counted_commit(self):  # type: ignore[no-untyped-def]
+        commits[0] += int(self.info.transaction_status == TransactionStatus.INTRANS)
+        return commit(self)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counted_execute)
+    monkeypatch.setattr(psycopg.Connection, "commit", counted_commit)
+    return commits
+
+
+def test_a_fresh_teachers_confirming_session_commits_once(teacher_phone, synced, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The marks' transaction is the session's one commit: the dial's reads end in a
+    rollback and taking a pooled connection is no transaction (it was two more, one a
+    checkout: pool_pre_ping's autocommit ping). Every commit is WAL and backend work on
+    the cores the hops share."""
+    if synced.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's transactions (SQLite has no pool ping)")
+    phone, _ = teacher_phone
+    _forget_the_teacher(synced, phone, caller_too=True)
+    commits = _count_server_commits(monkeypatch)
+    screen = _to_absent_entry(phone)
+    assert "Absent" in screen, screen
+    phone.send("0102")
+    assert commits == [0]  # reads only so far
+    assert phone.send("1").startswith("END")
+    assert commits == [1]
