@@ -11,7 +11,7 @@ a synced district, bound teacher SIMs, warmed caches), then:
    medians reported, the ratio printed per server, the floor measured in the same run;
 3. runs the peak with 1 and with 2 app processes on the server kept (scaling);
 4. measures the work per hop at the peak: the server's CPU milliseconds (every server
-   process, from /proc), PostgreSQL commits and rows written, Redis commands (INFO
+   process, from /proc), PostgreSQL commits, WAL flushes and rows written, Redis commands (INFO
    commandstats: the commands a Lua script runs count one by one);
 5. accounts for the whole box per hop, Hudoor and the bare hop alike: CPU milliseconds of
    the app, PostgreSQL (the cluster's whole process tree: postmaster, backends, WAL
@@ -131,6 +131,20 @@ def _pg_counters(dsn: str) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
+def _pg_wal(dsn: str) -> tuple[int, int]:
+    """(WAL flushes to disk, WAL bytes) of the cluster so far (pg_stat_wal).
+
+    The durable cost of a commit: a transaction that wrote nothing (a hop's reads ended in
+    a COMMIT) adds to xact_commit but writes and flushes no WAL.
+    """
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT wal_sync, wal_bytes FROM pg_stat_wal").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
 def redis_commands(redis_url: str) -> dict[str, int]:
     """Return calls per command so far (INFO commandstats counts what Lua scripts run, too)."""
     import redis
@@ -170,11 +184,11 @@ def measure(w: World, kind: str, app: str, workers: int, threads: int, seconds: 
         if profile is not None:
             spy = spike_profile.start(proc.pid, profile)
         threads0 = spike_profile.threads_cpu(proc.pid)
-        (commits0, rows0), cmds0 = _pg_counters(w.dsn), redis_commands(w.redis_url)
+        (commits0, rows0), wal0, cmds0 = _pg_counters(w.dsn), _pg_wal(w.dsn), redis_commands(w.redis_url)
         box0, jiffies0 = box_seconds(w, proc.pid), spike_profile.box_jiffies()
         rows = [wrk(base, conns, seconds, w.phones) for _ in range(runs)]
         box1, jiffies1 = box_seconds(w, proc.pid), spike_profile.box_jiffies()
-        (commits1, rows1), cmds1 = _pg_counters(w.dsn), redis_commands(w.redis_url)
+        (commits1, rows1), wal1, cmds1 = _pg_counters(w.dsn), _pg_wal(w.dsn), redis_commands(w.redis_url)
         threads1 = spike_profile.threads_cpu(proc.pid)
         if spy is not None:
             spike_profile.finish(spy)
@@ -195,6 +209,8 @@ def measure(w: World, kind: str, app: str, workers: int, threads: int, seconds: 
         "box_ms_per_hop": box_per_hop(box0, box1, jiffies0, jiffies1, hops),
         "pg_commits_per_hop": round((commits1 - commits0) / hops, 3),
         "pg_rows_per_hop": round((rows1 - rows0) / hops, 3),
+        "pg_wal_flushes_per_hop": round((wal1[0] - wal0[0]) / hops, 3),
+        "pg_wal_bytes_per_hop": round((wal1[1] - wal0[1]) / hops),
         "redis_commands_per_hop": round(sum(by_command.values()), 2),
         "redis_by_command": by_command, "load_average": round(os.getloadavg()[0], 2)}
 
@@ -202,7 +218,8 @@ def measure(w: World, kind: str, app: str, workers: int, threads: int, seconds: 
 def _line(label: str, r: dict[str, object]) -> str:
     return (f"  {label:<18} hops/s {r['hops_per_s']} (median {r['median_hops_per_s']:,.0f}), "
             f"client p99 {r['median_p99_ms']:.1f} ms, errors {r['errors']:.0f}; per hop: "
-            f"{r['cpu_ms_per_hop']} ms app CPU, {r['pg_commits_per_hop']} commits, "
+            f"{r['cpu_ms_per_hop']} ms app CPU, {r['pg_commits_per_hop']} commits "
+            f"({r['pg_wal_flushes_per_hop']} WAL flushes, {r['pg_wal_bytes_per_hop']} WAL bytes), "
             f"{r['pg_rows_per_hop']} rows, {r['redis_commands_per_hop']} Redis commands "
             f"{r['redis_by_command']}, {r['context_switches_per_hop']} context switches, "
             f"{r['system_cpu_ms_per_hop']} ms of the CPU in the kernel; "
@@ -319,6 +336,8 @@ def main() -> None:
              hud["redis_commands_per_hop"] <= TARGET_REDIS),  # type: ignore[index]
             (f"{kind}: PostgreSQL commits per hop (floor {bare['pg_commits_per_hop']})",  # type: ignore[index]
              f"{hud['pg_commits_per_hop']}", "(work)", True),  # type: ignore[index]
+            (f"{kind}: PostgreSQL WAL flushes per hop (floor {bare['pg_wal_flushes_per_hop']})",  # type: ignore[index]
+             f"{hud['pg_wal_flushes_per_hop']}", "(work)", True),  # type: ignore[index]
         ]
         for part in (*BOX_PARTS, "total"):
             rows_out.append((f"{kind}: box CPU ms per hop, {part} (floor {bare['box_ms_per_hop'][part]})",  # type: ignore[index]

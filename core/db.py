@@ -98,6 +98,22 @@ def core_execute(session: Session, statement: Any, params: Any = None) -> Any:
     return session.connection().execute(statement, params)
 
 
+def end_reads(session: Session) -> None:
+    """End a transaction that only read, keeping the connection's prepared statements.
+
+    psycopg forgets every statement it prepared on a connection at each ROLLBACK (and
+    counts uses afresh), so a hop path ending its reads in a rollback never reached its
+    prepared statements: PostgreSQL parsed and planned each statement every time, more
+    CPU than running them (decision 0039). A transaction that wrote nothing commits with
+    no WAL and no flush. Pending ORM changes, were there any, are rolled back, never
+    committed by this.
+    """
+    if session.new or session.dirty or session.deleted:
+        session.rollback()
+    elif session.in_transaction():
+        session.commit()
+
+
 def is_postgres(engine: Engine) -> bool:
     """Tell whether `engine` talks to PostgreSQL."""
     return engine.dialect.name == "postgresql"

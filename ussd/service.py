@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+from core.db import end_reads
 from core.i18n import Texts, _
 from core.pseudonyms import msisdn_ref
 from core.runtime import Runtime
@@ -78,7 +79,7 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
                                               lambda: caller_for(session, hop.msisdn),
                                               directory.staff_name)
         screen = render(state, caller, directory, limits)
-        session.rollback()  # end the read transaction before answering
+        end_reads(session)  # end the read transaction before answering (a COMMIT: see end_reads)
     state = state.with_(owner=owner)
     resumable = (state.step in RESUMABLE and bool(caller.staff_id)) or is_quiz_resumable(caller, state)
     store.save(hop.session_id, info.sim_ref, state, resumable=resumable, finished=is_final(state))

@@ -91,45 +91,66 @@ def test_the_confirming_hop_does_not_read_the_caller_again(teacher_phone, synced
     assert _gets(synced) == before
 
 
-def _count_server_commits(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
-    """Count, at the driver, the transactions PostgreSQL commits from here on.
+class _Transactions:
+    """What reaches PostgreSQL, seen at the driver: each transaction's statements and its end."""
 
-    That is every COMMIT of an open transaction and every statement run in autocommit
-    (PostgreSQL commits each on its own): what pg_stat_database's xact_commit counts,
-    without waiting for its statistics to be flushed.
-    """
+    WRITES = ("INSERT", "UPDATE", "DELETE")
+
+    def __init__(self) -> None:
+        self.open: dict[int, list[str]] = {}  # connection id -> statements so far
+        self.committed: list[list[str]] = []
+        self.rolled_back: list[list[str]] = []
+        self.autocommit: list[str] = []  # statements PostgreSQL commits on their own
+
+    def writing_commits(self) -> list[list[str]]:
+        return [t for t in self.committed if any(q.lstrip().upper().startswith(self.WRITES) for q in t)]
+
+
+def _watch_transactions(monkeypatch) -> _Transactions:  # type: ignore[no-untyped-def]
+    """Record, at the driver, every statement, COMMIT and ROLLBACK PostgreSQL gets from here on."""
     import psycopg
     from psycopg.pq import TransactionStatus
 
-    commits = [0]
-    execute, commit = psycopg.Cursor.execute, psycopg.Connection.commit
+    seen = _Transactions()
+    execute, commit, rollback = psycopg.Cursor.execute, psycopg.Connection.commit, psycopg.Connection.rollback
 
-    def counted_execute(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        commits[0] += int(self.connection.autocommit)
-        return execute(self, *args, **kwargs)
+    def watched_execute(self, query, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.connection.autocommit:
+            seen.autocommit.append(str(query))
+        else:
+            seen.open.setdefault(id(self.connection), []).append(str(query))
+        return execute(self, query, *args, **kwargs)
 
-    def counted_commit(self):  # type: ignore[no-untyped-def]
-        commits[0] += int(self.info.transaction_status == TransactionStatus.INTRANS)
-        return commit(self)
+    def ended(into: list[list[str]], end):  # type: ignore[no-untyped-def]
+        def watched(self):  # type: ignore[no-untyped-def]
+            if self.info.transaction_status == TransactionStatus.INTRANS:
+                into.append(seen.open.pop(id(self), []))
+            return end(self)
+        return watched
 
-    monkeypatch.setattr(psycopg.Cursor, "execute", counted_execute)
-    monkeypatch.setattr(psycopg.Connection, "commit", counted_commit)
-    return commits
+    monkeypatch.setattr(psycopg.Cursor, "execute", watched_execute)
+    monkeypatch.setattr(psycopg.Connection, "commit", ended(seen.committed, commit))
+    monkeypatch.setattr(psycopg.Connection, "rollback", ended(seen.rolled_back, rollback))
+    return seen
 
 
-def test_a_fresh_teachers_confirming_session_commits_once(teacher_phone, synced, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The marks' transaction is the session's one commit: the dial's reads end in a
-    rollback and taking a pooled connection is no transaction (it was two more, one a
-    checkout: pool_pre_ping's autocommit ping). Every commit is WAL and backend work on
-    the cores the hops share."""
+def test_a_fresh_teachers_confirming_session_makes_one_durable_commit_and_no_rollback(  # type: ignore[no-untyped-def]
+        teacher_phone, synced, monkeypatch) -> None:
+    """The marks' transaction is the session's one write (one WAL flush). Taking a pooled
+    connection sends nothing (pool_pre_ping sent an autocommit ping, a committed
+    transaction each, two a session), and the dial's reads end in a COMMIT that writes
+    nothing, not a ROLLBACK: psycopg drops a connection's prepared statements at every
+    ROLLBACK, so PostgreSQL planned each hop statement afresh (decision 0039)."""
     if synced.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's transactions (SQLite has no pool ping)")
+        pytest.skip("PostgreSQL's transactions, seen at psycopg")
     phone, _ = teacher_phone
     _forget_the_teacher(synced, phone, caller_too=True)
-    commits = _count_server_commits(monkeypatch)
+    seen = _watch_transactions(monkeypatch)
     screen = _to_absent_entry(phone)
     assert "Absent" in screen, screen
     phone.send("0102")
-    assert commits == [0]  # reads only so far
+    assert seen.writing_commits() == [] and len(seen.committed) == 1  # the dial's reads
     assert phone.send("1").startswith("END")
-    assert commits == [1]
+    assert seen.autocommit == [] and seen.rolled_back == []
+    assert len(seen.writing_commits()) == 1 and len(seen.committed) == 2
+
