@@ -36,12 +36,14 @@ def _fresh_process_caches() -> Iterator[None]:
     cache._ROSTERS.clear()
     cache._NAMES.clear()
     cache._SCHOOLS.clear()
+    cache._TAKEN_BUILT.clear()
     calendar_store.forget()
     HOPS.forget()  # one test's unflushed hop counts must not land in the next one's Redis
     yield
     cache._ROSTERS.clear()
     cache._NAMES.clear()
     cache._SCHOOLS.clear()
+    cache._TAKEN_BUILT.clear()
     calendar_store.forget()
     HOPS.forget()
 

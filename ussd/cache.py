@@ -16,6 +16,7 @@ from datetime import date
 from typing import Callable, Generic, TypeVar
 
 import redis
+from redis.client import Pipeline
 from redis.exceptions import NoScriptError
 
 from ussd import keys
@@ -63,6 +64,15 @@ class _Memo(Generic[V]):
 
     def clear(self) -> None:
         self._items.clear()
+
+
+_TAKEN_BUILT: set[str] = set()  # taken-today keys this process has seen built (member 0)
+
+
+def _seen_built(taken_key: str) -> None:
+    if len(_TAKEN_BUILT) > 8:  # a key a day: yesterday's go
+        _TAKEN_BUILT.clear()
+    _TAKEN_BUILT.add(taken_key)
 
 
 _ROSTERS: _Memo[Roster] = _Memo(ROSTER_TTL)  # class id -> roster, this process only
@@ -120,6 +130,9 @@ class HopCache:
 
     def __init__(self, conn: redis.Redis) -> None:
         self.conn = conn
+        # Cache writes held for the session's save: its pipeline sends them in the same round
+        # trip (SessionStore.save). By key, so a forget in the same hop drops a held write.
+        self.pending: dict[str, Callable[[Pipeline], object]] = {}
 
     def _classes_and_flags(self, names: list[str]) -> list:  # type: ignore[type-arg]
         """Run _CLASSES_LUA by its digest, loading it once when the server lacks it.
@@ -149,10 +162,12 @@ class HopCache:
         found = load()
         if found.staff_id:
             _NAMES.put(found.staff_id, found.staff_name)
-        self.conn.set(keys.caller(sim_ref), caller_value(found), ex=CALLER_TTL)
+        key, value = keys.caller(sim_ref), caller_value(found)
+        self.pending[key] = lambda pipe: pipe.set(key, value, ex=CALLER_TTL)
         return found
 
     def forget_caller(self, sim_ref: str) -> None:
+        self.pending.pop(keys.caller(sim_ref), None)
         self.conn.delete(keys.caller(sim_ref))
 
     def classes(self, staff_id: int, day: date, load: Callable[[], list[ClassInfo]],
@@ -160,6 +175,8 @@ class HopCache:
         """Return the staff member's classes with today's taken flags (warm: one round trip)."""
         taken_key = keys.taken(day.isoformat())
         raw, taken_ready, flags = self._classes_and_flags([keys.classes(staff_id), taken_key])
+        if taken_ready:
+            _seen_built(taken_key)
         if raw and taken_ready:
             return [ClassInfo(c[0], c[1], c[2], bool(f), c[4])
                     for c, f in zip(json.loads(raw), flags)]
@@ -179,19 +196,24 @@ class HopCache:
                          load_taken: Callable[[], list[int]] | None = None) -> None:
         """Cache a staff member's class list (no flags: those are today's taken set's).
 
-        With `day`, today's taken set is checked in the same round trip and built if missing,
-        so the next hop's flags come from Redis alone.
+        The write is held for the session's save. With `day`, today's taken set is made
+        sure of too, so the next hop's flags come from Redis alone: asked in a round trip
+        of its own (and built if missing) only until this process has seen it built.
         """
+        key = keys.classes(staff_id)
         value = json.dumps([[c.id, c.name, c.size, False, c.delegated] for c in rows])
-        if day is None or load_taken is None:
-            self.conn.set(keys.classes(staff_id), value, ex=CLASSES_TTL)
+        taken_key = keys.taken(day.isoformat()) if day is not None else ""
+        if not taken_key or load_taken is None or taken_key in _TAKEN_BUILT:
+            self.pending[key] = lambda pipe: pipe.set(key, value, ex=CLASSES_TTL)
             return
-        taken_key = keys.taken(day.isoformat())
+        self.pending.pop(key, None)
         pipe = self.conn.pipeline(transaction=False)
-        pipe.set(keys.classes(staff_id), value, ex=CLASSES_TTL)
+        pipe.set(key, value, ex=CLASSES_TTL)
         pipe.sismember(taken_key, 0)
         _, ready = pipe.execute()
-        if not ready:
+        if ready:
+            _seen_built(taken_key)
+        else:
             self._build_taken(taken_key, load_taken)
 
     def _build_taken(self, taken_key: str, load_taken: Callable[[], list[int]]) -> None:
@@ -200,13 +222,25 @@ class HopCache:
         pipe.sadd(taken_key, 0, *load_taken())
         pipe.expire(taken_key, TAKEN_TTL)
         pipe.execute()
+        _seen_built(taken_key)
 
     def mark_taken(self, day: date, class_id: int) -> None:
+        """Add a confirmed class to today's taken set, with the session's save.
+
+        A set this creates (today's was never built, or expired) lacks the member 0, so
+        readers do not trust it and build it from SQL (`classes`).
+        """
         taken_key = keys.taken(day.isoformat())
-        if self.conn.exists(taken_key):
-            self.conn.sadd(taken_key, class_id)
+
+        def add(pipe: Pipeline) -> None:
+            pipe.sadd(taken_key, class_id)
+            pipe.expire(taken_key, TAKEN_TTL)
+
+        self.pending[f"{taken_key}#{class_id}"] = add
 
     def forget_classes(self, *staff_ids: int) -> None:
+        for s in staff_ids:
+            self.pending.pop(keys.classes(s), None)
         self.conn.delete(*(keys.classes(s) for s in staff_ids))
 
 

@@ -87,7 +87,7 @@ class DbDirectory:
         _ = self._school
         calendar_store.current(self.session, self.cfg)  # once a minute a process: now, if due
         mine = self._load_classes(self.staff_id)  # read, not asked of Redis: a round trip saved
-        self.hop_cache.remember_classes(self.staff_id, mine, self.today(),  # flags: next hop
+        self.hop_cache.remember_classes(self.staff_id, mine, self.today(),  # sent with the save
                                         lambda: attendance.taken_on(self.session, self.today()))
         names = {c.id: c.name for c in mine[:PRELOAD_ROSTERS] if not hop_caches.has_roster(c.id)}
         for cid, (students, fingerprint) in attendance.rosters(self.session, list(names)).items():

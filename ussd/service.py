@@ -82,5 +82,6 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
         end_reads(session)  # end the read transaction before answering (a COMMIT: see end_reads)
     state = state.with_(owner=owner)
     resumable = (state.step in RESUMABLE and bool(caller.staff_id)) or is_quiz_resumable(caller, state)
-    store.save(hop.session_id, info.sim_ref, state, resumable=resumable, finished=is_final(state))
+    store.save(hop.session_id, info.sim_ref, state, resumable=resumable, finished=is_final(state),
+               also=hop_cache.pending.values())  # the caches this hop filled, same round trip
     return screen

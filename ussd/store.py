@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Callable, Iterable
+
 import redis
+from redis.client import Pipeline
 
 from ussd import keys
 from ussd.state import State
@@ -24,8 +27,11 @@ class SessionStore:
         return (State.decode(raw) if raw else None, State.decode(resume) if resume else None, caller)
 
     def save(self, session_id: str, sim_ref: str, state: State, *, resumable: bool,
-             finished: bool) -> None:
-        """Store the state; keep or clear the caller's resume point in the same round trip."""
+             finished: bool, also: Iterable[Callable[[Pipeline], object]] = ()) -> None:
+        """Store the state; keep or clear the caller's resume point in the same round trip.
+
+        `also`: writes the hop held for this round trip (ussd.cache.HopCache.pending).
+        """
         encoded = state.encode()
         pipe = self.conn.pipeline(transaction=False)
         pipe.set(keys.session(session_id), encoded, ex=self.session_ttl)
@@ -33,6 +39,8 @@ class SessionStore:
             pipe.set(keys.resume(sim_ref), state.with_(hops=0, digest="").encode(), ex=self.resume_ttl)
         elif finished:
             pipe.delete(keys.resume(sim_ref))
+        for write in also:
+            write(pipe)
         pipe.execute()
 
     def failures(self, sim_ref: str) -> tuple[int, int]:

@@ -154,3 +154,53 @@ def test_a_fresh_teachers_confirming_session_makes_one_durable_commit_and_no_rol
     assert seen.autocommit == [] and seen.rolled_back == []
     assert len(seen.writing_commits()) == 1 and len(seen.committed) == 2
 
+
+def _count_round_trips(monkeypatch) -> list[list[bytes]]:  # type: ignore[no-untyped-def]
+    """Record every round trip to Redis from here on (a pipeline is one), each a hop's entry.
+
+    The hop metrics' flush (at most once a second, whichever hop is due) is left out:
+    it belongs to no hop in particular.
+    """
+    from redis.connection import AbstractConnection
+
+    trips: list[list[bytes]] = [[]]
+    send = AbstractConnection.send_packed_command
+
+    def counted(self, command, check_health=True):  # type: ignore[no-untyped-def]
+        packed = command if isinstance(command, bytes) else b"".join(command)
+        if b":hops:" not in packed:
+            trips[-1].append(packed)
+        return send(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
+    return trips
+
+
+def test_a_fresh_teachers_dial_and_confirm_each_make_two_redis_round_trips(  # type: ignore[no-untyped-def]
+        teacher_phone, synced, monkeypatch) -> None:
+    """The load (one MGET) and the save (one pipeline) are a hop's floor: the caches the
+    dial fills (caller, class list) and the confirm's taken-today mark ride in the save's
+    pipeline (they were a round trip each, and the mark two)."""
+    phone, _ = teacher_phone
+    _forget_the_teacher(synced, phone, caller_too=True)
+    _to_absent_entry(phone)  # today's taken set is built now, and this process saw it
+    _forget_the_teacher(synced, phone, caller_too=True)
+    synced.redis.delete(keys.resume(msisdn_ref(synced.config.secret_key, phone.msisdn)))
+    trips = _count_round_trips(monkeypatch)
+    assert "Attendance" in phone.dial()
+    dial = trips[-1]
+    trips.append([])
+    screen = phone.send("1")
+    if "Choose class" in screen:
+        trips.append([])
+        screen = phone.send("1")
+    assert "Absent" in screen, screen
+    trips.append([])
+    phone.send("0102")
+    trips.append([])
+    assert phone.send("1").startswith("END")
+    confirm = trips[-1]
+    assert len(dial) == 2, dial
+    assert len(confirm) == 2, confirm
+    assert b"SADD" in confirm[-1] and b"SET" in confirm[-1]  # the mark rides with the save
+    assert synced.redis.sismember(keys.taken("2026-11-29"), 0)  # still a built set
