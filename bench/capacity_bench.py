@@ -12,7 +12,8 @@ a synced district, bound teacher SIMs, warmed caches), then:
 3. runs the peak with 1 and with 2 app processes on the server kept (scaling);
 4. measures the work per hop at the peak: the server's CPU milliseconds (every server
    process, from /proc), PostgreSQL commits, WAL flushes and rows written, Redis commands (INFO
-   commandstats: the commands a Lua script runs count one by one);
+   commandstats: the commands a Lua script runs count one by one) and round trips (INFO
+   stats' read events: a pipeline or a script is one);
 5. accounts for the whole box per hop, Hudoor and the bare hop alike: CPU milliseconds of
    the app, PostgreSQL (the cluster's whole process tree: postmaster, backends, WAL
    writer, checkpointer), redis-server and wrk (the load generator), their total, and the
@@ -157,6 +158,17 @@ def redis_commands(redis_url: str) -> dict[str, int]:
         conn.close()
 
 
+def redis_round_trips(redis_url: str) -> int:
+    """Client requests Redis has read so far (INFO stats' read events: a pipeline is one)."""
+    import redis
+
+    conn = redis.Redis.from_url(redis_url)
+    try:
+        return int(conn.info("stats")["total_reads_processed"])
+    finally:
+        conn.close()
+
+
 def _per_hop(before: dict[str, int], after: dict[str, int], hops: float) -> dict[str, float]:
     diff = {k: after.get(k, 0) - before.get(k, 0) for k in after}
     diff["info"] = max(0, diff.get("info", 0) - 1)  # the bench's own INFO
@@ -185,9 +197,11 @@ def measure(w: World, kind: str, app: str, workers: int, threads: int, seconds: 
             spy = spike_profile.start(proc.pid, profile)
         threads0 = spike_profile.threads_cpu(proc.pid)
         (commits0, rows0), wal0, cmds0 = _pg_counters(w.dsn), _pg_wal(w.dsn), redis_commands(w.redis_url)
+        trips0 = redis_round_trips(w.redis_url)
         box0, jiffies0 = box_seconds(w, proc.pid), spike_profile.box_jiffies()
         rows = [wrk(base, conns, seconds, w.phones) for _ in range(runs)]
         box1, jiffies1 = box_seconds(w, proc.pid), spike_profile.box_jiffies()
+        trips1 = redis_round_trips(w.redis_url)
         (commits1, rows1), wal1, cmds1 = _pg_counters(w.dsn), _pg_wal(w.dsn), redis_commands(w.redis_url)
         threads1 = spike_profile.threads_cpu(proc.pid)
         if spy is not None:
@@ -212,6 +226,7 @@ def measure(w: World, kind: str, app: str, workers: int, threads: int, seconds: 
         "pg_wal_flushes_per_hop": round((wal1[0] - wal0[0]) / hops, 3),
         "pg_wal_bytes_per_hop": round((wal1[1] - wal0[1]) / hops),
         "redis_commands_per_hop": round(sum(by_command.values()), 2),
+        "redis_round_trips_per_hop": round((trips1 - trips0 - 1) / hops, 2),  # less the bench's INFO
         "redis_by_command": by_command, "load_average": round(os.getloadavg()[0], 2)}
 
 
@@ -220,7 +235,8 @@ def _line(label: str, r: dict[str, object]) -> str:
             f"client p99 {r['median_p99_ms']:.1f} ms, errors {r['errors']:.0f}; per hop: "
             f"{r['cpu_ms_per_hop']} ms app CPU, {r['pg_commits_per_hop']} commits "
             f"({r['pg_wal_flushes_per_hop']} WAL flushes, {r['pg_wal_bytes_per_hop']} WAL bytes), "
-            f"{r['pg_rows_per_hop']} rows, {r['redis_commands_per_hop']} Redis commands "
+            f"{r['pg_rows_per_hop']} rows, {r['redis_round_trips_per_hop']} Redis round trips of "
+            f"{r['redis_commands_per_hop']} commands "
             f"{r['redis_by_command']}, {r['context_switches_per_hop']} context switches, "
             f"{r['system_cpu_ms_per_hop']} ms of the CPU in the kernel; "
             f"load {r['load_average']}\n    {_box_line(r['box_ms_per_hop'])}")  # type: ignore[arg-type]
@@ -334,6 +350,8 @@ def main() -> None:
             (f"{kind}: Redis commands per hop (floor {bare['redis_commands_per_hop']})",  # type: ignore[index]
              f"{hud['redis_commands_per_hop']}", f"<= {TARGET_REDIS:.0f}",  # type: ignore[index]
              hud["redis_commands_per_hop"] <= TARGET_REDIS),  # type: ignore[index]
+            (f"{kind}: Redis round trips per hop (floor {bare['redis_round_trips_per_hop']})",  # type: ignore[index]
+             f"{hud['redis_round_trips_per_hop']}", "(work)", True),  # type: ignore[index]
             (f"{kind}: PostgreSQL commits per hop (floor {bare['pg_commits_per_hop']})",  # type: ignore[index]
              f"{hud['pg_commits_per_hop']}", "(work)", True),  # type: ignore[index]
             (f"{kind}: PostgreSQL WAL flushes per hop (floor {bare['pg_wal_flushes_per_hop']})",  # type: ignore[index]

@@ -62,11 +62,14 @@ def granian(app: str, port: int, env: dict[str, str], workers: int, threads: int
 
     `backpressure`: requests a worker accepts at once (granian's default: its threads).
     `access_log`: a file that gets each request's milliseconds, one a line (as gunicorn's).
+    HUDOOR_BENCH_GRANIAN_ARGS (in the bench's environment): more granian options, e.g.
+    "--runtime-mode st", applied to Hudoor and the bare hop alike.
     """
     exe = granian_exe()
     if exe is None:
         return None
     extra = ["--backpressure", str(backpressure)] if backpressure else []
+    extra += os.environ.get("HUDOOR_BENCH_GRANIAN_ARGS", "").split()  # A/B of granian's options
     out = subprocess.DEVNULL
     if access_log is not None:
         extra += ["--access-log", "--access-log-fmt", "%(dt_ms).0f"]
