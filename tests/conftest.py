@@ -31,12 +31,13 @@ def _fresh_process_caches() -> Iterator[None]:
     """Database ids restart in every test, so per-process caches must too."""
     from core import calendar_store
     from gateway.ussd import HOPS
-    from ussd import cache
+    from ussd import cache, service
 
     cache._ROSTERS.clear()
     cache._NAMES.clear()
     cache._SCHOOLS.clear()
     cache._TAKEN_BUILT.clear()
+    service._CLASS_READERS.clear()
     calendar_store.forget()
     HOPS.forget()  # one test's unflushed hop counts must not land in the next one's Redis
     yield
@@ -44,6 +45,7 @@ def _fresh_process_caches() -> Iterator[None]:
     cache._NAMES.clear()
     cache._SCHOOLS.clear()
     cache._TAKEN_BUILT.clear()
+    service._CLASS_READERS.clear()
     calendar_store.forget()
     HOPS.forget()
 

@@ -133,6 +133,17 @@ class HopCache:
         # Cache writes held for the session's save: its pipeline sends them in the same round
         # trip (SessionStore.save). By key, so a forget in the same hop drops a held write.
         self.pending: dict[str, Callable[[Pipeline], object]] = {}
+        self._fetched: dict[tuple[str, ...], list] = {}  # type: ignore[type-arg]  # script replies the load brought
+
+    def prefetch_classes(self, staff_id: int, day: date) -> Callable[[Pipeline], object]:
+        """The class-list script for a pipeline (the session's load): `fetched` takes its reply."""
+        names = [keys.classes(staff_id), keys.taken(day.isoformat())]
+        return lambda pipe: pipe.evalsha(_CLASSES_SHA, len(names), *names)
+
+    def fetched(self, staff_id: int, day: date, reply: object) -> None:
+        """Keep the prefetched class list for this hop's first ask (not a failed one)."""
+        if isinstance(reply, list):
+            self._fetched[(keys.classes(staff_id), keys.taken(day.isoformat()))] = reply
 
     def _classes_and_flags(self, names: list[str]) -> list:  # type: ignore[type-arg]
         """Run _CLASSES_LUA by its digest, loading it once when the server lacks it.
@@ -140,6 +151,9 @@ class HopCache:
         Called directly, not through redis-py's Script: its isinstance check against
         Pipeline (a typing Protocol's metaclass) took 8 % of the GIL in one spike profile.
         """
+        hit = self._fetched.pop(tuple(names), None)  # read with the load: used once, then fresh
+        if hit is not None:
+            return hit
         try:
             return self.conn.evalsha(_CLASSES_SHA, len(names), *names)  # type: ignore[no-any-return]
         except NoScriptError:  # a new or flushed server: load once, as Script would

@@ -5,6 +5,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+from core import calendar
 from core.db import end_reads
 from core.i18n import Texts, _
 from core.pseudonyms import msisdn_ref
@@ -29,6 +30,14 @@ class Hop:
     text: str
 
 
+# Steps whose next input reads the class list (the main menu's attendance and late arrivals,
+# each class menu). A session left on one by this process has its next hop's load fetch the
+# list in the same round trip; a hop served by another process reads it as before.
+_CLASS_LIST_NEXT = frozenset({"start", "att_class", "late_class", "corr_class", "sub_menu", "sub_class"})
+_CLASS_READERS: dict[str, int] = {}  # session id -> staff id, for this process's next hop
+_CLASS_READERS_MAX = 50_000
+
+
 def _digest(inputs: list[str]) -> str:
     return format(zlib.crc32("*".join(inputs).encode()), "08x")
 
@@ -41,15 +50,23 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
     limits = Limits(cfg.ussd_max_gsm7, cfg.ussd_max_ucs2)
     inputs = hop.text.split("*") if hop.text else []
     info = effect_writer.HopInfo(hop.session_id, hop.msisdn, msisdn_ref(cfg.secret_key, hop.msisdn))
-    saved, resume, cached_caller = store.load(hop.session_id, info.sim_ref)
+    now = rt.clock()
+    hop_cache = HopCache(conn)
+    staff_next = _CLASS_READERS.pop(hop.session_id, None)
+    if staff_next is None:
+        saved, resume, cached_caller = store.load(hop.session_id, info.sim_ref)
+    else:  # the class list rides with the load (this process left the session on a menu of it)
+        day = calendar.to_cairo(now).date()
+        saved, resume, cached_caller, reply = store.load_with(
+            hop.session_id, info.sim_ref, hop_cache.prefetch_classes(staff_next, day))
+        hop_cache.fetched(staff_next, day, reply)
     owner = info.sim_ref  # the keyed hash binds the session to its phone, storing no number
     if saved is not None and saved.owner != owner:
         # A known sessionId from another phone: never continue someone else's session.
         return Screen(Kind.END, Texts("ar")(_("This session belongs to another phone. "
                                               "Nothing was saved. Please dial again.")))
-    hop_cache = HopCache(conn)
     with rt.sessions() as session:  # no connection is taken until a query needs one
-        directory = DbDirectory(session, cfg, store, rt.clock(), hop_cache)
+        directory = DbDirectory(session, cfg, store, now, hop_cache)
         caller = hop_cache.caller(info.sim_ref, hop.msisdn, lambda: caller_for(session, hop.msisdn),
                                   directory.staff_name, cached_caller)
         directory.staff_id = caller.staff_id  # the caller's school decides the day (calendar)
@@ -82,6 +99,10 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
         end_reads(session)  # end the read transaction before answering (a COMMIT: see end_reads)
     state = state.with_(owner=owner)
     resumable = (state.step in RESUMABLE and bool(caller.staff_id)) or is_quiz_resumable(caller, state)
+    if caller.staff_id and state.step in _CLASS_LIST_NEXT and not is_final(state):
+        if len(_CLASS_READERS) >= _CLASS_READERS_MAX:
+            _CLASS_READERS.clear()
+        _CLASS_READERS[hop.session_id] = caller.staff_id
     store.save(hop.session_id, info.sim_ref, state, resumable=resumable, finished=is_final(state),
                also=hop_cache.pending.values())  # the caches this hop filled, same round trip
     return screen

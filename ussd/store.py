@@ -26,6 +26,19 @@ class SessionStore:
                                              keys.caller(sim_ref))
         return (State.decode(raw) if raw else None, State.decode(resume) if resume else None, caller)
 
+    def load_with(self, session_id: str, sim_ref: str, also: Callable[[Pipeline], object]
+                  ) -> tuple[State | None, State | None, bytes | None, object]:
+        """`load`, and one more command `also` adds, in the same round trip.
+
+        Its reply (an exception object if it failed) is the fourth value.
+        """
+        pipe = self.conn.pipeline(transaction=False)
+        pipe.mget(keys.session(session_id), keys.resume(sim_ref), keys.caller(sim_ref))
+        also(pipe)
+        (raw, resume, caller), reply = pipe.execute(raise_on_error=False)
+        return (State.decode(raw) if raw else None, State.decode(resume) if resume else None,
+                caller, reply)
+
     def save(self, session_id: str, sim_ref: str, state: State, *, resumable: bool,
              finished: bool, also: Iterable[Callable[[Pipeline], object]] = ()) -> None:
         """Store the state; keep or clear the caller's resume point in the same round trip.

@@ -176,11 +176,13 @@ def _count_round_trips(monkeypatch) -> list[list[bytes]]:  # type: ignore[no-unt
     return trips
 
 
-def test_a_fresh_teachers_dial_and_confirm_each_make_two_redis_round_trips(  # type: ignore[no-untyped-def]
+def test_every_hop_of_a_fresh_teachers_marking_session_makes_two_redis_round_trips(  # type: ignore[no-untyped-def]
         teacher_phone, synced, monkeypatch) -> None:
-    """The load (one MGET) and the save (one pipeline) are a hop's floor: the caches the
-    dial fills (caller, class list) and the confirm's taken-today mark ride in the save's
-    pipeline (they were a round trip each, and the mark two)."""
+    """The load (one MGET) and the save (one pipeline) are a hop's floor, and every hop of
+    the session keeps to it: the caches the dial fills (caller, class list) and the
+    confirm's taken-today mark ride in the save's pipeline (a round trip each, the mark
+    two), and the class list a menu hop reads rides with its load when this process left
+    the session on that menu (a script's round trip of its own)."""
     phone, _ = teacher_phone
     _forget_the_teacher(synced, phone, caller_too=True)
     _to_absent_entry(phone)  # today's taken set is built now, and this process saw it
@@ -188,7 +190,6 @@ def test_a_fresh_teachers_dial_and_confirm_each_make_two_redis_round_trips(  # t
     synced.redis.delete(keys.resume(msisdn_ref(synced.config.secret_key, phone.msisdn)))
     trips = _count_round_trips(monkeypatch)
     assert "Attendance" in phone.dial()
-    dial = trips[-1]
     trips.append([])
     screen = phone.send("1")
     if "Choose class" in screen:
@@ -199,8 +200,6 @@ def test_a_fresh_teachers_dial_and_confirm_each_make_two_redis_round_trips(  # t
     phone.send("0102")
     trips.append([])
     assert phone.send("1").startswith("END")
-    confirm = trips[-1]
-    assert len(dial) == 2, dial
-    assert len(confirm) == 2, confirm
-    assert b"SADD" in confirm[-1] and b"SET" in confirm[-1]  # the mark rides with the save
+    assert [len(t) for t in trips] == [2] * len(trips), trips
+    assert b"SADD" in trips[-1][-1] and b"SET" in trips[-1][-1]  # the mark rides with the save
     assert synced.redis.sismember(keys.taken("2026-11-29"), 0)  # still a built set
