@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import spike_profile  # noqa: E402
+from bench import spike_profile, spike_world  # noqa: E402
 from bench.spike_world import BARE_APP, HUDOOR_APP, SERVERS, World, stop, world, wrk  # noqa: E402
 
 LIVE_SESSIONS = 480_000
@@ -270,6 +270,8 @@ def main() -> None:
     ap.add_argument("--gunicorn-threads", type=int, default=DEFAULT_THREADS["gunicorn"])
     ap.add_argument("--granian-threads", type=int, default=DEFAULT_THREADS["granian"])
     ap.add_argument("--granian-backpressure", type=int, default=0, help="0: granian's default")
+    ap.add_argument("--granian-args", default="", metavar="OPTS",
+                    help="more granian options for Hudoor and the bare hop alike, e.g. '--runtime-mode st'")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sessions", type=int, default=LIVE_SESSIONS)
     ap.add_argument("--servers", default=",".join(SERVERS))
@@ -281,6 +283,7 @@ def main() -> None:
                     help="Hudoor on the kept server at these processes x threads too, e.g. 2x2,2x8,3x4")
     args = ap.parse_args()
     threads = {"gunicorn": args.gunicorn_threads, "granian": args.granian_threads}
+    spike_world.GRANIAN_EXTRA[:] = args.granian_args.split()
     results: dict[str, object] = {}
     with world("capacity", args.schools,
                extra_env={"HUDOOR_SHED_HOPS_PER_SECOND": "0"}) as w:  # nothing else runs: nothing to shed

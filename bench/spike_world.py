@@ -34,6 +34,7 @@ BIN = Path(sys.executable).parent
 SUNDAY_MORNING = "2026-11-29T08:00:00+02:00"
 HUDOOR_APP, BARE_APP = "wsgi:app", "bench.bare_app:app"
 SERVERS = ("gunicorn", "granian")
+GRANIAN_EXTRA: list[str] = []  # set by a bench's --granian-args
 
 
 def gunicorn(app: str, port: int, env: dict[str, str], workers: int, threads: int,
@@ -62,14 +63,14 @@ def granian(app: str, port: int, env: dict[str, str], workers: int, threads: int
 
     `backpressure`: requests a worker accepts at once (granian's default: its threads).
     `access_log`: a file that gets each request's milliseconds, one a line (as gunicorn's).
-    HUDOOR_BENCH_GRANIAN_ARGS (in the bench's environment): more granian options, e.g.
-    "--runtime-mode st", applied to Hudoor and the bare hop alike.
+    GRANIAN_EXTRA: more granian options for every server started, e.g. ["--runtime-mode",
+    "st"], so Hudoor and the bare hop are served alike.
     """
     exe = granian_exe()
     if exe is None:
         return None
     extra = ["--backpressure", str(backpressure)] if backpressure else []
-    extra += os.environ.get("HUDOOR_BENCH_GRANIAN_ARGS", "").split()  # A/B of granian's options
+    extra += GRANIAN_EXTRA  # A/B of granian's options (capacity_bench --granian-args)
     out = subprocess.DEVNULL
     if access_log is not None:
         extra += ["--access-log", "--access-log-fmt", "%(dt_ms).0f"]
