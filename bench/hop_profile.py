@@ -211,8 +211,8 @@ def main() -> None:
               f"Redis commands per hop {sum(per_cmd.values()):.2f} {per_cmd}; "
               f"PostgreSQL commits per hop {(pg1[0] - pg0[0]) / args.hops:.3f}, "
               f"connection checkouts per hop {(checkouts[0] - out0) / args.hops:.3f}, "
-              f"SQL statements per hop {(statements[0] - sql0) / args.hops:.3f} (and one "
-              f"pre-ping a checkout), Redis round trips per hop "
+              f"SQL statements per hop {(statements[0] - sql0) / args.hops:.3f}, "
+              f"Redis round trips per hop "
               f"{(trips[0] - trips0 - 2 * (FORGOTTEN[0] - forgot0)) / args.hops:.3f}"
               f"{' (every session a fresh teacher)' if args.fresh else ''}")
         http = (cpu1 - cpu0) - (hop1 - hop0)
