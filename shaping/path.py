@@ -52,6 +52,8 @@ JITTER_SHARE = 0.9  # the give-back tolerance lets this share of recent pick-ups
 JITTER_KEEP = 500  # pick-ups the tolerance is taken from
 JITTER_EVERY = 50  # pick-ups between two readings of the tolerance
 MAX_TOLERANCE_US = 100_000
+SLIP_FACTOR = 1.25  # the arrival guard is this many times the miss's largest fall
+FRESH_US = 20_000  # the delay a message leaves ahead of its arrival: least trip per 20 ms
 BURST_SLOPE = 2  # buckets answered at most half as far apart as they were sent: a burst
 
 
@@ -73,7 +75,7 @@ class PathMargin:
     def __init__(self, *, floor_us: int, ceiling_us: int = 500_000,
                  memory_us: int = 30 * WINDOW_US, stall_us: int = STALL_US,
                  bucket_us: int = BUCKET_US, initial_us: int = INITIAL_US,
-                 warmup_us: int = 5 * WINDOW_US) -> None:
+                 warmup_us: int = 5 * WINDOW_US, arrival: bool = False) -> None:
         if not 0 <= floor_us <= ceiling_us < WINDOW_US:
             raise ValueError(f"need 0 <= floor {floor_us} <= ceiling {ceiling_us} < 1 s")
         if not 0 < bucket_us <= WINDOW_US or stall_us < 0:
@@ -84,7 +86,8 @@ class PathMargin:
         self._lock = threading.Lock()
         self._open: dict[tuple[str, int], int] = {}  # (operator, moment) -> sent at
         self._order: deque[tuple[int, str, int]] = deque()  # (sent at, operator, moment)
-        self._bucket: tuple[int, list[tuple[int, int]]] | None = None  # start, (sent, read)
+        # start, [(sent, read, moment, held by a stall)]
+        self._bucket: tuple[int, list[tuple[int, int, int, bool]]] | None = None
         self._minima: deque[int] = deque(maxlen=3)  # the last buckets' least round trips
         self._first: int | None = None  # start of the first bucket measured
         self._accepted_at = 0  # start of the last bucket taken as the path
@@ -98,12 +101,23 @@ class PathMargin:
         self._started: int | None = None  # the first pick-up's moment
         self._picked = 0  # pick-ups seen
         self._tolerance_at, self._tolerance_us = -1, floor_us  # cached: (picked // 50, µs)
-        self._released: list[tuple[int, int, int]] = []  # (sent, read, hold) to settle
+        # (sent, read, hold, operator, moment) to settle
+        self._released: list[tuple[int, int, int, str, int]] = []
+        self._moved: list[tuple[str, int, int]] = []  # held: (operator, moment, arrived)
+        # Arrival scheduling (``arrival=True``): a message leaves at its booked arrival
+        # less the path's delay (``lead_us``); what it then misses by is the estimate's error.
+        self.arrival = arrival
+        self._slip: deque[tuple[int, int]] = deque()  # sliding max of the miss, 1 s
+        self._slip_falls: deque[tuple[int, int]] = deque()  # sliding max of its falls
+        self._fresh: deque[tuple[int, int]] = deque(maxlen=3)  # (window start, least trip)
 
     # -- what the sender reports --------------------------------------------------------
 
-    def dispatched(self, key: str, moment_us: int, late_us: int) -> None:
-        """Record that ``key``'s message booked for ``moment_us`` was picked up late_us late."""
+    def dispatched(self, key: str, moment_us: int, late_us: int,
+                   leave_us: int | None = None) -> None:
+        """Record that ``key``'s message booked for ``moment_us`` was picked up late_us late
+        (after ``leave_us``, when it was to leave: its moment unless arrivals are booked)."""
+        moment_us = moment_us if leave_us is None else leave_us
         with self._lock:
             least = self._least.setdefault(key, deque())
             while least and least[-1][1] >= late_us:
@@ -148,7 +162,7 @@ class PathMargin:
                 # Held beyond the path's delay (by more than the guard's own part for
                 # jitter) and answered at last: a stall's release, in any order. The longest
                 # hold is the burst the next second makes room for.
-                self._released.append((sent, at_us, over))
+                self._released.append((sent, at_us, over, key, moment_us))
             bucket = self._bucket
             if bucket is not None and sent < bucket[0]:
                 return  # a straggler of a bucket already closed: it could only be slower
@@ -157,7 +171,18 @@ class PathMargin:
                 bucket = None
             if bucket is None:
                 bucket = self._bucket = (sent - sent % self.bucket_us, [])
-            bucket[1].append((sent, at_us))
+            bucket[1].append((sent, at_us, moment_us, over > self.stall_us))
+            if self.arrival and self._delay and over <= self.stall_us:
+                self._fold_fresh(sent, at_us - sent)
+
+    def _fold_fresh(self, sent: int, trip: int) -> None:
+        """Fold an answer into the least round trip of its ``FRESH_US`` window (by send)."""
+        fresh, start = self._fresh, sent - sent % FRESH_US
+        if fresh and fresh[-1][0] == start:
+            if trip < fresh[-1][1]:
+                fresh[-1] = (start, trip)
+        elif not fresh or start > fresh[-1][0]:
+            fresh.append((start, trip))
 
     def _clean(self, sent: int, read: int) -> bool:
         """Whether the sender was there all the while a message was out (or its answer may
@@ -165,12 +190,12 @@ class PathMargin:
         return not any(start < read + SETTLE_US and until > sent
                        for start, until in self._blinds)
 
-    def _close(self, start: int, samples: list[tuple[int, int]]) -> None:
+    def _close(self, start: int, samples: list[tuple[int, int, int, bool]]) -> None:
         """Fold one bucket's least round trip into the path's delay and its falls."""
-        clean = [(sent, read) for sent, read in samples if self._clean(sent, read)]
+        clean = [s for s in samples if self._clean(s[0], s[1])]
         if not clean:
             return
-        sent, read = min(clean, key=lambda c: c[1] - c[0])
+        sent, read, _, _ = min(clean, key=lambda c: c[1] - c[0])
         least = max(0, read - sent)
         if self._first is None:
             self._first = start
@@ -190,6 +215,18 @@ class PathMargin:
         if level > delay:
             _push_max(self._falls, start, level - delay)
         _push_max(self._delay, start, delay)
+        if (start - self._first > WINDOW_US + 2 * self.bucket_us
+                and not any(held for *_, held in samples)):
+            # How late the bucket's earliest answer came after its booked moment: in
+            # arrival scheduling, the delay estimate's miss (plus the way back, alike for
+            # all). Its falls within a second crowd one. Left out: the first second (the
+            # estimate jumps from nothing to the path's delay there) and a bucket a stall
+            # held any of (the hold pays for that burst).
+            slip = min(read - moment for _, read, moment, _ in clean)
+            high = _head(self._slip, start - WINDOW_US + 1)
+            if high > slip:
+                _push_max(self._slip_falls, start, high - slip)
+            _push_max(self._slip, start, slip)
 
     def _level(self, now_us: int) -> int:
         """The path's highest delay of the last second (the latest one if none that recent)."""
@@ -214,11 +251,14 @@ class PathMargin:
         it does not explain counts whole: a stall and an absence may overlap, and a hold
         missed is a burst unpaid for (measured: 33 and 72 rejections in a run)."""
         keep = []
-        for sent, read, hold in self._released:
+        for release in self._released:
+            sent, read, hold, key, moment = release
             if read > now_us - SETTLE_US:
-                keep.append((sent, read, hold))
+                keep.append(release)
             elif hold - self._away(sent, read) > self._tolerance():
                 _push_max(self._holds, read, hold)
+                if self.arrival:
+                    self._moved.append((key, moment, read))
         self._released = keep
 
     def _away(self, sent: int, read: int) -> int:
@@ -246,9 +286,23 @@ class PathMargin:
         return held
 
     def stalled(self, now_us: int) -> bool:
-        """Return whether the path holds requests now (book nothing more)."""
+        """Return whether the path holds requests now (book nothing more). Booking
+        arrivals, also while a release is being settled: its real arrivals are to be in
+        the chain (``take_moved``) before anything more is booked after them."""
         with self._lock:
-            return self._held(now_us) > 0
+            if self._held(now_us) > 0:
+                return True
+            return self.arrival and any(hold > self.stall_us for _, _, hold, _, _
+                                        in self._released)
+
+    def take_moved(self) -> list[tuple[str, int, int]]:
+        """Return (and forget) the messages a stall held, booking arrivals: ``(operator,
+        booked moment, answer read)``; the chain is to count each at its real arrival (no
+        earlier than its answer's read, so never too early), so the next arrivals wait
+        exactly as long as the burst needs."""
+        with self._lock:
+            moved, self._moved = self._moved, []
+            return moved
 
     def _drift(self, now_us: int) -> int:
         drift = int(DRIFT_FACTOR * _head(self._falls, now_us - self.memory_us))
@@ -256,12 +310,38 @@ class PathMargin:
             drift = max(drift, self.initial_us)
         return drift
 
+    def _miss(self, now_us: int) -> int:
+        """The arrival guard's path part: the largest fall of the estimate's miss within a
+        second, kept for the memory (``initial_us`` until the warm-up is over)."""
+        miss = int(SLIP_FACTOR * _head(self._slip_falls, now_us - self.memory_us))
+        if self._first is None or now_us - self._first < self.warmup_us:
+            miss = max(miss, self.initial_us)
+        return miss
+
     def guard_us(self, now_us: int) -> int:
-        """Return the guard to book with: the drift, plus a hold under way or just paid."""
+        """Return the guard to book with: the drift (booking departures) or the delay
+        estimate's miss (booking arrivals), plus a hold under way or just paid."""
         with self._lock:
             held = self._held(now_us)
-            hold = max(held, _head(self._holds, now_us - WINDOW_US))
-            return min(self.ceiling_us, self._tolerance() + self._drift(now_us) + hold)
+            if self.arrival:  # a burst is paid for in the chain itself (``take_moved``)
+                hold, path = held, self._miss(now_us)
+            else:
+                hold = max(held, _head(self._holds, now_us - WINDOW_US))
+                path = self._drift(now_us)
+            return min(self.ceiling_us, self._tolerance() + path + hold)
+
+    def lead_us(self, now_us: int) -> int:
+        """Return how long before its booked arrival a message leaves: the path's latest
+        delay when booking arrivals (0 until measured), else 0 (moments are departures)."""
+        with self._lock:
+            if not self.arrival or not self._delay:
+                return 0
+            fresh = self._fresh
+            if len(fresh) < 3 or fresh[-1][0] - fresh[0][0] > 4 * FRESH_US:
+                return self._delay[-1][1]  # not three recent windows: the bucket level
+            # The median of the last three 20 ms windows' least round trip: a step of the
+            # path shows within two windows, and one window read late does not move it.
+            return sorted(trip for _, trip in fresh)[1]
 
     def tolerance_us(self, now_us: int) -> int:
         """Return how much later than the baseline a message may still leave."""
@@ -280,8 +360,9 @@ class PathMargin:
         return self._tolerance_us
 
     def parts(self, now_us: int) -> tuple[int, int, int]:
-        """Return ``(drift, hold, level)`` as of now_us, µs (for logs and tests)."""
+        """Return ``(drift or miss, hold, level)`` as of now_us, µs (for logs and tests)."""
         with self._lock:
             self._held(now_us)
-            return (self._drift(now_us), _head(self._holds, now_us - WINDOW_US),
+            path = self._miss(now_us) if self.arrival else self._drift(now_us)
+            return (path, _head(self._holds, now_us - WINDOW_US),
                     self._level(now_us))
