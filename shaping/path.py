@@ -104,6 +104,7 @@ class PathMargin:
         # (sent, read, hold, operator, moment) to settle
         self._released: list[tuple[int, int, int, str, int]] = []
         self._moved: list[tuple[str, int, int]] = []  # held: (operator, moment, arrived)
+        self._release_at = 0  # when the latest stall let go (µs, estimated)
         # Arrival scheduling (``arrival=True``): a message leaves at its booked arrival
         # less the path's delay (``lead_us``); what it then misses by is the estimate's error.
         self.arrival = arrival
@@ -163,6 +164,16 @@ class PathMargin:
                 # jitter) and answered at last: a stall's release, in any order. The longest
                 # hold is the burst the next second makes room for.
                 self._released.append((sent, at_us, over, key, moment_us))
+            if self._delay and over > self.stall_us:  # a stall's: let go a delay before this
+                self._release_at = max(self._release_at, at_us - self._level(at_us))
+            if self.arrival:
+                # Answered later after its booked arrival than the path's recent least by
+                # more than the sender's jitter: held (a stall, in part or whole), or read
+                # late. The chain is to count it at its answer's reading (never earlier than
+                # it arrived: later is harmless to every booking still to come).
+                least = self._slip[-1][1] if self._slip else 0  # the way back, alike for all
+                if at_us - moment_us - least > self._tolerance():
+                    self._moved.append((key, moment_us, at_us))
             bucket = self._bucket
             if bucket is not None and sent < bucket[0]:
                 return  # a straggler of a bucket already closed: it could only be slower
@@ -257,8 +268,6 @@ class PathMargin:
                 keep.append(release)
             elif hold - self._away(sent, read) > self._tolerance():
                 _push_max(self._holds, read, hold)
-                if self.arrival:
-                    self._moved.append((key, moment, read))
         self._released = keep
 
     def _away(self, sent: int, read: int) -> int:
@@ -286,20 +295,19 @@ class PathMargin:
         return held
 
     def stalled(self, now_us: int) -> bool:
-        """Return whether the path holds requests now (book nothing more). Booking
-        arrivals, also while a release is being settled: its real arrivals are to be in
-        the chain (``take_moved``) before anything more is booked after them."""
+        """Return whether the path holds requests now (book nothing more)."""
         with self._lock:
             if self._held(now_us) > 0:
                 return True
-            return self.arrival and any(hold > self.stall_us for _, _, hold, _, _
-                                        in self._released)
+            # Booking arrivals: the rest of a burst not read yet (sent before the release
+            # and still out) is to be in the chain where it landed before more is booked.
+            return self.arrival and bool(self._order) and self._order[0][0] < self._release_at
 
     def take_moved(self) -> list[tuple[str, int, int]]:
-        """Return (and forget) the messages a stall held, booking arrivals: ``(operator,
-        booked moment, answer read)``; the chain is to count each at its real arrival (no
-        earlier than its answer's read, so never too early), so the next arrivals wait
-        exactly as long as the burst needs."""
+        """Return (and forget) the messages answered late after their booked arrival,
+        booking arrivals: ``(operator, booked moment, answer read)``. The chain is to count
+        each where it landed (at the answer's reading, never earlier than it arrived), so
+        the arrivals booked next wait exactly as long as a stall's burst needs."""
         with self._lock:
             moved, self._moved = self._moved, []
             return moved

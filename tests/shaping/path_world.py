@@ -41,9 +41,11 @@ class Margin(Protocol):
 
 
 def run(margin: Margin, cap: int, seconds: float, arrival: Callable[[int], int],
-        late: Callable[[int], int] = lambda _: 0) -> list[int]:
+        late: Callable[[int], int] = lambda _: 0,
+        trace: list[tuple[int, int, int]] | None = None) -> list[int]:
     """Send at cap for ``seconds``; return every message's arrival at the operator (µs).
 
+    ``trace`` collects (moment, sent, arrival) of every message when given.
     ``arrival(sent_us)`` is when a message sent then reaches the operator (its answer is
     read 1 ms later); ``late(moment_us)`` how late the sender picks a moment up. A moment
     leaves ``margin.lead_us`` before itself (0 when moments are departures), read again
@@ -69,6 +71,8 @@ def run(margin: Margin, cap: int, seconds: float, arrival: Callable[[int], int],
             margin.sent(KEY, moment, now)
             reached = arrival(now)
             arrivals.append(reached)
+            if trace is not None:
+                trace.append((moment, now, reached))
             heapq.heappush(events, (reached + 1000, seq, "answer", moment))
         elif kind == "answer":
             margin.answered(KEY, moment, now)
@@ -152,5 +156,6 @@ def passable_share(arrivals: list[int], cap: int, path: PathLatency, start_us: i
                    end_us: int) -> float:
     """Share of cap x (time less the stalled time) the arrivals in [start, end) used."""
     counted = sum(1 for t in arrivals if start_us <= t < end_us)
-    stalled = path.stalls * path.stall * 1e6
+    stalled = sum(max(0.0, min(end, end_us / 1e6) - max(start, start_us / 1e6))
+                  for start, end in path.spans) * 1e6
     return counted / (cap * (end_us - start_us - stalled) / 1e6)
