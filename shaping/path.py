@@ -110,6 +110,7 @@ class PathMargin:
         self.arrival = arrival
         self._slip: deque[tuple[int, int]] = deque()  # sliding max of the miss, 1 s
         self._slip_falls: deque[tuple[int, int]] = deque()  # sliding max of its falls
+        self._slip_minima: deque[int] = deque(maxlen=3)  # the last buckets' least misses
         self._fresh: deque[tuple[int, int]] = deque(maxlen=3)  # (window start, least trip)
 
     # -- what the sender reports --------------------------------------------------------
@@ -183,7 +184,8 @@ class PathMargin:
             if bucket is None:
                 bucket = self._bucket = (sent - sent % self.bucket_us, [])
             bucket[1].append((sent, at_us, moment_us, over > self.stall_us))
-            if self.arrival and self._delay and over <= self.stall_us:
+            if self.arrival and self._delay and over <= self._tolerance():
+                # Not held (nor read late) beyond the jitter: the path's delay now.
                 self._fold_fresh(sent, at_us - sent)
 
     def _fold_fresh(self, sent: int, trip: int) -> None:
@@ -233,7 +235,8 @@ class PathMargin:
             # all). Its falls within a second crowd one. Left out: the first second (the
             # estimate jumps from nothing to the path's delay there) and a bucket a stall
             # held any of (the hold pays for that burst).
-            slip = min(read - moment for _, read, moment, _ in clean)
+            self._slip_minima.append(min(read - moment for _, read, moment, _ in clean))
+            slip = sorted(self._slip_minima)[len(self._slip_minima) // 2]
             high = _head(self._slip, start - WINDOW_US + 1)
             if high > slip:
                 _push_max(self._slip_falls, start, high - slip)
