@@ -32,6 +32,17 @@ where the path's delay was 5-80 ms, so single answers say little; what the watch
   much). The hold is left out: with the whole guard as tolerance, messages caught up
   after a stall left in clumps of 5-13.
 
+**Booking arrivals** (``arrival=True``, the sender's default): a moment is when a message
+is to reach the operator, and it leaves that moment less ``lead_us``, the path's delay as
+the latest answers show it (the least round trip of each 20 ms, median of three, answers
+held or read late beyond the jitter left out). The guard then covers what that estimate
+misses, not the path's whole fall: per bucket, how late the earliest answer came after its
+booked moment (median of three buckets); the largest fall of that within a second, kept
+30 s, times ``SLIP_FACTOR``. A message answered later after its moment than the recent
+least by more than the jitter (a stall's, in part or whole) is handed back by
+``take_moved`` to be counted in the chain where it landed, and nothing is booked while the
+rest of a burst is out; the hold is then no part of the guard.
+
 Pure apart from a lock (threads read answers): every call takes its times (µs).
 """
 

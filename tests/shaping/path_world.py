@@ -4,7 +4,10 @@ The sender books moments as ``digests/sender.py`` does (``shaping.policy.pace``,
 Lua's mirror: a horizon of 0.5 s, the next booking while 150 ms of moments remain) with
 the guard a margin gives, books nothing while the margin says the path is stalled, and
 reports every pick-up and answer to it. The path delays each message (``delay_us``) and
-the operator counts arrivals per sliding second, as simulator/network.py does.
+the operator counts arrivals per sliding second, as simulator/network.py does. Booking
+arrivals, a moment leaves the margin's ``lead_us`` before itself and the messages it hands
+back (``take_moved``) are moved in the log as ``RateShaper.rebook`` does in Redis.
+``simulated_path`` is the bench's own path model (simulator/latency.py) on simulated time.
 """
 
 from __future__ import annotations
