@@ -131,6 +131,7 @@ class Config:
     operator_caps: str = "vodafone=200,orange=150,etisalat=100,we=50"
     sms_max_attempts: int = 4
     shaper_guard_ms: int = 10  # extra span of the sliding second for arrival jitter (decision 8)
+    shaper_schedule: str = "arrival"  # booked moments are arrivals (or "departure"; decision 8)
     sms_urgent_share: float = 0.2  # share of each operator's cap kept free for urgent SMS
     sms_retry_base_seconds: int = 60
     sms_unknown_grace_seconds: int = 1800  # in-doubt messages wait this long for a DLR
@@ -246,6 +247,7 @@ class Config:
             operator_caps=env.get("HUDOOR_OPERATOR_CAPS", cls.operator_caps),
             sms_max_attempts=_int(env, "HUDOOR_SMS_MAX_ATTEMPTS", cls.sms_max_attempts),
             shaper_guard_ms=_int(env, "HUDOOR_SHAPER_GUARD_MS", cls.shaper_guard_ms),
+            shaper_schedule=env.get("HUDOOR_SHAPER_SCHEDULE", cls.shaper_schedule),
             sms_urgent_share=_float(env, "HUDOOR_SMS_URGENT_SHARE", cls.sms_urgent_share),
             sms_retry_base_seconds=_int(
                 env, "HUDOOR_SMS_RETRY_BASE_SECONDS", cls.sms_retry_base_seconds
@@ -289,6 +291,9 @@ class Config:
                               "HUDOOR_API_TOKEN_HOURS 1–24 are required")
         if self.web_workers < 1 or self.web_threads < 1:
             raise ConfigError("HUDOOR_WEB_WORKERS and HUDOOR_WEB_THREADS must be at least 1")
+        if self.shaper_schedule not in ("arrival", "departure"):
+            raise ConfigError("HUDOOR_SHAPER_SCHEDULE must be arrival or departure, "
+                              f"got {self.shaper_schedule!r}")
         if self.env != "production":
             return
         if self.fake_now:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from digests import outbox
 from digests.models import OutboxMessage
-from digests.moments import Round, favour_latency
+from digests.moments import RECHECK, Round, favour_latency
 from digests.providers.base import ProviderError, Submission, SubmitResult
 from digests.sender import LEAD, MAX_OPEN_ROUNDS, SendStats, Sender
 
@@ -103,7 +103,7 @@ class LoopSender(Sender):
                     recovered_at = time.monotonic()
                     await self._db_call(self._recover, grace)
                 # Book the next round while the booked moments still run `LEAD` seconds.
-                if (delay := tail - LEAD - time.monotonic()) > 0:
+                if (delay := tail - LEAD - self.early() - time.monotonic()) > 0:
                     await asyncio.sleep(delay)
                 await slots.acquire()
                 try:
@@ -151,18 +151,20 @@ class LoopSender(Sender):
         loop = asyncio.get_running_loop()
         sending: list[asyncio.Future[SubmitResult | ProviderError]] = []
         for moment, row in planned.moments:
-            # The loop's clock is time.monotonic(), the clock moments are booked on.
-            if (delay := moment - time.monotonic()) > 0:
-                await asyncio.sleep(delay)
-            sending.append(loop.create_task(self._send_now(row, moment)))
+            # The loop's clock is time.monotonic(), the clock moments are booked on. A
+            # booked arrival leaves the path's delay before it; that delay is read again
+            # while waiting (it moves).
+            while (delay := (leave := moment - self.early()) - time.monotonic()) > 0.0005:
+                await asyncio.sleep(min(delay, RECHECK))
+            sending.append(loop.create_task(self._send_now(row, moment, leave)))
         return list(await asyncio.gather(*sending))
 
-    async def _send_now(self, row: OutboxMessage,
-                        moment: float) -> SubmitResult | ProviderError:
+    async def _send_now(self, row: OutboxMessage, moment: float,
+                        leave: float) -> SubmitResult | ProviderError:
         if self._transport is None:
             return await asyncio.get_running_loop().run_in_executor(
-                self._pool, self._submit_at, row, moment)
-        missed = self._missed(row, moment)
+                self._pool, self._submit_at, row, moment, leave)
+        missed = self._missed(row, moment, leave)
         if missed is not None:
             return missed
         try:

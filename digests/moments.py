@@ -25,6 +25,7 @@ from digests.providers.base import ProviderError, SubmitResult
 log = logging.getLogger(__name__)
 
 Answer = SubmitResult | ProviderError
+RECHECK = 0.02  # seconds: a wait for a moment reads the path's delay again this often
 
 
 @dataclass
@@ -60,9 +61,13 @@ def sleep_until(moment: float) -> None:
 class Pipeline:
     """Send booked rounds at their moments on one thread; record them on another."""
 
-    def __init__(self, submit: Callable[[OutboxMessage, float], Future[Answer]],
-                 record: Callable[[Round], None], *, lead: float, max_open: int) -> None:
+    def __init__(self, submit: Callable[[OutboxMessage, float, float], Future[Answer]],
+                 record: Callable[[Round], None], *, lead: float, max_open: int,
+                 early: Callable[[], float] = lambda: 0.0) -> None:
         self._submit, self._record_round = submit, record
+        # How long before its booked moment a message leaves: the path's delay when the
+        # moments are arrivals at the operator (read again while waiting: it moves).
+        self._early = early
         self._lead, self._max_open = lead, max_open
         self._lock = threading.Condition()
         self._heap: list[tuple[float, int, int, Round]] = []  # (moment, seq, index, round)
@@ -88,7 +93,7 @@ class Pipeline:
     def wait_for_lead(self) -> None:
         """Return once the booked moments run out within `lead` seconds and fewer than
         `max_open` rounds are unrecorded (what a killed sender leaves in doubt)."""
-        sleep_until(self._tail - self._lead)
+        sleep_until(self._tail - self._lead - self._early())
         with self._lock:
             while self._open >= self._max_open:
                 self._lock.wait()
@@ -116,13 +121,14 @@ class Pipeline:
                 if not self._heap:
                     return
                 at, _, i, planned = self._heap[0]
-                delay = at - time.monotonic()
+                leave = at - self._early()
+                delay = leave - time.monotonic()
                 if delay > 0.0005:
-                    self._lock.wait(delay)
+                    self._lock.wait(min(delay, RECHECK))
                     continue
                 heapq.heappop(self._heap)
             row = planned.moments[i][1]
-            planned.futures[i] = self._submit(row, at)
+            planned.futures[i] = self._submit(row, at, leave)
             if len(planned.futures) == len(planned.moments):
                 self._recordings.put(planned)
 

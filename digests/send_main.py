@@ -59,7 +59,8 @@ def build(config: Config, sessions: sessionmaker[Session], conn: redis.Redis,
     return LoopSender(sessions, shaper, caps, provider, RetryPolicy.from_config(config),
                       transport=transport, threads=threads, batch=batch,
                       max_in_flight=config.sms_max_in_flight, clock=clock,
-                      hold=capture_load.Signal(conn).reason)  # capture first (R2)
+                      hold=capture_load.Signal(conn).reason,  # capture first (R2)
+                      schedule=config.shaper_schedule)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -105,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"submitted": stats.submitted, "accepted": stats.accepted,
                       "refused": stats.refused, "throttled": stats.throttled,
                       "missed": stats.missed, "cpu": round(usage.ru_utime + usage.ru_stime, 3),
+                      "guard_ms": stats.guard_means_ms(),
                       "sql_cpu": {k: round(v, 3) for k, v in stats.sql_cpu.items()}}))
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from core import calendar
 from core.model_base import utcnow
 from digests import claims, dlr, outbox, recording
 from digests.models import OutboxMessage
-from digests.moments import Pipeline, Round, favour_latency, sleep_until
+from digests.moments import RECHECK, Pipeline, Round, favour_latency
 from digests.outbox import RetryPolicy
 from digests.recording import Recording
 from digests.providers.base import (
@@ -41,6 +42,8 @@ BOOK_LEAD = 0.03  # seconds: the first booked moment leaves time to claim its ro
 MAX_OPEN_ROUNDS = 2  # claimed but not yet recorded: what a killed sender leaves in doubt
 MAX_IN_FLIGHT = 200  # messages claimed and not yet recorded, per sender (HUDOOR_SMS_MAX_IN_FLIGHT)
 STALL_WAIT = 0.02  # seconds: ask again this soon while the path holds what was sent
+STAMPS_KEEP_US = 3_000_000  # booked moments kept for a stall's rebooking
+SCHEDULES = ("arrival", "departure")  # what a booked moment is (HUDOOR_SHAPER_SCHEDULE)
 
 
 def _now_us() -> int:
@@ -65,6 +68,15 @@ class SendStats:
     held: int = 0  # rounds not planned while USSD capture was under pressure (R2)
     by_outcome: dict[str, int] = field(default_factory=dict)
     sql_cpu: dict[str, float] = field(default_factory=dict)  # seconds of SQL-thread CPU by step
+    # Sums over bookings, µs: the guard, its jitter part, its path part (drift or the
+    # delay estimate's miss), and how early a moment leaves (the path's delay, arrivals).
+    guard_us: dict[str, int] = field(default_factory=dict)
+    bookings: int = 0
+
+    def guard_means_ms(self) -> dict[str, float]:
+        """Return each guard part's mean over bookings, ms (for logs and the bench)."""
+        n = max(1, self.bookings)
+        return {k: round(v / n / 1000, 1) for k, v in self.guard_us.items()}
 
 
 class Sender:
@@ -82,7 +94,10 @@ class Sender:
                  provider: Provider, policy: RetryPolicy, *, batch: int = 500, threads: int = 32,
                  clock: Callable[[], datetime] = utcnow, horizon: float = HORIZON,
                  max_in_flight: int = MAX_IN_FLIGHT,
-                 hold: Callable[[], str | None] | None = None) -> None:
+                 hold: Callable[[], str | None] | None = None,
+                 schedule: str = "arrival") -> None:
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule {schedule!r} is one of {', '.join(SCHEDULES)}")
         self._sessions = sessions
         self._shaper = shaper
         self._caps = caps
@@ -97,12 +112,18 @@ class Sender:
         # shows it, and a stall of that path stops the booking (shaping/path.py); the
         # configured guard is the floor of the sender's own jitter.
         floor_us = int(shaper.guard * 1_000_000)
-        self._margin = PathMargin(floor_us=floor_us, ceiling_us=max(500_000, floor_us))
+        # Booking arrivals (the default), a moment is when the message is to reach the
+        # operator: it leaves that moment less the path's delay as last measured.
+        self._margin = PathMargin(floor_us=floor_us, ceiling_us=max(500_000, floor_us),
+                                  arrival=schedule == "arrival")
         # HUDOOR_SHAPER_GUARD_MS=0 turns the give-back off (a message always leaves, late or
         # not); otherwise a message may leave as late as the sender's measured jitter (the
         # guard's own part for it, PathMargin.tolerance_us) beyond what all recent paid.
         self._give_back = floor_us > 0
         self._max_late: dict[int, float] = {}  # outbox id -> seconds, set when booked
+        # Booking arrivals: each claimed message's moment as the chain holds it (Redis µs),
+        # by (operator, moment µs), so a stall's burst can be moved to where it landed.
+        self._stamps: OrderedDict[tuple[str, int], int] = OrderedDict()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sms-send")
         self._clock = clock
         self._hold = hold  # a reason to send nothing now (USSD capture under pressure), or None
@@ -117,10 +138,21 @@ class Sender:
         if isinstance(planned, float):
             return planned
         for i, (at, row) in enumerate(planned.moments):
-            sleep_until(at)
-            planned.futures[i] = self._pool.submit(self._submit_at, row, at)
+            leave = self._wait_to_leave(at)
+            planned.futures[i] = self._pool.submit(self._submit_at, row, at, leave)
         self._record_round(planned)
         return 0.0
+
+    def early(self) -> float:
+        """Return how long before its booked moment a message leaves, seconds: the path's
+        delay when moments are arrivals (shaping/path.py, ``PathMargin.lead_us``)."""
+        return self._margin.lead_us(_now_us()) / 1e6
+
+    def _wait_to_leave(self, moment: float) -> float:
+        """Sleep until the message booked for ``moment`` is to leave; return that time."""
+        while (leave := moment - self.early()) - time.monotonic() > 0.0005:
+            time.sleep(min(leave - time.monotonic(), RECHECK))
+        return leave
 
     def _plan(self) -> Round | float:
         """Book moments and claim rows for them; or return how long to wait."""
@@ -138,6 +170,7 @@ class Sender:
             return 0.5
         if self._margin.stalled(_now_us()):
             return STALL_WAIT  # the path holds what was sent: nothing joins the burst
+        self._rebook()
         moments: list[tuple[float, OutboxMessage]] = []
         waits = [0.5]
         budget = self._per_round
@@ -155,10 +188,12 @@ class Sender:
             if budget <= 0:
                 break
             share = max(1, -(-self._per_round * rates[operator] // total)) if split else count
-            guard_us = self._margin.guard_us(_now_us())
+            guard_us = self._note_guard(_now_us())
+            # A booked arrival leaves the path's delay before it: book that much later.
+            lead = min(BOOK_LEAD + self.early(), self._horizon / 2)
             grant = self._shaper.acquire_paced(operator, min(count, self._batch, budget, share),
                                                priority=priority, horizon=self._horizon,
-                                               lead=BOOK_LEAD, guard_us=guard_us)
+                                               lead=lead, guard_us=guard_us)
             if not grant.granted:
                 waits.append(grant.retry_after)
                 continue
@@ -182,10 +217,39 @@ class Sender:
                 for row in rows:
                     self._max_late[row.id] = late_us / 1e6
             moments += list(zip(grant.moments, rows))
+            if self._margin.arrival:
+                for moment, stamp, _ in zip(grant.moments, grant.stamps, rows):
+                    self._stamps[(operator.value, int(moment * 1e6))] = stamp
         if not moments:
             return min(waits)
         moments.sort(key=lambda m: m[0])
         return Round(moments)
+
+    def _note_guard(self, now_us: int) -> int:
+        """Return the guard to book with now, adding its parts to the stats."""
+        guard_us = self._margin.guard_us(now_us)
+        path, _, _ = self._margin.parts(now_us)
+        sums, stats = self.stats.guard_us, self.stats
+        stats.bookings += 1
+        for name, value in (("guard", guard_us), ("jitter", self._margin.tolerance_us(now_us)),
+                            ("path", path), ("lead", self._margin.lead_us(now_us))):
+            sums[name] = sums.get(name, 0) + value
+        return guard_us
+
+    def _rebook(self) -> None:
+        """Put a stall's burst into the chain where it landed (booking arrivals): the
+        messages it held count at their answers' reading, not at their booked moments."""
+        by_operator: dict[str, list[tuple[int, float]]] = {}
+        for key, moment_us, arrived_us in self._margin.take_moved():
+            stamp = self._stamps.pop((key, moment_us), None)
+            if stamp is not None:
+                by_operator.setdefault(key, []).append((stamp, arrived_us / 1e6))
+        for key, moved in by_operator.items():
+            self._shaper.rebook(Operator(key), moved)
+        # Moments older than the chain keeps (2 s) are of no use any more.
+        stale = _now_us() - STAMPS_KEEP_US
+        while self._stamps and next(iter(self._stamps))[1] < stale:
+            self._stamps.popitem(last=False)
 
     def _record_round(self, done: Round) -> None:
         rows = [row for _, row in done.moments]
@@ -260,7 +324,8 @@ class Sender:
         else:
             self.stats.refused += 1
 
-    def _submit_at(self, row: OutboxMessage, moment: float) -> SubmitResult | ProviderError:
+    def _submit_at(self, row: OutboxMessage, moment: float,
+                   leave: float | None = None) -> SubmitResult | ProviderError:
         """Send row now unless its moment passed longer ago than the shaper's guard absorbs.
 
         A message sent late lands in the next message's second at the operator; if it is
@@ -268,20 +333,23 @@ class Sender:
         paid, it gives its moment up and waits for a new one instead. When each was sent
         and answered feeds the next guard (shaping/path.py).
         """
-        missed = self._missed(row, moment)
+        missed = self._missed(row, moment, leave)
         if missed is not None:
             return missed
         answer = self._submit_one(row)
         self._answered(row, moment, answer)
         return answer
 
-    def _missed(self, row: OutboxMessage, moment: float) -> MissedMoment | None:
-        """Note how late row leaves; a MissedMoment if too late to leave at all."""
+    def _missed(self, row: OutboxMessage, moment: float,
+                leave: float | None = None) -> MissedMoment | None:
+        """Note how late row leaves (after ``leave``, its moment unless moments are
+        arrivals); a MissedMoment if too late to leave at all."""
         max_late = self._max_late.pop(row.id, None)
         now = time.monotonic()
-        late = now - moment
+        leave = moment if leave is None else leave
+        late = now - leave
         moment_us, now_us = int(moment * 1e6), int(now * 1e6)
-        self._margin.dispatched(row.operator, moment_us, int(late * 1e6))
+        self._margin.dispatched(row.operator, moment_us, int(late * 1e6), int(leave * 1e6))
         if max_late is not None and late > max_late:
             self.stats.missed += 1
             return MissedMoment("missed its send moment")  # released, not an attempt
@@ -308,8 +376,9 @@ class Sender:
         started = time.monotonic()
         recovered_at = 0.0
         favour_latency()
-        pipe = Pipeline(lambda row, at: self._pool.submit(self._submit_at, row, at),
-                        self._record_round, lead=LEAD, max_open=MAX_OPEN_ROUNDS)
+        pipe = Pipeline(lambda row, at, leave: self._pool.submit(self._submit_at, row, at, leave),
+                        self._record_round, lead=LEAD, max_open=MAX_OPEN_ROUNDS,
+                        early=self.early)
         try:
             while stop_after is None or time.monotonic() - started < stop_after:
                 if grace is not None and time.monotonic() - recovered_at > 2.0:

@@ -56,7 +56,7 @@ from shaping.policy import (
     Priority,
     RateState,
 )
-from shaping.scripts import ACQUIRE_LUA, PACE_LUA
+from shaping.scripts import ACQUIRE_LUA, PACE_LUA, REBOOK_LUA
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,12 @@ class Acquired:
     limit: int = 0  # the operator's per-second limit in force at that time
     delays: tuple[float, ...] = ()  # paced grants only: seconds from now to each send moment
     moments: tuple[float, ...] = ()  # paced grants only: the same moments on time.monotonic()
+
+    @property
+    def stamps(self) -> tuple[int, ...]:
+        """Return the moments as booked in the log (Redis µs), for ``RateShaper.rebook``."""
+        base = self.server_time_us or 0
+        return tuple(base + round(d * 1_000_000) for d in self.delays)
 
     @property
     def unavailable(self) -> bool:
@@ -135,6 +141,7 @@ class RateShaper:
         self._span_us = 1_000_000 + guard_us
         self._acquire = client.register_script(ACQUIRE_LUA)
         self._pace = client.register_script(PACE_LUA)
+        self._rebook = client.register_script(REBOOK_LUA)
         self._clock = ClockOffset()
         self._lock = threading.Lock()
         self._failures = 0
@@ -220,6 +227,22 @@ class RateShaper:
         return Acquired(int(granted), int(retry_us) / 1_000_000, int(now_us), int(limit),
                         tuple(int(d) / 1_000_000 for d in delays),
                         tuple((int(now_us) + int(d)) / 1_000_000 - offset for d in delays))
+
+    def rebook(self, operator: Operator, moved: list[tuple[int, float]]) -> int:
+        """Move booked moments to when their messages really arrived: ``(booked, Redis
+        µs as granted; arrived, on time.monotonic())``. Return how many were still
+        booked (older ones were pruned; their arrivals are counted all the same)."""
+        if not moved:
+            return 0
+        offset = self._clock.offset
+        args: list[int] = []
+        for booked, arrived in moved:
+            args += [booked, int(round((arrived + offset) * 1_000_000))]
+        try:
+            return int(self._rebook(keys=keys.operator_keys(operator)[:2], args=args))
+        except _UNREACHABLE as exc:
+            self._count_failure("rebook", exc)
+            return 0
 
     def _calibrate(self, samples: int = 5) -> None:
         """Sample Redis TIME a few times before the first booking (its call may be slow:

@@ -27,6 +27,12 @@ class ClockOffset:
     def calibrated(self) -> bool:
         return bool(self._samples)
 
+    @property
+    def offset(self) -> float:
+        """Return the best offset so far (Redis seconds - monotonic); 0 before any sample."""
+        with self._lock:
+            return min(self._samples)[1] if self._samples else 0.0
+
     def observe(self, sent: float, received: float, server_us: int) -> float:
         """Record one call's sample; return the best offset (Redis seconds - monotonic)."""
         sample = (received - sent, server_us / 1_000_000 - (sent + received) / 2)

@@ -32,6 +32,17 @@ where the path's delay was 5-80 ms, so single answers say little; what the watch
   much). The hold is left out: with the whole guard as tolerance, messages caught up
   after a stall left in clumps of 5-13.
 
+**Booking arrivals** (``arrival=True``, the sender's default): a moment is when a message
+is to reach the operator, and it leaves that moment less ``lead_us``, the path's delay as
+the latest answers show it (the least round trip of each 20 ms, median of three, answers
+held or read late beyond the jitter left out). The guard then covers what that estimate
+misses, not the path's whole fall: per bucket, how late the earliest answer came after its
+booked moment (median of three buckets); the largest fall of that within a second, kept
+30 s, times ``SLIP_FACTOR``. A message answered later after its moment than the recent
+least by more than the jitter (a stall's, in part or whole) is handed back by
+``take_moved`` to be counted in the chain where it landed, and nothing is booked while the
+rest of a burst is out; the hold is then no part of the guard.
+
 Pure apart from a lock (threads read answers): every call takes its times (µs).
 """
 
@@ -52,6 +63,8 @@ JITTER_SHARE = 0.9  # the give-back tolerance lets this share of recent pick-ups
 JITTER_KEEP = 500  # pick-ups the tolerance is taken from
 JITTER_EVERY = 50  # pick-ups between two readings of the tolerance
 MAX_TOLERANCE_US = 100_000
+SLIP_FACTOR = 1.25  # the arrival guard is this many times the miss's largest fall
+FRESH_US = 20_000  # the delay a message leaves ahead of its arrival: least trip per 20 ms
 BURST_SLOPE = 2  # buckets answered at most half as far apart as they were sent: a burst
 
 
@@ -73,7 +86,7 @@ class PathMargin:
     def __init__(self, *, floor_us: int, ceiling_us: int = 500_000,
                  memory_us: int = 30 * WINDOW_US, stall_us: int = STALL_US,
                  bucket_us: int = BUCKET_US, initial_us: int = INITIAL_US,
-                 warmup_us: int = 5 * WINDOW_US) -> None:
+                 warmup_us: int = 5 * WINDOW_US, arrival: bool = False) -> None:
         if not 0 <= floor_us <= ceiling_us < WINDOW_US:
             raise ValueError(f"need 0 <= floor {floor_us} <= ceiling {ceiling_us} < 1 s")
         if not 0 < bucket_us <= WINDOW_US or stall_us < 0:
@@ -84,7 +97,8 @@ class PathMargin:
         self._lock = threading.Lock()
         self._open: dict[tuple[str, int], int] = {}  # (operator, moment) -> sent at
         self._order: deque[tuple[int, str, int]] = deque()  # (sent at, operator, moment)
-        self._bucket: tuple[int, list[tuple[int, int]]] | None = None  # start, (sent, read)
+        # start, [(sent, read, moment, held by a stall)]
+        self._bucket: tuple[int, list[tuple[int, int, int, bool]]] | None = None
         self._minima: deque[int] = deque(maxlen=3)  # the last buckets' least round trips
         self._first: int | None = None  # start of the first bucket measured
         self._accepted_at = 0  # start of the last bucket taken as the path
@@ -98,12 +112,25 @@ class PathMargin:
         self._started: int | None = None  # the first pick-up's moment
         self._picked = 0  # pick-ups seen
         self._tolerance_at, self._tolerance_us = -1, floor_us  # cached: (picked // 50, µs)
-        self._released: list[tuple[int, int, int]] = []  # (sent, read, hold) to settle
+        # (sent, read, hold, operator, moment) to settle
+        self._released: list[tuple[int, int, int, str, int]] = []
+        self._moved: list[tuple[str, int, int]] = []  # held: (operator, moment, arrived)
+        self._release_at = 0  # when the latest stall let go (µs, estimated)
+        # Arrival scheduling (``arrival=True``): a message leaves at its booked arrival
+        # less the path's delay (``lead_us``); what it then misses by is the estimate's error.
+        self.arrival = arrival
+        self._slip: deque[tuple[int, int]] = deque()  # sliding max of the miss, 1 s
+        self._slip_falls: deque[tuple[int, int]] = deque()  # sliding max of its falls
+        self._slip_minima: deque[int] = deque(maxlen=3)  # the last buckets' least misses
+        self._fresh: deque[tuple[int, int]] = deque(maxlen=3)  # (window start, least trip)
 
     # -- what the sender reports --------------------------------------------------------
 
-    def dispatched(self, key: str, moment_us: int, late_us: int) -> None:
-        """Record that ``key``'s message booked for ``moment_us`` was picked up late_us late."""
+    def dispatched(self, key: str, moment_us: int, late_us: int,
+                   leave_us: int | None = None) -> None:
+        """Record that ``key``'s message booked for ``moment_us`` was picked up late_us late
+        (after ``leave_us``, when it was to leave: its moment unless arrivals are booked)."""
+        moment_us = moment_us if leave_us is None else leave_us
         with self._lock:
             least = self._least.setdefault(key, deque())
             while least and least[-1][1] >= late_us:
@@ -148,7 +175,17 @@ class PathMargin:
                 # Held beyond the path's delay (by more than the guard's own part for
                 # jitter) and answered at last: a stall's release, in any order. The longest
                 # hold is the burst the next second makes room for.
-                self._released.append((sent, at_us, over))
+                self._released.append((sent, at_us, over, key, moment_us))
+            if self._delay and over > self.stall_us:  # a stall's: let go a delay before this
+                self._release_at = max(self._release_at, at_us - self._level(at_us))
+            if self.arrival:
+                # Answered later after its booked arrival than the path's recent least by
+                # more than the sender's jitter: held (a stall, in part or whole), or read
+                # late. The chain is to count it at its answer's reading (never earlier than
+                # it arrived: later is harmless to every booking still to come).
+                least = self._slip[-1][1] if self._slip else 0  # the way back, alike for all
+                if at_us - moment_us - least > self._tolerance():
+                    self._moved.append((key, moment_us, at_us))
             bucket = self._bucket
             if bucket is not None and sent < bucket[0]:
                 return  # a straggler of a bucket already closed: it could only be slower
@@ -157,7 +194,19 @@ class PathMargin:
                 bucket = None
             if bucket is None:
                 bucket = self._bucket = (sent - sent % self.bucket_us, [])
-            bucket[1].append((sent, at_us))
+            bucket[1].append((sent, at_us, moment_us, over > self.stall_us))
+            if self.arrival and self._delay and over <= self._tolerance():
+                # Not held (nor read late) beyond the jitter: the path's delay now.
+                self._fold_fresh(sent, at_us - sent)
+
+    def _fold_fresh(self, sent: int, trip: int) -> None:
+        """Fold an answer into the least round trip of its ``FRESH_US`` window (by send)."""
+        fresh, start = self._fresh, sent - sent % FRESH_US
+        if fresh and fresh[-1][0] == start:
+            if trip < fresh[-1][1]:
+                fresh[-1] = (start, trip)
+        elif not fresh or start > fresh[-1][0]:
+            fresh.append((start, trip))
 
     def _clean(self, sent: int, read: int) -> bool:
         """Whether the sender was there all the while a message was out (or its answer may
@@ -165,12 +214,12 @@ class PathMargin:
         return not any(start < read + SETTLE_US and until > sent
                        for start, until in self._blinds)
 
-    def _close(self, start: int, samples: list[tuple[int, int]]) -> None:
+    def _close(self, start: int, samples: list[tuple[int, int, int, bool]]) -> None:
         """Fold one bucket's least round trip into the path's delay and its falls."""
-        clean = [(sent, read) for sent, read in samples if self._clean(sent, read)]
+        clean = [s for s in samples if self._clean(s[0], s[1])]
         if not clean:
             return
-        sent, read = min(clean, key=lambda c: c[1] - c[0])
+        sent, read, _, _ = min(clean, key=lambda c: c[1] - c[0])
         least = max(0, read - sent)
         if self._first is None:
             self._first = start
@@ -190,6 +239,19 @@ class PathMargin:
         if level > delay:
             _push_max(self._falls, start, level - delay)
         _push_max(self._delay, start, delay)
+        if (start - self._first > WINDOW_US + 2 * self.bucket_us
+                and not any(held for *_, held in samples)):
+            # How late the bucket's earliest answer came after its booked moment: in
+            # arrival scheduling, the delay estimate's miss (plus the way back, alike for
+            # all). Its falls within a second crowd one. Left out: the first second (the
+            # estimate jumps from nothing to the path's delay there) and a bucket a stall
+            # held any of (the hold pays for that burst).
+            self._slip_minima.append(min(read - moment for _, read, moment, _ in clean))
+            slip = sorted(self._slip_minima)[len(self._slip_minima) // 2]
+            high = _head(self._slip, start - WINDOW_US + 1)
+            if high > slip:
+                _push_max(self._slip_falls, start, high - slip)
+            _push_max(self._slip, start, slip)
 
     def _level(self, now_us: int) -> int:
         """The path's highest delay of the last second (the latest one if none that recent)."""
@@ -214,9 +276,10 @@ class PathMargin:
         it does not explain counts whole: a stall and an absence may overlap, and a hold
         missed is a burst unpaid for (measured: 33 and 72 rejections in a run)."""
         keep = []
-        for sent, read, hold in self._released:
+        for release in self._released:
+            sent, read, hold, key, moment = release
             if read > now_us - SETTLE_US:
-                keep.append((sent, read, hold))
+                keep.append(release)
             elif hold - self._away(sent, read) > self._tolerance():
                 _push_max(self._holds, read, hold)
         self._released = keep
@@ -248,7 +311,20 @@ class PathMargin:
     def stalled(self, now_us: int) -> bool:
         """Return whether the path holds requests now (book nothing more)."""
         with self._lock:
-            return self._held(now_us) > 0
+            if self._held(now_us) > 0:
+                return True
+            # Booking arrivals: the rest of a burst not read yet (sent before the release
+            # and still out) is to be in the chain where it landed before more is booked.
+            return self.arrival and bool(self._order) and self._order[0][0] < self._release_at
+
+    def take_moved(self) -> list[tuple[str, int, int]]:
+        """Return (and forget) the messages answered late after their booked arrival,
+        booking arrivals: ``(operator, booked moment, answer read)``. The chain is to count
+        each where it landed (at the answer's reading, never earlier than it arrived), so
+        the arrivals booked next wait exactly as long as a stall's burst needs."""
+        with self._lock:
+            moved, self._moved = self._moved, []
+            return moved
 
     def _drift(self, now_us: int) -> int:
         drift = int(DRIFT_FACTOR * _head(self._falls, now_us - self.memory_us))
@@ -256,12 +332,38 @@ class PathMargin:
             drift = max(drift, self.initial_us)
         return drift
 
+    def _miss(self, now_us: int) -> int:
+        """The arrival guard's path part: the largest fall of the estimate's miss within a
+        second, kept for the memory (``initial_us`` until the warm-up is over)."""
+        miss = int(SLIP_FACTOR * _head(self._slip_falls, now_us - self.memory_us))
+        if self._first is None or now_us - self._first < self.warmup_us:
+            miss = max(miss, self.initial_us)
+        return miss
+
     def guard_us(self, now_us: int) -> int:
-        """Return the guard to book with: the drift, plus a hold under way or just paid."""
+        """Return the guard to book with: the drift (booking departures) or the delay
+        estimate's miss (booking arrivals), plus a hold under way or just paid."""
         with self._lock:
             held = self._held(now_us)
-            hold = max(held, _head(self._holds, now_us - WINDOW_US))
-            return min(self.ceiling_us, self._tolerance() + self._drift(now_us) + hold)
+            if self.arrival:  # a burst is paid for in the chain itself (``take_moved``)
+                hold, path = held, self._miss(now_us)
+            else:
+                hold = max(held, _head(self._holds, now_us - WINDOW_US))
+                path = self._drift(now_us)
+            return min(self.ceiling_us, self._tolerance() + path + hold)
+
+    def lead_us(self, now_us: int) -> int:
+        """Return how long before its booked arrival a message leaves: the path's latest
+        delay when booking arrivals (0 until measured), else 0 (moments are departures)."""
+        with self._lock:
+            if not self.arrival or not self._delay:
+                return 0
+            fresh = self._fresh
+            if len(fresh) < 3 or fresh[-1][0] - fresh[0][0] > 4 * FRESH_US:
+                return self._delay[-1][1]  # not three recent windows: the bucket level
+            # The median of the last three 20 ms windows' least round trip: a step of the
+            # path shows within two windows, and one window read late does not move it.
+            return sorted(trip for _, trip in fresh)[1]
 
     def tolerance_us(self, now_us: int) -> int:
         """Return how much later than the baseline a message may still leave."""
@@ -280,8 +382,9 @@ class PathMargin:
         return self._tolerance_us
 
     def parts(self, now_us: int) -> tuple[int, int, int]:
-        """Return ``(drift, hold, level)`` as of now_us, µs (for logs and tests)."""
+        """Return ``(drift or miss, hold, level)`` as of now_us, µs (for logs and tests)."""
         with self._lock:
             self._held(now_us)
-            return (self._drift(now_us), _head(self._holds, now_us - WINDOW_US),
+            path = self._miss(now_us) if self.arrival else self._drift(now_us)
+            return (path, _head(self._holds, now_us - WINDOW_US),
                     self._level(now_us))

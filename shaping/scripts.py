@@ -127,3 +127,25 @@ if #delays > 0 then
 end
 return {#delays, retry, now, limit, delays}
 """
+
+# Moments moved to when their messages really reached the operator (a stall held them and
+# released them together): each booked moment leaves the log and its arrival takes its
+# place, so the paced script counts the burst where it landed.
+# KEYS[1] grant log   KEYS[2] its sequence   ARGV booked_us, arrived_us, booked_us, ...
+# Returns how many booked moments were still in the log.
+REBOOK_LUA = r"""
+local found = 0
+for i = 1, #ARGV, 2 do
+  local booked = ARGV[i]
+  local member = redis.call('ZRANGEBYSCORE', KEYS[1], booked, booked, 'LIMIT', 0, 1)
+  if member[1] then
+    redis.call('ZREM', KEYS[1], member[1])
+    found = found + 1
+  end
+  local seq = redis.call('INCR', KEYS[2])
+  redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i + 1] .. ':' .. string.format('%d', seq))
+end
+redis.call('PEXPIRE', KEYS[1], 3000)
+redis.call('PEXPIRE', KEYS[2], 3000)
+return found
+"""

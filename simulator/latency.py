@@ -41,6 +41,7 @@ class PathLatency:
         self._next_stall: float | None = None
         self._stall_until = 0.0
         self.stalls = 0
+        self.spans: list[tuple[float, float]] = []  # every stall: (start, end)
         self._walk: list[tuple[float, float]] = []  # (time, path delay) at every step
 
     def delay(self, now: float) -> float:
@@ -91,6 +92,7 @@ class PathLatency:
         assert self._next_stall is not None
         if now >= self._next_stall:
             self._stall_until = self._next_stall + self.stall
+            self.spans.append((self._next_stall, self._stall_until))
             self._next_stall = self._stall_until + self._gap()
             self.stalls += 1
         return max(0.0, self._stall_until - now)

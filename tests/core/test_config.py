@@ -29,3 +29,10 @@ def test_the_web_server_settings() -> None:
             Config.from_env(bad)
     with pytest.raises(ConfigError, match="HUDOOR_WEB_THREADS must be an integer"):
         Config.from_env({"HUDOOR_WEB_THREADS": "many"})
+
+
+def test_the_shaper_books_arrivals_unless_told_departures() -> None:
+    assert Config.from_env({}).shaper_schedule == "arrival"
+    assert Config.from_env({"HUDOOR_SHAPER_SCHEDULE": "departure"}).shaper_schedule == "departure"
+    with pytest.raises(ConfigError, match="HUDOOR_SHAPER_SCHEDULE must be arrival or departure"):
+        Config.from_env({"HUDOOR_SHAPER_SCHEDULE": "sideways"})
