@@ -22,7 +22,8 @@ def _duration(c: Ctx, minutes: int) -> str:
 
 
 def _items(c: Ctx) -> list[SupportItem]:
-    assert c.caller.staff_id is not None
+    if c.caller.staff_id is None:  # access ended mid-session: an END screen still renders
+        return []
     return c.directory.support_items(c.caller.staff_id)
 
 
@@ -61,7 +62,8 @@ def _list_handle(c: Ctx, inp: str) -> Outcome:
 
 
 def _item(c: Ctx) -> SupportItem | None:
-    assert c.caller.staff_id is not None
+    if c.caller.staff_id is None:  # access ended mid-session: nothing to show or answer
+        return None
     return c.directory.support_item(c.caller.staff_id, c.state.extra)
 
 
@@ -83,8 +85,7 @@ def _show_render(c: Ctx) -> Screen:
 def _show_handle(c: Ctx, inp: str) -> Outcome:
     item = _item(c)
     staff = c.caller.staff_id
-    assert staff is not None
-    if inp == "0" or item is None:
+    if inp == "0" or item is None or staff is None:
         return goto(c, "sup_list", page=0)
     if item.live and inp == "1":
         return Outcome(c.state.with_(step="sup_done", page=3), (EndSupport(item.id, staff),))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from core.gsm import is_gsm7
@@ -46,6 +46,13 @@ def _check_screen(text: str) -> None:
            inputs.map(lambda v: ("input", v)), st.just(("drop", "")), st.just(("retry", "")),
            st.just(("revoke", ""))),
            max_size=40))
+# Found by this property: access ended on the support-access "done" screen (7, 1, 2).
+@example(caller=Caller("+201001234567", staff_id=1, staff_name="أ. محمد", lang="ar"), size=1,
+         n_classes=0, late_open=False,
+         actions=[("input", "7"), ("input", "1"), ("input", "2"), ("revoke", "")])
+@example(caller=Caller("+201001234567", staff_id=1, staff_name="أ. محمد", lang="ar"), size=1,
+         n_classes=0, late_open=False,
+         actions=[("input", "7"), ("input", "1"), ("revoke", ""), ("input", "1")])
 def test_any_session_keeps_screens_within_limits_and_confirms_sanely(
         caller: Caller, size: int, n_classes: int, late_open: bool, actions: list) -> None:  # type: ignore[type-arg]
     directory: MemoryDirectory = school(size=size, classes=n_classes)
