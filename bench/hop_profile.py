@@ -51,7 +51,7 @@ AREAS = (  # (label, substring of a profiled file's path); first match wins
 
 def _next_input(body: str) -> str:
     for needle, answer in (("اختر الفصل", "1"), ("الغياب: ", "0103"), ("الغائبون؟", "0103"), ("سُجّل حضور اليوم", "1"),
-                           ("المتأخرون؟", f"{random.randint(4, 9):02d}"), ("تأخير: ", "1")):
+                           ("المتأخرون؟", f"{random.randint(4, 29):02d}"), ("تأخير: ", "1")):
         if needle in body:
             return answer
     return "1"

@@ -2,7 +2,7 @@
 -- Run with as many threads as connections (-t N -c N): wrk keeps Lua state per thread.
 -- Answers each Arabic screen the way a teacher marking two absentees would; a class
 -- already taken today goes through late arrivals instead, each for a student picked at
--- random among the present ones (04-09: always the same one was late already after the
+-- random among the present ones (04-29, classes hold 30 or more: always the same one was late already after the
 -- first time, and the session wrote nothing); END starts the next session.
 
 local msisdns = {}
@@ -54,7 +54,7 @@ function response(status, headers, body)
   elseif has(body, "الغياب: ") or has(body, "الغائبون؟") then nxt = "0103"
   elseif has(body, "غياب ") and has(body, "1 تأكيد") then nxt = "1"
   elseif has(body, "سُجّل حضور اليوم") then nxt = "1"
-  elseif has(body, "المتأخرون؟") then nxt = string.format("%02d", math.random(4, 9))
+  elseif has(body, "المتأخرون؟") then nxt = string.format("%02d", math.random(4, 29))
   elseif has(body, "تأخير: ") then nxt = "1"
   elseif has(body, "CON hello") then nxt = "1"
   end
