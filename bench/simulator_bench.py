@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.sms_bench import PREFIX, _load, _Simulator  # noqa: E402
+from bench.sms_world import PREFIX, Simulator, load_text  # noqa: E402
 
 HIGH_CAPS = "we=100000,etisalat=100000,orange=100000,vodafone=100000"
 PATH = ["--latency-ms", "5,80", "--stall-ms", "300", "--stall-every", "15"]
@@ -55,7 +55,7 @@ async def _drive(url: str, messages: int, concurrency: int) -> int:
 
 def measure(messages: int, concurrency: int, path: list[str]) -> tuple[float, float, int]:
     """Return (simulator CPU ms per message, wall seconds, answered) for one round."""
-    sim = _Simulator(HIGH_CAPS, path)
+    sim = Simulator(HIGH_CAPS, path)
     try:
         before = sim.cpu_seconds()
         start = time.monotonic()
@@ -77,7 +77,7 @@ def main() -> None:
           f"pid {os.getpid()} drives)")
     for r in range(1, args.rounds + 1):
         for name, path in (("loopback", []), ("path 5-80 ms + stalls", PATH)):
-            load = _load()
+            load = load_text()
             ms, wall, answered = measure(args.messages, args.concurrency, path)
             print(f"round {r} {load:>16}  {name:22} {ms:6.3f} ms/msg  "
                   f"({answered:,} answered in {wall:.1f} s)", flush=True)

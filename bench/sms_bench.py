@@ -22,154 +22,27 @@ Every figure is printed beside the machine's load average: the machine may be sh
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
-import resource
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core import migrate  # noqa: E402
-from core.config import Config  # noqa: E402
-from core.runtime import Runtime  # noqa: E402
 from sandbox.names import FATHER, FEMALE_FIRST, MALE_FIRST  # noqa: E402
-from digests import outbox  # noqa: E402
 from digests.compose import compose  # noqa: E402
 from digests.compose_types import Child, ChildStatus, GuardianDay  # noqa: E402
 from core.gsm import Encoding, segment_count  # noqa: E402
-from digests.outbox import Draft  # noqa: E402
 from shaping.policy import OperatorCaps  # noqa: E402
-from tests.support.servers import RedisServer, free_port  # noqa: E402
+from tests.support.servers import RedisServer  # noqa: E402
+from bench.sms_world import DAY, Simulator, enqueue, load_text, run_senders, sender_env  # noqa: E402
 
-HUDOOR = str(Path(sys.executable).parent / "hudoor")
-
-DAY = date(2026, 11, 29)
 CAPS = "we=50,etisalat=100,orange=150,vodafone=200"
-PREFIX = {"vodafone": "10", "etisalat": "11", "orange": "12", "we": "15"}
-
-
-def _env(tmp: Path, redis_url: str, sim_url: str, caps: str, guard_ms: int = 0,
-         schedule: str = "arrival") -> dict[str, str]:
-    db = f"sqlite:///{tmp / 'sms.db'}"
-    migrate.upgrade(db)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HUDOOR_")}
-    env.update(HUDOOR_DATABASE_URL=db, HUDOOR_REDIS_URL=redis_url, HUDOOR_VAR_DIR=str(tmp),
-               HUDOOR_SMS_PROVIDER="africastalking", HUDOOR_AT_BASE_URL=sim_url,
-               HUDOOR_OPERATOR_CAPS=caps, HUDOOR_QUIET_START_HOUR="0",
-               HUDOOR_QUIET_END_HOUR="0", HUDOOR_SMS_URGENT_SHARE="0",
-               HUDOOR_SHAPER_GUARD_MS=str(guard_ms), HUDOOR_SHAPER_SCHEDULE=schedule)
-    return env
-
-
-def _enqueue(env: dict[str, str], per_operator: dict[str, int], tag: str) -> None:
-    rt = Runtime(Config.from_env(env))
-    drafts = []
-    for op, n in per_operator.items():
-        drafts += [Draft("daily_digest", DAY, f"+20{PREFIX[op]}{i:08d}", "ar",
-                         f"حضور {tag} {i}") for i in range(n)]
-    with rt.sessions() as s, s.begin():
-        outbox.enqueue(s, drafts)
-    rt.close()
-
-
-def _favoured() -> None:
-    """Run the simulator ahead of the senders on the shared cores (when allowed).
-
-    It stands for the operator, which in production is not on Hudoor's CPUs: its
-    arrival stamps should measure when a message was sent, not when a busy core
-    got round to reading it.
-    """
-    try:
-        os.nice(-10)
-    except PermissionError:
-        pass
-
-
-class _Simulator:
-    """`hudoor simulator serve` in its own process (its own GIL), no delivery reports."""
-
-    def __init__(self, caps: str, path: list[str] | None = None) -> None:
-        self.port = free_port()
-        self._proc = subprocess.Popen(
-            [HUDOOR, "simulator", "serve", "--port", str(self.port), "--caps", caps,
-             "--fail-share", "0", "--no-dlr", *(path or [])], stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, preexec_fn=_favoured)
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                self.stats()
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise SystemExit("simulator did not start")
-
-    def stats(self) -> dict:
-        with urllib.request.urlopen(self.url + "/stats", timeout=30) as answer:
-            return json.loads(answer.read())
-
-    def cpu_seconds(self) -> float:
-        """Return the simulator process's CPU time so far (user + system)."""
-        fields = Path(f"/proc/{self._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        self._proc.terminate()
-        self._proc.wait(timeout=10)
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _senders(env: dict[str, str], n: int, args: list[str],
-             profile: Path | None = None, said: list[dict] | None = None) -> tuple[float, float]:
-    """Run n sender processes to the end; return (wall seconds, their CPU seconds).
-
-    With `profile`, each runs under `py-spy record` (its samples written there as
-    collapsed stacks); py-spy's own CPU is then in the figure, so a profiled run is
-    for the profile only. ``said`` collects each sender's closing counters (its JSON
-    line) when given.
-    """
-    start, cpu = time.monotonic(), _children_cpu()
-    procs = []
-    for i in range(n):
-        command = [HUDOOR, "digests", "send", *args]
-        if profile is not None:
-            command = [_py_spy(), "record", "--rate", "250", "--format", "raw", "--nonblocking",
-                       "--threads", "-o", str(profile / f"sender-{i}.txt"), "--", *command]
-        procs.append(subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True,
-                                      stderr=subprocess.DEVNULL if profile else None))
-    for proc in procs:
-        out, _ = proc.communicate(timeout=600)
-        for line in out.splitlines():
-            if line.startswith("{") and said is not None:
-                said.append(json.loads(line))
-    return time.monotonic() - start, _children_cpu() - cpu
-
-
-def _py_spy() -> str:
-    """py-spy beside this interpreter, installed into it when missing (profiles only)."""
-    here = Path(sys.executable).parent / "py-spy"
-    if not here.exists():
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "py-spy"], check=True)
-    return str(here)
-
-
-def _load() -> str:
-    """The 1/5/15-minute load averages (`uptime`), to stand beside every figure."""
-    return "load " + " ".join(f"{v:.1f}" for v in os.getloadavg())
 
 
 class _Hog:
@@ -204,15 +77,15 @@ def caps_run(caps_text: str, seconds: float, threads: int, senders: int, guard_m
     """
     caps = OperatorCaps.parse(caps_text)
     with tempfile.TemporaryDirectory() as tmp, _redis() as redis_url:
-        sim = _Simulator(caps_text, path)
+        sim = Simulator(caps_text, path)
         try:
-            env = _env(Path(tmp), redis_url, sim.url, caps_text, guard_ms, schedule)
+            env = sender_env(Path(tmp), redis_url, sim.url, caps_text, guard_ms, schedule)
             # Enough for `seconds` at every cap, plus a margin nobody reaches.
-            _enqueue(env, {op.value: int(cap * seconds * 1.5) + 10 for op, cap in caps.caps},
+            enqueue(env, {op.value: int(cap * seconds * 1.5) + 10 for op, cap in caps.caps},
                      "caps")
             sim_cpu = sim.cpu_seconds()
             said: list[dict] = []
-            wall, sender_cpu = _senders(env, senders, ["--seconds", str(seconds), "--threads",
+            wall, sender_cpu = run_senders(env, senders, ["--seconds", str(seconds), "--threads",
                                                        str(threads), "--pooled"], said=said)
             sim_cpu = sim.cpu_seconds() - sim_cpu
             stats = sim.stats()
@@ -289,7 +162,7 @@ def bench_caps(seconds: float, threads: int, senders: int, guard_ms: int, runs: 
     hogging = _Hog(hog)
     try:
         for run in range(1, runs + 1):
-            load = _load()
+            load = load_text()
             # A seed per run: each run meets its own drift and its own stalls.
             stats = caps_run(caps_text, seconds, threads, senders, guard_ms,
                              path + ["--seed", str(run)], schedule)
@@ -346,7 +219,7 @@ def bench_caps(seconds: float, threads: int, senders: int, guard_ms: int, runs: 
           f"arrival bound (/arr.): {min(ratios):.1%} to {max(ratios):.1%}")
     print(f"minimum over {runs} runs: {min(worst.values()):.1%} of a cap; throttling "
           f"rejections in all runs: {sum(rejected.values())}; duplicates: {duplicates} "
-          f"({_load()})")
+          f"({load_text()})")
     return worst
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 
 from bench.kannel_peer import KannelRun, run_kannel
 from bench.nginx_standin import NginxStandIn, StandInMissing, ensure_installed
-from bench.sms_bench import PREFIX, _enqueue, _env, _load, _senders, _Simulator
+from bench.sms_world import PREFIX, Simulator, enqueue, load_text, run_senders, sender_env
 from core.config import Config
 from core.runtime import Runtime
 from digests.models import OutboxMessage, OutboxState
@@ -48,13 +48,13 @@ class Answered:
     steady: float  # its own first-to-last rate
 
 
-class _SimulatorStandIn:
+class SimulatorStandIn:
     """`hudoor simulator serve` (Python, aiohttp) as the stand-in, caps lifted."""
 
     name = "simulator"
 
     def __init__(self) -> None:
-        self._sim = _Simulator("none")
+        self._sim = Simulator("none")
         self.url = self._sim.url
 
     def cpu_seconds(self) -> float:
@@ -126,19 +126,19 @@ def ceiling_run(total: int, threads: int, senders: int, pooled: bool, standin: s
 def _ceiling_run(redis_url: str, client: redis.Redis, total: int, threads: int, senders: int,
                  pooled: bool, standin: str, profile: Path | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        peer = _NginxStandIn() if standin == "nginx" else _SimulatorStandIn()
+        peer = _NginxStandIn() if standin == "nginx" else SimulatorStandIn()
         try:
-            env = _env(Path(tmp), redis_url, peer.url, LIFTED)
-            _enqueue(env, {op: total // 4 for op in PREFIX}, "ceiling")
+            env = sender_env(Path(tmp), redis_url, peer.url, LIFTED)
+            enqueue(env, {op: total // 4 for op in PREFIX}, "ceiling")
             args = ["--until-idle", "--seconds", "170", "--threads", str(threads),
                     "--batch", "500"] + (["--pooled"] if pooled else ["--sdk-transport"])
             peer_cpu, (redis_cpu, commands) = peer.cpu_seconds(), _redis_counters(client)
-            wall, cpu = _senders(env, senders, args, profile)
+            wall, cpu = run_senders(env, senders, args, profile)
             peer_cpu = peer.cpu_seconds() - peer_cpu
             redis_after = _redis_counters(client)
             redis_cpu, commands = redis_after[0] - redis_cpu, redis_after[1] - commands - 2
             # A sender that starts, finds nothing due and stops: its start-up CPU.
-            _, idle_cpu = _senders(env, 1, ["--until-idle", "--seconds", "5"])
+            _, idle_cpu = run_senders(env, 1, ["--until-idle", "--seconds", "5"])
             outbox = _outbox(env)
         finally:
             answered = peer.stop()
@@ -258,11 +258,11 @@ def bench_ceiling(total: int, threads: int, senders: int, rounds: int, in_flight
     peers: list[KannelRun] = []
     for r in range(1, rounds + 1):
         for who in wanted:
-            load = _load()
+            load = load_text()
             run = ceiling_run(total, threads, senders, pooled=True, standin=who)
             ours[who].append(run)
             print(_hudoor_line(r, load, run, senders), flush=True)
-        load = _load()
+        load = load_text()
         peer = run_kannel(free_port, total, in_flight)
         peers.append(peer)
         print(f"{r:5d} {load:>16} {'Kannel->fakesmsc':>17} {peer.rate:8,.0f} "
@@ -303,15 +303,15 @@ def bench_ceiling(total: int, threads: int, senders: int, rounds: int, in_flight
           f"({'met' if h_cpu <= TARGET_CPU else 'NOT met'}); msg/s >= {TARGET_RATIO}x Kannel's: "
           f"{h_rate / k_rate:.2f}x ({'met' if h_rate >= TARGET_RATIO * k_rate else 'NOT met'})"
           f"{f'; also {others}' if others else ''}; at most once in every run: "
-          f"{'yes' if once else 'NO'}; {_load()}")
+          f"{'yes' if once else 'NO'}; {load_text()}")
     if shipped:
         run = ceiling_run(total, threads, senders, pooled=False, standin=wanted[0])
         print(f"SDK as shipped (new connection per message), to {wanted[0]}: "
               f"{run['sent'] / run['wall']:,.0f} msg/s at {_ms(run['cpu'], run['sent']):.3f} "
-              f"ms sender CPU/msg ({_load()})")
+              f"ms sender CPU/msg ({load_text()})")
     if profile is not None:
         profile.mkdir(parents=True, exist_ok=True)
-        load = _load()
+        load = load_text()
         run = ceiling_run(total, threads, senders, pooled=True, standin=wanted[0],
                           profile=profile)
         print(f"profile (py-spy, all {senders} sender processes, {run['sent']:,} messages to "
