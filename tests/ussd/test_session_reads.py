@@ -4,7 +4,7 @@ process has not seen (the morning spike: nearly every session is a teacher diall
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from core.pseudonyms import msisdn_ref
 from tests.ussd.test_ussd_http import _to_absent_entry, teacher_phone  # noqa: F401  (fixture)
@@ -203,3 +203,43 @@ def test_every_hop_of_a_fresh_teachers_marking_session_makes_two_redis_round_tri
     assert [len(t) for t in trips] == [2] * len(trips), trips
     assert b"SADD" in trips[-1][-1] and b"SET" in trips[-1][-1]  # the mark rides with the save
     assert synced.redis.sismember(keys.taken("2026-11-29"), 0)  # still a built set
+
+
+def test_a_late_arrivals_save_reads_once_before_it_writes(teacher_phone, synced) -> None:  # type: ignore[no-untyped-def]
+    """The save of a late arrival asks in one statement whether the teacher may take the
+    class, the day's record and the late student's mark now (two statements before: the
+    lookup, then the marks by the record it found), then writes the mark, the record's
+    revision and the audit link (decision 0039, sixth pass)."""
+    from core.models import AttendanceMark, MarkStatus
+
+    phone, _ = teacher_phone
+    _to_absent_entry(phone)
+    phone.send("0102")
+    assert phone.send("1").startswith("END")
+    phone.dial()
+    screen = phone.send("2")
+    if "Choose class" in screen:
+        screen = phone.send("1")
+    assert "Late arrivals" in screen, screen
+    assert "Late: 5" in phone.send("05")  # marked present at the confirm: a new late mark
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        query = " ".join(statement.split()).upper()
+        if not query.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE goes through a cursor
+            statements.append(query)
+
+    event.listen(synced.engine, "before_cursor_execute", seen)
+    try:
+        assert phone.send("1").startswith("END 1 marked late")
+    finally:
+        event.remove(synced.engine, "before_cursor_execute", seen)
+    first_write = next(i for i, q in enumerate(statements) if q.startswith(("INSERT", "UPDATE")))
+    assert first_write == 1, statements  # the one read: may, record, the student's mark
+    lock = 1 if synced.engine.dialect.name == "postgresql" else 0  # the audit chain's lock
+    # the mark, the revision, (the lock,) the chain's head, the audit link
+    assert len(statements) == 5 + lock, statements
+    with synced.sessions() as s:
+        statuses = s.execute(select(AttendanceMark.status).where(
+            AttendanceMark.session_id == phone.session_id)).scalars().all()
+    assert statuses == [MarkStatus.LATE.value]
