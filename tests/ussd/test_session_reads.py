@@ -153,6 +153,8 @@ def test_a_fresh_teachers_confirming_session_makes_one_durable_commit_and_no_rol
     assert phone.send("1").startswith("END")
     assert seen.autocommit == [] and seen.rolled_back == []
     assert len(seen.writing_commits()) == 1 and len(seen.committed) == 2
+    # the lookup, the record, the marks, the chain's lock and head (one query), the audit link
+    assert len(seen.writing_commits()[0]) == 5, seen.writing_commits()[0]
 
 
 def _count_round_trips(monkeypatch) -> list[list[bytes]]:  # type: ignore[no-untyped-def]
