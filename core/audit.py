@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol, Sequence
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.db import core_execute
@@ -61,15 +61,32 @@ def session_key(session: Session) -> bytes:
 
 
 # Built once (they run on every audited write, i.e. at the end of most USSD sessions).
-_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 _HEAD = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
 _APPEND = insert(AuditEntry.__table__)
 
 
+# PostgreSQL: the lock and the head in one round trip, two statements in one simple query.
+# Each statement of a simple query takes its own snapshot when it starts (READ COMMITTED),
+# so the head is read once the lock is held: after the last appender's COMMIT, never before.
+_LOCK_THEN_HEAD = (f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY}); "
+                   "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+
+
 def _head(session: Session) -> tuple[int, str]:
     if session.get_bind().dialect.name == "postgresql":
-        core_execute(session, _LOCK, {"k": _PG_LOCK_KEY})
-    row = core_execute(session, _HEAD).first()
+        if session.autoflush:
+            session.flush()  # what core_execute does before a statement
+        # The driver's cursor on the session's connection and transaction: SQLAlchemy
+        # reads only a query's first result (here the lock's).
+        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(_LOCK_THEN_HEAD)  # no parameters: the simple query protocol
+            cursor.nextset()
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+    else:
+        row = core_execute(session, _HEAD).first()
     return (row[0], row[1]) if row else (0, GENESIS)
 
 
