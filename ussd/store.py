@@ -11,6 +11,15 @@ from ussd import keys
 from ussd.state import State
 
 
+def _load_keys(session_id: str, sim_ref: str) -> tuple[str, str, str]:
+    """What a hop's load reads: its session, the caller's resume point, the cached caller."""
+    return keys.session(session_id), keys.resume(sim_ref), keys.caller(sim_ref)
+
+
+def _decoded(raw: bytes | None) -> State | None:
+    return State.decode(raw) if raw else None
+
+
 class SessionStore:
     """Load and save USSD states (≤ 512 bytes each) with expiry."""
 
@@ -22,9 +31,8 @@ class SessionStore:
 
         One round trip: the caller cache (see ussd.cache) rides along with the states.
         """
-        raw, resume, caller = self.conn.mget(keys.session(session_id), keys.resume(sim_ref),
-                                             keys.caller(sim_ref))
-        return (State.decode(raw) if raw else None, State.decode(resume) if resume else None, caller)
+        raw, resume, caller = self.conn.mget(*_load_keys(session_id, sim_ref))
+        return _decoded(raw), _decoded(resume), caller
 
     def load_with(self, session_id: str, sim_ref: str, also: Callable[[Pipeline], object]
                   ) -> tuple[State | None, State | None, bytes | None, object]:
@@ -33,11 +41,10 @@ class SessionStore:
         Its reply (an exception object if it failed) is the fourth value.
         """
         pipe = self.conn.pipeline(transaction=False)
-        pipe.mget(keys.session(session_id), keys.resume(sim_ref), keys.caller(sim_ref))
+        pipe.mget(*_load_keys(session_id, sim_ref))
         also(pipe)
         (raw, resume, caller), reply = pipe.execute(raise_on_error=False)
-        return (State.decode(raw) if raw else None, State.decode(resume) if resume else None,
-                caller, reply)
+        return _decoded(raw), _decoded(resume), caller, reply
 
     def save(self, session_id: str, sim_ref: str, state: State, *, resumable: bool,
              finished: bool, also: Iterable[Callable[[Pipeline], object]] = ()) -> None:

@@ -42,7 +42,8 @@ def _drafts(first: int, n: int) -> list[Draft]:
             for i in range(first, first + n)]
 
 
-def test_nothing_is_booked_while_the_path_holds_what_was_sent(runtime) -> None:  # type: ignore[no-untyped-def]
+def _held_sender(runtime) -> tuple[Sender, HeldPath]:  # type: ignore[no-untyped-def]
+    """One message queued for vodafone (cap 200, no quiet hours) and a Sender on a held path."""
     runtime.config = runtime.config.with_overrides(quiet_start_hour=0, quiet_end_hour=0,
                                                    operator_caps="vodafone=200",
                                                    sms_urgent_share=0.0)
@@ -52,6 +53,11 @@ def test_nothing_is_booked_while_the_path_holds_what_was_sent(runtime) -> None: 
     sender = Sender(runtime.sessions, build_shaper(runtime),
                     OperatorCaps.parse(runtime.config.operator_caps), path,
                     RetryPolicy(quiet_start_hour=0, quiet_end_hour=0), threads=2)
+    return sender, path
+
+
+def test_nothing_is_booked_while_the_path_holds_what_was_sent(runtime) -> None:  # type: ignore[no-untyped-def]
+    sender, path = _held_sender(runtime)
     first = threading.Thread(target=sender.run_once)
     try:
         first.start()
@@ -75,15 +81,7 @@ def test_nothing_is_booked_while_the_path_holds_what_was_sent(runtime) -> None: 
 def test_a_stalls_burst_is_counted_in_the_chain_where_it_landed(runtime) -> None:  # type: ignore[no-untyped-def]
     """Booking arrivals (the default), a message the path held is moved in the shared chain
     from its booked arrival to when it landed, so the next arrivals wait for it there."""
-    runtime.config = runtime.config.with_overrides(quiet_start_hour=0, quiet_end_hour=0,
-                                                   operator_caps="vodafone=200",
-                                                   sms_urgent_share=0.0)
-    with runtime.sessions() as s, s.begin():
-        outbox.enqueue(s, _drafts(0, 1))
-    path = HeldPath()
-    sender = Sender(runtime.sessions, build_shaper(runtime),
-                    OperatorCaps.parse(runtime.config.operator_caps), path,
-                    RetryPolicy(quiet_start_hour=0, quiet_end_hour=0), threads=2)
+    sender, path = _held_sender(runtime)
     log_key = keys.grant_log(Operator.VODAFONE)
     first = threading.Thread(target=sender.run_once)
     try:
