@@ -4,6 +4,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
+from sandbox.churn import apply_random_changes
 from sandbox.web import error_response, json_response, sandbox_state
 from sandbox.faults import Faults
 from sandbox.write_faults import WriteFaults
@@ -57,7 +58,7 @@ def post_changes() -> Response:
             n, seed = body.get("n", 100), body.get("seed", 0)
             if not isinstance(n, int) or not isinstance(seed, int) or not 0 <= n <= 100_000:
                 raise ValueError("random needs integer n (0..100000) and seed")
-            made = district.random_changes(n, seed)
+            made = apply_random_changes(district, n, seed)  # holds the district's lock throughout
         else:
             raise ValueError("op must be leave, status, move, rename, upsert or random")
     except KeyError as exc:

@@ -205,13 +205,6 @@ class District:
             self._overlay.touched.add(school_id)
             return self._overlay.append("upsert", school_id, person=new)
 
-    def random_changes(self, n: int, rng_seed: int) -> list[Change]:
-        """Apply n realistic mixed changes drawn from rng_seed and return them."""
-        from sandbox.churn import apply_random_changes
-
-        with self._lock:
-            return apply_random_changes(self, n, rng_seed)
-
     def next_student_id(self, school_id: str) -> str:
         """Return an unused student id for a newly enrolled student of school_id."""
         info = self.school_info(school_id)

@@ -21,6 +21,7 @@ from core.db import make_engine, make_sessionmaker
 from sandbox.district import District
 from sandbox.server import SandboxServer
 from tests.core.snapshot import snapshot
+from sandbox.churn import apply_random_changes
 
 HUDOOR = str(Path(sys.executable).parent / "hudoor")
 
@@ -102,7 +103,7 @@ def test_full_and_delta_sync_survive_kill_9(db_url, redis_url, tmp_path, request
         _faulty(sandbox)
         env = _env(ref_url, redis_url, sandbox.url)
         _run(env, "full")
-        sandbox.district.random_changes(600, rng_seed=5)
+        apply_random_changes(sandbox.district, 600, rng_seed=5)
         _run(env, "delta")
     reference = _state(ref_url)
 
@@ -112,7 +113,7 @@ def test_full_and_delta_sync_survive_kill_9(db_url, redis_url, tmp_path, request
         env = _env(db_url, redis_url, sandbox.url)
         kills = _kill_after(env, "full", (150, 600, 1100, 1500), rng)
         _run(env, "full")
-        sandbox.district.random_changes(600, rng_seed=5)
+        apply_random_changes(sandbox.district, 600, rng_seed=5)
         kills += _kill_after({**env, "HUDOOR_UPSTREAM_PAGE_SIZE": "20"}, "delta", (100, 300), rng)
         _run(env, "delta")
     assert kills == 6, "every sync was interrupted mid-run"

@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sandbox.app import create_sandbox_app
 from sandbox.district import District
 from sandbox.faults import Faults
+from sandbox.churn import apply_random_changes
 
 EXTRA = {"national_id", "birth_date", "address", "gender"}
 
@@ -110,7 +111,7 @@ def test_duplicates_inside_and_across_pages(client) -> None:
 
 
 def test_duplicate_change_deliveries(client, district) -> None:
-    district.random_changes(300, rng_seed=2)
+    apply_random_changes(district, 300, rng_seed=2)
     set_faults(client, duplicates=0.2)
     body = client.get("/v1/changes?limit=300").get_json()
     seqs = Counter(c["seq"] for c in body["changes"])

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from sandbox.app import create_sandbox_app
 from sandbox.district import District
+from sandbox.churn import apply_random_changes
 
 SHAPE = {"seed": 11, "schools": 3, "students_per_school": 60, "teachers_per_school": 4}
 _TEMPLATE = District(**SHAPE)
@@ -60,7 +61,7 @@ def apply(district: District, model: Model, step: tuple) -> None:
     kind, pid = step[0], CANDIDATES[step[1] % len(CANDIDATES)]
     present = pid in model.present
     if kind == "random":
-        for change in district.random_changes(step[1], rng_seed=step[2]):
+        for change in apply_random_changes(district, step[1], rng_seed=step[2]):
             model.absorb(change)
         return
     if kind == "upsert":
