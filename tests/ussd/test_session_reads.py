@@ -207,6 +207,38 @@ def test_every_hop_of_a_fresh_teachers_marking_session_makes_two_redis_round_tri
     assert synced.redis.sismember(keys.taken("2026-11-29"), 0)  # still a built set
 
 
+def test_the_hops_of_a_marking_session_take_no_redis_connection_from_the_pool(  # type: ignore[no-untyped-def]
+        teacher_phone, synced, monkeypatch) -> None:
+    """A hop's load and save are sent on its thread's own connection (core.redis_wire), not
+    as redis-py pipelines, each of which took a connection from the pool and gave it back
+    (one a hop before: the save's). The hop metrics' flush is kept out of the count."""
+    from redis.connection import ConnectionPool
+
+    from gateway.ussd import HOPS
+
+    phone, _ = teacher_phone
+    _forget_the_teacher(synced, phone, caller_too=True)
+    _to_absent_entry(phone)  # today's taken set is built now, and this process saw it
+    _forget_the_teacher(synced, phone, caller_too=True)
+    monkeypatch.setattr(HOPS, "_every", 1e9)  # no flush within the session
+    checkouts: list[int] = []
+    take = ConnectionPool.get_connection
+
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        checkouts.append(1)
+        return take(self, *args, **kwargs)
+
+    monkeypatch.setattr(ConnectionPool, "get_connection", counted)
+    phone.dial()
+    screen = phone.send("1")
+    if "Choose class" in screen:
+        screen = phone.send("1")
+    assert "Absent" in screen, screen
+    phone.send("0102")
+    assert phone.send("1").startswith("END")
+    assert checkouts == []
+
+
 def test_a_late_arrivals_save_makes_five_round_trips_to_the_database(  # type: ignore[no-untyped-def]
         teacher_phone, synced, monkeypatch) -> None:
     """The save of a late arrival asks in one statement whether the teacher may take the
