@@ -16,6 +16,11 @@ import redis
 from redis.connection import AbstractConnection
 from redis.exceptions import ResponseError
 
+try:
+    from hiredis import pack_command as _hiredis_pack
+except ImportError:  # redis-py without its C extras: the connection's own packer
+    _hiredis_pack = None
+
 Command = tuple[object, ...]  # e.g. ("SET", key, value, "EX", 60)
 
 
@@ -42,8 +47,17 @@ def round_trip(client: redis.Redis, commands: Sequence[Command]) -> list[object]
         return _send_and_read(conn, commands)
 
 
+def pack(conn: AbstractConnection, commands: Sequence[Command]) -> list[bytes]:
+    """The commands in Redis's protocol, one buffer: what `conn.pack_commands` makes of
+    them, packed by hiredis directly (redis-py's packer looks at every argument's type
+    in Python first). Names are one word; arguments str (UTF-8), bytes or numbers."""
+    if _hiredis_pack is None:
+        return conn.pack_commands(commands)  # type: ignore[no-any-return]
+    return [b"".join([_hiredis_pack(command) for command in commands])]
+
+
 def _send_and_read(conn: AbstractConnection, commands: Sequence[Command]) -> list[object]:
-    packed = conn.pack_commands(commands)
+    packed = pack(conn, commands)
 
     def once() -> list[object]:
         conn.send_packed_command(packed)  # connects first if the socket was dropped

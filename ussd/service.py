@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy.orm import Session
 
 from core import calendar
-from core.db import end_reads
+from core.db import SessionOnDemand, end_reads
 from core.i18n import Texts, _
 from core.pseudonyms import msisdn_ref
 from core.runtime import Runtime
@@ -65,7 +68,10 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
         # A known sessionId from another phone: never continue someone else's session.
         return Screen(Kind.END, Texts("ar")(_("This session belongs to another phone. "
                                               "Nothing was saved. Please dial again.")))
-    with rt.sessions() as session:  # no connection is taken until a query needs one
+    # No Session is made until the hop asks the database something, no connection taken
+    # until a query needs one.
+    with SessionOnDemand(rt.sessions) as session_:
+        session = cast(Session, session_)
         directory = DbDirectory(session, cfg, store, now, hop_cache)
         caller = hop_cache.caller(info.sim_ref, hop.msisdn, lambda: caller_for(session, hop.msisdn),
                                   directory.staff_name, cached_caller)
@@ -90,7 +96,7 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
                                                    directory.today(), directory.now)
             if committed:
                 changed = effect_writer.invalidate(hop_cache, info, effects, directory.today())
-                directory.classes_for.cache_clear()  # type: ignore[attr-defined]
+                directory.forget_classes()
                 if changed:  # a bound SIM, a language, a stop: read who is calling again
                     caller = hop_cache.caller(info.sim_ref, hop.msisdn,
                                               lambda: caller_for(session, hop.msisdn),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 import redis
+from hypothesis import given
+from hypothesis import strategies as st
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 
-from core.redis_wire import raise_refused, round_trip
+from core.redis_wire import pack, raise_refused, round_trip
 
 
 @pytest.fixture
@@ -79,3 +81,13 @@ def test_a_pooled_client_takes_one_connection_and_gives_it_back(redis_url) -> No
     pool = client.connection_pool
     assert len(pool._in_use_connections) == 0 and len(pool._available_connections) == 1
     client.close()
+
+
+_ARGS = st.one_of(st.text(max_size=20), st.binary(max_size=20), st.integers(-2**63, 2**63 - 1))
+
+
+@given(st.lists(st.tuples(st.sampled_from(["SET", "MGET", "EVALSHA", "SADD", "DEL"]),
+                          st.lists(_ARGS, max_size=5)).map(lambda c: (c[0], *c[1])), min_size=1, max_size=6))
+def test_commands_are_packed_as_the_connection_packs_them(commands) -> None:  # type: ignore[no-untyped-def]
+    conn = redis.Connection()  # packing needs no server
+    assert b"".join(pack(conn, commands)) == b"".join(conn.pack_commands(commands))

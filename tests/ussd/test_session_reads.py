@@ -75,6 +75,31 @@ def test_a_known_teachers_dial_reads_nothing(teacher_phone, synced) -> None:  # 
     assert checkouts == [0]
 
 
+def test_a_known_teachers_hops_that_ask_the_database_nothing_make_no_session(  # type: ignore[no-untyped-def]
+        teacher_phone, synced, monkeypatch) -> None:
+    """The hops above take no connection; they make no ORM Session either (one a hop
+    before: made and closed for nothing)."""
+    phone, _ = teacher_phone
+    _to_absent_entry(phone)  # warm: caller, name, school, classes, the roster
+    made: list[int] = []
+    sessions = synced.sessions
+
+    def counted():  # type: ignore[no-untyped-def]
+        made.append(1)
+        return sessions()
+
+    monkeypatch.setattr(synced, "sessions", counted)
+    phone.dial()
+    screen = phone.send("1")
+    if "Choose class" in screen:
+        screen = phone.send("1")
+    assert "Absent" in screen, screen
+    assert made == []
+    phone.send("0102")
+    assert phone.send("1").startswith("END")  # the confirm writes: its Session is made
+    assert made == [1]
+
+
 def _gets(runtime) -> int:  # type: ignore[no-untyped-def]
     """GET commands Redis has run so far (INFO commandstats: a script's GET counts too)."""
     return int(runtime.redis.info("commandstats").get("cmdstat_get", {}).get("calls", 0))
