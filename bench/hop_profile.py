@@ -239,6 +239,8 @@ def main() -> None:
     stats.sort_stats("tottime").print_stats(args.top)
     stats.sort_stats("cumulative").print_stats(args.top)
     print(out.getvalue())
+    print(f"Python function calls a hop (profiled, load-independent): "
+          f"{stats.total_calls / args.hops:.0f}")  # type: ignore[attr-defined]
     print("shares of a hop's CPU (own time, profiled):")
     for label, share in _areas(stats).items():
         print(f"  {label:<28} {share:6.1%}")

@@ -54,7 +54,10 @@ class DbDirectory:
         self._rosters: dict[int, Roster] = {}
 
     def today(self) -> date:
-        return calendar.to_cairo(self.now).date()
+        """The request's day in Cairo (asked a few times a hop; `now` is fixed for it)."""
+        if "_today" not in self.__dict__:
+            self.__dict__["_today"] = calendar.to_cairo(self.now).date()
+        return self.__dict__["_today"]  # type: ignore[no-any-return]
 
     @property
     def _school(self) -> int | None:

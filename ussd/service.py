@@ -103,7 +103,8 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
                                               directory.staff_name)
         screen = render(state, caller, directory, limits)
         end_reads(session)  # end the read transaction before answering (a COMMIT: see end_reads)
-    state = state.with_(owner=owner)
+    if state.owner != owner:  # a continuing session's state carries it already
+        state = state.with_(owner=owner)
     resumable = (state.step in RESUMABLE and bool(caller.staff_id)) or is_quiz_resumable(caller, state)
     if caller.staff_id and state.step in _CLASS_LIST_NEXT and not is_final(state):
         if len(_CLASS_READERS) >= _CLASS_READERS_MAX:
