@@ -1,4 +1,6 @@
-"""A few Redis commands in one round trip, below redis-py's per-command machinery (decision 0039, seventh pass).
+"""A few Redis commands in one round trip, below redis-py's per-command machinery.
+
+Decision 0039, seventh pass.
 
 A USSD hop makes two round trips (its session's load and its save). Through redis-py 8 a
 command or a pipeline also pays for observability hooks that run with telemetry off, the

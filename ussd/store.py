@@ -24,7 +24,8 @@ class SessionStore:
     """Load and save USSD states (≤ 512 bytes each) with expiry.
 
     A hop's load and save are one round trip each, sent by core.redis_wire (not a redis-py
-    command or pipeline: decision 0039, seventh pass); `conn` is best a client holding its own connection.
+    command or pipeline: decision 0039, seventh pass); `conn` is best a client holding its
+    own connection.
     """
 
     def __init__(self, conn: redis.Redis, session_ttl: int, resume_ttl: int) -> None:
@@ -35,7 +36,8 @@ class SessionStore:
 
         One round trip: the caller cache (see ussd.cache) rides along with the states.
         """
-        (values,) = raise_refused(round_trip(self.conn, (("MGET", *_load_keys(session_id, sim_ref)),)))
+        load = ("MGET", *_load_keys(session_id, sim_ref))
+        (values,) = raise_refused(round_trip(self.conn, (load,)))
         raw, resume, caller = values  # type: ignore[misc]
         return _decoded(raw), _decoded(resume), caller
 
@@ -56,7 +58,8 @@ class SessionStore:
         `also`: writes the hop held for this round trip (ussd.cache.HopCache.pending).
         Raises the first refused command's error, as a pipeline does.
         """
-        commands: list[Command] = [("SET", keys.session(session_id), state.encode(), "EX", self.session_ttl)]
+        commands: list[Command] = [("SET", keys.session(session_id), state.encode(),
+                                    "EX", self.session_ttl)]
         if resumable:
             commands.append(("SET", keys.resume(sim_ref), state.with_(hops=0, digest="").encode(),
                              "EX", self.resume_ttl))
