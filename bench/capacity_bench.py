@@ -5,7 +5,7 @@ a synced district, bound teacher SIMs, warmed caches), then:
 
 1. fills Redis with 480,000 live USSD sessions (a mid-marking state and its resume key
    each, written by the real SessionStore format) and keeps them there for the whole run;
-2. for each production WSGI server (gunicorn, granian): runs the spike's peak (wrk, one
+2. for each WSGI server (gunicorn, granian, uWSGI): runs the spike's peak (wrk, one
    connection per phone, whole teacher sessions) three times against Hudoor and three
    times against the honest bare hop (bench/bare_app.py) on the SAME server and settings —
    medians reported, the ratio printed per server, the floor measured in the same run;
