@@ -5,7 +5,7 @@ a synced district, bound teacher SIMs, warmed caches), then:
 
 1. fills Redis with 480,000 live USSD sessions (a mid-marking state and its resume key
    each, written by the real SessionStore format) and keeps them there for the whole run;
-2. for each production WSGI server (gunicorn, granian): runs the spike's peak (wrk, one
+2. for each WSGI server (gunicorn, granian, uWSGI): runs the spike's peak (wrk, one
    connection per phone, whole teacher sessions) three times against Hudoor and three
    times against the honest bare hop (bench/bare_app.py) on the SAME server and settings —
    medians reported, the ratio printed per server, the floor measured in the same run;
@@ -47,7 +47,7 @@ LIVE_SESSIONS = 480_000
 TARGET_SHARE, TARGET_RATE, TARGET_P99_MS, TARGET_MIB = 0.60, 1000.0, 100.0, 1024.0
 TARGET_CPU_MS, TARGET_REDIS = 1.6, 4.0
 # Threads per worker for each server, chosen on this 2-core box (docs/BENCHMARKS.md).
-DEFAULT_THREADS = {"gunicorn": 4, "granian": 4}
+DEFAULT_THREADS = {"gunicorn": 4, "granian": 4, "uwsgi": 1}
 # The server Hudoor is kept on (the faster at equal p99 in this bench), and its shape here:
 # bench/shedding_bench.py serves Hudoor the same way.
 KEPT_SERVER, KEPT_WORKERS = "granian", 2
@@ -272,6 +272,11 @@ def main() -> None:
     ap.add_argument("--granian-backpressure", type=int, default=0, help="0: granian's default")
     ap.add_argument("--granian-args", default="", metavar="OPTS",
                     help="more granian options for Hudoor and the bare hop alike, e.g. '--runtime-mode st'")
+    ap.add_argument("--uwsgi-threads", type=int, default=DEFAULT_THREADS["uwsgi"],
+                    help="threads per uWSGI process (1: none)")
+    ap.add_argument("--uwsgi-front", choices=("router", "http11"), default="router",
+                    help="uWSGI's HTTP router in front of the workers, or the workers on --http11-socket "
+                         "(a thread per keep-alive connection: give --uwsgi-threads >= conns / workers)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--sessions", type=int, default=LIVE_SESSIONS)
     ap.add_argument("--servers", default=",".join(SERVERS))
@@ -282,8 +287,9 @@ def main() -> None:
     ap.add_argument("--shapes", default="", metavar="WxT,...",
                     help="Hudoor on the kept server at these processes x threads too, e.g. 2x2,2x8,3x4")
     args = ap.parse_args()
-    threads = {"gunicorn": args.gunicorn_threads, "granian": args.granian_threads}
+    threads = {"gunicorn": args.gunicorn_threads, "granian": args.granian_threads, "uwsgi": args.uwsgi_threads}
     spike_world.GRANIAN_EXTRA[:] = args.granian_args.split()
+    spike_world.UWSGI_FRONT[:] = [args.uwsgi_front]
     results: dict[str, object] = {}
     with world("capacity", args.schools,
                extra_env={"HUDOOR_SHED_HOPS_PER_SECOND": "0"}) as w:  # nothing else runs: nothing to shed

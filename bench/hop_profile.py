@@ -75,6 +75,7 @@ def _forget(rds, sim_ref: str) -> None:  # type: ignore[no-untyped-def]
     FORGOTTEN[0] += 1
 
 
+PROFILE: list[cProfile.Profile | None] = [None]  # on only inside the app's call
 SCREENS: Counter[str] = Counter()  # first lines of the screens answered, to show the mix
 APP_CPU = [0.0]  # process seconds spent inside the app (not building the requests)
 HOP_CPU = [0.0]  # of which inside ussd.service.handle: the rest is the HTTP layer
@@ -129,7 +130,11 @@ def play(app, phones: list[str], hops: int, fresh=None) -> int:  # type: ignore[
                               "networkCode": "60202", "text": "*".join(inputs)})
             encoded = body.encode()
             started = time.process_time()
+            if PROFILE[0] is not None:  # the app's call only: the bench's own urlencode is not the hop's
+                PROFILE[0].enable()
             status, text = _call(app, encoded)
+            if PROFILE[0] is not None:
+                PROFILE[0].disable()
             APP_CPU[0] += time.process_time() - started
             done += 1
             SCREENS[text.split("\n")[0][:30]] += 1
@@ -178,6 +183,7 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--no-cprofile", action="store_true",
                     help="the figures only (A/B runs): no cProfile pass after them")
+    ap.add_argument("--dump", metavar="FILE", help="also write the profile's stats to FILE (pstats)")
     ap.add_argument("--fresh", action="store_true",
                     help="every session a teacher this process has not seen (the spike's mix)")
     args = ap.parse_args()
@@ -223,14 +229,18 @@ def main() -> None:
         if args.no_cprofile:
             return
         prof = cProfile.Profile(time.process_time)  # CPU, not waiting on Redis
-        prof.enable()
+        PROFILE[0] = prof
         play(app, phones, args.hops, fresh)
-        prof.disable()
+        PROFILE[0] = None
+    if args.dump:
+        prof.dump_stats(args.dump)
     out = io.StringIO()
     stats = pstats.Stats(prof, stream=out)
     stats.sort_stats("tottime").print_stats(args.top)
     stats.sort_stats("cumulative").print_stats(args.top)
     print(out.getvalue())
+    print(f"Python function calls a hop (profiled, load-independent): "
+          f"{stats.total_calls / args.hops:.0f}")  # type: ignore[attr-defined]
     print("shares of a hop's CPU (own time, profiled):")
     for label, share in _areas(stats).items():
         print(f"  {label:<28} {share:6.1%}")

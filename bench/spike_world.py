@@ -3,7 +3,7 @@
 bench/ussd_bench.py, bench/capacity_bench.py and bench/shedding_bench.py all need the same
 thing: a durable PostgreSQL cluster and a Redis, the sandbox SIS serving a district, a full
 sync, every teacher's SIM bound, the hop caches warmed as the scheduler does before the
-first bell, the bare hop's table, and the app served by gunicorn or granian. It is built
+first bell, the bare hop's table, and the app served by gunicorn, granian or uWSGI. It is built
 here once; each bench measures its own thing on top.
 """
 
@@ -33,8 +33,9 @@ from tests.support.servers import PostgresCluster, RedisServer, free_port, wait_
 BIN = Path(sys.executable).parent
 SUNDAY_MORNING = "2026-11-29T08:00:00+02:00"
 HUDOOR_APP, BARE_APP = "wsgi:app", "bench.bare_app:app"
-SERVERS = ("gunicorn", "granian")
+SERVERS = ("gunicorn", "granian", "uwsgi")
 GRANIAN_EXTRA: list[str] = []  # set by a bench's --granian-args
+UWSGI_FRONT = ["router"]  # set by a bench's --uwsgi-front: "router" or "http11"
 
 
 def gunicorn(app: str, port: int, env: dict[str, str], workers: int, threads: int,
@@ -79,6 +80,41 @@ def granian(app: str, port: int, env: dict[str, str], workers: int, threads: int
                              "--workers", str(workers), "--blocking-threads", str(threads),
                              "--no-ws", *extra, app],
                             env=env, cwd=ROOT, stdout=out, stderr=subprocess.DEVNULL)
+
+
+def uwsgi_exe() -> str | None:
+    """Return uWSGI's executable, building it into this venv when missing (bench only:
+    pip builds it from source with the machine's gcc, about a minute)."""
+    exe = shutil.which("uwsgi", path=str(BIN))
+    if exe is None:
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "uwsgi"], check=False)
+        exe = shutil.which("uwsgi", path=str(BIN))
+    return exe
+
+
+def uwsgi(app: str, port: int, env: dict[str, str], workers: int, threads: int) -> subprocess.Popen[bytes] | None:
+    """Serve `app` with uWSGI: a master and `workers` processes, each loading the app itself
+    (--lazy-apps: no Redis or PostgreSQL socket shared across a fork), `threads` a process
+    (1: none, uWSGI's usual shape).
+
+    UWSGI_FRONT "router" (the default): uWSGI's own HTTP router, a C process in the
+    server's tree that keeps the clients' connections alive (--http-keepalive) and hands
+    each request to a free worker over a local socket. "http11": the workers speak
+    HTTP/1.1 themselves (--http11-socket); a worker thread then serves one keep-alive
+    connection until it closes, so it needs a thread per client connection. Either way
+    the CPU counted is the whole tree's (master, router, workers).
+    """
+    exe = uwsgi_exe()
+    if exe is None:
+        return None
+    bind = f"127.0.0.1:{port}"
+    front = ["--http", bind, "--http-keepalive"] if UWSGI_FRONT[0] == "router" else ["--http11-socket", bind]
+    more = ["--threads", str(threads)] if threads > 1 else []
+    return subprocess.Popen([exe, "--master", "--lazy-apps", "--enable-threads", "--need-app",
+                             "--processes", str(workers), *more, *front, "--home", sys.prefix,
+                             "--chdir", str(ROOT), "--module", app, "--disable-logging",
+                             "--die-on-term", "--no-orphans"],
+                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def wrk(url: str, conns: int, seconds: int, phones: Path) -> dict[str, float]:
@@ -131,7 +167,7 @@ class World:
     def serve(self, kind: str, workers: int, threads: int, *, app: str = HUDOOR_APP,
               env: dict[str, str] | None = None, access_log: Path | None = None,
               backpressure: int | None = None) -> tuple[str, subprocess.Popen[bytes] | None]:
-        """Start `app` on `kind` ("gunicorn" or "granian"); return its base URL once it answers.
+        """Start `app` on `kind` ("gunicorn", "granian" or "uwsgi"); return its base URL once it answers.
 
         Returns ("", None) when the server is not available on this machine.
         """
@@ -139,6 +175,8 @@ class World:
         env = env or self.env
         if kind == "granian":
             proc = granian(app, port, env, workers, threads, backpressure, access_log)
+        elif kind == "uwsgi":
+            proc = uwsgi(app, port, env, workers, threads)
         else:
             proc = gunicorn(app, port, env, workers, threads, access_log)
         if proc is None:

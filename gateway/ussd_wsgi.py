@@ -4,16 +4,16 @@ A hop is a few hundred bytes of urlencoded fields and a text/plain answer: it ne
 request context, no before_request hooks, no session and no URL routing, which were a sixth
 of a hop's CPU. `UssdDispatch` wraps the Flask app's `wsgi_app`: an urlencoded POST to
 exactly `/at/ussd` is guarded (gateway.callbacks: allow-list, then the `ussd` token), its
-body read once within the limit, parsed with parse_qsl and answered by gateway.ussd.answer —
+body read once within the limit, parsed as parse_qsl would and answered by gateway.ussd.answer —
 the same function the Flask view calls. Every other request goes to Flask untouched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_plus
 
 from flask import Flask
 
@@ -30,12 +30,28 @@ def _status(code: int) -> str:
     return f"{code} {HTTPStatus(code).phrase}"
 
 
+def fields(text: str) -> Iterator[tuple[str, str]]:
+    """The name/value pairs of urlencoded `text`, as parse_qsl(text, keep_blank_values=True)
+    gives them, without its per-field calls for the common field that needs no unquoting
+    (no '%', no '+': a hop's session id, service code and most texts). Invalid UTF-8 in a
+    percent-escape becomes U+FFFD, as parse_qsl's default errors="replace" makes it."""
+    for field in text.split("&"):
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name, errors="replace")
+        if "%" in value or "+" in value:
+            value = unquote_plus(value, errors="replace")
+        yield name, value
+
+
 def _query_token(environ: dict[str, Any]) -> str:
     """The first `token` of the query string, as Flask's request.args.get would give it."""
     query = environ.get("QUERY_STRING", "")
     if "token" not in query:
         return ""
-    return next((v for k, v in parse_qsl(query, keep_blank_values=True) if k == "token"), "")
+    return next((v for k, v in fields(query) if k == "token"), "")
 
 
 def _content_length(environ: dict[str, Any]) -> int | None:
@@ -98,6 +114,5 @@ class UssdDispatch:
         if not callbacks.allowed(cfg, "ussd", environ.get("REMOTE_ADDR"), given):
             return 403, callbacks.FORBIDDEN
         body = read_body(environ, min(ussd.MAX_BODY, cfg.max_body_bytes))
-        form = None if body is None else dict(
-            parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        form = None if body is None else dict(fields(body.decode("utf-8", "replace")))
         return ussd.answer(rt, form, self.app.logger)

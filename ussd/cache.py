@@ -16,9 +16,9 @@ from datetime import date
 from typing import Callable, Generic, TypeVar
 
 import redis
-from redis.client import Pipeline
 from redis.exceptions import NoScriptError
 
+from core.redis_wire import Command
 from ussd import keys
 from ussd.ports import Caller, ClassInfo, Roster
 
@@ -130,15 +130,14 @@ class HopCache:
 
     def __init__(self, conn: redis.Redis) -> None:
         self.conn = conn
-        # Cache writes held for the session's save: its pipeline sends them in the same round
-        # trip (SessionStore.save). By key, so a forget in the same hop drops a held write.
-        self.pending: dict[str, Callable[[Pipeline], object]] = {}
+        # Cache writes held for the session's save, which sends them in the same round trip
+        # (SessionStore.save). By key, so a forget in the same hop drops a held write.
+        self.pending: dict[str, tuple[Command, ...]] = {}
         self._fetched: dict[tuple[str, ...], list] = {}  # type: ignore[type-arg]  # script replies the load brought
 
-    def prefetch_classes(self, staff_id: int, day: date) -> Callable[[Pipeline], object]:
-        """The class-list script for a pipeline (the session's load): `fetched` takes its reply."""
-        names = [keys.classes(staff_id), keys.taken(day.isoformat())]
-        return lambda pipe: pipe.evalsha(_CLASSES_SHA, len(names), *names)
+    def prefetch_classes(self, staff_id: int, day: date) -> Command:
+        """The class-list script, to send with the session's load: `fetched` takes its reply."""
+        return ("EVALSHA", _CLASSES_SHA, 2, keys.classes(staff_id), keys.taken(day.isoformat()))
 
     def fetched(self, staff_id: int, day: date, reply: object) -> None:
         """Keep the prefetched class list for this hop's first ask (not a failed one)."""
@@ -177,7 +176,7 @@ class HopCache:
         if found.staff_id:
             _NAMES.put(found.staff_id, found.staff_name)
         key, value = keys.caller(sim_ref), caller_value(found)
-        self.pending[key] = lambda pipe: pipe.set(key, value, ex=CALLER_TTL)
+        self.pending[key] = (("SET", key, value, "EX", CALLER_TTL),)
         return found
 
     def forget_caller(self, sim_ref: str) -> None:
@@ -218,7 +217,7 @@ class HopCache:
         value = json.dumps([[c.id, c.name, c.size, False, c.delegated] for c in rows])
         taken_key = keys.taken(day.isoformat()) if day is not None else ""
         if not taken_key or load_taken is None or taken_key in _TAKEN_BUILT:
-            self.pending[key] = lambda pipe: pipe.set(key, value, ex=CLASSES_TTL)
+            self.pending[key] = (("SET", key, value, "EX", CLASSES_TTL),)
             return
         self.pending.pop(key, None)
         pipe = self.conn.pipeline(transaction=False)
@@ -245,12 +244,8 @@ class HopCache:
         readers do not trust it and build it from SQL (`classes`).
         """
         taken_key = keys.taken(day.isoformat())
-
-        def add(pipe: Pipeline) -> None:
-            pipe.sadd(taken_key, class_id)
-            pipe.expire(taken_key, TAKEN_TTL)
-
-        self.pending[f"{taken_key}#{class_id}"] = add
+        self.pending[f"{taken_key}#{class_id}"] = (("SADD", taken_key, class_id),
+                                                    ("EXPIRE", taken_key, TAKEN_TTL))
 
     def forget_classes(self, *staff_ids: int) -> None:
         for s in staff_ids:

@@ -22,6 +22,9 @@ NOTICES = {
 }
 
 
+_TEXTS: dict[str, Texts] = {}  # by language: a Texts holds nothing a hop changes
+
+
 @dataclass(frozen=True)
 class Ctx:
     state: State
@@ -31,7 +34,10 @@ class Ctx:
 
     @property
     def t(self) -> Texts:
-        return Texts(self.state.lang)
+        texts = _TEXTS.get(self.state.lang)
+        if texts is None:  # made once a language (a screen asks for its texts ~5 times)
+            texts = _TEXTS[self.state.lang] = Texts(self.state.lang)
+        return texts
 
 
 @dataclass(frozen=True)

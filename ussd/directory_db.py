@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from functools import cache
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -49,11 +48,16 @@ class DbDirectory:
                  hop_cache: HopCache, staff_id: int | None = None) -> None:
         self.session, self.cfg, self.store = session, cfg, store
         self.now, self.hop_cache, self.staff_id = now, hop_cache, staff_id
-        self.classes_for = cache(self._classes_for)  # type: ignore[method-assign]
-        self.roster = cache(self._roster)  # type: ignore[method-assign]
+        # Memoised for this request: plain dicts (a functools.cache wrapper built per hop
+        # cost two update_wrapper calls a hop for lookups most hops never make).
+        self._classes: dict[int, list[ClassInfo]] = {}
+        self._rosters: dict[int, Roster] = {}
 
     def today(self) -> date:
-        return calendar.to_cairo(self.now).date()
+        """The request's day in Cairo (asked a few times a hop; `now` is fixed for it)."""
+        if "_today" not in self.__dict__:
+            self.__dict__["_today"] = calendar.to_cairo(self.now).date()
+        return self.__dict__["_today"]  # type: ignore[no-any-return]
 
     @property
     def _school(self) -> int | None:
@@ -106,17 +110,28 @@ class DbDirectory:
                 for r in attendance.classes_for(self.session, staff_id, self.today(), self.now,
                                                   with_taken=False)]
 
-    def _classes_for(self, staff_id: int) -> list[ClassInfo]:
-        return self.hop_cache.classes(staff_id, self.today(), lambda: self._load_classes(staff_id),
-                                      lambda: attendance.taken_on(self.session, self.today()))
+    def classes_for(self, staff_id: int) -> list[ClassInfo]:
+        """The staff member's classes with today's taken flags (asked once a request)."""
+        if staff_id not in self._classes:
+            self._classes[staff_id] = self.hop_cache.classes(
+                staff_id, self.today(), lambda: self._load_classes(staff_id),
+                lambda: attendance.taken_on(self.session, self.today()))
+        return self._classes[staff_id]
 
-    def _roster(self, class_id: int) -> Roster:
-        def load() -> Roster:
-            students, fingerprint = attendance.roster(self.session, class_id)
-            cls = self.session.get(SchoolClass, class_id)
-            return Roster(class_id, students, fingerprint, cls.name if cls else "")
+    def forget_classes(self) -> None:
+        """Ask the class lists again (a write this request made changed a taken flag)."""
+        self._classes.clear()
 
-        return roster_cache(class_id, load)
+    def roster(self, class_id: int) -> Roster:
+        """A class's roster (asked once a request; this process's cache behind it)."""
+        if class_id not in self._rosters:
+            def load() -> Roster:
+                students, fingerprint = attendance.roster(self.session, class_id)
+                cls = self.session.get(SchoolClass, class_id)
+                return Roster(class_id, students, fingerprint, cls.name if cls else "")
+
+            self._rosters[class_id] = roster_cache(class_id, load)
+        return self._rosters[class_id]
 
     def _check(self, kind: CodeKind, msisdn: str, number: str, code: str) -> Found | CodeRefused:
         """Check a code; wrong tries count per SIM (Redis, an hour) and per code (SQL, for good)."""

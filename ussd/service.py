@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy.orm import Session
 
 from core import calendar
-from core.db import end_reads
+from core.db import SessionOnDemand, end_reads
 from core.i18n import Texts, _
 from core.pseudonyms import msisdn_ref
 from core.runtime import Runtime
@@ -65,7 +68,10 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
         # A known sessionId from another phone: never continue someone else's session.
         return Screen(Kind.END, Texts("ar")(_("This session belongs to another phone. "
                                               "Nothing was saved. Please dial again.")))
-    with rt.sessions() as session:  # no connection is taken until a query needs one
+    # No Session is made until the hop asks the database something, no connection taken
+    # until a query needs one.
+    with SessionOnDemand(rt.sessions) as session_:
+        session = cast(Session, session_)
         directory = DbDirectory(session, cfg, store, now, hop_cache)
         caller = hop_cache.caller(info.sim_ref, hop.msisdn, lambda: caller_for(session, hop.msisdn),
                                   directory.staff_name, cached_caller)
@@ -90,14 +96,15 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
                                                    directory.today(), directory.now)
             if committed:
                 changed = effect_writer.invalidate(hop_cache, info, effects, directory.today())
-                directory.classes_for.cache_clear()  # type: ignore[attr-defined]
+                directory.forget_classes()
                 if changed:  # a bound SIM, a language, a stop: read who is calling again
                     caller = hop_cache.caller(info.sim_ref, hop.msisdn,
                                               lambda: caller_for(session, hop.msisdn),
                                               directory.staff_name)
         screen = render(state, caller, directory, limits)
         end_reads(session)  # end the read transaction before answering (a COMMIT: see end_reads)
-    state = state.with_(owner=owner)
+    if state.owner != owner:  # a continuing session's state carries it already
+        state = state.with_(owner=owner)
     resumable = (state.step in RESUMABLE and bool(caller.staff_id)) or is_quiz_resumable(caller, state)
     if caller.staff_id and state.step in _CLASS_LIST_NEXT and not is_final(state):
         if len(_CLASS_READERS) >= _CLASS_READERS_MAX:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Iterable, Sequence
 
 import redis
-from redis.client import Pipeline
 
+from core.redis_wire import Command, raise_refused, round_trip
 from ussd import keys
 from ussd.state import State
 
@@ -21,7 +21,12 @@ def _decoded(raw: bytes | None) -> State | None:
 
 
 class SessionStore:
-    """Load and save USSD states (≤ 512 bytes each) with expiry."""
+    """Load and save USSD states (≤ 512 bytes each) with expiry.
+
+    A hop's load and save are one round trip each, sent by core.redis_wire (not a redis-py
+    command or pipeline: decision 0039, seventh pass); `conn` is best a client holding its
+    own connection.
+    """
 
     def __init__(self, conn: redis.Redis, session_ttl: int, resume_ttl: int) -> None:
         self.conn, self.session_ttl, self.resume_ttl = conn, session_ttl, resume_ttl
@@ -31,37 +36,38 @@ class SessionStore:
 
         One round trip: the caller cache (see ussd.cache) rides along with the states.
         """
-        raw, resume, caller = self.conn.mget(*_load_keys(session_id, sim_ref))
+        load = ("MGET", *_load_keys(session_id, sim_ref))
+        (values,) = raise_refused(round_trip(self.conn, (load,)))
+        raw, resume, caller = values  # type: ignore[misc]
         return _decoded(raw), _decoded(resume), caller
 
-    def load_with(self, session_id: str, sim_ref: str, also: Callable[[Pipeline], object]
+    def load_with(self, session_id: str, sim_ref: str, also: Command
                   ) -> tuple[State | None, State | None, bytes | None, object]:
-        """`load`, and one more command `also` adds, in the same round trip.
+        """`load`, and one more command `also`, in the same round trip.
 
-        Its reply (an exception object if it failed) is the fourth value.
+        Its reply (the ResponseError if the server refused it) is the fourth value.
         """
-        pipe = self.conn.pipeline(transaction=False)
-        pipe.mget(*_load_keys(session_id, sim_ref))
-        also(pipe)
-        (raw, resume, caller), reply = pipe.execute(raise_on_error=False)
+        values, reply = round_trip(self.conn, (("MGET", *_load_keys(session_id, sim_ref)), also))
+        raw, resume, caller = raise_refused([values])[0]  # type: ignore[misc]
         return _decoded(raw), _decoded(resume), caller, reply
 
     def save(self, session_id: str, sim_ref: str, state: State, *, resumable: bool,
-             finished: bool, also: Iterable[Callable[[Pipeline], object]] = ()) -> None:
+             finished: bool, also: Iterable[Sequence[Command]] = ()) -> None:
         """Store the state; keep or clear the caller's resume point in the same round trip.
 
         `also`: writes the hop held for this round trip (ussd.cache.HopCache.pending).
+        Raises the first refused command's error, as a pipeline does.
         """
-        encoded = state.encode()
-        pipe = self.conn.pipeline(transaction=False)
-        pipe.set(keys.session(session_id), encoded, ex=self.session_ttl)
+        commands: list[Command] = [("SET", keys.session(session_id), state.encode(),
+                                    "EX", self.session_ttl)]
         if resumable:
-            pipe.set(keys.resume(sim_ref), state.with_(hops=0, digest="").encode(), ex=self.resume_ttl)
+            commands.append(("SET", keys.resume(sim_ref), state.with_(hops=0, digest="").encode(),
+                             "EX", self.resume_ttl))
         elif finished:
-            pipe.delete(keys.resume(sim_ref))
-        for write in also:
-            write(pipe)
-        pipe.execute()
+            commands.append(("DEL", keys.resume(sim_ref)))
+        for held in also:
+            commands.extend(held)
+        raise_refused(round_trip(self.conn, commands))
 
     def failures(self, sim_ref: str) -> tuple[int, int]:
         """Return the wrong codes counted from this SIM and the seconds until they are forgotten."""

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import io
+from urllib.parse import parse_qsl, urlencode
 
 from flask import abort
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway.app import create_app
+from gateway.ussd_wsgi import fields
 from tests.ussd.phone import Phone
 
 URL = "/at/ussd?token=test-ussd-token"
@@ -62,3 +66,15 @@ def test_behind_a_trusted_proxy_the_hop_checks_the_forwarded_address(runtime) ->
     assert post("203.0.113.9") == 403
     assert post("192.0.2.7, 203.0.113.9") == 403
     assert client.post(URL, data=HOP, environ_base=proxy).status_code == 403  # the proxy itself
+
+
+_FORMISH = st.lists(st.sampled_from(list("ab=&%+*#2AFfz \u0627\x00") + ["%2B", "%D8%A7", "%E2", "%%"]),
+                    max_size=30).map("".join)
+
+
+@given(_FORMISH | st.builds(urlencode, st.dictionaries(st.text(max_size=8), st.text(max_size=12), max_size=5)))
+def test_the_hop_form_is_read_as_parse_qsl_reads_it(text: str) -> None:
+    """The hop's own form reader skips parse_qsl's per-field calls; what it reads must not
+    differ: the same pairs in order, the last of a repeated name kept in the form."""
+    assert list(fields(text)) == parse_qsl(text, keep_blank_values=True)
+    assert dict(fields(text)) == dict(parse_qsl(text, keep_blank_values=True))

@@ -75,6 +75,31 @@ def test_a_known_teachers_dial_reads_nothing(teacher_phone, synced) -> None:  # 
     assert checkouts == [0]
 
 
+def test_a_known_teachers_hops_that_ask_the_database_nothing_make_no_session(  # type: ignore[no-untyped-def]
+        teacher_phone, synced, monkeypatch) -> None:
+    """The hops above take no connection; they make no ORM Session either (one a hop
+    before: made and closed for nothing)."""
+    phone, _ = teacher_phone
+    _to_absent_entry(phone)  # warm: caller, name, school, classes, the roster
+    made: list[int] = []
+    sessions = synced.sessions
+
+    def counted():  # type: ignore[no-untyped-def]
+        made.append(1)
+        return sessions()
+
+    monkeypatch.setattr(synced, "sessions", counted)
+    phone.dial()
+    screen = phone.send("1")
+    if "Choose class" in screen:
+        screen = phone.send("1")
+    assert "Absent" in screen, screen
+    assert made == []
+    phone.send("0102")
+    assert phone.send("1").startswith("END")  # the confirm writes: its Session is made
+    assert made == [1]
+
+
 def _gets(runtime) -> int:  # type: ignore[no-untyped-def]
     """GET commands Redis has run so far (INFO commandstats: a script's GET counts too)."""
     return int(runtime.redis.info("commandstats").get("cmdstat_get", {}).get("calls", 0))
@@ -205,6 +230,38 @@ def test_every_hop_of_a_fresh_teachers_marking_session_makes_two_redis_round_tri
     assert [len(t) for t in trips] == [2] * len(trips), trips
     assert b"SADD" in trips[-1][-1] and b"SET" in trips[-1][-1]  # the mark rides with the save
     assert synced.redis.sismember(keys.taken("2026-11-29"), 0)  # still a built set
+
+
+def test_the_hops_of_a_marking_session_take_no_redis_connection_from_the_pool(  # type: ignore[no-untyped-def]
+        teacher_phone, synced, monkeypatch) -> None:
+    """A hop's load and save are sent on its thread's own connection (core.redis_wire), not
+    as redis-py pipelines, each of which took a connection from the pool and gave it back
+    (one a hop before: the save's). The hop metrics' flush is kept out of the count."""
+    from redis.connection import ConnectionPool
+
+    from gateway.ussd import HOPS
+
+    phone, _ = teacher_phone
+    _forget_the_teacher(synced, phone, caller_too=True)
+    _to_absent_entry(phone)  # today's taken set is built now, and this process saw it
+    _forget_the_teacher(synced, phone, caller_too=True)
+    monkeypatch.setattr(HOPS, "_every", 1e9)  # no flush within the session
+    checkouts: list[int] = []
+    take = ConnectionPool.get_connection
+
+    def counted(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        checkouts.append(1)
+        return take(self, *args, **kwargs)
+
+    monkeypatch.setattr(ConnectionPool, "get_connection", counted)
+    phone.dial()
+    screen = phone.send("1")
+    if "Choose class" in screen:
+        screen = phone.send("1")
+    assert "Absent" in screen, screen
+    phone.send("0102")
+    assert phone.send("1").startswith("END")
+    assert checkouts == []
 
 
 def test_a_late_arrivals_save_makes_five_round_trips_to_the_database(  # type: ignore[no-untyped-def]
