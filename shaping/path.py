@@ -63,7 +63,9 @@ JITTER_SHARE = 0.9  # the give-back tolerance lets this share of recent pick-ups
 JITTER_KEEP = 500  # pick-ups the tolerance is taken from
 JITTER_EVERY = 50  # pick-ups between two readings of the tolerance
 MAX_TOLERANCE_US = 100_000
+EARLY_FACTOR = 1.5  # the arrival guard is this many times the earliest answer's lead
 SLIP_FACTOR = 1.25  # the arrival guard is this many times the miss's largest fall
+STALE_US = 100_000  # no fresh answer read for this long: the estimate is stale
 FRESH_US = 20_000  # the delay a message leaves ahead of its arrival: least trip per 20 ms
 BURST_SLOPE = 2  # buckets answered at most half as far apart as they were sent: a burst
 
@@ -122,7 +124,10 @@ class PathMargin:
         self._slip: deque[tuple[int, int]] = deque()  # sliding max of the miss, 1 s
         self._slip_falls: deque[tuple[int, int]] = deque()  # sliding max of its falls
         self._slip_minima: deque[int] = deque(maxlen=3)  # the last buckets' least misses
-        self._fresh: deque[tuple[int, int]] = deque(maxlen=3)  # (window start, least trip)
+        # (window start, least trip) of the last second's 20 ms windows, and the last read
+        self._fresh: deque[tuple[int, int]] = deque(maxlen=WINDOW_US // FRESH_US)
+        self._fresh_read = 0
+        self._early: deque[tuple[int, int]] = deque()  # sliding max of how early, memory
 
     # -- what the sender reports --------------------------------------------------------
 
@@ -179,13 +184,12 @@ class PathMargin:
             if self._delay and over > self.stall_us:  # a stall's: let go a delay before this
                 self._release_at = max(self._release_at, at_us - self._level(at_us))
             if self.arrival:
-                # Answered later after its booked arrival than the path's recent least by
-                # more than the sender's jitter: held (a stall, in part or whole), or read
-                # late. The chain is to count it at its answer's reading (never earlier than
-                # it arrived: later is harmless to every booking still to come).
-                least = self._slip[-1][1] if self._slip else 0  # the way back, alike for all
-                if at_us - moment_us - least > self._tolerance():
-                    self._moved.append((key, moment_us, at_us))
+                # Every answer lands its message in the chain at its reading (never earlier
+                # than it arrived). How far before its booked moment it was read is what
+                # the estimate of the delay missed by, early: the guard's path part.
+                self._moved.append((key, moment_us, at_us))
+                if at_us < moment_us:
+                    _push_max(self._early, at_us, moment_us - at_us)
             bucket = self._bucket
             if bucket is not None and sent < bucket[0]:
                 return  # a straggler of a bucket already closed: it could only be slower
@@ -198,6 +202,7 @@ class PathMargin:
             if self.arrival and self._delay and over <= self._tolerance():
                 # Not held (nor read late) beyond the jitter: the path's delay now.
                 self._fold_fresh(sent, at_us - sent)
+                self._fresh_read = max(self._fresh_read, at_us)
 
     def _fold_fresh(self, sent: int, trip: int) -> None:
         """Fold an answer into the least round trip of its ``FRESH_US`` window (by send)."""
@@ -340,17 +345,34 @@ class PathMargin:
             miss = max(miss, self.initial_us)
         return miss
 
+    def _early_guard(self, now_us: int) -> int:
+        """Booking arrivals, the guard: ``EARLY_FACTOR`` times the most a message was read
+        before its booked moment in the memory (the delay estimate's miss, early), never
+        under the floor (``initial_us`` until the warm-up is over)."""
+        early = int(EARLY_FACTOR * _head(self._early, now_us - self.memory_us))
+        if self._first is None or now_us - self._first < self.warmup_us:
+            early = max(early, self.initial_us)
+        return max(self.floor_us, early)
+
     def guard_us(self, now_us: int) -> int:
         """Return the guard to book with: the drift (booking departures) or the delay
         estimate's miss (booking arrivals), plus a hold under way or just paid."""
         with self._lock:
             held = self._held(now_us)
             if self.arrival:  # a burst is paid for in the chain itself (``take_moved``)
-                hold, path = held, self._miss(now_us)
-            else:
-                hold = max(held, _head(self._holds, now_us - WINDOW_US))
-                path = self._drift(now_us)
+                return min(self.ceiling_us, self._early_guard(now_us) + held)
+            hold = max(held, _head(self._holds, now_us - WINDOW_US))
+            path = self._drift(now_us)
             return min(self.ceiling_us, self._tolerance() + path + hold)
+
+    def extra_us(self, now_us: int) -> int:
+        """Booking arrivals: how much later than its moment a message's stamp stays in the
+        chain until its answer lands it (the old guard's excess over the early guard)."""
+        with self._lock:
+            if not self.arrival:
+                return 0
+            old = self._tolerance() + self._miss(now_us)
+            return max(0, min(self.ceiling_us, old) - self._early_guard(now_us))
 
     def lead_us(self, now_us: int) -> int:
         """Return how long before its booked arrival a message leaves: the path's latest
@@ -359,11 +381,16 @@ class PathMargin:
             if not self.arrival or not self._delay:
                 return 0
             fresh = self._fresh
-            if len(fresh) < 3 or fresh[-1][0] - fresh[0][0] > 4 * FRESH_US:
+            while fresh and fresh[0][0] < now_us - WINDOW_US:
+                fresh.popleft()
+            if fresh and now_us - self._fresh_read > STALE_US:
+                return min(trip for _, trip in fresh)
+            last = list(fresh)[-3:]
+            if len(last) < 3 or last[-1][0] - last[0][0] > 4 * FRESH_US:
                 return self._delay[-1][1]  # not three recent windows: the bucket level
             # The median of the last three 20 ms windows' least round trip: a step of the
             # path shows within two windows, and one window read late does not move it.
-            return sorted(trip for _, trip in fresh)[1]
+            return sorted(trip for _, trip in last)[1]
 
     def tolerance_us(self, now_us: int) -> int:
         """Return how much later than the baseline a message may still leave."""
