@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -68,8 +68,10 @@ class SendStats:
     held: int = 0  # rounds not planned while USSD capture was under pressure (R2)
     by_outcome: dict[str, int] = field(default_factory=dict)
     sql_cpu: dict[str, float] = field(default_factory=dict)  # seconds of SQL-thread CPU by step
-    # Sums over bookings, µs: the guard, its jitter part, its path part (drift or the
-    # delay estimate's miss), and how early a moment leaves (the path's delay, arrivals).
+    # Sums over bookings, µs: the guard; the sender's jitter (the give-back tolerance; part
+    # of the guard only booking departures); the path part (the drift, or booking arrivals
+    # how early answers came before their moments); how much later an unlanded moment is
+    # counted (arrivals); and how early a moment leaves (the path's delay, arrivals).
     guard_us: dict[str, int] = field(default_factory=dict)
     bookings: int = 0
 
@@ -124,6 +126,7 @@ class Sender:
         # Booking arrivals: each claimed message's moment as the chain holds it (Redis µs),
         # by (operator, moment µs), so a stall's burst can be moved to where it landed.
         self._stamps: OrderedDict[tuple[str, int], str] = OrderedDict()
+        self._unsent: deque[tuple[str, int]] = deque()  # given back: (operator, moment µs)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sms-send")
         self._clock = clock
         self._hold = hold  # a reason to send nothing now (USSD capture under pressure), or None
@@ -237,20 +240,28 @@ class Sender:
         sums, stats = self.stats.guard_us, self.stats
         stats.bookings += 1
         for name, value in (("guard", guard_us), ("jitter", self._margin.tolerance_us(now_us)),
-                            ("path", path), ("lead", self._margin.lead_us(now_us))):
+                            ("path", path), ("extra", self._margin.extra_us(now_us)),
+                            ("lead", self._margin.lead_us(now_us))):
             sums[name] = sums.get(name, 0) + value
         return guard_us
 
-    def _landed(self) -> dict[str, list[tuple[str, float]]]:
+    def _landed(self) -> dict[str, list[tuple[str, float | None]]]:
         """Booking arrivals: every message answered since the last booking, by operator, as
         ``(its member in the chain, answer read)``: the chain is to count each where it
         landed (a stall's burst included), so the next arrivals are booked a second after
-        what really reached the operator, not after what was booked."""
-        by_operator: dict[str, list[tuple[str, float]]] = {}
-        for key, moment_us, arrived_us in self._margin.take_moved():
+        what really reached the operator, not after what was booked. A message given back
+        never reaches it: ``(member, None)`` takes its moment out (its room is used again)."""
+        by_operator: dict[str, list[tuple[str, float | None]]] = {}
+        landed: list[tuple[str, int, float | None]] = [
+            (key, moment_us, arrived_us / 1e6)
+            for key, moment_us, arrived_us in self._margin.take_moved()]
+        while self._unsent:
+            key, moment_us = self._unsent.popleft()
+            landed.append((key, moment_us, None))
+        for key, moment_us, arrived in landed:
             member = self._stamps.pop((key, moment_us), None)
             if member is not None:
-                by_operator.setdefault(key, []).append((member, arrived_us / 1e6))
+                by_operator.setdefault(key, []).append((member, arrived))
         # Moments older than the chain keeps (2 s) are of no use any more.
         stale = _now_us() - STAMPS_KEEP_US
         while self._stamps and next(iter(self._stamps))[1] < stale:
@@ -358,6 +369,7 @@ class Sender:
         self._margin.dispatched(row.operator, moment_us, int(late * 1e6), int(leave * 1e6))
         if max_late is not None and late > max_late:
             self.stats.missed += 1
+            self._unsent.append((row.operator, moment_us))  # never sent: out of the chain
             return MissedMoment("missed its send moment")  # released, not an attempt
         self._margin.sent(row.operator, moment_us, now_us)
         return None

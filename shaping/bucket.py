@@ -200,7 +200,7 @@ class RateShaper:
     def acquire_paced(self, operator: Operator, n: int, *, priority: Priority,
                       horizon: float = DEFAULT_HORIZON, lead: float = 0.0,
                       guard_us: int | None = None, extra_us: int = 0,
-                      landed: Sequence[tuple[str, float]] = ()) -> Acquired:
+                      landed: Sequence[tuple[str, float | None]] = ()) -> Acquired:
         """Take up to n send moments for operator, evenly spaced, none beyond now + horizon.
 
         The caller sends message i at ``delays[i]`` seconds from now. Every worker
@@ -244,19 +244,22 @@ class RateShaper:
                         tuple((int(now_us) + int(d)) / 1_000_000 - offset for d in delays),
                         int(first))
 
-    def _landings(self, landed: Sequence[tuple[str, float]]) -> list[int | str]:
+    def _landings(self, landed: Sequence[tuple[str, float | None]]) -> list[int | str]:
         offset = self._clock.offset
         args: list[int | str] = []
         for member, arrived in landed:
-            args += [int(round((arrived + offset) * 1_000_000)), member]
+            # Never sent: score 0, which the next paced call prunes and no window counts.
+            args += [0 if arrived is None else int(round((arrived + offset) * 1_000_000)),
+                     member]
         return args
 
-    def land(self, operator: Operator, landed: Sequence[tuple[str, float]]) -> int:
+    def land(self, operator: Operator, landed: Sequence[tuple[str, float | None]]) -> int:
         """Count answered messages where they landed: ``(member``, as ``Acquired.members``
         names it; ``answer read``, on time.monotonic()``)``. The reading is never earlier
         than the arrival, so every booking after counts the message no earlier than it
-        reached the operator. One command; members pruned already are left out. Return
-        how many were still in the log."""
+        reached the operator. ``None`` for a message never sent (given back) takes its
+        moment out. One command; members pruned already are left out. Return how many
+        were still in the log."""
         if not landed:
             return 0
         args = self._landings(landed)

@@ -59,12 +59,15 @@ BLIND_US = 10_000  # picked up this much later than the least lateness: the send
 SETTLE_US = 20_000  # answers read this soon after the sender came back may have waited
 DRIFT_FACTOR = 1.5  # the drift guard is this many times the largest fall measured
 INITIAL_US = 50_000  # the drift guard before ``warmup_us`` of the path is measured
+EARLY_INITIAL_US = 30_000  # booking arrivals: the guard before ``warmup_us``
+EARLY_WARMUP_US = 2_000_000  # booking arrivals: the warm-up
 JITTER_SHARE = 0.9  # the give-back tolerance lets this share of recent pick-ups leave
 JITTER_KEEP = 500  # pick-ups the tolerance is taken from
 JITTER_EVERY = 50  # pick-ups between two readings of the tolerance
 MAX_TOLERANCE_US = 100_000
-EARLY_FACTOR = 1.5  # the arrival guard is this many times the earliest answer's lead
+EARLY_FACTOR = 2.0  # the arrival guard is this many times the earliest answer's lead
 SLIP_FACTOR = 1.25  # the arrival guard is this many times the miss's largest fall
+LOOKBACK_US = 40_000  # the lead: the least trip of the newest 20 ms windows within this
 STALE_US = 100_000  # no fresh answer read for this long: the estimate is stale
 FRESH_US = 20_000  # the delay a message leaves ahead of its arrival: least trip per 20 ms
 BURST_SLOPE = 2  # buckets answered at most half as far apart as they were sent: a burst
@@ -87,15 +90,21 @@ class PathMargin:
 
     def __init__(self, *, floor_us: int, ceiling_us: int = 500_000,
                  memory_us: int = 30 * WINDOW_US, stall_us: int = STALL_US,
-                 bucket_us: int = BUCKET_US, initial_us: int = INITIAL_US,
-                 warmup_us: int = 5 * WINDOW_US, arrival: bool = False) -> None:
+                 bucket_us: int = BUCKET_US, initial_us: int | None = None,
+                 warmup_us: int | None = None, arrival: bool = False) -> None:
         if not 0 <= floor_us <= ceiling_us < WINDOW_US:
             raise ValueError(f"need 0 <= floor {floor_us} <= ceiling {ceiling_us} < 1 s")
         if not 0 < bucket_us <= WINDOW_US or stall_us < 0:
             raise ValueError("need 0 < bucket <= 1 s and stall >= 0")
         self.floor_us, self.ceiling_us, self.memory_us = floor_us, ceiling_us, memory_us
         self.stall_us, self.bucket_us = stall_us, bucket_us
-        self.initial_us, self.warmup_us = initial_us, warmup_us
+        # Booking arrivals, a shorter, lower warm-up: landed messages bound the chain from
+        # the first answers on (measured in the simulated world: 2 s at 30 ms kept every
+        # second within the cap where 1 s at 20 ms did not).
+        self.initial_us = (EARLY_INITIAL_US if arrival else INITIAL_US) if initial_us is None \
+            else initial_us
+        self.warmup_us = (EARLY_WARMUP_US if arrival else 5 * WINDOW_US) if warmup_us is None \
+            else warmup_us
         self._lock = threading.Lock()
         self._open: dict[tuple[str, int], int] = {}  # (operator, moment) -> sent at
         self._order: deque[tuple[int, str, int]] = deque()  # (sent at, operator, moment)
@@ -199,10 +208,23 @@ class PathMargin:
             if bucket is None:
                 bucket = self._bucket = (sent - sent % self.bucket_us, [])
             bucket[1].append((sent, at_us, moment_us, over > self.stall_us))
-            if self.arrival and self._delay and over <= self._tolerance():
+            if (self.arrival and self._delay and over <= self._tolerance()
+                    and not self._in_burst(sent)):
                 # Not held (nor read late) beyond the jitter: the path's delay now.
                 self._fold_fresh(sent, at_us - sent)
                 self._fresh_read = max(self._fresh_read, at_us)
+
+    def _in_burst(self, sent: int) -> bool:
+        """Whether an answer comes with a stall's burst: sent before its release, or while
+        a request sent ``stall_us`` before it is still out (FIFO: one ahead of it is held).
+        Held in part, such a message looks like a higher delay (measured: a lead 30 ms
+        too long after a 300 ms stall) - it is not the path's delay now."""
+        if sent < self._release_at:
+            return True
+        order, unanswered = self._order, self._open
+        while order and (order[0][1], order[0][2]) not in unanswered:
+            order.popleft()
+        return bool(order) and order[0][0] < sent - self.stall_us
 
     def _fold_fresh(self, sent: int, trip: int) -> None:
         """Fold an answer into the least round trip of its ``FRESH_US`` window (by send)."""
@@ -383,14 +405,25 @@ class PathMargin:
             fresh = self._fresh
             while fresh and fresh[0][0] < now_us - WINDOW_US:
                 fresh.popleft()
-            if fresh and now_us - self._fresh_read > STALE_US:
-                return min(trip for _, trip in fresh)
-            last = list(fresh)[-3:]
-            if len(last) < 3 or last[-1][0] - last[0][0] > 4 * FRESH_US:
-                return self._delay[-1][1]  # not three recent windows: the bucket level
-            # The median of the last three 20 ms windows' least round trip: a step of the
-            # path shows within two windows, and one window read late does not move it.
-            return sorted(trip for _, trip in last)[1]
+            if now_us - self._fresh_read > STALE_US:
+                # No fresh answer for a while (a stall, a gap the chain left after its
+                # burst): the path may have fallen meanwhile, and a message led by too much
+                # arrives early, which no guard that fits every second covers. Led by too
+                # little it arrives late, which its landing pays for once. So: the least of
+                # the last second less the largest fall within a second (stale for longer
+                # than a second: no lead at all).
+                if not fresh or now_us - self._fresh_read > WINDOW_US:
+                    return 0
+                fall = _head(self._falls, now_us - self.memory_us)
+                return max(0, min(trip for _, trip in fresh) - fall)
+            if not fresh:
+                return self._delay[-1][1]  # no fresh window yet: the bucket level
+            # The least round trip of the newest 20 ms windows (within 40 ms): the path's
+            # delay as recently as answers show it, a fall seen at once. (The median of
+            # three windows, with the 50 ms buckets' level where windows were sparse, was
+            # up to 130 ms stale: two steps of the walk, arrivals up to 15 ms early.)
+            newest = fresh[-1][0]
+            return min(trip for start, trip in fresh if start >= newest - LOOKBACK_US)
 
     def tolerance_us(self, now_us: int) -> int:
         """Return how much later than the baseline a message may still leave."""
@@ -409,9 +442,14 @@ class PathMargin:
         return self._tolerance_us
 
     def parts(self, now_us: int) -> tuple[int, int, int]:
-        """Return ``(drift or miss, hold, level)`` as of now_us, µs (for logs and tests)."""
+        """Return ``(drift or early miss, hold, level)`` as of now_us, µs (for logs and
+        tests): booking arrivals, the path part is ``EARLY_FACTOR`` times the earliest
+        answer's lead over its moment in the memory (the guard is that or the floor)."""
         with self._lock:
             self._held(now_us)
-            path = self._miss(now_us) if self.arrival else self._drift(now_us)
+            if self.arrival:
+                path = int(EARLY_FACTOR * _head(self._early, now_us - self.memory_us))
+            else:
+                path = self._drift(now_us)
             return (path, _head(self._holds, now_us - WINDOW_US),
                     self._level(now_us))

@@ -366,3 +366,18 @@ def test_landing_moves_moments_in_the_real_chain(client: redis.Redis) -> None:
                                                       -1, withscores=True)]
     assert sum(1 for s in log if abs(s - min(burst)) < 1000) == 10  # the last two landed too
     assert busiest(log, WINDOW_US + 10 * MS) <= CAP
+
+
+def test_a_given_back_moment_leaves_the_chain(client: redis.Redis) -> None:
+    """A message given back never reaches the operator: landed as ``None`` its moment is
+    taken out of the chain, so no window counts it (a window the landings fill up binds
+    the next moment; a hole left in it would be a moment lost)."""
+    caps = OperatorCaps.parse(f"vodafone={CAP}")
+    shaper = RateShaper(client, caps, guard_us=10 * MS)
+    first = shaper.acquire_paced(Operator.VODAFONE, 10, priority=Priority.URGENT, horizon=0.5)
+    assert shaper.land(Operator.VODAFONE, [(m, None) for m in first.members[:2]]) == 2
+    shaper.acquire_paced(Operator.VODAFONE, 1, priority=Priority.URGENT, horizon=0.5,
+                         landed=[(m, None) for m in first.members[2:5]])
+    members = {m.decode() for m in client.zrange(keys.grant_log(Operator.VODAFONE), 0, -1)}
+    assert not members & set(first.members[:5])  # all five out (the pace call prunes)
+    assert set(first.members[5:]) <= members
