@@ -194,7 +194,7 @@ def bench_caps(seconds: float, threads: int, senders: int, guard_ms: int, runs: 
             g = stats['guard_ms']
             if schedule == "arrival":
                 print(f"    mean over bookings (ms): guard {g['guard']} (floor {guard_ms}; the "
-                      f"path's early miss x1.5 {g['path']}); an unlanded moment counted "
+                      f"path's early miss x2 {g['path']}); an unlanded moment counted "
                       f"{g.get('extra', 0.0)} later; give-back tolerance (the sender's "
                       f"jitter, no part of the guard) {g['jitter']}; a moment left "
                       f"{g['lead']} before itself")

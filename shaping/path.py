@@ -34,14 +34,15 @@ where the path's delay was 5-80 ms, so single answers say little; what the watch
 
 **Booking arrivals** (``arrival=True``, the sender's default): a moment is when a message
 is to reach the operator, and it leaves that moment less ``lead_us``, the path's delay as
-the latest answers show it (the least round trip of each 20 ms, median of three, answers
-held or read late beyond the jitter left out). The guard then covers what that estimate
-misses, not the path's whole fall: per bucket, how late the earliest answer came after its
-booked moment (median of three buckets); the largest fall of that within a second, kept
-30 s, times ``SLIP_FACTOR``. A message answered later after its moment than the recent
-least by more than the jitter (a stall's, in part or whole) is handed back by
-``take_moved`` to be counted in the chain where it landed, and nothing is booked while the
-rest of a burst is out; the hold is then no part of the guard.
+the newest answers show it (the least round trip of the newest 20 ms windows; answers held,
+read late or come with a stall's burst left out; stale after 100 ms without one, then cut
+by the largest fall). Every answered message is handed back by ``take_moved`` to be counted
+in the chain where it landed (its answer's reading, never earlier than its arrival), so a
+booking a second later waits for what really arrived: the guard covers only how early a
+message may arrive, ``EARLY_FACTOR`` times the most an answer came before its booked
+moment in the memory, never under the floor. A moment not landed yet counts ``extra_us``
+later than itself (the old guard's excess: jitter plus the miss's falls); nothing is
+booked while the rest of a burst is out; the hold is no part of the guard.
 
 Pure apart from a lock (threads read answers): every call takes its times (µs).
 """
