@@ -63,6 +63,9 @@ INITIAL_US = 50_000  # the drift guard before ``warmup_us`` of the path is measu
 EARLY_INITIAL_US = 30_000  # booking arrivals: the guard before ``warmup_us``
 EARLY_WARMUP_US = 2_000_000  # booking arrivals: the warm-up
 JITTER_SHARE = 0.9  # the give-back tolerance lets this share of recent pick-ups leave
+# Booking arrivals a late message lands where it arrived (the chain pays its lateness), so
+# the give-back is only for another sender's view of moments not landed yet: 99 %.
+ARRIVAL_JITTER_SHARE = 0.99
 JITTER_KEEP = 500  # pick-ups the tolerance is taken from
 JITTER_EVERY = 50  # pick-ups between two readings of the tolerance
 MAX_TOLERANCE_US = 100_000
@@ -438,7 +441,8 @@ class PathMargin:
         if self._tolerance_at != self._picked // JITTER_EVERY:  # a sort every 50 pick-ups
             self._tolerance_at = self._picked // JITTER_EVERY
             jitter = sorted(self._jitter)
-            seen = jitter[int(JITTER_SHARE * (len(jitter) - 1))] if jitter else 0
+            share = ARRIVAL_JITTER_SHARE if self.arrival else JITTER_SHARE
+            seen = jitter[int(share * (len(jitter) - 1))] if jitter else 0
             self._tolerance_us = max(self.floor_us, min(MAX_TOLERANCE_US, seen))
         return self._tolerance_us
 
