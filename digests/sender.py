@@ -152,9 +152,13 @@ class Sender:
         return self._margin.lead_us(_now_us()) / 1e6
 
     def _wait_to_leave(self, moment: float) -> float:
-        """Sleep until the message booked for ``moment`` is to leave; return that time."""
-        while (leave := moment - self.early()) - time.monotonic() > 0.0005:
-            time.sleep(min(leave - time.monotonic(), RECHECK))
+        """Sleep until the message booked for ``moment`` is to leave; return that time
+        (never before the last wake-up: a rise of the path's delay meanwhile sends it at
+        once, and that is not the sender late)."""
+        woke = 0.0
+        while (leave := max(woke, moment - self.early())) - (now := time.monotonic()) > 0.0005:
+            woke = now + min(leave - now, RECHECK)
+            time.sleep(woke - now)
         return leave
 
     def _plan(self) -> Round | float:
