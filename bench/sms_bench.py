@@ -95,7 +95,7 @@ def caps_run(caps_text: str, seconds: float, threads: int, senders: int, guard_m
     stats.update(wall=wall, sim_cpu=sim_cpu, sender_cpu=sender_cpu,
                  given_back=sum(s.get("missed", 0) for s in said),
                  guard_ms={k: round(sum(g.get(k, 0.0) for g in guards) / max(1, len(guards)), 1)
-                           for k in ("guard", "jitter", "path", "extra", "lead")})
+                           for k in ("guard", "jitter", "path", "lead")})
     return stats
 
 
@@ -191,16 +191,10 @@ def bench_caps(seconds: float, threads: int, senders: int, guard_ms: int, runs: 
                   f" {stats['duplicates']:4d} {stats['given_back']:10d}"
                   f" {stats['sim_cpu'] / accepted * 1e3:6.2f}"
                   f" {stats['sender_cpu'] / accepted * 1e3:7.2f}", flush=True)
-            g = stats['guard_ms']
-            if schedule == "arrival":
-                print(f"    mean over bookings (ms): guard {g['guard']} (floor {guard_ms}; the "
-                      f"path's early miss x2 {g['path']}); an unlanded moment counted "
-                      f"{g.get('extra', 0.0)} later; give-back tolerance (the sender's "
-                      f"jitter, no part of the guard) {g['jitter']}; a moment left "
-                      f"{g['lead']} before itself")
-            else:
-                print(f"    mean over bookings (ms): guard {g['guard']}, of it the sender's "
-                      f"jitter {g['jitter']} and the path {g['path']}")
+            print(f"    mean over bookings (ms): guard {stats['guard_ms']['guard']}, of it the "
+                  f"sender's jitter {stats['guard_ms']['jitter']} and the path "
+                  f"{stats['guard_ms']['path']}; a moment left {stats['guard_ms']['lead']} "
+                  f"before itself")
             late = {op: per["throttled_at"] for op, per in stats["operators"].items()
                     if per["throttled_at"]}
             if late:

@@ -114,27 +114,19 @@ class Pipeline:
         self._recorder.join()
 
     def _dispatch(self) -> None:
-        woke: tuple[int, float] | None = None  # (the head waited for, when it was to wake)
         while True:
             with self._lock:
                 while not self._heap and not self._closing:
                     self._lock.wait()
                 if not self._heap:
                     return
-                at, seq, i, planned = self._heap[0]
+                at, _, i, planned = self._heap[0]
                 leave = at - self._early()
-                if woke is not None and woke[0] == seq:
-                    # The path's delay rose while waiting: the message leaves at once, and
-                    # that is not the sender late (its lateness feeds the give-back).
-                    leave = max(leave, woke[1])
-                now = time.monotonic()
-                delay = leave - now
+                delay = leave - time.monotonic()
                 if delay > 0.0005:
-                    woke = (seq, now + min(delay, RECHECK))
                     self._lock.wait(min(delay, RECHECK))
                     continue
                 heapq.heappop(self._heap)
-                woke = None
             row = planned.moments[i][1]
             planned.futures[i] = self._submit(row, at, leave)
             if len(planned.futures) == len(planned.moments):

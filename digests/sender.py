@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -42,7 +42,7 @@ BOOK_LEAD = 0.03  # seconds: the first booked moment leaves time to claim its ro
 MAX_OPEN_ROUNDS = 2  # claimed but not yet recorded: what a killed sender leaves in doubt
 MAX_IN_FLIGHT = 200  # messages claimed and not yet recorded, per sender (HUDOOR_SMS_MAX_IN_FLIGHT)
 STALL_WAIT = 0.02  # seconds: ask again this soon while the path holds what was sent
-STAMPS_KEEP_US = 3_000_000  # booked moments kept for their landing in the chain
+STAMPS_KEEP_US = 3_000_000  # booked moments kept for a stall's rebooking
 SCHEDULES = ("arrival", "departure")  # what a booked moment is (HUDOOR_SHAPER_SCHEDULE)
 
 
@@ -68,10 +68,8 @@ class SendStats:
     held: int = 0  # rounds not planned while USSD capture was under pressure (R2)
     by_outcome: dict[str, int] = field(default_factory=dict)
     sql_cpu: dict[str, float] = field(default_factory=dict)  # seconds of SQL-thread CPU by step
-    # Sums over bookings, µs: the guard; the sender's jitter (the give-back tolerance; part
-    # of the guard only booking departures); the path part (the drift, or booking arrivals
-    # how early answers came before their moments); how much later an unlanded moment is
-    # counted (arrivals); and how early a moment leaves (the path's delay, arrivals).
+    # Sums over bookings, µs: the guard, its jitter part, its path part (drift or the
+    # delay estimate's miss), and how early a moment leaves (the path's delay, arrivals).
     guard_us: dict[str, int] = field(default_factory=dict)
     bookings: int = 0
 
@@ -125,8 +123,7 @@ class Sender:
         self._max_late: dict[int, float] = {}  # outbox id -> seconds, set when booked
         # Booking arrivals: each claimed message's moment as the chain holds it (Redis µs),
         # by (operator, moment µs), so a stall's burst can be moved to where it landed.
-        self._stamps: OrderedDict[tuple[str, int], str] = OrderedDict()
-        self._unsent: deque[tuple[str, int]] = deque()  # given back: (operator, moment µs)
+        self._stamps: OrderedDict[tuple[str, int], int] = OrderedDict()
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sms-send")
         self._clock = clock
         self._hold = hold  # a reason to send nothing now (USSD capture under pressure), or None
@@ -152,13 +149,9 @@ class Sender:
         return self._margin.lead_us(_now_us()) / 1e6
 
     def _wait_to_leave(self, moment: float) -> float:
-        """Sleep until the message booked for ``moment`` is to leave; return that time
-        (never before the last wake-up: a rise of the path's delay meanwhile sends it at
-        once, and that is not the sender late)."""
-        woke = 0.0
-        while (leave := max(woke, moment - self.early())) - (now := time.monotonic()) > 0.0005:
-            woke = now + min(leave - now, RECHECK)
-            time.sleep(woke - now)
+        """Sleep until the message booked for ``moment`` is to leave; return that time."""
+        while (leave := moment - self.early()) - time.monotonic() > 0.0005:
+            time.sleep(min(leave - time.monotonic(), RECHECK))
         return leave
 
     def _plan(self) -> Round | float:
@@ -177,7 +170,7 @@ class Sender:
             return 0.5
         if self._margin.stalled(_now_us()):
             return STALL_WAIT  # the path holds what was sent: nothing joins the burst
-        landed = self._landed()
+        self._rebook()
         moments: list[tuple[float, OutboxMessage]] = []
         waits = [0.5]
         budget = self._per_round
@@ -195,22 +188,17 @@ class Sender:
             if budget <= 0:
                 break
             share = max(1, -(-self._per_round * rates[operator] // total)) if split else count
-            now_us = _now_us()
-            guard_us = self._note_guard(now_us)
+            guard_us = self._note_guard(_now_us())
             # A booked arrival leaves the path's delay before it: book that much later.
             lead = min(BOOK_LEAD + self.early(), self._horizon / 2)
             grant = self._shaper.acquire_paced(operator, min(count, self._batch, budget, share),
                                                priority=priority, horizon=self._horizon,
-                                               lead=lead, guard_us=guard_us,
-                                               extra_us=self._margin.extra_us(now_us),
-                                               landed=landed.pop(operator.value, ()))
+                                               lead=lead, guard_us=guard_us)
             if not grant.granted:
                 waits.append(grant.retry_after)
                 continue
             budget -= grant.granted
             grants.append((operator, priority, grant, guard_us))
-        for key, rest in landed.items():  # operators not booked now: landed all the same
-            self._shaper.land(Operator(key), rest)
         if not grants:
             return min(waits)
         # One claim transaction for the round, every operator's rows in it. Moments a
@@ -230,8 +218,8 @@ class Sender:
                     self._max_late[row.id] = late_us / 1e6
             moments += list(zip(grant.moments, rows))
             if self._margin.arrival:
-                for moment, member, _ in zip(grant.moments, grant.members, rows):
-                    self._stamps[(operator.value, int(moment * 1e6))] = member
+                for moment, stamp, _ in zip(grant.moments, grant.stamps, rows):
+                    self._stamps[(operator.value, int(moment * 1e6))] = stamp
         if not moments:
             return min(waits)
         moments.sort(key=lambda m: m[0])
@@ -244,33 +232,24 @@ class Sender:
         sums, stats = self.stats.guard_us, self.stats
         stats.bookings += 1
         for name, value in (("guard", guard_us), ("jitter", self._margin.tolerance_us(now_us)),
-                            ("path", path), ("extra", self._margin.extra_us(now_us)),
-                            ("lead", self._margin.lead_us(now_us))):
+                            ("path", path), ("lead", self._margin.lead_us(now_us))):
             sums[name] = sums.get(name, 0) + value
         return guard_us
 
-    def _landed(self) -> dict[str, list[tuple[str, float | None]]]:
-        """Booking arrivals: every message answered since the last booking, by operator, as
-        ``(its member in the chain, answer read)``: the chain is to count each where it
-        landed (a stall's burst included), so the next arrivals are booked a second after
-        what really reached the operator, not after what was booked. A message given back
-        never reaches it: ``(member, None)`` takes its moment out (its room is used again)."""
-        by_operator: dict[str, list[tuple[str, float | None]]] = {}
-        landed: list[tuple[str, int, float | None]] = [
-            (key, moment_us, arrived_us / 1e6)
-            for key, moment_us, arrived_us in self._margin.take_moved()]
-        while self._unsent:
-            key, moment_us = self._unsent.popleft()
-            landed.append((key, moment_us, None))
-        for key, moment_us, arrived in landed:
-            member = self._stamps.pop((key, moment_us), None)
-            if member is not None:
-                by_operator.setdefault(key, []).append((member, arrived))
+    def _rebook(self) -> None:
+        """Put a stall's burst into the chain where it landed (booking arrivals): the
+        messages it held count at their answers' reading, not at their booked moments."""
+        by_operator: dict[str, list[tuple[int, float]]] = {}
+        for key, moment_us, arrived_us in self._margin.take_moved():
+            stamp = self._stamps.pop((key, moment_us), None)
+            if stamp is not None:
+                by_operator.setdefault(key, []).append((stamp, arrived_us / 1e6))
+        for key, moved in by_operator.items():
+            self._shaper.rebook(Operator(key), moved)
         # Moments older than the chain keeps (2 s) are of no use any more.
         stale = _now_us() - STAMPS_KEEP_US
         while self._stamps and next(iter(self._stamps))[1] < stale:
             self._stamps.popitem(last=False)
-        return by_operator
 
     def _record_round(self, done: Round) -> None:
         rows = [row for _, row in done.moments]
@@ -373,7 +352,6 @@ class Sender:
         self._margin.dispatched(row.operator, moment_us, int(late * 1e6), int(leave * 1e6))
         if max_late is not None and late > max_late:
             self.stats.missed += 1
-            self._unsent.append((row.operator, moment_us))  # never sent: out of the chain
             return MissedMoment("missed its send moment")  # released, not an attempt
         self._margin.sent(row.operator, moment_us, now_us)
         return None

@@ -37,7 +37,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,13 +56,12 @@ from shaping.policy import (
     Priority,
     RateState,
 )
-from shaping.scripts import ACQUIRE_LUA, PACE_LUA
+from shaping.scripts import ACQUIRE_LUA, PACE_LUA, REBOOK_LUA
 
 log = logging.getLogger(__name__)
 
 UNAVAILABLE_RETRY_AFTER = 1.0
 DEFAULT_HORIZON = 0.5  # seconds: how far ahead a paced grant may reach
-MAX_LANDED = 1000  # landings passed in one paced call
 MAX_GUARD_US = 999_999  # a guard stays under a second (the keys outlive two seconds)
 _UNREACHABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
@@ -80,18 +79,12 @@ class Acquired:
     limit: int = 0  # the operator's per-second limit in force at that time
     delays: tuple[float, ...] = ()  # paced grants only: seconds from now to each send moment
     moments: tuple[float, ...] = ()  # paced grants only: the same moments on time.monotonic()
-    first_seq: int = 0  # paced grants only: the log member sequence of the first moment
 
     @property
     def stamps(self) -> tuple[int, ...]:
-        """Return the moments as booked (Redis µs)."""
+        """Return the moments as booked in the log (Redis µs), for ``RateShaper.rebook``."""
         base = self.server_time_us or 0
         return tuple(base + round(d * 1_000_000) for d in self.delays)
-
-    @property
-    def members(self) -> tuple[str, ...]:
-        """Return each moment's member in the grant log, for ``RateShaper.land``."""
-        return tuple(f"{stamp}:{self.first_seq + i}" for i, stamp in enumerate(self.stamps))
 
     @property
     def unavailable(self) -> bool:
@@ -148,6 +141,7 @@ class RateShaper:
         self._span_us = 1_000_000 + guard_us
         self._acquire = client.register_script(ACQUIRE_LUA)
         self._pace = client.register_script(PACE_LUA)
+        self._rebook = client.register_script(REBOOK_LUA)
         self._clock = ClockOffset()
         self._lock = threading.Lock()
         self._failures = 0
@@ -199,17 +193,14 @@ class RateShaper:
 
     def acquire_paced(self, operator: Operator, n: int, *, priority: Priority,
                       horizon: float = DEFAULT_HORIZON, lead: float = 0.0,
-                      guard_us: int | None = None, extra_us: int = 0,
-                      landed: Sequence[tuple[str, float | None]] = ()) -> Acquired:
+                      guard_us: int | None = None) -> Acquired:
         """Take up to n send moments for operator, evenly spaced, none beyond now + horizon.
 
         The caller sends message i at ``delays[i]`` seconds from now. Every worker
         shares one chain of moments per operator, so their messages interleave
         evenly instead of all leaving at the top of a second. ``guard_us`` overrides the
         shaper's fixed guard for this booking (the sender passes the margin its measured
-        arrival lateness asks for, ``shaping.path``). Each new moment is counted
-        ``extra_us`` later than itself until its message lands; ``landed`` lands
-        messages first, as ``land`` does, in the same call.
+        arrival lateness asks for, ``shaping.path``).
         """
         if n < 1:
             raise InvalidRequest(f"n must be >= 1, got {n}")
@@ -218,22 +209,16 @@ class RateShaper:
         span_us = self._span_us if guard_us is None else 1_000_000 + guard_us
         if not 1_000_000 <= span_us <= 1_000_000 + MAX_GUARD_US:
             raise InvalidPolicy(f"guard_us {guard_us} must be in [0, 1 s)")
-        if not 0 <= extra_us <= MAX_GUARD_US:
-            raise InvalidPolicy(f"extra_us {extra_us} must be in [0, 1 s)")
         cap = self._caps.cap_for(operator)
-        landed = list(landed)
-        if len(landed) > MAX_LANDED:  # Lua's unpack has a stack limit: the rest go apart
-            self.land(operator, landed[MAX_LANDED:])
-            landed = landed[:MAX_LANDED]
         try:
             if not self._clock.calibrated:
                 self._calibrate()
             sent = time.monotonic()
-            granted, retry_us, now_us, limit, delays, first = self._pace(
+            granted, retry_us, now_us, limit, delays = self._pace(
                 keys=keys.paced_keys(operator),
                 args=[cap, repr(self._backoff.recovery_per_second(cap)), n, int(priority),
                       repr(self._urgent_share), span_us, int(horizon * 1_000_000),
-                      int(lead * 1_000_000), extra_us, *self._landings(landed)],
+                      int(lead * 1_000_000)],
             )
         except _UNREACHABLE as exc:
             self._count_failure("acquire", exc)
@@ -241,33 +226,22 @@ class RateShaper:
         offset = self._clock.observe(sent, time.monotonic(), int(now_us))
         return Acquired(int(granted), int(retry_us) / 1_000_000, int(now_us), int(limit),
                         tuple(int(d) / 1_000_000 for d in delays),
-                        tuple((int(now_us) + int(d)) / 1_000_000 - offset for d in delays),
-                        int(first))
+                        tuple((int(now_us) + int(d)) / 1_000_000 - offset for d in delays))
 
-    def _landings(self, landed: Sequence[tuple[str, float | None]]) -> list[int | str]:
-        offset = self._clock.offset
-        args: list[int | str] = []
-        for member, arrived in landed:
-            # Never sent: score 0, which the next paced call prunes and no window counts.
-            args += [0 if arrived is None else int(round((arrived + offset) * 1_000_000)),
-                     member]
-        return args
-
-    def land(self, operator: Operator, landed: Sequence[tuple[str, float | None]]) -> int:
-        """Count answered messages where they landed: ``(member``, as ``Acquired.members``
-        names it; ``answer read``, on time.monotonic()``)``. The reading is never earlier
-        than the arrival, so every booking after counts the message no earlier than it
-        reached the operator. ``None`` for a message never sent (given back) takes its
-        moment out. One command; members pruned already are left out. Return how many
-        were still in the log."""
-        if not landed:
+    def rebook(self, operator: Operator, moved: list[tuple[int, float]]) -> int:
+        """Move booked moments to when their messages really arrived: ``(booked, Redis
+        µs as granted; arrived, on time.monotonic())``. Return how many were still
+        booked (older ones were pruned; their arrivals are counted all the same)."""
+        if not moved:
             return 0
-        args = self._landings(landed)
-        mapping = {str(args[i + 1]): int(args[i]) for i in range(0, len(args), 2)}
+        offset = self._clock.offset
+        args: list[int] = []
+        for booked, arrived in moved:
+            args += [booked, int(round((arrived + offset) * 1_000_000))]
         try:
-            return int(self._client.zadd(keys.grant_log(operator), mapping, xx=True, ch=True))
+            return int(self._rebook(keys=keys.operator_keys(operator)[:2], args=args))
         except _UNREACHABLE as exc:
-            self._count_failure("land", exc)
+            self._count_failure("rebook", exc)
             return 0
 
     def _calibrate(self, samples: int = 5) -> None:

@@ -34,15 +34,14 @@ where the path's delay was 5-80 ms, so single answers say little; what the watch
 
 **Booking arrivals** (``arrival=True``, the sender's default): a moment is when a message
 is to reach the operator, and it leaves that moment less ``lead_us``, the path's delay as
-the newest answers show it (the least round trip of the newest 20 ms windows; answers held,
-read late or come with a stall's burst left out; stale after 100 ms without one, then cut
-by the largest fall). Every answered message is handed back by ``take_moved`` to be counted
-in the chain where it landed (its answer's reading, never earlier than its arrival), so a
-booking a second later waits for what really arrived: the guard covers only how early a
-message may arrive, ``EARLY_FACTOR`` times the most an answer came before its booked
-moment in the memory, never under the floor. A moment not landed yet counts ``extra_us``
-later than itself (the old guard's excess: jitter plus the miss's falls); nothing is
-booked while the rest of a burst is out; the hold is no part of the guard.
+the latest answers show it (the least round trip of each 20 ms, median of three, answers
+held or read late beyond the jitter left out). The guard then covers what that estimate
+misses, not the path's whole fall: per bucket, how late the earliest answer came after its
+booked moment (median of three buckets); the largest fall of that within a second, kept
+30 s, times ``SLIP_FACTOR``. A message answered later after its moment than the recent
+least by more than the jitter (a stall's, in part or whole) is handed back by
+``take_moved`` to be counted in the chain where it landed, and nothing is booked while the
+rest of a burst is out; the hold is then no part of the guard.
 
 Pure apart from a lock (threads read answers): every call takes its times (µs).
 """
@@ -60,19 +59,11 @@ BLIND_US = 10_000  # picked up this much later than the least lateness: the send
 SETTLE_US = 20_000  # answers read this soon after the sender came back may have waited
 DRIFT_FACTOR = 1.5  # the drift guard is this many times the largest fall measured
 INITIAL_US = 50_000  # the drift guard before ``warmup_us`` of the path is measured
-EARLY_INITIAL_US = 30_000  # booking arrivals: the guard before ``warmup_us``
-EARLY_WARMUP_US = 2_000_000  # booking arrivals: the warm-up
 JITTER_SHARE = 0.9  # the give-back tolerance lets this share of recent pick-ups leave
-# Booking arrivals a late message lands where it arrived (the chain pays its lateness), so
-# the give-back is only for another sender's view of moments not landed yet: 99 %.
-ARRIVAL_JITTER_SHARE = 0.99
 JITTER_KEEP = 500  # pick-ups the tolerance is taken from
 JITTER_EVERY = 50  # pick-ups between two readings of the tolerance
 MAX_TOLERANCE_US = 100_000
-EARLY_FACTOR = 2.0  # the arrival guard is this many times the earliest answer's lead
 SLIP_FACTOR = 1.25  # the arrival guard is this many times the miss's largest fall
-LOOKBACK_US = 40_000  # the lead: the least trip of the newest 20 ms windows within this
-STALE_US = 100_000  # no fresh answer read for this long: the estimate is stale
 FRESH_US = 20_000  # the delay a message leaves ahead of its arrival: least trip per 20 ms
 BURST_SLOPE = 2  # buckets answered at most half as far apart as they were sent: a burst
 
@@ -94,21 +85,15 @@ class PathMargin:
 
     def __init__(self, *, floor_us: int, ceiling_us: int = 500_000,
                  memory_us: int = 30 * WINDOW_US, stall_us: int = STALL_US,
-                 bucket_us: int = BUCKET_US, initial_us: int | None = None,
-                 warmup_us: int | None = None, arrival: bool = False) -> None:
+                 bucket_us: int = BUCKET_US, initial_us: int = INITIAL_US,
+                 warmup_us: int = 5 * WINDOW_US, arrival: bool = False) -> None:
         if not 0 <= floor_us <= ceiling_us < WINDOW_US:
             raise ValueError(f"need 0 <= floor {floor_us} <= ceiling {ceiling_us} < 1 s")
         if not 0 < bucket_us <= WINDOW_US or stall_us < 0:
             raise ValueError("need 0 < bucket <= 1 s and stall >= 0")
         self.floor_us, self.ceiling_us, self.memory_us = floor_us, ceiling_us, memory_us
         self.stall_us, self.bucket_us = stall_us, bucket_us
-        # Booking arrivals, a shorter, lower warm-up: landed messages bound the chain from
-        # the first answers on (measured in the simulated world: 2 s at 30 ms kept every
-        # second within the cap where 1 s at 20 ms did not).
-        self.initial_us = (EARLY_INITIAL_US if arrival else INITIAL_US) if initial_us is None \
-            else initial_us
-        self.warmup_us = (EARLY_WARMUP_US if arrival else 5 * WINDOW_US) if warmup_us is None \
-            else warmup_us
+        self.initial_us, self.warmup_us = initial_us, warmup_us
         self._lock = threading.Lock()
         self._open: dict[tuple[str, int], int] = {}  # (operator, moment) -> sent at
         self._order: deque[tuple[int, str, int]] = deque()  # (sent at, operator, moment)
@@ -137,10 +122,7 @@ class PathMargin:
         self._slip: deque[tuple[int, int]] = deque()  # sliding max of the miss, 1 s
         self._slip_falls: deque[tuple[int, int]] = deque()  # sliding max of its falls
         self._slip_minima: deque[int] = deque(maxlen=3)  # the last buckets' least misses
-        # (window start, least trip) of the last second's 20 ms windows, and the last read
-        self._fresh: deque[tuple[int, int]] = deque(maxlen=WINDOW_US // FRESH_US)
-        self._fresh_read = 0
-        self._early: deque[tuple[int, int]] = deque()  # sliding max of how early, memory
+        self._fresh: deque[tuple[int, int]] = deque(maxlen=3)  # (window start, least trip)
 
     # -- what the sender reports --------------------------------------------------------
 
@@ -197,12 +179,13 @@ class PathMargin:
             if self._delay and over > self.stall_us:  # a stall's: let go a delay before this
                 self._release_at = max(self._release_at, at_us - self._level(at_us))
             if self.arrival:
-                # Every answer lands its message in the chain at its reading (never earlier
-                # than it arrived). How far before its booked moment it was read is what
-                # the estimate of the delay missed by, early: the guard's path part.
-                self._moved.append((key, moment_us, at_us))
-                if at_us < moment_us:
-                    _push_max(self._early, at_us, moment_us - at_us)
+                # Answered later after its booked arrival than the path's recent least by
+                # more than the sender's jitter: held (a stall, in part or whole), or read
+                # late. The chain is to count it at its answer's reading (never earlier than
+                # it arrived: later is harmless to every booking still to come).
+                least = self._slip[-1][1] if self._slip else 0  # the way back, alike for all
+                if at_us - moment_us - least > self._tolerance():
+                    self._moved.append((key, moment_us, at_us))
             bucket = self._bucket
             if bucket is not None and sent < bucket[0]:
                 return  # a straggler of a bucket already closed: it could only be slower
@@ -212,23 +195,9 @@ class PathMargin:
             if bucket is None:
                 bucket = self._bucket = (sent - sent % self.bucket_us, [])
             bucket[1].append((sent, at_us, moment_us, over > self.stall_us))
-            if (self.arrival and self._delay and over <= self._tolerance()
-                    and not self._in_burst(sent)):
+            if self.arrival and self._delay and over <= self._tolerance():
                 # Not held (nor read late) beyond the jitter: the path's delay now.
                 self._fold_fresh(sent, at_us - sent)
-                self._fresh_read = max(self._fresh_read, at_us)
-
-    def _in_burst(self, sent: int) -> bool:
-        """Whether an answer comes with a stall's burst: sent before its release, or while
-        a request sent ``stall_us`` before it is still out (FIFO: one ahead of it is held).
-        Held in part, such a message looks like a higher delay (measured: a lead 30 ms
-        too long after a 300 ms stall) - it is not the path's delay now."""
-        if sent < self._release_at:
-            return True
-        order, unanswered = self._order, self._open
-        while order and (order[0][1], order[0][2]) not in unanswered:
-            order.popleft()
-        return bool(order) and order[0][0] < sent - self.stall_us
 
     def _fold_fresh(self, sent: int, trip: int) -> None:
         """Fold an answer into the least round trip of its ``FRESH_US`` window (by send)."""
@@ -371,34 +340,17 @@ class PathMargin:
             miss = max(miss, self.initial_us)
         return miss
 
-    def _early_guard(self, now_us: int) -> int:
-        """Booking arrivals, the guard: ``EARLY_FACTOR`` times the most a message was read
-        before its booked moment in the memory (the delay estimate's miss, early), never
-        under the floor (``initial_us`` until the warm-up is over)."""
-        early = int(EARLY_FACTOR * _head(self._early, now_us - self.memory_us))
-        if self._first is None or now_us - self._first < self.warmup_us:
-            early = max(early, self.initial_us)
-        return max(self.floor_us, early)
-
     def guard_us(self, now_us: int) -> int:
         """Return the guard to book with: the drift (booking departures) or the delay
         estimate's miss (booking arrivals), plus a hold under way or just paid."""
         with self._lock:
             held = self._held(now_us)
             if self.arrival:  # a burst is paid for in the chain itself (``take_moved``)
-                return min(self.ceiling_us, self._early_guard(now_us) + held)
-            hold = max(held, _head(self._holds, now_us - WINDOW_US))
-            path = self._drift(now_us)
+                hold, path = held, self._miss(now_us)
+            else:
+                hold = max(held, _head(self._holds, now_us - WINDOW_US))
+                path = self._drift(now_us)
             return min(self.ceiling_us, self._tolerance() + path + hold)
-
-    def extra_us(self, now_us: int) -> int:
-        """Booking arrivals: how much later than its moment a message's stamp stays in the
-        chain until its answer lands it (the old guard's excess over the early guard)."""
-        with self._lock:
-            if not self.arrival:
-                return 0
-            old = self._tolerance() + self._miss(now_us)
-            return max(0, min(self.ceiling_us, old) - self._early_guard(now_us))
 
     def lead_us(self, now_us: int) -> int:
         """Return how long before its booked arrival a message leaves: the path's latest
@@ -407,27 +359,11 @@ class PathMargin:
             if not self.arrival or not self._delay:
                 return 0
             fresh = self._fresh
-            while fresh and fresh[0][0] < now_us - WINDOW_US:
-                fresh.popleft()
-            if now_us - self._fresh_read > STALE_US:
-                # No fresh answer for a while (a stall, a gap the chain left after its
-                # burst): the path may have fallen meanwhile, and a message led by too much
-                # arrives early, which no guard that fits every second covers. Led by too
-                # little it arrives late, which its landing pays for once. So: the least of
-                # the last second less the largest fall within a second (stale for longer
-                # than a second: no lead at all).
-                if not fresh or now_us - self._fresh_read > WINDOW_US:
-                    return 0
-                fall = _head(self._falls, now_us - self.memory_us)
-                return max(0, min(trip for _, trip in fresh) - fall)
-            if not fresh:
-                return self._delay[-1][1]  # no fresh window yet: the bucket level
-            # The least round trip of the newest 20 ms windows (within 40 ms): the path's
-            # delay as recently as answers show it, a fall seen at once. (The median of
-            # three windows, with the 50 ms buckets' level where windows were sparse, was
-            # up to 130 ms stale: two steps of the walk, arrivals up to 15 ms early.)
-            newest = fresh[-1][0]
-            return min(trip for start, trip in fresh if start >= newest - LOOKBACK_US)
+            if len(fresh) < 3 or fresh[-1][0] - fresh[0][0] > 4 * FRESH_US:
+                return self._delay[-1][1]  # not three recent windows: the bucket level
+            # The median of the last three 20 ms windows' least round trip: a step of the
+            # path shows within two windows, and one window read late does not move it.
+            return sorted(trip for _, trip in fresh)[1]
 
     def tolerance_us(self, now_us: int) -> int:
         """Return how much later than the baseline a message may still leave."""
@@ -441,20 +377,14 @@ class PathMargin:
         if self._tolerance_at != self._picked // JITTER_EVERY:  # a sort every 50 pick-ups
             self._tolerance_at = self._picked // JITTER_EVERY
             jitter = sorted(self._jitter)
-            share = ARRIVAL_JITTER_SHARE if self.arrival else JITTER_SHARE
-            seen = jitter[int(share * (len(jitter) - 1))] if jitter else 0
+            seen = jitter[int(JITTER_SHARE * (len(jitter) - 1))] if jitter else 0
             self._tolerance_us = max(self.floor_us, min(MAX_TOLERANCE_US, seen))
         return self._tolerance_us
 
     def parts(self, now_us: int) -> tuple[int, int, int]:
-        """Return ``(drift or early miss, hold, level)`` as of now_us, µs (for logs and
-        tests): booking arrivals, the path part is ``EARLY_FACTOR`` times the earliest
-        answer's lead over its moment in the memory (the guard is that or the floor)."""
+        """Return ``(drift or miss, hold, level)`` as of now_us, µs (for logs and tests)."""
         with self._lock:
             self._held(now_us)
-            if self.arrival:
-                path = int(EARLY_FACTOR * _head(self._early, now_us - self.memory_us))
-            else:
-                path = self._drift(now_us)
+            path = self._miss(now_us) if self.arrival else self._drift(now_us)
             return (path, _head(self._holds, now_us - WINDOW_US),
                     self._level(now_us))

@@ -214,7 +214,7 @@ class Paced:
 
 def pace(log: Sequence[int], next_free_us: int, now_us: int, n: int, priority: Priority,
          limit: int, *, span_us: int = WINDOW_US, horizon_us: int, lead_us: int = 0,
-         urgent_share: float = DEFAULT_URGENT_SHARE, extra_us: int = 0) -> Paced:
+         urgent_share: float = DEFAULT_URGENT_SHARE) -> Paced:
     """Grant up to n send moments spaced span/limit apart, none beyond now + horizon.
 
     Mirrored by ``PACE_LUA``. The sliding-window bound of :func:`admit` holds for
@@ -234,11 +234,11 @@ def pace(log: Sequence[int], next_free_us: int, now_us: int, n: int, priority: P
         if at - now_us > horizon_us:
             retry = at - horizon_us - now_us
             break
-        window = sorted(t for t in live if t > at - span_us)
+        window = [t for t in live if t > at - span_us]
         if len(window) >= allowed:
             at = window[len(window) - allowed] + span_us
             continue
-        live.append(at + extra_us)
+        live.append(at)
         delays.append(at - now_us)
         at += interval
     return Paced(tuple(delays), retry, tuple(live), at if delays else next_free_us)

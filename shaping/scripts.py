@@ -84,30 +84,20 @@ return {granted, retry, now, limit}
 # Paced grants: each slot is a moment, spaced span/limit apart, at most a horizon
 # ahead of now; the grant log holds the moments, so the sliding-window bound holds
 # for the moments the messages leave, not for when they were granted.
-# KEYS[4] the next free moment (µs)   ARGV[7] horizon in µs   ARGV[8] lead in µs
-# ARGV[9] extra µs: a new moment is counted this much later until its message lands
-# ARGV[10..] score, member, ...: messages answered since the last booking, each counted
-#   from now on at its answer's reading (Redis µs), never earlier than it arrived
-# Returns {granted, retry_after_us, now_us, limit, {delay_us...}, first sequence number}:
-# the i-th moment's member is "<now + delay_i>:<first + i - 1>".
+# KEYS[4] the next free moment (µs)   ARGV[7] horizon in µs
+# Returns {granted, retry_after_us, now_us, limit, {delay_us...}}.
 PACE_LUA = _PRELUDE_LUA + r"""
-if #ARGV > 9 then
-  -- One command for every landing: XX leaves alone what was pruned already.
-  redis.call('ZADD', KEYS[1], 'XX', unpack(ARGV, 10))
-end
 -- Senders book with spans of their own (each follows its measured arrival lateness),
 -- so prune only what no span (< 2 s) can still count; ZCOUNT below bounds each window.
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now - 2 * WINDOW))
 local HORIZON = tonumber(ARGV[7])
-local EXTRA = tonumber(ARGV[9])
 if allowed <= 0 then
-  return {0, SPAN, now, limit, {}, 0}
+  return {0, SPAN, now, limit, {}}
 end
 local interval = math.floor(SPAN / limit)
 local at = math.max(now + tonumber(ARGV[8]), tonumber(redis.call('GET', KEYS[4]) or '0'))
 local delays = {}
 local retry = 0
-local first = 0
 while #delays < n do
   if at - now > HORIZON then
     retry = at - HORIZON - now
@@ -123,10 +113,8 @@ while #delays < n do
     at = tonumber(oldest[2]) + SPAN
   else
     local seq = redis.call('INCR', KEYS[2])
-    if first == 0 then first = seq end
     local stamp = string.format('%d', at)
-    redis.call('ZADD', KEYS[1], string.format('%d', at + EXTRA),
-               stamp .. ':' .. string.format('%d', seq))
+    redis.call('ZADD', KEYS[1], stamp, stamp .. ':' .. string.format('%d', seq))
     delays[#delays + 1] = at - now
     at = at + interval
   end
@@ -137,5 +125,27 @@ if #delays > 0 then
   for i = 1, 2 do redis.call('PEXPIRE', KEYS[i], 3000) end
   redis.call('PEXPIRE', KEYS[4], 3000)
 end
-return {#delays, retry, now, limit, delays, first}
+return {#delays, retry, now, limit, delays}
+"""
+
+# Moments moved to when their messages really reached the operator (a stall held them and
+# released them together): each booked moment leaves the log and its arrival takes its
+# place, so the paced script counts the burst where it landed.
+# KEYS[1] grant log   KEYS[2] its sequence   ARGV booked_us, arrived_us, booked_us, ...
+# Returns how many booked moments were still in the log.
+REBOOK_LUA = r"""
+local found = 0
+for i = 1, #ARGV, 2 do
+  local booked = ARGV[i]
+  local member = redis.call('ZRANGEBYSCORE', KEYS[1], booked, booked, 'LIMIT', 0, 1)
+  if member[1] then
+    redis.call('ZREM', KEYS[1], member[1])
+    found = found + 1
+  end
+  local seq = redis.call('INCR', KEYS[2])
+  redis.call('ZADD', KEYS[1], ARGV[i + 1], ARGV[i + 1] .. ':' .. string.format('%d', seq))
+end
+redis.call('PEXPIRE', KEYS[1], 3000)
+redis.call('PEXPIRE', KEYS[2], 3000)
+return found
 """

@@ -42,8 +42,6 @@ class Margin(Protocol):
 
     def take_moved(self) -> list[tuple[str, int, int]]: ...
 
-    def extra_us(self, now_us: int) -> int: ...
-
 
 def run(margin: Margin, cap: int, seconds: float, arrival: Callable[[int], int],
         late: Callable[[int], int] = lambda _: 0,
@@ -58,7 +56,7 @@ def run(margin: Margin, cap: int, seconds: float, arrival: Callable[[int], int],
     """
     end = int(seconds * WINDOW_US)
     events: list[tuple[int, int, str, int]] = [(0, 0, "book", 0)]
-    log: dict[int, int] = {}  # booked moment -> where the chain counts it
+    log: list[int] = []
     next_free, seq = 0, 1
     arrivals: list[int] = []
     while events:
@@ -87,17 +85,16 @@ def run(margin: Margin, cap: int, seconds: float, arrival: Callable[[int], int],
                 seq += 1
                 continue
             span = WINDOW_US + margin.guard_us(now)
-            extra = margin.extra_us(now)
+            log = [t for t in log if t > now - 2 * WINDOW_US]
             for _, booked, arrived in margin.take_moved():  # RateShaper.rebook's mirror
                 if booked in log:
-                    log[booked] = arrived
-            log = {m: t for m, t in log.items() if t > now - 2 * WINDOW_US}
+                    log.remove(booked)
+                log.append(arrived)
             lead = min(BOOK_LEAD_US + margin.lead_us(now), HORIZON_US // 2)
-            got = pace(list(log.values()), next_free, now, cap, Priority.URGENT, cap,
-                       span_us=span, horizon_us=HORIZON_US, lead_us=lead, urgent_share=0,
-                       extra_us=extra)
+            got = pace(log, next_free, now, cap, Priority.URGENT, cap, span_us=span,
+                       horizon_us=HORIZON_US, lead_us=lead, urgent_share=0)
             moments = [now + d for d in got.delays_us]
-            log.update((m, m + extra) for m in moments)
+            log += moments
             next_free = got.next_free_us
             for m in moments:
                 heapq.heappush(events, (now, seq, "wait", m))
@@ -134,9 +131,6 @@ class FixedGuard:
 
     def take_moved(self) -> list[tuple[str, int, int]]:
         return []
-
-    def extra_us(self, now_us: int) -> int:
-        return 0
 
     def sent(self, key: str, moment_us: int, at_us: int) -> None:
         pass
