@@ -6,7 +6,7 @@ import select
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -148,6 +148,35 @@ def end_reads(session: Session | SessionOnDemand) -> None:
         session.rollback()
     elif session.in_transaction():
         session.commit()
+
+
+def end_refused(session: Session | SessionOnDemand) -> None:
+    """End a transaction whose work was refused (a class taken meanwhile, not the caller's):
+    nothing of it stays.
+
+    A refusal mostly comes before the first write. On PostgreSQL a transaction that wrote
+    nothing (no transaction id assigned) then ends in a COMMIT: the same outcome as a
+    ROLLBACK, without psycopg dropping the connection's prepared statements, which made
+    PostgreSQL plan every statement of the next hops on that connection afresh (decision
+    0040). Anything written or pending in the ORM is rolled back; so is a transaction the
+    question itself cannot run in.
+    """
+    if isinstance(session, SessionOnDemand) and not session.made:
+        return
+    if not session.in_transaction():
+        return
+    if not (session.new or session.dirty or session.deleted) and is_postgres(session.get_bind()):
+        try:
+            wrote = session.connection().exec_driver_sql(_WROTE).scalar()
+        except DBAPIError:
+            wrote = True  # an aborted transaction: roll it back
+        if wrote is None:
+            session.commit()
+            return
+    session.rollback()
+
+
+_WROTE = "SELECT txid_current_if_assigned()"  # NULL until the transaction writes
 
 
 def is_postgres(engine: Engine) -> bool:

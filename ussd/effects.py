@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from core import (adjustments, assessments, attendance, codes, consent, contacts, delegation,
                   privacy, support_access)
 from core.config import Config
+from core.db import end_refused
 from core.models import CodeKind, Person, utcnow
 from core.pseudonyms import msisdn_tail
 from ussd.ports import (
@@ -164,7 +165,7 @@ def _request_correction(session: Session, cfg: Config, effect: RequestCorrection
 
 def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], after: State,
           before: State, day, now=None) -> tuple[State, bool]:  # type: ignore[no-untyped-def]
-    """Commit the effects, or roll back and return the state that tells the caller what happened.
+    """Commit the effects, or undo them and return the state that tells the caller what happened.
 
     A database failure returns to the screen before the confirming input with a notice,
     keeping every mark typed so far: a failure never turns into a silent loss.
@@ -175,14 +176,14 @@ def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], af
         session.commit()
         return after, True
     except attendance.AlreadyTaken:
-        session.rollback()
+        end_refused(session)
         return after.with_(step="att_conflict"), False
     except EffectEnded as exc:
-        session.rollback()
+        end_refused(session)
         return after.with_(step=exc.step), False
     except (EffectRefused, attendance.NotAllowed, attendance.NotTakenYet,
             delegation.DelegationRefused, contacts.ContactRefused, support_access.SupportRefused):
-        session.rollback()
+        end_refused(session)
         return after.with_(step="refused"), False
     except SQLAlchemyError:
         session.rollback()

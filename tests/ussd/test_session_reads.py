@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import event, select
 
 from core.pseudonyms import msisdn_ref
+from tests.ussd.phone import Phone
 from tests.ussd.test_ussd_http import _to_absent_entry, teacher_phone  # noqa: F401  (fixture)
 from ussd import cache, keys
 
@@ -177,6 +178,32 @@ def test_a_fresh_teachers_confirming_session_makes_one_durable_commit_and_no_rol
     assert len(seen.writing_commits()) == 1 and len(seen.committed) == 2
     # the lookup, the record, the marks, the chain's lock and head (one query), the audit link
     assert len(seen.writing_commits()[0]) == 5, seen.writing_commits()[0]
+
+
+def test_a_confirm_refused_because_the_class_was_taken_meanwhile_ends_without_a_rollback(  # type: ignore[no-untyped-def]
+        teacher_phone, synced, client, monkeypatch) -> None:
+    """Two sessions mark the same class; the second to confirm is refused. Its transaction
+    wrote nothing, so it ends in a COMMIT, not a ROLLBACK (which makes psycopg drop the
+    connection's prepared statements: decision 0040); the first session's marks stand."""
+    if synced.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's transactions, seen at psycopg")
+    from core.models import AttendanceMark
+
+    first, _ = teacher_phone
+    second = Phone(client, msisdn=first.msisdn)
+    assert "Absent" in _to_absent_entry(first)
+    assert "Absent" in _to_absent_entry(second)
+    first.send("0102")
+    second.send("0103")
+    assert first.send("1").startswith("END")
+    seen = _watch_transactions(monkeypatch)
+    refused = second.send("1")
+    assert "already saved today" in refused, refused
+    assert seen.rolled_back == [] and seen.writing_commits() == []
+    assert len(seen.committed) == 1  # the lookup and the question, then COMMIT
+    with synced.sessions() as session:
+        marked = session.scalars(select(AttendanceMark.status)).all()
+    assert len(marked) == 2  # rolls 01 and 02 of the first session; nothing of the second (01, 03)
 
 
 def _count_round_trips(monkeypatch) -> list[list[bytes]]:  # type: ignore[no-untyped-def]
