@@ -54,7 +54,7 @@ class NotTakenYet(Exception):
 class ClassRow:
     id: int
     name: str
-    size: int
+    size: int | None  # students on the roll; None when not counted (with_sizes=False)
     taken: bool
     delegated: bool
 
@@ -88,27 +88,38 @@ def _build_classes():  # type: ignore[no-untyped-def]
         .where(SchoolClass.active.is_(True))
         .group_by(SchoolClass.id, SchoolClass.name, mine.c.own)
         .order_by(mine.c.own.desc(), SchoolClass.name, SchoolClass.id))
+    names = (  # the same list without the sizes: no student is read
+        select(SchoolClass.id, SchoolClass.name, mine.c.own)
+        .join(mine, mine.c.class_id == SchoolClass.id)
+        .where(SchoolClass.active.is_(True))
+        .order_by(mine.c.own.desc(), SchoolClass.name, SchoolClass.id))
     taken = select(AttendanceRecord.class_id).where(
         AttendanceRecord.class_id.in_(bindparam("ids", expanding=True)),
         AttendanceRecord.day == bindparam("day"))
-    return classes, taken
+    return classes, names, taken
 
 
 # Built once, as _LOOKUP below: building this statement cost more CPU than a whole warm
 # hop, and a fresh teacher's session (the morning spike) runs it on its first hop.
-_CLASSES, _TAKEN_AMONG = _build_classes()
+_CLASSES, _CLASS_NAMES, _TAKEN_AMONG = _build_classes()
 _TAKEN_ON = select(AttendanceRecord.class_id).where(AttendanceRecord.day == bindparam("day"))
 
 
 def classes_for(session: Session, staff_id: int, day: date, now: datetime, *,
-                with_taken: bool = True) -> list[ClassRow]:
+                with_taken: bool = True, with_sizes: bool = True) -> list[ClassRow]:
     """Return the classes a staff member may take today: their own, then delegated ones.
 
     One statement for ids, names, sizes and ownership (it runs on the first hop of every
     teacher's session); `with_taken=False` skips the taken-today query for callers that
-    keep those flags elsewhere (the USSD hop cache).
+    keep those flags elsewhere (the USSD hop cache). `with_sizes=False` leaves the sizes
+    out (None) for callers that count a class from its roster: counting joins every
+    student of every class, most of the statement's cost (decision 0040).
     """
-    rows = core_execute(session, _CLASSES, {"staff": staff_id, "now": now}).all()
+    params = {"staff": staff_id, "now": now}
+    if with_sizes:
+        rows = core_execute(session, _CLASSES, params).all()
+    else:
+        rows = [(cid, name, None, own) for cid, name, own in core_execute(session, _CLASS_NAMES, params)]
     taken: set[int] = set()
     if with_taken and rows:
         ids = [r[0] for r in rows]

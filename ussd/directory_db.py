@@ -108,7 +108,7 @@ class DbDirectory:
     def _load_classes(self, staff_id: int) -> list[ClassInfo]:
         return [ClassInfo(r.id, r.name, r.size, r.taken, r.delegated)
                 for r in attendance.classes_for(self.session, staff_id, self.today(), self.now,
-                                                  with_taken=False)]
+                                                  with_taken=False, with_sizes=False)]
 
     def classes_for(self, staff_id: int) -> list[ClassInfo]:
         """The staff member's classes with today's taken flags (asked once a request)."""

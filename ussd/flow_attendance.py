@@ -26,16 +26,19 @@ def _classes(c: Ctx) -> list[ClassInfo]:
 def _class(c: Ctx) -> ClassInfo:
     """The class being marked, for its title and size (no taken flag: a title needs none).
 
-    The roster (cached in this process, as the roll numbers are) carries the name, so a
-    marking hop reads no class list from Redis; a roster without a name falls back to it.
+    The roster (cached in this process, as the roll numbers are) carries the name and is
+    the size, so a marking hop reads no class list from Redis; a roster without a name
+    takes the name from the list.
     """
     roster = c.directory.roster(c.state.class_id)
     if roster.name and c.caller.staff_id is not None:
         return ClassInfo(c.state.class_id, roster.name, roster.size)
-    for cls in _classes(c):
-        if cls.id == c.state.class_id:
-            return cls
-    return ClassInfo(c.state.class_id, "?", roster.size)
+    name = next((cls.name for cls in _classes(c) if cls.id == c.state.class_id), "?")
+    return ClassInfo(c.state.class_id, name, roster.size)
+
+
+def _size(c: Ctx) -> int:
+    return c.directory.roster(c.state.class_id).size
 
 
 def _title(c: Ctx, dated: bool = True) -> Part:
@@ -78,7 +81,7 @@ def _choose(c: Ctx, cls: ClassInfo) -> Outcome:
 
 
 def class_menu(c: Ctx, classes: list[ClassInfo]) -> Screen:
-    """Render a page of classes to choose from: size and a ✓ when taken today, then the name."""
+    """Render a page of classes to choose from: a ✓ when taken today, then the name."""
     shown, more = paged(classes, c.state.page)
     named = [(str(i + 1), f"{'✓ ' if cls.taken else ''}{short_class_name(cls.name)}")
              for i, cls in enumerate(shown)]
@@ -132,7 +135,7 @@ def _taken_handle(c: Ctx, inp: str) -> Outcome:
 # -- marking ---------------------------------------------------------------------------
 
 def _absent_render(c: Ctx) -> Screen:
-    size = _class(c).size
+    size = _size(c)
     return _titled(c, lambda title: prompt(
         c, [title, Part(c.t.plural("{n} present (all)", "{n} present (all)", size)),
             Part(c.t("Absent: roll nos, 2 digits each"))], c.t("0 none  9 list")))
@@ -250,7 +253,7 @@ def _review_handle(c: Ctx, inp: str) -> Outcome:
 
 def _done_render(c: Ctx) -> Screen:
     s = c.state
-    size = _class(c).size
+    size = _size(c)
     return end(c, [Part(c.t("Saved {cls}.", cls=short_class_name(_class(c).name)), cut=True,
                         middle=True),
                    Part(c.t.plural("{n} student", "{n} students", size)),

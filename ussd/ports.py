@@ -24,7 +24,7 @@ class Caller:
 class ClassInfo:
     id: int
     name: str
-    size: int
+    size: int | None = None  # students on the roll; a class list leaves it out (the roster counts)
     taken: bool = False  # attendance already confirmed today
     delegated: bool = False  # held through a substitute delegation
 

@@ -46,7 +46,8 @@ def warm(session: Session, conn: redis.Redis, secret: str, day: date, now: datet
         if not has_access(person):
             continue
         caller = caller_for(session, msisdn)  # the very answer a cold hop would compute
-        classes = attendance.classes_for(session, person.id, day, now, with_taken=False)
+        classes = attendance.classes_for(session, person.id, day, now, with_taken=False,
+                                         with_sizes=False)
         pipe.set(keys.caller(msisdn_ref(secret, msisdn)), caller_value(caller), ex=WARM_TTL)
         pipe.set(keys.classes(person.id), json.dumps(
             [[c.id, c.name, c.size, False, c.delegated] for c in classes]), ex=WARM_TTL)

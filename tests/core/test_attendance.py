@@ -36,6 +36,11 @@ def test_only_own_or_delegated_classes_may_be_taken(synced) -> None:  # type: ig
         assert attendance.may_take(s, teacher.id, other, utcnow())
         rows = attendance.classes_for(s, teacher.id, DAY, utcnow())
         assert [r.delegated for r in rows][-1] is True and {r.id for r in rows} == {*mine, other}
+        assert [r.size for r in rows] == [len(attendance.roster(s, r.id)[0]) for r in rows]
+        unsized = attendance.classes_for(s, teacher.id, DAY, utcnow(), with_sizes=False)
+        assert [(r.id, r.name, r.taken, r.delegated) for r in unsized] == \
+            [(r.id, r.name, r.taken, r.delegated) for r in rows]  # same list, same order
+        assert {r.size for r in unsized} == {None}
 
 
 def test_confirm_once_and_late_supersedes_absent(synced) -> None:  # type: ignore[no-untyped-def]
