@@ -20,6 +20,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from core import audit, calendar
@@ -216,12 +217,17 @@ def _build_writes():  # type: ignore[no-untyped-def]
     # Core inserts on the tables: executed with parameters, an ORM insert would be
     # taken for a bulk insert of those parameters.
     records = AttendanceRecord.__table__
-    record = (insert(records).values(
+    # ON CONFLICT DO NOTHING (the same words in both dialects): a session that confirms
+    # the class between this one's lookup and its insert makes this insert return no row,
+    # a refusal, not a unique violation that aborts the transaction.
+    record = {dialect: (module.insert(records).values(
         class_id=cls, day=bindparam("day"), taken_by=bindparam("staff"),
         confirmed_at=bindparam("at", type_=AttendanceRecord.confirmed_at.type),
         session_id=bindparam("sid"), msisdn=bindparam("msisdn"),
         class_size=select(func.count()).select_from(roll.subquery()).scalar_subquery())
+        .on_conflict_do_nothing(index_elements=[records.c.class_id, records.c.day])
         .returning(records.c.id, records.c.class_size))
+        for dialect, module in (("postgresql", postgresql), ("sqlite", sqlite))}
     status = case((Person.id.in_(bindparam("late", expanding=True)), MarkStatus.LATE.value),
                   else_=MarkStatus.ABSENT.value)
     marks = insert(AttendanceMark.__table__).from_select(
@@ -258,9 +264,16 @@ def confirm(session: Session, *, class_id: int, staff_id: int, day: date, absent
         raise AlreadyTaken(f"class {class_id} was taken on {day} by another session")
     if not found.allowed:
         raise NotAllowed(f"staff {staff_id} may not take class {class_id}")
-    record_id, size = core_execute(session, _INSERT_RECORD, {
+    row = core_execute(session, _INSERT_RECORD[session.get_bind().dialect.name], {
         "cls": class_id, "day": day, "staff": staff_id, "at": now, "sid": session_id[:100],
-        "msisdn": msisdn}).one()
+        "msisdn": msisdn}).first()
+    if row is None:  # another session's record landed after the lookup: decide as above
+        found = _lookup(session, staff_id, class_id, day, now)
+        if found.record_id is not None and (
+                found.session_id == session_id or _same_marks(session, found, staff_id, absent, late)):
+            return found.record_id
+        raise AlreadyTaken(f"class {class_id} was taken on {day} by another session")
+    record_id, size = row
     _insert_marks(session, record_id, class_id, absent, late, now, session_id, staff_id)
     audit.record(session, actor=f"staff:{staff_id}", action="attendance.confirm", entity="class",
                  entity_id=class_id, reason="confirmed over USSD",
@@ -319,10 +332,12 @@ def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late
         core_execute(session, _LATE_UPDATE, {"rid": record_id, "ids": to_update, "at": now,
                                              "sid": session_id[:100], "staff": staff_id})
     if to_insert:
-        core_execute(session, _LATE_INSERT, [
+        # A late mark another session made meanwhile is left as it is, and not counted here.
+        landed = set(core_execute(session, _LATE_INSERT[session.get_bind().dialect.name], [
             {"record_id": record_id, "person_id": pid, "status": MarkStatus.LATE.value,
              "captured_at": now, "session_id": session_id[:100], "marked_by": staff_id}
-            for pid in to_insert])
+            for pid in to_insert]).scalars())
+        to_insert = [pid for pid in to_insert if pid in landed]
     if to_update or to_insert:
         # A new revision of the class-day: write-back sends it under a new key (C2).
         core_execute(session, _NEW_REVISION, {"rid": record_id})
@@ -342,7 +357,11 @@ def _build_late():  # type: ignore[no-untyped-def]
                        session_id=bindparam("sid"), marked_by=bindparam("staff")))
     revision = (update(records).where(records.c.id == bindparam("rid"))
                 .values(revision=records.c.revision + 1))
-    return to_late, insert(marks), revision
+    late = {dialect: module.insert(marks)
+            .on_conflict_do_nothing(index_elements=[marks.c.record_id, marks.c.person_id])
+            .returning(marks.c.person_id)
+            for dialect, module in (("postgresql", postgresql), ("sqlite", sqlite))}
+    return to_late, late, revision
 
 
 def _build_late_lookup():  # type: ignore[no-untyped-def]

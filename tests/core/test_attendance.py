@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from core import attendance
-from core.models import Delegation, Enrolment, Person, SchoolClass, utcnow
+from core.models import (AttendanceMark, AttendanceRecord, Delegation, Enrolment, Person, SchoolClass,
+                         utcnow)
 
 DAY = date(2026, 11, 29)
 
@@ -71,3 +72,76 @@ def test_the_class_list_sees_what_this_transaction_added_and_not_yet_flushed(syn
         s.add(Enrolment(person_id=teacher.id, class_id=other))  # pending: no flush here
         assert {r.id for r in attendance.classes_for(s, teacher.id, DAY, utcnow())} == {*mine, other}
         assert attendance.may_take(s, teacher.id, other, utcnow())
+
+
+def _rival_before(engine, table: str, rival):  # type: ignore[no-untyped-def]
+    """Run `rival` (its own transaction, committed) just before the next INSERT INTO `table`
+    of any other connection: a session that wins the race between a lookup and its insert."""
+    fired: list[bool] = []
+
+    def before(_conn, _cursor, statement, *_rest) -> None:  # type: ignore[no-untyped-def]
+        if not fired and statement.startswith(f"INSERT INTO {table}"):
+            fired.append(True)
+            rival()
+
+    event.listen(engine, "before_cursor_execute", before)
+    return lambda: event.remove(engine, "before_cursor_execute", before)
+
+
+def _postgres_only(synced) -> None:  # type: ignore[no-untyped-def]
+    if synced.engine.dialect.name != "postgresql":  # SQLite: the first writer holds the lock
+        pytest.skip("two writers at once")
+
+
+def test_a_confirm_that_loses_the_race_after_its_lookup_is_refused_not_failed(synced) -> None:  # type: ignore[no-untyped-def]
+    """Two phones confirm one class at once; the loser gets AlreadyTaken (the 'already
+    saved' screen), not a unique violation (a 'not saved, try again' screen)."""
+    _postgres_only(synced)
+    with synced.sessions() as s:
+        teacher, _, mine, _ = _staff_and_classes(s)
+        students = [pid for pid, _ in attendance.roster(s, mine[0])[0]]
+
+    def rival() -> None:
+        with synced.sessions() as r, r.begin():
+            attendance.confirm(r, class_id=mine[0], staff_id=teacher.id, day=DAY, absent=(students[0],),
+                               late=(), session_id="winner", msisdn="+201001234567")
+
+    stop = _rival_before(synced.engine, "attendance_records", rival)
+    try:
+        with synced.sessions() as s, s.begin():
+            with pytest.raises(attendance.AlreadyTaken):
+                attendance.confirm(s, class_id=mine[0], staff_id=teacher.id, day=DAY,
+                                   absent=(students[1],), late=(), session_id="loser",
+                                   msisdn="+201001234567")
+    finally:
+        stop()
+    with synced.sessions() as s:
+        marks = s.execute(select(AttendanceMark.person_id, AttendanceMark.session_id)).all()
+    assert marks == [(students[0], "winner")]
+
+
+def test_a_late_mark_made_meanwhile_by_another_session_is_kept_and_not_counted_twice(synced) -> None:  # type: ignore[no-untyped-def]
+    _postgres_only(synced)
+    with synced.sessions() as s, s.begin():
+        teacher, _, mine, _ = _staff_and_classes(s)
+        students = [pid for pid, _ in attendance.roster(s, mine[0])[0]]
+        attendance.confirm(s, class_id=mine[0], staff_id=teacher.id, day=DAY, absent=(),
+                           late=(), session_id="morning", msisdn="+201001234567")
+
+    def rival() -> None:
+        with synced.sessions() as r, r.begin():
+            assert attendance.mark_late(r, class_id=mine[0], staff_id=teacher.id, day=DAY,
+                                        late=(students[4],), session_id="first") == 1
+
+    stop = _rival_before(synced.engine, "attendance_marks", rival)
+    try:
+        with synced.sessions() as s, s.begin():
+            assert attendance.mark_late(s, class_id=mine[0], staff_id=teacher.id, day=DAY,
+                                        late=(students[4],), session_id="second") == 0
+    finally:
+        stop()
+    with synced.sessions() as s:
+        marks = s.execute(select(AttendanceMark.person_id, AttendanceMark.status,
+                                 AttendanceMark.session_id)).all()
+        revision = s.scalar(select(AttendanceRecord.revision))
+    assert marks == [(students[4], "late", "first")] and revision == 2
