@@ -5,7 +5,7 @@ from __future__ import annotations
 import select
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -177,6 +177,19 @@ def end_refused(session: Session | SessionOnDemand) -> None:
 
 
 _WROTE = "SELECT txid_current_if_assigned()"  # NULL until the transaction writes
+
+
+def refresh_planner_statistics(session: Session, tables: tuple[str, ...]) -> None:
+    """Have PostgreSQL sample `tables` now (ANALYZE), in the caller's transaction.
+
+    After a mass write (a term-start full sync) the planner's row counts are those of the
+    tables before it until autovacuum gets round to them, a minute or more later: meanwhile
+    it plans the hop statements for near-empty tables (sequential scans, hash joins over
+    every class), and a morning spike right after a sync pays for it (decision 0040).
+    SQLite: nothing (its planner keeps no statistics unless asked, and needs none here).
+    """
+    if is_postgres(session.get_bind()):
+        session.execute(text(f"ANALYZE {', '.join(tables)}"))
 
 
 def is_postgres(engine: Engine) -> bool:

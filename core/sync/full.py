@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.access import deactivate
+from core.db import refresh_planner_statistics
 from core.models import Person, SyncRun, utcnow
 from core.sync import runs
 from core.sync.catalog import Catalog, upsert_classes, upsert_schools
@@ -67,6 +68,12 @@ def _sync(session: Session, run: SyncRun, client: UpstreamClient, school: str | 
                 f"{Counts.from_json(run.counts).seen} people seen so far")
     with session.begin():
         runs.finish(run, "done")
+    with session.begin():
+        refresh_planner_statistics(session, ROSTER_TABLES)
+
+
+# What a full sync fills: sampled again at its end, so the next hops are planned for them.
+ROSTER_TABLES = ("schools", "classes", "people", "enrolments")
 
 
 def _apply_page(session: Session, run: SyncRun, ctx: RunContext, item: Item, page_no: int) -> None:
