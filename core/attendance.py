@@ -152,7 +152,7 @@ def rosters(session: Session, class_ids: list[int]) -> dict[int, tuple[tuple[tup
     if not class_ids:
         return {}
     rows: dict[int, list[tuple[int, str]]] = {cid: [] for cid in class_ids}
-    for cid, pid, name in core_execute(session, _ROSTERS, {"ids": class_ids}):
+    for cid, pid, name in core_execute(session, _ROSTERS, {"ids": class_ids}).all():  # one fetch
         rows[cid].append((pid, name))
     out: dict[int, tuple[tuple[tuple[int, str], ...], str]] = {}
     for cid, students in rows.items():

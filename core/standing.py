@@ -6,9 +6,19 @@ and the revoking side may call them without a circle."""
 
 from __future__ import annotations
 
-from core.models import IdentityStatus, Person
+from typing import Protocol
+
+from core.models import IdentityStatus
 
 
-def has_access(person: Person) -> bool:
+class InStanding(Protocol):
+    """A Person, or a row carrying a person's three standing columns by their names."""
+
+    active: bool
+    status: str
+    canonical_id: int | None
+
+
+def has_access(person: InStanding) -> bool:
     """Tell whether a person may use staff flows at all (active and in good standing)."""
     return person.active and person.status == IdentityStatus.ACTIVE.value and person.canonical_id is None
