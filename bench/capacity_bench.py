@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import spike_profile, spike_world  # noqa: E402
-from bench.spike_world import BARE_APP, HUDOOR_APP, SERVERS, World, stop, world, wrk  # noqa: E402
+from bench.spike_world import (BARE_APP, HUDOOR_APP, SERVERS, World, school_morning, stop,  # noqa: E402
+                               world, wrk)
 
 LIVE_SESSIONS = 480_000
 TARGET_SHARE, TARGET_RATE, TARGET_P99_MS, TARGET_MIB = 0.60, 1000.0, 100.0, 1024.0
@@ -181,13 +182,13 @@ def _median(rows: list[dict[str, float]], key: str) -> float:
 
 def measure(w: World, kind: str, app: str, workers: int, threads: int, seconds: int, conns: int,
             runs: int, backpressure: int | None = None,
-            profile: Path | None = None) -> dict[str, object] | None:
+            profile: Path | None = None, env: dict[str, str] | None = None) -> dict[str, object] | None:
     """Serve `app` on `kind`, warm it, run the peak `runs` times; return figures and work per hop.
 
     `profile`: a py-spy file to sample every server process into while the peak runs
     (bench/spike_profile.py); the figures then carry its place shares and CPU per thread kind.
     """
-    base, proc = w.serve(kind, workers, threads, app=app, backpressure=backpressure)
+    base, proc = w.serve(kind, workers, threads, app=app, backpressure=backpressure, env=env)
     if proc is None:
         return None
     spy = None
@@ -300,10 +301,17 @@ def main() -> None:
               f"{args.workers} processes; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores",
               flush=True)
         bp = args.granian_backpressure or None
+        mornings = iter(range(1000))
+
+        def morning() -> dict[str, str]:
+            """A fresh school day for the next server measured: the same mix for each."""
+            return {**w.env, "HUDOOR_FAKE_NOW": school_morning(next(mornings))}
+
         for kind in args.servers.split(","):
+            day = morning()
             for label, app in (("", HUDOOR_APP), ("bare_", BARE_APP)):
                 r = measure(w, kind, app, args.workers, threads[kind], args.seconds, args.conns,
-                            args.runs, bp if kind == "granian" else None)
+                            args.runs, bp if kind == "granian" else None, env=day)
                 if r is None:
                     print(f"  {kind}: not available here", flush=True)
                     break
@@ -316,21 +324,21 @@ def main() -> None:
         if not args.no_scaling:
             for workers in (1, 2):
                 r = measure(w, best, HUDOOR_APP, workers, threads[best], args.seconds, args.conns, 1,
-                            bp if best == "granian" else None)
+                            bp if best == "granian" else None, env=morning())
                 assert r is not None
                 results[f"{best}_{workers}_process"] = r
                 print(_line(f"{best} x{workers} proc", r), flush=True)
         for shape in filter(None, args.shapes.split(",")):
             workers, threads_each = (int(x) for x in shape.split("x"))
             r = measure(w, best, HUDOOR_APP, workers, threads_each, args.seconds, args.conns, 1,
-                        bp if best == "granian" else None)
+                        bp if best == "granian" else None, env=morning())
             assert r is not None
             results[f"{best}_{shape}"] = r
             print(_line(f"{best} {shape}", r), flush=True)
         if args.profile is not None:
             out = args.profile / f"{best}-{args.workers}x{threads[best]}.txt"
             r = measure(w, best, HUDOOR_APP, args.workers, threads[best], args.seconds, args.conns, 1,
-                        bp if best == "granian" else None, profile=out)
+                        bp if best == "granian" else None, profile=out, env=morning())
             assert r is not None
             results[f"{best}_profiled"] = r
             print(_line(f"{best} profiled", r), flush=True)

@@ -32,6 +32,18 @@ from tests.support.servers import PostgresCluster, RedisServer, free_port, wait_
 
 BIN = Path(sys.executable).parent
 SUNDAY_MORNING = "2026-11-29T08:00:00+02:00"
+
+
+def school_morning(n: int) -> str:
+    """The n-th school morning from SUNDAY_MORNING on (Sun-Thu; no holiday in those weeks).
+
+    Each server a bench compares gets a morning of its own: on the same morning, a server
+    measured later finds its classes taken and late arrivals already marked, so its hops
+    write less (a lighter mix than the first server's)."""
+    from datetime import datetime, timedelta
+
+    week, day = divmod(n, 5)
+    return (datetime.fromisoformat(SUNDAY_MORNING) + timedelta(days=7 * week + day)).isoformat()
 HUDOOR_APP, BARE_APP = "wsgi:app", "bench.bare_app:app"
 SERVERS = ("gunicorn", "granian", "uwsgi")
 GRANIAN_EXTRA: list[str] = []  # set by a bench's --granian-args
