@@ -210,6 +210,15 @@ def _students_of(class_id):  # type: ignore[no-untyped-def]
                    Person.canonical_id.is_(None)))  # a merged duplicate is off the roll
 
 
+# The dialects whose insert() knows ON CONFLICT DO NOTHING (the same words in both): a
+# statement built with it is built once for each, and picked by the session's dialect.
+_UPSERTING = (("postgresql", postgresql), ("sqlite", sqlite))
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
 def _build_writes():  # type: ignore[no-untyped-def]
     cls = bindparam("cls")
     ids = Person.id.in_(bindparam("ids", expanding=True))
@@ -217,7 +226,7 @@ def _build_writes():  # type: ignore[no-untyped-def]
     # Core inserts on the tables: executed with parameters, an ORM insert would be
     # taken for a bulk insert of those parameters.
     records = AttendanceRecord.__table__
-    # ON CONFLICT DO NOTHING (the same words in both dialects): a session that confirms
+    # ON CONFLICT DO NOTHING: a session that confirms
     # the class between this one's lookup and its insert makes this insert return no row,
     # a refusal, not a unique violation that aborts the transaction.
     record = {dialect: (module.insert(records).values(
@@ -227,7 +236,7 @@ def _build_writes():  # type: ignore[no-untyped-def]
         class_size=select(func.count()).select_from(roll.subquery()).scalar_subquery())
         .on_conflict_do_nothing(index_elements=[records.c.class_id, records.c.day])
         .returning(records.c.id, records.c.class_size))
-        for dialect, module in (("postgresql", postgresql), ("sqlite", sqlite))}
+        for dialect, module in _UPSERTING}
     status = case((Person.id.in_(bindparam("late", expanding=True)), MarkStatus.LATE.value),
                   else_=MarkStatus.ABSENT.value)
     marks = insert(AttendanceMark.__table__).from_select(
@@ -264,7 +273,7 @@ def confirm(session: Session, *, class_id: int, staff_id: int, day: date, absent
         raise AlreadyTaken(f"class {class_id} was taken on {day} by another session")
     if not found.allowed:
         raise NotAllowed(f"staff {staff_id} may not take class {class_id}")
-    row = core_execute(session, _INSERT_RECORD[session.get_bind().dialect.name], {
+    row = core_execute(session, _INSERT_RECORD[_dialect(session)], {
         "cls": class_id, "day": day, "staff": staff_id, "at": now, "sid": session_id[:100],
         "msisdn": msisdn}).first()
     if row is None:  # another session's record landed after the lookup: decide as above
@@ -333,7 +342,7 @@ def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late
                                              "sid": session_id[:100], "staff": staff_id})
     if to_insert:
         # A late mark another session made meanwhile is left as it is, and not counted here.
-        landed = set(core_execute(session, _LATE_INSERT[session.get_bind().dialect.name], [
+        landed = set(core_execute(session, _LATE_INSERT[_dialect(session)], [
             {"record_id": record_id, "person_id": pid, "status": MarkStatus.LATE.value,
              "captured_at": now, "session_id": session_id[:100], "marked_by": staff_id}
             for pid in to_insert]).scalars())
@@ -360,7 +369,7 @@ def _build_late():  # type: ignore[no-untyped-def]
     late = {dialect: module.insert(marks)
             .on_conflict_do_nothing(index_elements=[marks.c.record_id, marks.c.person_id])
             .returning(marks.c.person_id)
-            for dialect, module in (("postgresql", postgresql), ("sqlite", sqlite))}
+            for dialect, module in _UPSERTING}
     return to_late, late, revision
 
 
