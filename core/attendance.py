@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, aliased
 
 from core import audit, calendar
 from core.db import core_execute
+from core.driver_sql import DriverStatement
 from core.school_calendar import SchoolCalendar
 from core.models import (
     AttendanceMark,
@@ -102,8 +103,8 @@ def _build_classes():  # type: ignore[no-untyped-def]
 
 # Built once, as _LOOKUP below: building this statement cost more CPU than a whole warm
 # hop, and a fresh teacher's session (the morning spike) runs it on its first hop.
-_CLASSES, _CLASS_NAMES, _TAKEN_AMONG = _build_classes()
-_TAKEN_ON = select(AttendanceRecord.class_id).where(AttendanceRecord.day == bindparam("day"))
+_CLASSES, _CLASS_NAMES, _TAKEN_AMONG = (DriverStatement(s) for s in _build_classes())
+_TAKEN_ON = DriverStatement(select(AttendanceRecord.class_id).where(AttendanceRecord.day == bindparam("day")))
 
 
 def classes_for(session: Session, staff_id: int, day: date, now: datetime, *,
@@ -118,13 +119,13 @@ def classes_for(session: Session, staff_id: int, day: date, now: datetime, *,
     """
     params = {"staff": staff_id, "now": now}
     if with_sizes:
-        rows = core_execute(session, _CLASSES, params).all()
+        rows = _CLASSES.all(session, params)
     else:
-        rows = [(cid, name, None, own) for cid, name, own in core_execute(session, _CLASS_NAMES, params)]
+        rows = [(cid, name, None, own) for cid, name, own in _CLASS_NAMES.all(session, params)]
     taken: set[int] = set()
     if with_taken and rows:
         ids = [r[0] for r in rows]
-        taken = set(core_execute(session, _TAKEN_AMONG, {"ids": ids, "day": day}).scalars())
+        taken = {r[0] for r in _TAKEN_AMONG.all(session, {"ids": ids, "day": day})}
     return [ClassRow(cid, name, size, cid in taken, not own) for cid, name, size, own in rows]
 
 
@@ -135,7 +136,7 @@ def may_take(session: Session, staff_id: int, class_id: int, now: datetime) -> b
 
 def taken_on(session: Session, day: date) -> list[int]:
     """Return the ids of every class whose attendance is confirmed on `day`."""
-    return list(session.scalars(_TAKEN_ON, {"day": day}))
+    return [r[0] for r in _TAKEN_ON.all(session, {"day": day})]
 
 
 def roster(session: Session, class_id: int) -> tuple[tuple[tuple[int, str], ...], str]:
@@ -152,7 +153,7 @@ def rosters(session: Session, class_ids: list[int]) -> dict[int, tuple[tuple[tup
     if not class_ids:
         return {}
     rows: dict[int, list[tuple[int, str]]] = {cid: [] for cid in class_ids}
-    for cid, pid, name in core_execute(session, _ROSTERS, {"ids": class_ids}).all():  # one fetch
+    for cid, pid, name in _ROSTERS.all(session, {"ids": class_ids}):
         rows[cid].append((pid, name))
     out: dict[int, tuple[tuple[tuple[int, str], ...], str]] = {}
     for cid, students in rows.items():
@@ -161,7 +162,7 @@ def rosters(session: Session, class_ids: list[int]) -> dict[int, tuple[tuple[tup
     return out
 
 
-_ROSTERS = (  # built once (see _CLASSES)
+_ROSTERS = DriverStatement(  # built once (see _CLASSES)
     select(Enrolment.class_id, Person.id, Person.display_name)
     .join(Enrolment, Enrolment.person_id == Person.id)
     .where(Enrolment.class_id.in_(bindparam("ids", expanding=True)), Enrolment.ended_at.is_(None),
@@ -192,13 +193,12 @@ def _build_lookup():  # type: ignore[no-untyped-def]
 
 # Built once: a statement object memoises its cache key, so a hop pays for neither
 # building nor keying it (that was a fifth of a worker's CPU at the morning spike).
-_LOOKUP = _build_lookup()
+_LOOKUP = DriverStatement(_build_lookup())
 
 
 def _lookup(session: Session, staff_id: int, class_id: int, day: date, now: datetime) -> _Lookup:
     """Return, in one round trip, whether staff may take the class and the day's record if any."""
-    row = core_execute(session, _LOOKUP, {"staff": staff_id, "cls": class_id, "day": day,
-                                    "now": now}).one()
+    row = _LOOKUP.all(session, {"staff": staff_id, "cls": class_id, "day": day, "now": now})[0]
     return _Lookup(bool(row[0]), row[1], row[2], row[3])
 
 
@@ -229,7 +229,7 @@ def _build_writes():  # type: ignore[no-untyped-def]
     # ON CONFLICT DO NOTHING: a session that confirms
     # the class between this one's lookup and its insert makes this insert return no row,
     # a refusal, not a unique violation that aborts the transaction.
-    record = {dialect: (module.insert(records).values(
+    record = {dialect: DriverStatement(module.insert(records).values(
         class_id=cls, day=bindparam("day"), taken_by=bindparam("staff"),
         confirmed_at=bindparam("at", type_=AttendanceRecord.confirmed_at.type),
         session_id=bindparam("sid"), msisdn=bindparam("msisdn"),
@@ -239,12 +239,12 @@ def _build_writes():  # type: ignore[no-untyped-def]
         for dialect, module in _UPSERTING}
     status = case((Person.id.in_(bindparam("late", expanding=True)), MarkStatus.LATE.value),
                   else_=MarkStatus.ABSENT.value)
-    marks = insert(AttendanceMark.__table__).from_select(
+    marks = DriverStatement(insert(AttendanceMark.__table__).from_select(
         ["record_id", "person_id", "status", "captured_at", "session_id", "marked_by"],
         roll.where(ids).with_only_columns(
             bindparam("rid", type_=Integer), Person.id, status,
             bindparam("at", type_=AttendanceMark.captured_at.type),
-            bindparam("sid", type_=String), bindparam("staff", type_=Integer)))
+            bindparam("sid", type_=String), bindparam("staff", type_=Integer))))
     return record, marks
 
 
@@ -273,9 +273,9 @@ def confirm(session: Session, *, class_id: int, staff_id: int, day: date, absent
         raise AlreadyTaken(f"class {class_id} was taken on {day} by another session")
     if not found.allowed:
         raise NotAllowed(f"staff {staff_id} may not take class {class_id}")
-    row = core_execute(session, _INSERT_RECORD[_dialect(session)], {
+    row = _INSERT_RECORD[_dialect(session)].first(session, {
         "cls": class_id, "day": day, "staff": staff_id, "at": now, "sid": session_id[:100],
-        "msisdn": msisdn}).first()
+        "msisdn": msisdn})
     if row is None:  # another session's record landed after the lookup: decide as above
         found = _lookup(session, staff_id, class_id, day, now)
         if found.record_id is not None and (
@@ -297,7 +297,7 @@ def _insert_marks(session: Session, record_id: int, class_id: int, absent: tuple
     wanted = set(absent) | set(late)
     if not wanted:
         return
-    core_execute(session, _INSERT_MARKS, {"rid": record_id, "cls": class_id, "ids": sorted(wanted),
+    _INSERT_MARKS.run(session, {"rid": record_id, "cls": class_id, "ids": sorted(wanted),
                                           "late": sorted(set(late)) or [0], "at": now,
                                           "sid": session_id[:100], "staff": staff_id})
 
@@ -327,8 +327,8 @@ def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late
     # One round trip: whether staff may take the class and the day's record, with those of
     # `late` on the roll and the mark each has now (None: marked present); a row with no
     # student when none of them is on the roll.
-    rows = core_execute(session, _LATE_LOOKUP, {"staff": staff_id, "cls": class_id, "day": day,
-                                                "now": now, "ids": sorted(set(late))}).all()
+    rows = _LATE_LOOKUP.all(session, {"staff": staff_id, "cls": class_id, "day": day, "now": now,
+                                      "ids": sorted(set(late))})
     allowed, record_id = bool(rows[0][0]), rows[0][1]
     if record_id is None:
         raise NotTakenYet(f"class {class_id} has no attendance on {day}")
@@ -338,7 +338,7 @@ def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late
     to_update = [pid for pid in late if current.get(pid, "") == MarkStatus.ABSENT.value]
     to_insert = [pid for pid in late if pid in current and current[pid] is None]
     if to_update:
-        core_execute(session, _LATE_UPDATE, {"rid": record_id, "ids": to_update, "at": now,
+        _LATE_UPDATE.run(session, {"rid": record_id, "ids": to_update, "at": now,
                                              "sid": session_id[:100], "staff": staff_id})
     if to_insert:
         # A late mark another session made meanwhile is left as it is, and not counted here.
@@ -349,7 +349,7 @@ def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late
         to_insert = [pid for pid in to_insert if pid in landed]
     if to_update or to_insert:
         # A new revision of the class-day: write-back sends it under a new key (C2).
-        core_execute(session, _NEW_REVISION, {"rid": record_id})
+        _NEW_REVISION.run(session, {"rid": record_id})
         audit.record(session, actor=f"staff:{staff_id}", action="attendance.late", entity="class",
                      entity_id=class_id, reason="late arrival over USSD",
                      data={"day": day.isoformat(), "was_absent": to_update, "was_present": to_insert})
@@ -370,7 +370,7 @@ def _build_late():  # type: ignore[no-untyped-def]
             .on_conflict_do_nothing(index_elements=[marks.c.record_id, marks.c.person_id])
             .returning(marks.c.person_id)
             for dialect, module in _UPSERTING}
-    return to_late, late, revision
+    return DriverStatement(to_late), late, DriverStatement(revision)
 
 
 def _build_late_lookup():  # type: ignore[no-untyped-def]
@@ -379,7 +379,7 @@ def _build_late_lookup():  # type: ignore[no-untyped-def]
     Was two statements (the lookup, then the marks by the record id it found): one
     statement, so one round trip and one execution fewer in every late-arrival save.
     """
-    found = _LOOKUP.subquery("found")
+    found = _LOOKUP.statement.subquery("found")
     on_roll = Person.__table__.join(Enrolment.__table__, and_(
         Enrolment.person_id == Person.id, Enrolment.class_id == bindparam("cls"),
         Enrolment.ended_at.is_(None), Person.role == Role.STUDENT.value, Person.active.is_(True),
@@ -393,7 +393,7 @@ def _build_late_lookup():  # type: ignore[no-untyped-def]
 
 
 _LATE_UPDATE, _LATE_INSERT, _NEW_REVISION = _build_late()
-_LATE_LOOKUP = _build_late_lookup()
+_LATE_LOOKUP = DriverStatement(_build_late_lookup())
 
 
 def late_allowed(now: datetime, cal: SchoolCalendar, school: int | None = None) -> bool:

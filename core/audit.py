@@ -12,6 +12,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from core.db import core_execute
+from core.driver_sql import DriverStatement
 from core.models import AuditEntry, utcnow
 
 GENESIS = "0" * 64
@@ -62,7 +63,9 @@ def session_key(session: Session) -> bytes:
 
 # Built once (they run on every audited write, i.e. at the end of most USSD sessions).
 _HEAD = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-_APPEND = insert(AuditEntry.__table__)
+_APPEND = DriverStatement(insert(AuditEntry.__table__), column_keys=(
+    "seq", "at", "actor", "action", "entity", "entity_id", "reason", "data", "hash_scheme",
+    "prev_hash", "hash"))
 
 
 # PostgreSQL: the lock and the head in one round trip, two statements in one simple query.
@@ -116,7 +119,7 @@ def record(session: Session, *, actor: str, action: str, entity: str, entity_id:
     row["prev_hash"] = prev
     row["hash"] = link_hash(key, prev, seq, at, row["actor"], row["action"], row["entity"],
                             row["entity_id"], row["reason"], row["data"])
-    core_execute(session, _APPEND, [row])
+    _APPEND.run(session, row)
     return seq
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 import phonenumbers
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core import audit, consent
-from core.db import core_execute
+from core.driver_sql import DriverStatement
 from core.models import MAX_GUARDIANS, Contact, ContactKind, Person, utcnow
 from core.standing import has_access
 
@@ -61,16 +62,29 @@ class CallerRecord:
 # Built once: it runs on a fresh caller's first hop (a statement object keeps its cache key).
 # Columns, not entities: loading a Contact and a Person into the session cost more CPU
 # than the rest of the lookup, and a hop changes neither.
-_BY_MSISDN = (select(Contact.kind, Contact.language, Contact.opted_out_at, Person.id,
+_BY_MSISDN = DriverStatement(select(Contact.kind, Contact.language, Contact.opted_out_at, Person.id,
                      Person.active, Person.status, Person.canonical_id, Person.display_name,
                      Person.school_id, Person.role)
               .join(Person, Person.id == Contact.person_id)
               .where(Contact.msisdn == bindparam("msisdn"), Contact.revoked_at.is_(None)))
 
 
+class _ContactRow(NamedTuple):  # a row of _BY_MSISDN
+    kind: str
+    language: str
+    opted_out_at: datetime | None
+    id: int
+    active: bool
+    status: str
+    canonical_id: int | None
+    display_name: str
+    school_id: int | None
+    role: str
+
+
 def lookup(session: Session, msisdn: str) -> CallerRecord:
     """Return who this SIM belongs to: a staff member with access, and/or a guardian."""
-    rows = core_execute(session, _BY_MSISDN, {"msisdn": msisdn}).all()
+    rows = [_ContactRow(*r) for r in _BY_MSISDN.all(session, {"msisdn": msisdn})]
     staff = next((StaffOnLine(r.id, r.display_name, r.school_id, r.role) for r in rows
                   if r.kind == ContactKind.STAFF.value and has_access(r)), None)
     guardian = [r for r in rows if r.kind == ContactKind.GUARDIAN.value and r.active]

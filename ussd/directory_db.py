@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from core import (adjustments, assessments, attendance, calendar, calendar_store, codes, contacts,
                   delegation, privacy, support_access)
 from core.config import Config
-from core.db import core_execute
+from core.driver_sql import DriverStatement
 from core.models import (AttendanceAdjustment, CentralStaff, CodeKind, Person, SchoolClass,
                          SupportGrant)
 from core.pseudonyms import msisdn_ref
@@ -27,7 +27,8 @@ PRELOAD_ROSTERS = 4  # classes whose rosters a staff session loads with its firs
 
 
 # Built once: a fresh teacher's first hop asks it (a statement object keeps its cache key).
-_NAME_AND_SCHOOL = select(Person.display_name, Person.school_id).where(Person.id == bindparam("id"))
+_NAME_AND_SCHOOL = DriverStatement(
+    select(Person.display_name, Person.school_id).where(Person.id == bindparam("id")))
 
 
 def caller_for(session: Session, msisdn: str) -> Caller:
@@ -72,9 +73,9 @@ class DbDirectory:
 
     def staff_name(self, staff_id: int) -> str:
         """A cached staff caller's name, read with their school (the next hop needs it)."""
-        row = core_execute(self.session, _NAME_AND_SCHOOL, {"id": staff_id}).first()
-        hop_caches.remember_school(staff_id, row.school_id if row else None)
-        return row.display_name if row else ""
+        row = _NAME_AND_SCHOOL.first(self.session, {"id": staff_id})
+        hop_caches.remember_school(staff_id, row[1] if row else None)
+        return row[0] if row else ""
 
     def open_staff_session(self) -> None:
         """Read what a staff session's next hops need, in the connection this hop already took.
