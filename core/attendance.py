@@ -24,7 +24,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from core import audit, calendar
-from core.db import core_execute
 from core.driver_sql import DriverStatement
 from core.school_calendar import SchoolCalendar
 from core.models import (
@@ -342,10 +341,8 @@ def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late
                                              "sid": session_id[:100], "staff": staff_id})
     if to_insert:
         # A late mark another session made meanwhile is left as it is, and not counted here.
-        landed = set(core_execute(session, _LATE_INSERT[_dialect(session)], [
-            {"record_id": record_id, "person_id": pid, "status": MarkStatus.LATE.value,
-             "captured_at": now, "session_id": session_id[:100], "marked_by": staff_id}
-            for pid in to_insert]).scalars())
+        landed = {r[0] for r in _LATE_INSERT[_dialect(session)].all(session, {
+            "rid": record_id, "ids": to_insert, "at": now, "sid": session_id[:100], "staff": staff_id})}
         to_insert = [pid for pid in to_insert if pid in landed]
     if to_update or to_insert:
         # A new revision of the class-day: write-back sends it under a new key (C2).
@@ -366,10 +363,16 @@ def _build_late():  # type: ignore[no-untyped-def]
                        session_id=bindparam("sid"), marked_by=bindparam("staff")))
     revision = (update(records).where(records.c.id == bindparam("rid"))
                 .values(revision=records.c.revision + 1))
-    late = {dialect: module.insert(marks)
-            .on_conflict_do_nothing(index_elements=[marks.c.record_id, marks.c.person_id])
-            .returning(marks.c.person_id)
-            for dialect, module in _UPSERTING}
+    # One statement for any number of students (their ids are on the roll: the lookup said so).
+    late = {dialect: DriverStatement(module.insert(marks).from_select(
+        ["record_id", "person_id", "status", "captured_at", "session_id", "marked_by"],
+        select(bindparam("rid", type_=Integer), Person.id, literal(MarkStatus.LATE.value, String),
+               bindparam("at", type_=marks.c.captured_at.type), bindparam("sid", type_=String),
+               bindparam("staff", type_=Integer))
+        .where(Person.id.in_(bindparam("ids", expanding=True))))
+        .on_conflict_do_nothing(index_elements=[marks.c.record_id, marks.c.person_id])
+        .returning(marks.c.person_id))
+        for dialect, module in _UPSERTING}
     return DriverStatement(to_late), late, DriverStatement(revision)
 
 

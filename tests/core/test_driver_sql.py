@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.pool import NullPool
 
 from core import attendance, contacts
-from core.db import core_execute
+from core.db import core_execute, make_engine
 from core.driver_sql import DriverStatement, NotForTheDriver
-from core.models import AttendanceMark, AuditEntry, Contact, Enrolment, Person, SchoolClass
+from core.models import (AttendanceMark, AuditEntry, Contact, Enrolment, Person, School,
+                         SchoolClass)
 
 DAY = date(2026, 11, 29)
 NOW = datetime(2026, 11, 29, 7, 30, tzinfo=timezone.utc)
@@ -28,6 +30,14 @@ def _through_sqlalchemy(session, hot: DriverStatement, params):  # type: ignore[
 def _postgres_only(synced) -> None:  # type: ignore[no-untyped-def]
     if synced.engine.dialect.name != "postgresql":
         pytest.skip("SQLite runs these statements through SQLAlchemy itself")
+
+
+def _terminate(synced, pid: int) -> None:  # type: ignore[no-untyped-def]
+    """Have PostgreSQL close backend `pid`, from a connection of no pool the test uses."""
+    other = make_engine(synced.engine.url.render_as_string(hide_password=False), poolclass=NullPool)
+    with other.connect() as conn:
+        conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    other.dispose()
 
 
 def _world(s):  # type: ignore[no-untyped-def]
@@ -131,8 +141,7 @@ def test_a_connection_postgresql_closed_is_reported_and_dropped(synced) -> None:
     _postgres_only(synced)  # a server that can close a connection
     with synced.sessions() as s:
         pid = s.execute(text("SELECT pg_backend_pid()")).scalar()
-        with synced.engine.connect() as other:
-            other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        _terminate(synced, pid)
         with pytest.raises(DBAPIError) as caught:
             contacts.lookup(s, "+201001234567")
         assert caught.value.connection_invalidated
@@ -147,3 +156,30 @@ def test_a_statement_needing_a_default_per_row_is_refused_not_run_differently() 
         "record_id", "person_id", "status", "session_id", "marked_by"))  # no captured_at: utcnow()
     with pytest.raises(NotForTheDriver):
         marks.compiled(pg_psycopg.dialect())
+
+
+def test_a_session_after_a_failed_flush_refuses_driver_statements_as_its_own(synced) -> None:  # type: ignore[no-untyped-def]
+    """The Connection kept for a transaction is not used once the session must roll back."""
+    from sqlalchemy.exc import PendingRollbackError
+
+    with synced.sessions() as s:
+        contacts.lookup(s, "+201001234567")  # the transaction's Connection is now kept
+        taken = s.scalars(select(School.upstream_id)).first()
+        s.add(School(upstream_id=taken, name="A twin", governorate="Cairo"))  # upstream_id is unique
+        with pytest.raises(IntegrityError):
+            s.flush()
+        with pytest.raises(PendingRollbackError):
+            contacts.lookup(s, "+201001234567")
+        s.rollback()
+        assert contacts.lookup(s, "+201001234567").staff is None
+
+
+def test_the_next_transaction_of_a_session_takes_a_live_connection(synced) -> None:  # type: ignore[no-untyped-def]
+    _postgres_only(synced)
+    with synced.sessions() as s:
+        contacts.lookup(s, "+201001234567")
+        pid = s.execute(text("SELECT pg_backend_pid()")).scalar()
+        s.commit()  # the connection goes back to the pool
+        _terminate(synced, pid)
+        assert contacts.lookup(s, "+201001234567").staff is None  # not the closed one
+        assert s.execute(text("SELECT pg_backend_pid()")).scalar() != pid
