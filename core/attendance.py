@@ -234,7 +234,7 @@ def _build_writes():  # type: ignore[no-untyped-def]
         session_id=bindparam("sid"), msisdn=bindparam("msisdn"),
         class_size=select(func.count()).select_from(roll.subquery()).scalar_subquery())
         .on_conflict_do_nothing(index_elements=[records.c.class_id, records.c.day])
-        .returning(records.c.id, records.c.class_size))
+        .returning(records.c.id, records.c.class_size), dialect=dialect)
         for dialect, module in _UPSERTING}
     status = case((Person.id.in_(bindparam("late", expanding=True)), MarkStatus.LATE.value),
                   else_=MarkStatus.ABSENT.value)
@@ -371,7 +371,7 @@ def _build_late():  # type: ignore[no-untyped-def]
                bindparam("staff", type_=Integer))
         .where(Person.id.in_(bindparam("ids", expanding=True))))
         .on_conflict_do_nothing(index_elements=[marks.c.record_id, marks.c.person_id])
-        .returning(marks.c.person_id))
+        .returning(marks.c.person_id), dialect=dialect)
         for dialect, module in _UPSERTING}
     return DriverStatement(to_late), late, DriverStatement(revision)
 

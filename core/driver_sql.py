@@ -23,6 +23,7 @@ executemany) is refused when first compiled, never run differently.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Sequence
 
 from sqlalchemy import exc
@@ -30,6 +31,9 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 
 from core.db import core_execute
+
+
+_MAX_EXPANSIONS = 512  # list-length combinations kept per statement and dialect
 
 
 class NotForTheDriver(TypeError):
@@ -73,6 +77,8 @@ class _Compiled:
         # afresh at every call (its generic plan's estimate never beat a custom one).
         lengths = tuple(len(out[name]) for name in self.lists)
         if lengths not in self._expanded:
+            if len(self._expanded) >= _MAX_EXPANSIONS:
+                self._expanded.clear()  # lengths are bounded by a roster; this only caps memory
             state = self.compiled.construct_expanded_state(out)
             self._expanded[lengths] = (state.statement, dict(state.parameter_expansion))
         sql, names = self._expanded[lengths]
@@ -86,13 +92,17 @@ class DriverStatement:
     """A statement a hop runs often: SQLAlchemy builds and compiles it, psycopg runs it.
 
     `column_keys`: for an INSERT built without values, the columns its parameters give.
+    `dialect`: the one dialect a statement is built for (a dialect's own ON CONFLICT
+    insert); None for any.
     """
 
-    __slots__ = ("statement", "column_keys", "_by_dialect")
+    __slots__ = ("statement", "column_keys", "dialect", "_by_dialect", "__weakref__")
 
-    def __init__(self, statement: Any, column_keys: Sequence[str] | None = None) -> None:
-        self.statement, self.column_keys = statement, column_keys
+    def __init__(self, statement: Any, column_keys: Sequence[str] | None = None,
+                 dialect: str | None = None) -> None:
+        self.statement, self.column_keys, self.dialect = statement, column_keys, dialect
         self._by_dialect: dict[str, _Compiled] = {}
+        _ALL.add(self)
 
     def compiled(self, dialect: Dialect) -> _Compiled:
         """The statement as the driver path runs it on `dialect` (compiled on first use)."""
@@ -124,6 +134,25 @@ class DriverStatement:
             return core_execute(session, self.statement, params).rowcount  # type: ignore[no-any-return]
         compiled = self.compiled(conn.dialect)
         return _run(conn, *compiled.statement_and_parameters(params), fetch=False)  # type: ignore[no-any-return]
+
+
+# Every driver statement alive: the modules' constants (one a test makes goes with it).
+_ALL: weakref.WeakSet[DriverStatement] = weakref.WeakSet()
+
+
+def compile_all(dialect: Dialect) -> int:
+    """Compile every driver statement made so far for `dialect`; return how many.
+
+    Called when an app starts: its first hops then pay for no compiling, and a statement
+    the driver path cannot run (NotForTheDriver) stops the start instead of failing a hop.
+    Nothing to do on a dialect whose statements run through SQLAlchemy (SQLite).
+    """
+    if dialect.driver != "psycopg":
+        return 0
+    mine = [st for st in _ALL if st.dialect in (None, dialect.name)]
+    for statement in mine:
+        statement.compiled(dialect)
+    return len(mine)
 
 
 _HELD = "driver_sql.connection"  # session.info: (its transaction, that transaction's Connection)

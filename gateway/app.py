@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core import driver_sql
 from core.config import ROOT, Config
 from core.runtime import Runtime
 from gateway.ussd_wsgi import UssdDispatch
@@ -55,6 +56,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from gateway.console import console_bp
 
     app.register_blueprint(console_bp)
+    # The hop's driver statements (all imported by now), compiled before the first hop (0041).
+    driver_sql.compile_all(runtime.engine.dialect)
     # USSD hops are answered below Flask (decision 0036); wrapped here, so the test client,
     # gunicorn and granian all reach the same callable.
     app.wsgi_app = UssdDispatch(app, app.wsgi_app)  # type: ignore[method-assign]

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.dialects.postgresql import psycopg as pg_psycopg
+from sqlalchemy.dialects.sqlite import pysqlite as sqlite_pysqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.pool import NullPool
 
@@ -183,3 +184,13 @@ def test_the_next_transaction_of_a_session_takes_a_live_connection(synced) -> No
         _terminate(synced, pid)
         assert contacts.lookup(s, "+201001234567").staff is None  # not the closed one
         assert s.execute(text("SELECT pg_backend_pid()")).scalar() != pid
+
+
+def test_every_driver_statement_of_the_app_compiles_for_the_driver_path() -> None:
+    """What an app start compiles (gateway.app): none of the hop's statements is refused."""
+    import gateway.app  # noqa: F401  (imports every module that makes one)
+    from core import driver_sql
+
+    made = driver_sql.compile_all(pg_psycopg.dialect())
+    assert made >= 14, made  # the hop's reads and writes (decision 0041)
+    assert driver_sql.compile_all(sqlite_pysqlite.dialect()) == 0  # SQLite: through SQLAlchemy
