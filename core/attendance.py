@@ -297,8 +297,8 @@ def _insert_marks(session: Session, record_id: int, class_id: int, absent: tuple
     if not wanted:
         return
     _INSERT_MARKS.run(session, {"rid": record_id, "cls": class_id, "ids": sorted(wanted),
-                                          "late": sorted(set(late)) or [0], "at": now,
-                                          "sid": session_id[:100], "staff": staff_id})
+                                "late": sorted(set(late)) or [0], "at": now,
+                                "sid": session_id[:100], "staff": staff_id})
 
 
 _INSERT_RECORD, _INSERT_MARKS = _build_writes()
@@ -338,7 +338,7 @@ def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late
     to_insert = [pid for pid in late if pid in current and current[pid] is None]
     if to_update:
         _LATE_UPDATE.run(session, {"rid": record_id, "ids": to_update, "at": now,
-                                             "sid": session_id[:100], "staff": staff_id})
+                                   "sid": session_id[:100], "staff": staff_id})
     if to_insert:
         # A late mark another session made meanwhile is left as it is, and not counted here.
         landed = {r[0] for r in _LATE_INSERT[_dialect(session)].all(session, {

@@ -43,11 +43,12 @@ class NotForTheDriver(TypeError):
 class _Compiled:
     """One statement compiled for one dialect, with what running it needs."""
 
-    __slots__ = ("compiled", "sql", "static", "binds", "lists", "results", "_expanded")
+    __slots__ = ("compiled", "sql", "static", "names", "binds", "lists", "results", "_expanded")
 
     def __init__(self, statement: Any, dialect: Dialect, column_keys: Sequence[str] | None) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=column_keys)
-        static = {k: v for k, v in compiled.construct_params(_check=False).items() if v is not None}
+        every = compiled.construct_params(_check=False)
+        static = {k: v for k, v in every.items() if v is not None}
         for column in (*compiled.insert_prefetch, *compiled.update_prefetch):
             default = column.onupdate if column in compiled.update_prefetch else column.default
             if default is None or not default.is_scalar:
@@ -56,6 +57,7 @@ class _Compiled:
         if compiled.literal_execute_params or any(p.literal_execute for p in compiled.post_compile_params):
             raise NotForTheDriver("a parameter is rendered into the SQL at execution")
         self.compiled, self.sql, self.static = compiled, compiled.string, static
+        self.names = frozenset(every) | frozenset(static)
         self.lists = {p.key: p.type._cached_bind_processor(dialect) for p in compiled.post_compile_params}
         self.binds = {k: f for k, f in (compiled._bind_processors or {}).items() if k not in self.lists}
         processors = [type_._cached_result_processor(dialect, None)
@@ -66,6 +68,8 @@ class _Compiled:
         self._expanded: dict[tuple[int, ...], tuple[str, dict[str, list[str]]]] = {}
 
     def statement_and_parameters(self, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        if not params.keys() <= self.names:  # the driver would ignore it: a value never stored
+            raise TypeError(f"not parameters of this statement: {sorted(params.keys() - self.names)}")
         out = {**self.static, **params}
         for name, process in self.binds.items():
             if out.get(name) is not None:

@@ -194,3 +194,15 @@ def test_every_driver_statement_of_the_app_compiles_for_the_driver_path() -> Non
     made = driver_sql.compile_all(pg_psycopg.dialect())
     assert made >= 14, made  # the hop's reads and writes (decision 0041)
     assert driver_sql.compile_all(sqlite_pysqlite.dialect()) == 0  # SQLite: through SQLAlchemy
+
+
+def test_a_value_the_statement_has_no_place_for_is_refused_not_dropped(synced) -> None:  # type: ignore[no-untyped-def]
+    """SQLAlchemy compiles an INSERT for the keys it is given; the driver path has its
+    columns fixed, so a key it would ignore (a column added to a row, not to the list) fails."""
+    _postgres_only(synced)
+    from core.audit import _APPEND
+
+    with synced.sessions() as s, pytest.raises(TypeError, match="not parameters"):
+        _APPEND.run(s, {"seq": 1, "at": "x", "actor": "t", "action": "a", "entity": "e",
+                        "entity_id": "1", "reason": "r", "data": "{}", "hash_scheme": 2,
+                        "prev_hash": "0" * 64, "hash": "1" * 64, "a_new_column": "lost?"})
