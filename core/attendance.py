@@ -214,10 +214,6 @@ def _students_of(class_id):  # type: ignore[no-untyped-def]
 _UPSERTING = (("postgresql", postgresql), ("sqlite", sqlite))
 
 
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
-
-
 def _build_writes():  # type: ignore[no-untyped-def]
     cls = bindparam("cls")
     ids = Person.id.in_(bindparam("ids", expanding=True))
@@ -228,14 +224,14 @@ def _build_writes():  # type: ignore[no-untyped-def]
     # ON CONFLICT DO NOTHING: a session that confirms
     # the class between this one's lookup and its insert makes this insert return no row,
     # a refusal, not a unique violation that aborts the transaction.
-    record = {dialect: DriverStatement(module.insert(records).values(
+    record = DriverStatement({dialect: module.insert(records).values(
         class_id=cls, day=bindparam("day"), taken_by=bindparam("staff"),
         confirmed_at=bindparam("at", type_=AttendanceRecord.confirmed_at.type),
         session_id=bindparam("sid"), msisdn=bindparam("msisdn"),
         class_size=select(func.count()).select_from(roll.subquery()).scalar_subquery())
         .on_conflict_do_nothing(index_elements=[records.c.class_id, records.c.day])
-        .returning(records.c.id, records.c.class_size), dialect=dialect)
-        for dialect, module in _UPSERTING}
+        .returning(records.c.id, records.c.class_size)
+        for dialect, module in _UPSERTING})
     status = case((Person.id.in_(bindparam("late", expanding=True)), MarkStatus.LATE.value),
                   else_=MarkStatus.ABSENT.value)
     marks = DriverStatement(insert(AttendanceMark.__table__).from_select(
@@ -272,7 +268,7 @@ def confirm(session: Session, *, class_id: int, staff_id: int, day: date, absent
         raise AlreadyTaken(f"class {class_id} was taken on {day} by another session")
     if not found.allowed:
         raise NotAllowed(f"staff {staff_id} may not take class {class_id}")
-    row = _INSERT_RECORD[_dialect(session)].first(session, {
+    row = _INSERT_RECORD.first(session, {
         "cls": class_id, "day": day, "staff": staff_id, "at": now, "sid": session_id[:100],
         "msisdn": msisdn})
     if row is None:  # another session's record landed after the lookup: decide as above
@@ -341,7 +337,7 @@ def mark_late(session: Session, *, class_id: int, staff_id: int, day: date, late
                                    "sid": session_id[:100], "staff": staff_id})
     if to_insert:
         # A late mark another session made meanwhile is left as it is, and not counted here.
-        landed = {r[0] for r in _LATE_INSERT[_dialect(session)].all(session, {
+        landed = {r[0] for r in _LATE_INSERT.all(session, {
             "rid": record_id, "ids": to_insert, "at": now, "sid": session_id[:100], "staff": staff_id})}
         to_insert = [pid for pid in to_insert if pid in landed]
     if to_update or to_insert:
@@ -364,15 +360,15 @@ def _build_late():  # type: ignore[no-untyped-def]
     revision = (update(records).where(records.c.id == bindparam("rid"))
                 .values(revision=records.c.revision + 1))
     # One statement for any number of students (their ids are on the roll: the lookup said so).
-    late = {dialect: DriverStatement(module.insert(marks).from_select(
+    late = DriverStatement({dialect: module.insert(marks).from_select(
         ["record_id", "person_id", "status", "captured_at", "session_id", "marked_by"],
         select(bindparam("rid", type_=Integer), Person.id, literal(MarkStatus.LATE.value, String),
                bindparam("at", type_=marks.c.captured_at.type), bindparam("sid", type_=String),
                bindparam("staff", type_=Integer))
         .where(Person.id.in_(bindparam("ids", expanding=True))))
         .on_conflict_do_nothing(index_elements=[marks.c.record_id, marks.c.person_id])
-        .returning(marks.c.person_id), dialect=dialect)
-        for dialect, module in _UPSERTING}
+        .returning(marks.c.person_id)
+        for dialect, module in _UPSERTING})
     return DriverStatement(to_late), late, DriverStatement(revision)
 
 

@@ -11,7 +11,7 @@ from typing import Any, Iterator, Protocol, Sequence
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from core.db import core_execute
+from core.db import core_execute, session_connection
 from core.driver_sql import DriverStatement
 from core.models import AuditEntry, utcnow
 
@@ -77,11 +77,9 @@ _LOCK_THEN_HEAD = (f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY}); "
 
 def _head(session: Session) -> tuple[int, str]:
     if session.get_bind().dialect.name == "postgresql":
-        if session.autoflush:
-            session.flush()  # what core_execute does before a statement
         # The driver's cursor on the session's connection and transaction: SQLAlchemy
         # reads only a query's first result (here the lock's).
-        cursor = session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = session_connection(session).connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(_LOCK_THEN_HEAD)  # no parameters: the simple query protocol
             cursor.nextset()

@@ -24,13 +24,13 @@ executemany) is refused when first compiled, never run differently.
 from __future__ import annotations
 
 import weakref
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 
-from core.db import core_execute
+from core.db import session_connection
 
 
 _MAX_EXPANSIONS = 512  # list-length combinations kept per statement and dialect
@@ -95,31 +95,35 @@ class _Compiled:
 class DriverStatement:
     """A statement a hop runs often: SQLAlchemy builds and compiles it, psycopg runs it.
 
+    `statement`: one statement, or one per dialect name (a dialect's own ON CONFLICT
+    insert), picked by the session's dialect.
     `column_keys`: for an INSERT built without values, the columns its parameters give.
-    `dialect`: the one dialect a statement is built for (a dialect's own ON CONFLICT
-    insert); None for any.
     """
 
-    __slots__ = ("statement", "column_keys", "dialect", "_by_dialect", "__weakref__")
+    __slots__ = ("statement", "column_keys", "_by_dialect", "__weakref__")
 
-    def __init__(self, statement: Any, column_keys: Sequence[str] | None = None,
-                 dialect: str | None = None) -> None:
-        self.statement, self.column_keys, self.dialect = statement, column_keys, dialect
+    def __init__(self, statement: Any, column_keys: Sequence[str] | None = None) -> None:
+        self.statement, self.column_keys = statement, column_keys
         self._by_dialect: dict[str, _Compiled] = {}
         _ALL.add(self)
+
+    def for_dialect(self, name: str) -> Any:
+        """The statement built for dialect `name` (KeyError: none is)."""
+        return self.statement[name] if isinstance(self.statement, Mapping) else self.statement
 
     def compiled(self, dialect: Dialect) -> _Compiled:
         """The statement as the driver path runs it on `dialect` (compiled on first use)."""
         key = f"{dialect.name}+{dialect.driver}"
         if key not in self._by_dialect:
-            self._by_dialect[key] = _Compiled(self.statement, dialect, self.column_keys)
+            self._by_dialect[key] = _Compiled(self.for_dialect(dialect.name), dialect,
+                                              self.column_keys)
         return self._by_dialect[key]
 
     def all(self, session: Session, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
         """Run it in the session's transaction; return every row (tuples)."""
-        conn = _connection(session)
+        conn = session_connection(session)
         if conn.dialect.driver != "psycopg":
-            return core_execute(session, self.statement, params).all()  # type: ignore[no-any-return]
+            return conn.execute(self.for_dialect(conn.dialect.name), params).all()
         compiled = self.compiled(conn.dialect)
         rows = _run(conn, *compiled.statement_and_parameters(params), fetch=True)
         if compiled.results is None:
@@ -133,9 +137,9 @@ class DriverStatement:
 
     def run(self, session: Session, params: dict[str, Any]) -> int:
         """Run a write that returns no rows in the session's transaction; return its row count."""
-        conn = _connection(session)
+        conn = session_connection(session)
         if conn.dialect.driver != "psycopg":
-            return core_execute(session, self.statement, params).rowcount  # type: ignore[no-any-return]
+            return conn.execute(self.for_dialect(conn.dialect.name), params).rowcount  # type: ignore[no-any-return]
         compiled = self.compiled(conn.dialect)
         return _run(conn, *compiled.statement_and_parameters(params), fetch=False)  # type: ignore[no-any-return]
 
@@ -153,30 +157,11 @@ def compile_all(dialect: Dialect) -> int:
     """
     if dialect.driver != "psycopg":
         return 0
-    mine = [st for st in _ALL if st.dialect in (None, dialect.name)]
+    mine = [st for st in _ALL
+            if not isinstance(st.statement, Mapping) or dialect.name in st.statement]
     for statement in mine:
         statement.compiled(dialect)
     return len(mine)
-
-
-_HELD = "driver_sql.connection"  # session.info: (its transaction, that transaction's Connection)
-
-
-def _connection(session: Session) -> Connection:
-    """The session's Connection in its current transaction (begun if need be), after autoflush.
-
-    Kept in the session's info for the transaction: asking the session each statement
-    went through its transaction state machine every time (~40 µs a statement).
-    """
-    if session.autoflush:
-        session.flush()  # returns at once when nothing is pending, as session.execute's autoflush
-    held = session.info.get(_HELD)
-    if held is not None and held[0] is session.get_transaction() and held[0].is_active \
-            and not held[1].invalidated and not held[1].closed:
-        return held[1]  # type: ignore[no-any-return]
-    conn = session.connection()
-    session.info[_HELD] = (session.get_transaction(), conn)
-    return conn
 
 
 def _run(conn: Connection, sql: str, params: dict[str, Any], *, fetch: bool) -> Any:
