@@ -52,6 +52,11 @@ def _wait_for(check, what: str, server: subprocess.Popen[bytes]):  # type: ignor
         time.sleep(0.2)
 
 
+def _started(log: Path, count: int):  # type: ignore[no-untyped-def]
+    """A check for _wait_for: granian's log shows `count` workers started (the app imported)."""
+    return lambda: True if log.read_text().count("Started worker") >= count else None
+
+
 def test_the_settings_become_granian_options() -> None:
     argv = granian_argv(host="127.0.0.1", port=8123, workers=3, threads=4, access_log=False)
     assert argv[1:3] == ["-m", "granian"] and argv[-1] == "wsgi:app"
@@ -87,8 +92,7 @@ def test_serve_logs_paths_only_reloads_on_hup_and_stops_cleanly_on_term(
                             "2 workers", server)
         # The first answer needs one worker; the other may still be importing the app, and a
         # worker told to stop while importing is killed at the bound (decision 0034).
-        _wait_for(lambda: True if log.read_text().count("Started worker") >= 2 else None,
-                  "both workers started", server)
+        _wait_for(_started(log, 2), "both workers started", server)
 
         server.send_signal(signal.SIGHUP)  # graceful reload: new workers, the same listener
         _wait_for(lambda: now if len(now := _children(granian)) == 2 and not now & workers else None,
@@ -98,8 +102,7 @@ def test_serve_logs_paths_only_reloads_on_hup_and_stops_cleanly_on_term(
                          server).status_code in (200, 503)
         workers = _children(granian)
         # As before the reload: this test is about workers that serve, so wait for both.
-        _wait_for(lambda: True if log.read_text().count("Started worker") >= 4 else None,
-                  "both reloaded workers started", server)
+        _wait_for(_started(log, 4), "both reloaded workers started", server)
     finally:
         os.killpg(server.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole group
         assert server.wait(timeout=BOUND) == 0
