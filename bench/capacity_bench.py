@@ -7,8 +7,10 @@ a synced district, bound teacher SIMs, warmed caches), then:
    each, written by the real SessionStore format) and keeps them there for the whole run;
 2. for each WSGI server (gunicorn, granian, uWSGI): runs the spike's peak (wrk, one
    connection per phone, whole teacher sessions) three times against Hudoor and three
-   times against the honest bare hop (bench/bare_app.py) on the SAME server and settings —
-   medians reported, the ratio printed per server, the floor measured in the same run;
+   times against the honest bare hop (bench/bare_app.py) on the SAME server and settings,
+   both served side by side and their runs interleaved (Hudoor, bare, bare, Hudoor, …) so
+   the machine's drift falls on both — medians reported, the ratio printed per server and
+   run by run, the floor measured in the same run;
 3. runs the peak with 1 and with 2 app processes on the server kept (scaling);
 4. measures the work per hop at the peak: the server's CPU milliseconds (every server
    process, from /proc), PostgreSQL commits, WAL flushes and rows written, Redis commands (INFO
@@ -171,8 +173,7 @@ def redis_round_trips(redis_url: str) -> int:
 
 
 def _per_hop(before: dict[str, int], after: dict[str, int], hops: float) -> dict[str, float]:
-    diff = {k: after.get(k, 0) - before.get(k, 0) for k in after}
-    diff["info"] = max(0, diff.get("info", 0) - 1)  # the bench's own INFO
+    diff = {k: after.get(k, 0) - before.get(k, 0) for k in after}  # the bench's INFO taken out already
     return {k: round(v / hops, 2) for k, v in sorted(diff.items(), key=lambda kv: -kv[1]) if v > 0}
 
 
@@ -180,55 +181,132 @@ def _median(rows: list[dict[str, float]], key: str) -> float:
     return statistics.median(r[key] for r in rows)
 
 
-def measure(w: World, kind: str, app: str, workers: int, threads: int, seconds: int, conns: int,
-            runs: int, backpressure: int | None = None,
-            profile: Path | None = None, env: dict[str, str] | None = None) -> dict[str, object] | None:
-    """Serve `app` on `kind`, warm it, run the peak `runs` times; return figures and work per hop.
+def _counters(w: World, pid: int) -> dict[str, object]:
+    """Everything a peak's work per hop is counted from, read now for the server `pid`."""
+    (commits, rows), wal, cmds = _pg_counters(w.dsn), _pg_wal(w.dsn), redis_commands(w.redis_url)
+    return {"threads": spike_profile.threads_cpu(pid), "commits": commits, "rows": rows, "wal": wal,
+            "cmds": cmds, "trips": redis_round_trips(w.redis_url), "box": box_seconds(w, pid),
+            "jiffies": spike_profile.box_jiffies()}
 
-    `profile`: a py-spy file to sample every server process into while the peak runs
-    (bench/spike_profile.py); the figures then carry its place shares and CPU per thread kind.
-    """
-    base, proc = w.serve(kind, workers, threads, app=app, backpressure=backpressure, env=env)
-    if proc is None:
-        return None
-    spy = None
-    try:
-        wrk(base, conns, 2, w.phones)  # warm the connections and the caches
-        if profile is not None:
-            spy = spike_profile.start(proc.pid, profile)
-        threads0 = spike_profile.threads_cpu(proc.pid)
-        (commits0, rows0), wal0, cmds0 = _pg_counters(w.dsn), _pg_wal(w.dsn), redis_commands(w.redis_url)
-        trips0 = redis_round_trips(w.redis_url)
-        box0, jiffies0 = box_seconds(w, proc.pid), spike_profile.box_jiffies()
-        rows = [wrk(base, conns, seconds, w.phones) for _ in range(runs)]
-        box1, jiffies1 = box_seconds(w, proc.pid), spike_profile.box_jiffies()
-        trips1 = redis_round_trips(w.redis_url)
-        (commits1, rows1), wal1, cmds1 = _pg_counters(w.dsn), _pg_wal(w.dsn), redis_commands(w.redis_url)
-        threads1 = spike_profile.threads_cpu(proc.pid)
-        if spy is not None:
-            spike_profile.finish(spy)
-    finally:
-        stop(proc)
+
+def _counted(w: World, pid: int, run) -> tuple[dict[str, float], dict[str, object]]:  # type: ignore[no-untyped-def]
+    """Run one peak (`run()`) and return its figures and the counters' growth over it, less
+    the bench's own reads (an INFO each way: one round trip, one INFO command)."""
+    before = _counters(w, pid)
+    figures = run()
+    trips1 = redis_round_trips(w.redis_url)  # in the order the totals were read before
+    after = _counters(w, pid)
+    after["trips"] = trips1 - 1
+    after["cmds"]["info"] = after["cmds"].get("info", 0) - 1  # type: ignore[index]
+    grown: dict[str, object] = {
+        "threads": {k: (v[0] - before["threads"].get(k, (0.0, 0))[0],  # type: ignore[attr-defined]
+                        v[1] - before["threads"].get(k, (0.0, 0))[1])  # type: ignore[attr-defined]
+                    for k, v in after["threads"].items()},  # type: ignore[attr-defined]
+        "commits": after["commits"] - before["commits"],  # type: ignore[operator]
+        "rows": after["rows"] - before["rows"],  # type: ignore[operator]
+        "wal": tuple(a - b for a, b in zip(after["wal"], before["wal"])),  # type: ignore[call-overload]
+        "cmds": {k: v - before["cmds"].get(k, 0) for k, v in after["cmds"].items()},  # type: ignore[attr-defined]
+        "trips": after["trips"] - before["trips"],  # type: ignore[operator]
+        "box": {k: after["box"][k] - before["box"][k] for k in before["box"]},  # type: ignore[index]
+        "jiffies": tuple(a - b for a, b in zip(after["jiffies"], before["jiffies"])),  # type: ignore[call-overload]
+    }
+    return figures, grown
+
+
+def _summed(grown: list[dict[str, object]]) -> dict[str, object]:
+    """The counters' growth over several peaks, added up."""
+    out: dict[str, object] = {}
+    for key in grown[0]:
+        values = [g[key] for g in grown]
+        if isinstance(values[0], dict):
+            names = {n for v in values for n in v}  # type: ignore[attr-defined]
+            if key == "threads":
+                out[key] = {n: (sum(v.get(n, (0.0, 0))[0] for v in values),  # type: ignore[attr-defined]
+                                sum(v.get(n, (0.0, 0))[1] for v in values)) for n in names}  # type: ignore[attr-defined]
+            else:
+                out[key] = {n: sum(v.get(n, 0) for v in values) for n in names}  # type: ignore[attr-defined]
+        elif isinstance(values[0], tuple):
+            out[key] = tuple(map(sum, zip(*values)))  # type: ignore[arg-type]
+        else:
+            out[key] = sum(values)  # type: ignore[arg-type]
+    return out
+
+
+def _result(rows: list[dict[str, float]], grown: dict[str, object], seconds: int) -> dict[str, object]:
     hops = sum(r["rate"] * seconds for r in rows) + 1e-9
-    by_command = _per_hop(cmds0, cmds1, hops)
-    per_thread = spike_profile.threads_per_hop(threads0, threads1, hops)
+    zero_box = {k: 0.0 for k in grown["box"]}  # type: ignore[attr-defined]
+    by_command = _per_hop({}, grown["cmds"], hops)  # type: ignore[arg-type]
+    per_thread = spike_profile.threads_per_hop({}, grown["threads"], hops)  # type: ignore[arg-type]
+    wal, box = grown["wal"], grown["box"]
     return {"threads": [(name, round(ms, 3), round(sw, 2)) for name, ms, sw in per_thread
                         if name != spike_profile.KERNEL],
             "context_switches_per_hop": round(sum(sw for _, _, sw in per_thread), 2),
             "system_cpu_ms_per_hop": next((round(ms, 3) for n, ms, _ in per_thread
                                            if n == spike_profile.KERNEL), 0.0),
-        "hops_per_s": [round(r["rate"]) for r in rows], "median_hops_per_s": _median(rows, "rate"),
-        "p99_ms": [r["p99"] for r in rows], "median_p99_ms": _median(rows, "p99"),
-        "errors": sum(r["errors"] for r in rows),
-        "cpu_ms_per_hop": round((box1["app"] - box0["app"]) * 1000 / hops, 3),
-        "box_ms_per_hop": box_per_hop(box0, box1, jiffies0, jiffies1, hops),
-        "pg_commits_per_hop": round((commits1 - commits0) / hops, 3),
-        "pg_rows_per_hop": round((rows1 - rows0) / hops, 3),
-        "pg_wal_flushes_per_hop": round((wal1[0] - wal0[0]) / hops, 3),
-        "pg_wal_bytes_per_hop": round((wal1[1] - wal0[1]) / hops),
-        "redis_commands_per_hop": round(sum(by_command.values()), 2),
-        "redis_round_trips_per_hop": round((trips1 - trips0 - 1) / hops, 2),  # less the bench's INFO
-        "redis_by_command": by_command, "load_average": round(os.getloadavg()[0], 2)}
+            "hops_per_s": [round(r["rate"]) for r in rows], "median_hops_per_s": _median(rows, "rate"),
+            "p99_ms": [r["p99"] for r in rows], "median_p99_ms": _median(rows, "p99"),
+            "errors": sum(r["errors"] for r in rows),
+            "cpu_ms_per_hop": round(box["app"] * 1000 / hops, 3),  # type: ignore[index]
+            "box_ms_per_hop": box_per_hop(zero_box, box, (0, 0), grown["jiffies"], hops),  # type: ignore[arg-type]
+            "pg_commits_per_hop": round(grown["commits"] / hops, 3),  # type: ignore[operator]
+            "pg_rows_per_hop": round(grown["rows"] / hops, 3),  # type: ignore[operator]
+            "pg_wal_flushes_per_hop": round(wal[0] / hops, 3),  # type: ignore[index]
+            "pg_wal_bytes_per_hop": round(wal[1] / hops),  # type: ignore[index]
+            "redis_commands_per_hop": round(sum(by_command.values()), 2),
+            "redis_round_trips_per_hop": round(grown["trips"] / hops, 2),  # type: ignore[operator]
+            "redis_by_command": by_command, "load_average": round(os.getloadavg()[0], 2)}
+
+
+def measure_together(w: World, kind: str, apps: list[str], workers: int, threads: int, seconds: int,
+                     conns: int, runs: int, backpressure: int | None = None,
+                     profile: Path | None = None,
+                     env: dict[str, str] | None = None) -> list[dict[str, object]] | None:
+    """Serve each of `apps` on `kind` side by side, warm them, and run the peak `runs` times
+    on each, the apps' runs interleaved (A B, then B A, …); return each app's figures and work
+    per hop.
+
+    Interleaved so that the machine's own drift (a neighbour's load, the CPU's clock) falls
+    on every app alike: run one after the other, a ratio of medians measured minutes apart
+    moved by 30 % between invocations on an unchanged hop. An idle server costs the one
+    running nothing measurable. Each app's counters are read around its own runs only.
+    `profile`: a py-spy file to sample the (single) server's processes into while the peak
+    runs (bench/spike_profile.py).
+    """
+    served = [w.serve(kind, workers, threads, app=app, backpressure=backpressure, env=env)
+              for app in apps]
+    spy = None
+    try:
+        if any(proc is None for _, proc in served):
+            return None
+        for base, _ in served:
+            wrk(base, conns, 2, w.phones)  # warm the connections and the caches
+        if profile is not None:
+            spy = spike_profile.start(served[0][1].pid, profile)  # type: ignore[union-attr]
+        rows: list[list[dict[str, float]]] = [[] for _ in apps]
+        grown: list[list[dict[str, object]]] = [[] for _ in apps]
+        for n in range(runs):
+            order = range(len(apps)) if n % 2 == 0 else reversed(range(len(apps)))
+            for i in order:
+                base, proc = served[i]
+                figures, growth = _counted(w, proc.pid,  # type: ignore[union-attr]
+                                           lambda base=base: wrk(base, conns, seconds, w.phones))
+                rows[i].append(figures)
+                grown[i].append(growth)
+        if spy is not None:
+            spike_profile.finish(spy)
+    finally:
+        for _, proc in served:
+            stop(proc)
+    return [_result(rows[i], _summed(grown[i]), seconds) for i in range(len(apps))]
+
+
+def measure(w: World, kind: str, app: str, workers: int, threads: int, seconds: int, conns: int,
+            runs: int, backpressure: int | None = None,
+            profile: Path | None = None, env: dict[str, str] | None = None) -> dict[str, object] | None:
+    """Serve `app` on `kind`, warm it, run the peak `runs` times; return figures and work per hop."""
+    out = measure_together(w, kind, [app], workers, threads, seconds, conns, runs, backpressure,
+                           profile, env)
+    return None if out is None else out[0]
 
 
 def _line(label: str, r: dict[str, object]) -> str:
@@ -308,16 +386,20 @@ def main() -> None:
             return {**w.env, "HUDOOR_FAKE_NOW": school_morning(next(mornings))}
 
         for kind in args.servers.split(","):
-            day = morning()
-            for label, app in (("", HUDOOR_APP), ("bare_", BARE_APP)):
-                r = measure(w, kind, app, args.workers, threads[kind], args.seconds, args.conns,
-                            args.runs, bp if kind == "granian" else None, env=day)
-                if r is None:
-                    print(f"  {kind}: not available here", flush=True)
-                    break
+            both = measure_together(w, kind, [HUDOOR_APP, BARE_APP], args.workers, threads[kind],
+                                    args.seconds, args.conns, args.runs,
+                                    bp if kind == "granian" else None, env=morning())
+            if both is None:
+                print(f"  {kind}: not available here", flush=True)
+                continue
+            for label, r in zip(("", "bare_"), both):
                 results[label + kind] = r
                 print(_line(f"{'bare hop' if label else 'Hudoor'} {kind}", r) +
                       f" ({args.workers} x {threads[kind]} threads)", flush=True)
+            pairs = [h / b for h, b in zip(both[0]["hops_per_s"], both[1]["hops_per_s"])]  # type: ignore[call-overload]
+            results[kind + "_pair_ratios"] = [round(p, 3) for p in pairs]
+            print(f"  {kind}: Hudoor / bare hop, run by run (interleaved): "
+                  + ", ".join(f"{p:.0%}" for p in pairs), flush=True)
         served = [k for k in args.servers.split(",") if k in results and "bare_" + k in results]
         best = max(served, key=lambda k: results[k]["median_hops_per_s"])  # type: ignore[index]
         results["kept"] = best
