@@ -9,7 +9,7 @@ the cached caller is ids and flags; names stay in this process (rosters, staff n
 from __future__ import annotations
 
 import hashlib
-import json
+import orjson
 from dataclasses import fields
 import time
 from datetime import date
@@ -82,7 +82,7 @@ _SCHOOLS: _Memo[int | None] = _Memo(CALLER_TTL)  # staff id -> school id, this p
 
 def caller_value(caller: Caller) -> str:
     """Return what Redis keeps about a caller: ids and flags, no number, no name."""
-    return json.dumps({k: v for k, v in caller.__dict__.items() if k not in _PRIVATE})
+    return orjson.dumps({k: v for k, v in caller.__dict__.items() if k not in _PRIVATE}).decode()
 
 
 def staff_name(staff_id: int, load: Callable[[int], str]) -> str:
@@ -168,7 +168,7 @@ class HopCache:
         if raw is _UNFETCHED:
             raw = self.conn.get(keys.caller(sim_ref))
         if raw:
-            data = {k: v for k, v in json.loads(raw).items() if k in _CALLER_FIELDS}
+            data = {k: v for k, v in orjson.loads(raw).items() if k in _CALLER_FIELDS}
             staff_id = data.get("staff_id")
             return Caller(msisdn=msisdn, staff_name=staff_name(staff_id, name_of) if staff_id else "",
                           **data)
@@ -192,9 +192,9 @@ class HopCache:
             _seen_built(taken_key)
         if raw and taken_ready:
             return [ClassInfo(c[0], c[1], c[2], bool(f), c[4])
-                    for c, f in zip(json.loads(raw), flags)]
+                    for c, f in zip(orjson.loads(raw), flags)]
         if raw:
-            rows = [ClassInfo(*r) for r in json.loads(raw)]
+            rows = [ClassInfo(*r) for r in orjson.loads(raw)]
         else:
             rows = load()
             self.remember_classes(staff_id, rows)
@@ -214,7 +214,7 @@ class HopCache:
         of its own (and built if missing) only until this process has seen it built.
         """
         key = keys.classes(staff_id)
-        value = json.dumps([[c.id, c.name, c.size, False, c.delegated] for c in rows])
+        value = orjson.dumps([[c.id, c.name, c.size, False, c.delegated] for c in rows])
         taken_key = keys.taken(day.isoformat()) if day is not None else ""
         if not taken_key or load_taken is None or taken_key in _TAKEN_BUILT:
             self.pending[key] = (("SET", key, value, "EX", CLASSES_TTL),)

@@ -15,7 +15,7 @@ from ussd.common import NOTICES, Ctx, Outcome, Step, invalid, menu
 from core.i18n import _
 from ussd.ports import Caller, Directory, SetLanguage
 from ussd.paging import fits_screen, split_pages
-from ussd.screens import Kind, Limits, Part, Screen, fit
+from ussd.screens import Kind, Limits, Part, Screen, ScreenTooLong, fit
 from ussd.state import State
 
 MAX_INPUT = 40
@@ -67,8 +67,10 @@ def _main_render(c: Ctx) -> Screen:
     if c.state.page == 0:  # everything on one screen when it fits (with the name, else without)
         options = _main_options(c)
         for titled in (True, False):
-            if fits_screen(lambda: _main_screen(c, options, True, titled)):
+            try:  # built once: a screen that fits is the answer
                 return _main_screen(c, options, True, titled)
+            except ScreenTooLong:
+                pass
     # Else the pages of the split under the longest notice: the same split whatever the
     # notice now, so "8 More" always leads to the next keys and none is skipped.
     pages = _main_pages(c, any_notice=True)

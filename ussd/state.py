@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import orjson
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -50,7 +50,7 @@ class State:
         """Return the compact JSON form, omitting defaults."""
         data = {_WIRE[k]: (list(v) if isinstance(v, tuple) else v)
                 for k, v in self.__dict__.items() if v != _DEFAULTS[k]}
-        raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+        raw = orjson.dumps(data)  # compact, UTF-8 as it is: json.dumps(…, separators=(",", ":"), ensure_ascii=False)
         if len(raw) > MAX_BYTES:
             raise ValueError(f"session state is {len(raw)} bytes, over {MAX_BYTES}")
         return raw
@@ -61,7 +61,7 @@ class State:
         if not raw:
             return cls()
         try:
-            data = json.loads(raw)
+            data = orjson.loads(raw)  # its JSONDecodeError is a ValueError
             kwargs = {_FROM_WIRE[k]: (tuple(v) if isinstance(v, list) else v)
                       for k, v in data.items() if k in _FROM_WIRE}
             return cls(**kwargs)
