@@ -49,8 +49,12 @@ from bench.spike_world import (BARE_APP, HUDOOR_APP, SERVERS, World, school_morn
 LIVE_SESSIONS = 480_000
 TARGET_SHARE, TARGET_RATE, TARGET_P99_MS, TARGET_MIB = 0.60, 1000.0, 100.0, 1024.0
 TARGET_CPU_MS, TARGET_REDIS = 1.6, 4.0
-# Threads per worker for each server, chosen on this 2-core box (docs/BENCHMARKS.md).
-DEFAULT_THREADS = {"gunicorn": 4, "granian": 4, "uwsgi": 1}
+# Threads per worker for each server, chosen on this 2-core box (docs/BENCHMARKS.md). granian:
+# 2 since the tenth pass (Hudoor 1,501-1,601 hops/s at p99 38-43 ms against 1,239-1,518 at
+# 45-50 with 4, the bare hop the same either way): with PostgreSQL and Redis on the same two
+# cores a hop waits little, and more threads only contend for the GIL. Production's default
+# (HUDOOR_WEB_THREADS=4) stays: there the database and Redis are a network hop away.
+DEFAULT_THREADS = {"gunicorn": 4, "granian": 2, "uwsgi": 1}
 # The server Hudoor is kept on (the faster at equal p99 in this bench), and its shape here:
 # bench/shedding_bench.py serves Hudoor the same way.
 KEPT_SERVER, KEPT_WORKERS = "granian", 2
@@ -58,12 +62,18 @@ KEPT_THREADS = DEFAULT_THREADS[KEPT_SERVER]
 
 
 def cpu_seconds(pid: int) -> float:
-    """Return the user + system CPU seconds of a process and its children so far."""
+    """Return the user + system CPU seconds of a process and its descendants so far.
+
+    Those that have exited count too, through their parent's reaped-children times: a
+    PostgreSQL backend whose pooled connection was closed mid-run took its CPU with it
+    otherwise (a 2 x 8 run showed PostgreSQL at 0.007 ms a hop).
+    """
     total = 0.0
     for p in spike_profile.process_tree(pid):
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            # utime, stime, and cutime, cstime (children this one has reaped)
+            total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
         except OSError:
             pass
     return total
