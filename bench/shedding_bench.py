@@ -126,6 +126,8 @@ def main() -> None:
         off_url, off_proc = _serve(w, args, never, off_log)
         on_url, on_proc = _serve(w, args, env, on_log)
         off, on = ServerTimes(off_log), ServerTimes(on_log)
+        for url in (off_url, on_url):  # warm the connections and the caches, as the spike bench does:
+            wrk(url, args.conns, 2, phones)  # a cold alone run set a floor the others never saw
         print(f"shedding bench: {args.schools} schools, {len(phones.read_text().split())} phones, "
               f"{args.conns} connections x {args.seconds} s; {args.senders} senders on a "
               f"{args.backlog:,}-SMS backlog; {args.server} {args.workers} x {args.threads}; load average {os.getloadavg()[0]:.1f} on "
