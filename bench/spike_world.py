@@ -129,6 +129,22 @@ def uwsgi(app: str, port: int, env: dict[str, str], workers: int, threads: int) 
                             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def ensure_wrk() -> str:
+    """wrk's path; installed from Debian's package when absent, as `make bench` does (the
+    benches that drive the spike are run on their own too)."""
+    exe = shutil.which("wrk")
+    if exe is None and shutil.which("apt-get") is not None:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-q"], check=False, env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, env=env,
+                       stdout=subprocess.DEVNULL)
+        exe = shutil.which("wrk")
+    if exe is None:
+        raise SystemExit("wrk, the load generator, is not installed and could not be "
+                         "(apt-get install wrk)")
+    return exe
+
+
 def wrk(url: str, conns: int, seconds: int, phones: Path) -> dict[str, float]:
     """Run whole teacher sessions (bench/ussd_sessions.lua), one connection per phone."""
     out = subprocess.run(
@@ -228,6 +244,7 @@ def world(name: str, schools: int, *, extra_env: dict[str, str] | None = None) -
     from bench.bare_app import create_table
     from core.drill.backup import libpq
 
+    ensure_wrk()  # before minutes of building, not after
     pg, rds = PostgresCluster.start(fast=False), RedisServer.start()
     tmp = Path(tempfile.mkdtemp(prefix=f"hudoor-{name}-"))
     w: World | None = None
