@@ -191,63 +191,47 @@ def _median(rows: list[dict[str, float]], key: str) -> float:
     return statistics.median(r[key] for r in rows)
 
 
-def _counters(w: World, pid: int) -> dict[str, object]:
-    """Everything a peak's work per hop is counted from, read now for the server `pid`."""
-    (commits, rows), wal, cmds = _pg_counters(w.dsn), _pg_wal(w.dsn), redis_commands(w.redis_url)
-    return {"threads": spike_profile.threads_cpu(pid), "commits": commits, "rows": rows, "wal": wal,
-            "cmds": cmds, "trips": redis_round_trips(w.redis_url), "box": box_seconds(w, pid),
-            "jiffies": spike_profile.box_jiffies()}
+def _counters(w: World, pid: int) -> dict[str, float]:
+    """Everything a peak's work per hop is counted from, read now for the server `pid`, as
+    one flat set of running totals ("cmd:get", "box:app", "cpu:<thread kind>", …): a peak's
+    work is the totals' growth, several peaks' the growths added."""
+    flat: dict[str, float] = {}
+    (flat["commits"], flat["rows"]), (flat["wal_flushes"], flat["wal_bytes"]) = \
+        _pg_counters(w.dsn), _pg_wal(w.dsn)
+    flat.update({f"cmd:{k}": v for k, v in redis_commands(w.redis_url).items()})
+    flat.update({f"box:{k}": v for k, v in box_seconds(w, pid).items()})
+    flat["busy"], flat["idle"] = spike_profile.box_jiffies()
+    for name, (cpu, switches) in spike_profile.threads_cpu(pid).items():
+        flat[f"cpu:{name}"], flat[f"sw:{name}"] = cpu, switches
+    return flat
 
 
-def _counted(w: World, pid: int, run) -> tuple[dict[str, float], dict[str, object]]:  # type: ignore[no-untyped-def]
-    """Run one peak (`run()`) and return its figures and the counters' growth over it, less
+def _part(totals: dict[str, float], prefix: str) -> dict[str, float]:
+    """The totals under `prefix` ("cmd:", "box:", …), by their own names."""
+    return {k[len(prefix):]: v for k, v in totals.items() if k.startswith(prefix)}
+
+
+def _counted(w: World, pid: int, run) -> tuple[dict[str, float], dict[str, float]]:  # type: ignore[no-untyped-def]
+    """Run one peak (`run()`) and return its figures and the totals' growth over it, less
     the bench's own reads (an INFO each way: one round trip, one INFO command)."""
     before = _counters(w, pid)
+    trips0 = redis_round_trips(w.redis_url)
     figures = run()
-    trips1 = redis_round_trips(w.redis_url)  # in the order the totals were read before
+    trips1 = redis_round_trips(w.redis_url)
     after = _counters(w, pid)
-    after["trips"] = trips1 - 1
-    after["cmds"]["info"] = after["cmds"].get("info", 0) - 1  # type: ignore[index]
-    grown: dict[str, object] = {
-        "threads": {k: (v[0] - before["threads"].get(k, (0.0, 0))[0],  # type: ignore[attr-defined]
-                        v[1] - before["threads"].get(k, (0.0, 0))[1])  # type: ignore[attr-defined]
-                    for k, v in after["threads"].items()},  # type: ignore[attr-defined]
-        "commits": after["commits"] - before["commits"],  # type: ignore[operator]
-        "rows": after["rows"] - before["rows"],  # type: ignore[operator]
-        "wal": tuple(a - b for a, b in zip(after["wal"], before["wal"])),  # type: ignore[call-overload]
-        "cmds": {k: v - before["cmds"].get(k, 0) for k, v in after["cmds"].items()},  # type: ignore[attr-defined]
-        "trips": after["trips"] - before["trips"],  # type: ignore[operator]
-        "box": {k: after["box"][k] - before["box"][k] for k in before["box"]},  # type: ignore[index]
-        "jiffies": tuple(a - b for a, b in zip(after["jiffies"], before["jiffies"])),  # type: ignore[call-overload]
-    }
+    grown = {k: v - before.get(k, 0) for k, v in after.items()}
+    grown["trips"] = trips1 - trips0 - 1
+    grown["cmd:info"] = grown.get("cmd:info", 0) - 1
     return figures, grown
 
 
-def _summed(grown: list[dict[str, object]]) -> dict[str, object]:
-    """The counters' growth over several peaks, added up."""
-    out: dict[str, object] = {}
-    for key in grown[0]:
-        values = [g[key] for g in grown]
-        if isinstance(values[0], dict):
-            names = {n for v in values for n in v}  # type: ignore[attr-defined]
-            if key == "threads":
-                out[key] = {n: (sum(v.get(n, (0.0, 0))[0] for v in values),  # type: ignore[attr-defined]
-                                sum(v.get(n, (0.0, 0))[1] for v in values)) for n in names}  # type: ignore[attr-defined]
-            else:
-                out[key] = {n: sum(v.get(n, 0) for v in values) for n in names}  # type: ignore[attr-defined]
-        elif isinstance(values[0], tuple):
-            out[key] = tuple(map(sum, zip(*values)))  # type: ignore[arg-type]
-        else:
-            out[key] = sum(values)  # type: ignore[arg-type]
-    return out
-
-
-def _result(rows: list[dict[str, float]], grown: dict[str, object], seconds: int) -> dict[str, object]:
+def _result(rows: list[dict[str, float]], grown: list[dict[str, float]], seconds: int) -> dict[str, object]:
     hops = sum(r["rate"] * seconds for r in rows) + 1e-9
-    zero_box = {k: 0.0 for k in grown["box"]}  # type: ignore[attr-defined]
-    by_command = _per_hop({}, grown["cmds"], hops)  # type: ignore[arg-type]
-    per_thread = spike_profile.threads_per_hop({}, grown["threads"], hops)  # type: ignore[arg-type]
-    wal, box = grown["wal"], grown["box"]
+    total = {k: sum(g.get(k, 0) for g in grown) for k in set().union(*grown)}
+    box = _part(total, "box:")
+    by_command = _per_hop({}, {k: int(v) for k, v in _part(total, "cmd:").items()}, hops)
+    threads = {name: (cpu, int(total["sw:" + name])) for name, cpu in _part(total, "cpu:").items()}
+    per_thread = spike_profile.threads_per_hop({}, threads, hops)
     return {"threads": [(name, round(ms, 3), round(sw, 2)) for name, ms, sw in per_thread
                         if name != spike_profile.KERNEL],
             "context_switches_per_hop": round(sum(sw for _, _, sw in per_thread), 2),
@@ -256,14 +240,15 @@ def _result(rows: list[dict[str, float]], grown: dict[str, object], seconds: int
             "hops_per_s": [round(r["rate"]) for r in rows], "median_hops_per_s": _median(rows, "rate"),
             "p99_ms": [r["p99"] for r in rows], "median_p99_ms": _median(rows, "p99"),
             "errors": sum(r["errors"] for r in rows),
-            "cpu_ms_per_hop": round(box["app"] * 1000 / hops, 3),  # type: ignore[index]
-            "box_ms_per_hop": box_per_hop(zero_box, box, (0, 0), grown["jiffies"], hops),  # type: ignore[arg-type]
-            "pg_commits_per_hop": round(grown["commits"] / hops, 3),  # type: ignore[operator]
-            "pg_rows_per_hop": round(grown["rows"] / hops, 3),  # type: ignore[operator]
-            "pg_wal_flushes_per_hop": round(wal[0] / hops, 3),  # type: ignore[index]
-            "pg_wal_bytes_per_hop": round(wal[1] / hops),  # type: ignore[index]
+            "cpu_ms_per_hop": round(box["app"] * 1000 / hops, 3),
+            "box_ms_per_hop": box_per_hop(dict.fromkeys(box, 0.0), box, (0, 0),
+                                          (int(total["busy"]), int(total["idle"])), hops),
+            "pg_commits_per_hop": round(total["commits"] / hops, 3),
+            "pg_rows_per_hop": round(total["rows"] / hops, 3),
+            "pg_wal_flushes_per_hop": round(total["wal_flushes"] / hops, 3),
+            "pg_wal_bytes_per_hop": round(total["wal_bytes"] / hops),
             "redis_commands_per_hop": round(sum(by_command.values()), 2),
-            "redis_round_trips_per_hop": round(grown["trips"] / hops, 2),  # type: ignore[operator]
+            "redis_round_trips_per_hop": round(total["trips"] / hops, 2),
             "redis_by_command": by_command, "load_average": round(os.getloadavg()[0], 2)}
 
 
@@ -293,7 +278,7 @@ def measure_together(w: World, kind: str, apps: list[str], workers: int, threads
         if profile is not None:
             spy = spike_profile.start(served[0][1].pid, profile)  # type: ignore[union-attr]
         rows: list[list[dict[str, float]]] = [[] for _ in apps]
-        grown: list[list[dict[str, object]]] = [[] for _ in apps]
+        grown: list[list[dict[str, float]]] = [[] for _ in apps]
         for n in range(runs):
             order = range(len(apps)) if n % 2 == 0 else reversed(range(len(apps)))
             for i in order:
@@ -307,7 +292,7 @@ def measure_together(w: World, kind: str, apps: list[str], workers: int, threads
     finally:
         for _, proc in served:
             stop(proc)
-    return [_result(rows[i], _summed(grown[i]), seconds) for i in range(len(apps))]
+    return [_result(rows[i], grown[i], seconds) for i in range(len(apps))]
 
 
 def measure(w: World, kind: str, app: str, workers: int, threads: int, seconds: int, conns: int,

@@ -9,12 +9,12 @@ the cached caller is ids and flags; names stay in this process (rosters, staff n
 from __future__ import annotations
 
 import hashlib
-import orjson
 from dataclasses import fields
 import time
 from datetime import date
 from typing import Callable, Generic, TypeVar
 
+import orjson
 import redis
 from redis.exceptions import NoScriptError
 

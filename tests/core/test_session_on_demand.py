@@ -3,30 +3,12 @@ either way (core.db.SessionOnDemand, decision 0042)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import Engine, text
 
-from core.db import SessionOnDemand, end_reads, end_refused, make_engine, make_sessionmaker, \
-    session_connection
+from core.db import SessionOnDemand, end_reads, end_refused, make_sessionmaker, session_connection
 from core.models import School
-
-
-@pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
-    yield eng
-    eng.dispose()
-
-
-_INSERT = text("INSERT INTO schools (upstream_id, name, governorate, active, created_at, updated_at)"
-               " VALUES (:u, 'A school', 'Cairo', true, '2026-11-30', '2026-11-30')")
-
-
-def _schools(engine: Engine) -> list[str]:
-    with engine.connect() as conn:
-        return list(conn.scalars(text("SELECT upstream_id FROM schools ORDER BY upstream_id")))
+from tests.core.test_db_refused import _INSERT, _schools, engine  # noqa: F401  (fixture)
 
 
 def test_core_work_commits_on_its_connection_without_a_session(engine: Engine) -> None:
