@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import debian  # noqa: E402
 from sandbox.names import FATHER, FEMALE_FIRST, MALE_FIRST  # noqa: E402
 from digests.compose import compose  # noqa: E402
 from digests.compose_types import Child, ChildStatus, GuardianDay  # noqa: E402
@@ -51,8 +51,9 @@ class _Hog:
     def __init__(self, cpus: int) -> None:
         self._proc = None
         if cpus > 0:
-            if not shutil.which("stress-ng"):
-                raise SystemExit("--hog needs stress-ng (apt-get install stress-ng)")
+            if debian.ensure("stress-ng", "stress-ng") is None:  # as make bench is run fresh
+                raise SystemExit("--hog needs stress-ng, which could not be installed "
+                                 "(apt-get install stress-ng)")
             self._proc = subprocess.Popen(["stress-ng", "--cpu", str(cpus), "--quiet"],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

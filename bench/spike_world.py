@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select  # noqa: E402
 
+from bench import debian  # noqa: E402
 from core import migrate  # noqa: E402
 from core.db import make_engine, make_sessionmaker  # noqa: E402
 from core.models import Contact, ContactKind, Person, Role  # noqa: E402
@@ -86,7 +87,7 @@ def granian(app: str, port: int, env: dict[str, str], workers: int, threads: int
     extra += GRANIAN_EXTRA  # A/B of granian's options (capacity_bench --granian-args)
     out = subprocess.DEVNULL
     if access_log is not None:
-        extra += ["--access-log", "--access-log-fmt", "%(dt_ms).0f"]
+        extra += ["--access-log", "--access-log-fmt", "%(dt_ms).2f"]
         out = access_log.open("ab")  # type: ignore[assignment]
     return subprocess.Popen([exe, "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
                              "--workers", str(workers), "--blocking-threads", str(threads),
@@ -132,13 +133,7 @@ def uwsgi(app: str, port: int, env: dict[str, str], workers: int, threads: int) 
 def ensure_wrk() -> str:
     """wrk's path; installed from Debian's package when absent, as `make bench` does (the
     benches that drive the spike are run on their own too)."""
-    exe = shutil.which("wrk")
-    if exe is None and shutil.which("apt-get") is not None:
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update", "-q"], check=False, env=env, stdout=subprocess.DEVNULL)
-        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=False, env=env,
-                       stdout=subprocess.DEVNULL)
-        exe = shutil.which("wrk")
+    exe = debian.ensure("wrk", "wrk")
     if exe is None:
         raise SystemExit("wrk, the load generator, is not installed and could not be "
                          "(apt-get install wrk)")
