@@ -29,17 +29,23 @@ SPIKE = [2, 4, 8, 16, 24, 32, 32, 32, 24, 16, 8, 4]  # connections per phase: ra
 
 
 class ServerTimes:
-    """Read request durations (ms) gunicorn logged since the last read: server-side latency."""
+    """Read request durations (ms) the server logged since the last read: server-side latency
+    (gunicorn logs whole milliseconds, granian hundredths)."""
 
     def __init__(self, path: Path) -> None:
         self.path, self.offset = path, 0
 
     def since_last(self) -> list[float]:
+        """The durations since the last read, sorted."""
+        return sorted(self.in_order())
+
+    def in_order(self) -> list[float]:
+        """The durations since the last read, in the order the server logged them."""
         with self.path.open() as fh:
             fh.seek(self.offset)
             data = fh.read()
             self.offset = fh.tell()
-        return sorted(float(x) for x in data.split() if x.strip().isdigit())
+        return [float(x) for x in data.split() if x.replace(".", "", 1).isdigit()]
 
 
 def _pct(values: list[float], p: float) -> float:

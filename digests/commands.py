@@ -100,7 +100,8 @@ def send(until_idle: bool, seconds: float | None, threads: int, batch: int,
         sender.close()
     click.echo(json.dumps({"submitted": stats.submitted, "accepted": stats.accepted,
                            "refused": stats.refused, "throttled": stats.throttled,
-                           "missed": stats.missed}))
+                           "missed": stats.missed, "held": stats.held,
+                           "held_back": stats.held_back}))
 
 
 @dlq.command("list")

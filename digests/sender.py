@@ -66,6 +66,7 @@ class SendStats:
     idle_waits: int = 0
     missed: int = 0  # moments given up because the message could not leave in time
     held: int = 0  # rounds not planned while USSD capture was under pressure (R2)
+    held_back: int = 0  # booked messages given back: the pressure began after their round
     by_outcome: dict[str, int] = field(default_factory=dict)
     sql_cpu: dict[str, float] = field(default_factory=dict)  # seconds of SQL-thread CPU by step
     # Sums over bookings, µs: the guard, its jitter part, its path part (drift or the
@@ -343,8 +344,13 @@ class Sender:
     def _missed(self, row: OutboxMessage, moment: float,
                 leave: float | None = None) -> MissedMoment | None:
         """Note how late row leaves (after ``leave``, its moment unless moments are
-        arrivals); a MissedMoment if too late to leave at all."""
+        arrivals); a MissedMoment if too late to leave at all, or if USSD capture came
+        under pressure since its round was booked (a round is up to a second of sending:
+        capture does not wait for it)."""
         max_late = self._max_late.pop(row.id, None)
+        if self._hold is not None and self._hold():
+            self.stats.held_back += 1
+            return MissedMoment("held: USSD capture under pressure")  # released, not an attempt
         now = time.monotonic()
         leave = moment if leave is None else leave
         late = now - leave

@@ -1,9 +1,11 @@
 """USSD hop latency and errors over the last minutes, for the wall (R1).
 
 Each process counts its hops in a small latency histogram per minute and adds it to Redis
-at most once a second (one pipelined HINCRBY per non-empty bucket), so a hop pays no
-Redis round trip of its own. The wall merges the last minutes' histograms of every
-process and reads p99 from the bucket edges: an upper bound, never flattering.
+at most four times a second (one pipelined HINCRBY per non-empty bucket), so a hop pays no
+Redis round trip of its own. The same flush feeds the capture-load signal (its rate, so it
+trips a quarter second into a spike; once a second, its slow share). The wall merges the
+last minutes' histograms of every process and reads p99 from the bucket edges: an upper
+bound, never flattering.
 These counters are observability, not records: losing them loses no attendance.
 """
 
@@ -36,15 +38,19 @@ def bucket(ms: float) -> int:
 
 
 class HopRecorder:
-    """A process's hop counts, flushed to Redis at most once per `every` seconds."""
+    """A process's hop counts, flushed to Redis at most once per `every` seconds; the slow
+    share is judged over windows of at least `share_every` seconds (a share of a quarter
+    second's hops would trip on a single slow one)."""
 
-    def __init__(self, every: float = 1.0, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._every, self._monotonic = every, monotonic
+    def __init__(self, every: float = 0.25, share_every: float = 1.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._every, self._share_every, self._monotonic = every, share_every, monotonic
         self._lock = threading.Lock()
         self._pending: dict[int, Counter[str]] = {}
-        self._flushed = monotonic()
+        self._flushed = self._shared = monotonic()
         self._limits: capture_load.Limits | None = None
-        self._hops = self._slow = 0  # since the last flush, for the capture-load signal
+        self._hops = 0  # since the last flush: the capture-load signal's rate
+        self._share_hops = self._slow = 0  # since the last share window ended
 
     def record(self, conn: redis.Redis, now: datetime, ms: float, *, error: bool,
                limits: capture_load.Limits | None = None) -> None:
@@ -57,6 +63,7 @@ class HopRecorder:
                 counts[ERRORS] += 1
             self._limits = limits or self._limits
             self._hops += 1
+            self._share_hops += 1
             self._slow += int(self._limits is not None and ms > self._limits.slow_ms)
             due = self._monotonic() - self._flushed >= self._every
         if due:
@@ -65,20 +72,27 @@ class HopRecorder:
     def forget(self) -> None:
         """Drop what this process counted and has not flushed (tests: a fresh start)."""
         with self._lock:
-            self._pending, self._hops, self._slow, self._limits = {}, 0, 0, None
+            self._pending, self._limits = {}, None
+            self._hops = self._share_hops = self._slow = 0
 
     def flush(self, conn: redis.Redis) -> None:
         """Add what this process counted to Redis (a lost flush loses counts, nothing else),
         and report the window to the capture-load signal."""
         with self._lock:
             pending, self._pending = self._pending, {}
-            hops, slow, self._hops, self._slow = self._hops, self._slow, 0, 0
-            self._flushed = self._monotonic()
-        if not pending:
-            return
+            hops, self._hops = self._hops, 0
+            now = self._monotonic()
+            seconds, self._flushed = now - self._flushed, now
+            if not pending:
+                return
+            share = None
+            if now - self._shared >= self._share_every:
+                share = capture_load.Share(slow=self._slow, hops=self._share_hops)
+                self._share_hops = self._slow = 0
+                self._shared = now
         if self._limits is not None:
             try:
-                capture_load.report(conn, self._limits, hops=hops, slow=slow)
+                capture_load.report(conn, self._limits, hops=hops, seconds=seconds, share=share)
             except redis.RedisError:
                 pass
         pipe = conn.pipeline(transaction=False)
