@@ -12,9 +12,10 @@ per phone, whole teacher sessions):
 3. **SMS, shedding** — the same, with the app raising the signal (the default limits).
 
 It prints server-side and client-side p99 and hops/s for each, the SMS sent per second
-during the spike and in the seconds after it (catch-up), and the server p99 of the spike's
-first second apart from the rest, and how long after the spike began the signal tripped. Targets: with shedding, server
-p99 ≤ 100 ms and ≤ 1.25× the alone run; SMS resumes after the spike.
+during the spike and in the seconds after it (catch-up), the server p99 of the spike's
+first second apart from the rest, and how long after the spike began the signal tripped.
+Targets: with shedding, server p99 ≤ 100 ms and ≤ 1.25× the alone run; SMS resumes after
+the spike.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import redis  # noqa: E402
 
 from bench.capacity_bench import KEPT_SERVER, KEPT_THREADS, KEPT_WORKERS  # noqa: E402
 from bench.spike_world import BIN, World, stop, world, wrk  # noqa: E402
@@ -76,8 +79,6 @@ class TripWatch:
     """When the capture-load signal first showed after a start: Redis read every 5 ms."""
 
     def __init__(self, redis_url: str) -> None:
-        import redis
-
         self._conn, self._done = redis.Redis.from_url(redis_url), threading.Event()
         self._conn.delete(capture_load.BUSY_KEY)  # the last run's hold, still in its TTL
         self.after_ms = float("nan")

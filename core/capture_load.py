@@ -7,9 +7,9 @@ than 1 % of a process's hops of its last second were slower than HUDOOR_SHED_SLO
 signal is set for five seconds and renewed while the pressure lasts. So a spike trips it
 at a process's first report, a quarter second in, not a second or more (measured:
 shedding_bench's "tripped"). A process reports at most once a quarter, so a quarter's
-count is never two windows of one process. SMS sending, digest composition, report-day batches and
-write-back hold while it is set (R2): they wait minutes without harm; a teacher on a
-feature phone cannot.
+count is never two windows of one process. SMS sending, digest composition, report-day
+batches and write-back hold while it is set (R2): they wait minutes without harm; a
+teacher on a feature phone cannot.
 
 The signal is a Redis key with a TTL: nothing to rebuild if Redis is wiped, and if Redis
 is down there is no signal and nothing is held (capture is failing anyway).

@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"submitted": stats.submitted, "accepted": stats.accepted,
                       "refused": stats.refused, "throttled": stats.throttled,
                       "missed": stats.missed, "held": stats.held,
-                      "held_back": stats.held_back, "cpu": round(usage.ru_utime + usage.ru_stime, 3),
+                      "held_back": stats.held_back,
+                      "cpu": round(usage.ru_utime + usage.ru_stime, 3),
                       "guard_ms": stats.guard_means_ms(),
                       "sql_cpu": {k: round(v, 3) for k, v in stats.sql_cpu.items()}}))
     return 0

@@ -43,7 +43,7 @@ def test_rate_and_slow_share_set_the_signal(runtime) -> None:  # type: ignore[no
     assert capture_load.report(conn, LIMITS, hops=10, share=Share(10, 10),
                                wall=201.5) is None  # too few to judge
     assert "2 of 100 hops slower than 100 ms" in capture_load.report(
-        conn, LIMITS, hops=25, share=Share(2, 100), wall=202.5)  # a second's share, a quarter's hops
+        conn, LIMITS, hops=25, share=Share(2, 100), wall=202.5)  # a second's share
 
 
 def test_a_process_trips_the_rate_a_quarter_second_into_a_spike(runtime) -> None:  # type: ignore[no-untyped-def]
@@ -109,7 +109,8 @@ def test_a_ussd_spike_holds_sms_until_it_passes(runtime, client, monkeypatch) ->
         phone.send("0")
     ussd_view.HOPS.flush(runtime.redis)  # what each process does once a second
     status = client.get("/status.json").get_json()
-    assert status["shedding"]["holding"] and "hops in a quarter second" in status["shedding"]["reason"]
+    reason = status["shedding"]["reason"]
+    assert status["shedding"]["holding"] and "hops in a quarter second" in reason
     assert {t["key"]: t for t in status["wall"]}["shedding"]["grade"] == "amber"
     provider = Recorder()
     sender = build_sender(runtime, provider=provider)
@@ -118,7 +119,7 @@ def test_a_ussd_spike_holds_sms_until_it_passes(runtime, client, monkeypatch) ->
         assert provider.numbers == [] and sender.stats.held == 1
         assert states(runtime) == {"queued": 8}
         runtime.redis.delete(capture_load.BUSY_KEY)  # the spike is over (the key's TTL, early)
-        time.sleep(0.6)  # the sender reads the signal at most every 0.5 s
+        time.sleep(0.6)  # the sender reads the signal at most every quarter second
         sender.run(until_idle=True, stop_after=60)
     finally:
         sender.close()
