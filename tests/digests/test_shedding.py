@@ -155,9 +155,11 @@ def test_a_spike_that_begins_mid_round_stops_the_rest_of_it(runtime) -> None:  #
         sender.run(stop_after=1.5)
         sent, held_back = len(provider.numbers), sender.stats.held_back
         assert 1 <= sent < 5 and held_back >= 1  # the round's later messages stayed
-        # Given back as never handed over: due again at once, no attempt spent.
-        assert states(runtime) == {"sent": sent, "failed": held_back,
-                                   "queued": len(vodafone) - sent - held_back}
+        # Given back as never handed over: due again at once, no attempt spent. (On a slow
+        # machine a message picked up too late is given back the same way: counted too.)
+        back = held_back + sender.stats.missed
+        assert states(runtime) == {"sent": sent, "failed": back,
+                                   "queued": len(vodafone) - sent - back}
         with runtime.sessions() as s:
             attempts = set(s.scalars(select(OutboxMessage.attempts)
                                      .where(OutboxMessage.state != "sent")))
