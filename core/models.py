@@ -363,7 +363,7 @@ class AttendanceRecord(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
 
     __table_args__ = (Index("uq_attendance_class_day", "class_id", "day", unique=True),
-                      Index("ix_attendance_records_day", "day"))
+                      Index("ix_attendance_records_day_class", "day", "class_id"))
 
 
 class AttendanceMark(Base):
