@@ -8,9 +8,9 @@ a synced district, bound teacher SIMs, warmed caches), then:
 2. for each WSGI server (gunicorn, granian, uWSGI): runs the spike's peak (wrk, one
    connection per phone, whole teacher sessions) three times against Hudoor and three
    times against the honest bare hop (bench/bare_app.py) on the SAME server and settings,
-   both served side by side and their runs interleaved (Hudoor, bare, bare, Hudoor, …) so
-   the machine's drift falls on both — medians reported, the ratio printed per server and
-   run by run, the floor measured in the same run;
+   their runs interleaved (Hudoor, bare, bare, Hudoor, …) so the machine's drift falls on
+   both, each run a fresh school morning of marking — medians reported, the ratio printed
+   per server and run by run, the floor measured in the same run;
 3. runs the peak with 1 and with 2 app processes on the server kept (scaling);
 4. measures the work per hop at the peak: the server's CPU milliseconds (every server
    process, from /proc), PostgreSQL commits, WAL flushes and rows written, Redis commands (INFO
@@ -38,6 +38,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -255,52 +256,57 @@ def _result(rows: list[dict[str, float]], grown: list[dict[str, float]], seconds
 def measure_together(w: World, kind: str, apps: list[str], workers: int, threads: int, seconds: int,
                      conns: int, runs: int, backpressure: int | None = None,
                      profile: Path | None = None,
-                     env: dict[str, str] | None = None) -> list[dict[str, object]] | None:
-    """Serve each of `apps` on `kind` side by side, warm them, and run the peak `runs` times
-    on each, the apps' runs interleaved (A B, then B A, …); return each app's figures and work
-    per hop.
+                     mornings: Callable[[], dict[str, str]] | None = None) -> list[dict[str, object]] | None:
+    """Run the peak `runs` times on each of `apps` served by `kind`, the apps' runs interleaved
+    (A B, then B A, …); return each app's figures and work per hop.
 
     Interleaved so that the machine's own drift (a neighbour's load, the CPU's clock) falls
     on every app alike: run one after the other, a ratio of medians measured minutes apart
-    moved by 30 % between invocations on an unchanged hop. An idle server costs the one
-    running nothing measurable. Each app's counters are read around its own runs only.
-    `profile`: a py-spy file to sample the (single) server's processes into while the peak
-    runs (bench/spike_profile.py).
+    moved by 30 % between invocations on an unchanged hop. Each run is a morning of its own
+    (`mornings()`: the env of the next fresh school day): Hudoor's caches are warmed for it
+    as the scheduler does before the first bell, the server is started on it and warmed for
+    2 s by the teachers kept apart for that (`w.warm_phones`), then the peak runs on the
+    others. So every run measured is the morning's marking: on a morning another run had
+    used, the classes were taken and the hops were mostly late arrivals, which write less
+    (the first run of an invocation was always the slowest, by a fifth). Each run's counters
+    are read around it only.
+    `profile`: a py-spy file to sample the server's processes into while the peak runs
+    (bench/spike_profile.py; one run).
     """
-    served = [w.serve(kind, workers, threads, app=app, backpressure=backpressure, env=env)
-              for app in apps]
-    spy = None
-    try:
-        if any(proc is None for _, proc in served):
-            return None
-        for base, _ in served:
-            wrk(base, conns, 2, w.phones)  # warm the connections and the caches
-        if profile is not None:
-            spy = spike_profile.start(served[0][1].pid, profile)  # type: ignore[union-attr]
-        rows: list[list[dict[str, float]]] = [[] for _ in apps]
-        grown: list[list[dict[str, float]]] = [[] for _ in apps]
-        for n in range(runs):
-            order = range(len(apps)) if n % 2 == 0 else reversed(range(len(apps)))
-            for i in order:
-                base, proc = served[i]
-                figures, growth = _counted(w, proc.pid,  # type: ignore[union-attr]
+    rows: list[list[dict[str, float]]] = [[] for _ in apps]
+    grown: list[list[dict[str, float]]] = [[] for _ in apps]
+    for n in range(runs):
+        order = range(len(apps)) if n % 2 == 0 else reversed(range(len(apps)))
+        for i in order:
+            env = mornings() if mornings is not None else w.env
+            if apps[i] == HUDOOR_APP:
+                w.hudoor("ussd-warm", env=env)
+            base, proc = w.serve(kind, workers, threads, app=apps[i], backpressure=backpressure,
+                                 env=env)
+            if proc is None:
+                return None
+            spy = None
+            try:
+                wrk(base, conns, 2, w.warm_phones)  # warm the connections and the caches
+                if profile is not None:
+                    spy = spike_profile.start(proc.pid, profile)
+                figures, growth = _counted(w, proc.pid,
                                            lambda base=base: wrk(base, conns, seconds, w.phones))
-                rows[i].append(figures)
-                grown[i].append(growth)
-        if spy is not None:
-            spike_profile.finish(spy)
-    finally:
-        for _, proc in served:
-            stop(proc)
+                if spy is not None:
+                    spike_profile.finish(spy)
+            finally:
+                stop(proc)
+            rows[i].append(figures)
+            grown[i].append(growth)
     return [_result(rows[i], grown[i], seconds) for i in range(len(apps))]
 
 
 def measure(w: World, kind: str, app: str, workers: int, threads: int, seconds: int, conns: int,
-            runs: int, backpressure: int | None = None,
-            profile: Path | None = None, env: dict[str, str] | None = None) -> dict[str, object] | None:
-    """Serve `app` on `kind`, warm it, run the peak `runs` times; return figures and work per hop."""
+            runs: int, backpressure: int | None = None, profile: Path | None = None,
+            mornings: Callable[[], dict[str, str]] | None = None) -> dict[str, object] | None:
+    """Run the peak `runs` times on `app` served by `kind`; return figures and work per hop."""
     out = measure_together(w, kind, [app], workers, threads, seconds, conns, runs, backpressure,
-                           profile, env)
+                           profile, mornings)
     return None if out is None else out[0]
 
 
@@ -337,7 +343,7 @@ def print_profile(r: dict[str, object], out: Path, label: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--schools", type=int, default=150)
+    ap.add_argument("--schools", type=int, default=200)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--conns", type=int, default=32)
     ap.add_argument("--workers", type=int, default=KEPT_WORKERS, help="app processes per server")
@@ -377,13 +383,13 @@ def main() -> None:
         mornings = iter(range(1000))
 
         def morning() -> dict[str, str]:
-            """A fresh school day for the next server measured: the same mix for each."""
+            """A fresh school day for the next run measured: the same mix for each."""
             return {**w.env, "HUDOOR_FAKE_NOW": school_morning(next(mornings))}
 
         for kind in args.servers.split(","):
             both = measure_together(w, kind, [HUDOOR_APP, BARE_APP], args.workers, threads[kind],
                                     args.seconds, args.conns, args.runs,
-                                    bp if kind == "granian" else None, env=morning())
+                                    bp if kind == "granian" else None, mornings=morning)
             if both is None:
                 print(f"  {kind}: not available here", flush=True)
                 continue
@@ -401,21 +407,21 @@ def main() -> None:
         if not args.no_scaling:
             for workers in (1, 2):
                 r = measure(w, best, HUDOOR_APP, workers, threads[best], args.seconds, args.conns, 1,
-                            bp if best == "granian" else None, env=morning())
+                            bp if best == "granian" else None, mornings=morning)
                 assert r is not None
                 results[f"{best}_{workers}_process"] = r
                 print(_line(f"{best} x{workers} proc", r), flush=True)
         for shape in filter(None, args.shapes.split(",")):
             workers, threads_each = (int(x) for x in shape.split("x"))
             r = measure(w, best, HUDOOR_APP, workers, threads_each, args.seconds, args.conns, 1,
-                        bp if best == "granian" else None, env=morning())
+                        bp if best == "granian" else None, mornings=morning)
             assert r is not None
             results[f"{best}_{shape}"] = r
             print(_line(f"{best} {shape}", r), flush=True)
         if args.profile is not None:
             out = args.profile / f"{best}-{args.workers}x{threads[best]}.txt"
             r = measure(w, best, HUDOOR_APP, args.workers, threads[best], args.seconds, args.conns, 1,
-                        bp if best == "granian" else None, profile=out, env=morning())
+                        bp if best == "granian" else None, profile=out, mornings=morning)
             assert r is not None
             results[f"{best}_profiled"] = r
             print(_line(f"{best} profiled", r), flush=True)

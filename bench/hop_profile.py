@@ -10,7 +10,10 @@ own and cumulative time, and the shares of a hop's CPU by area.
     .venv/bin/python bench/hop_profile.py --schools 4 --hops 4000
     .venv/bin/python bench/hop_profile.py --fresh   # every session a teacher this process has not seen
 
-`--fresh` is the morning spike's mix: each teacher dials once, so before every session the
+`--mornings` is the morning spike's mix: each pass (the warm-up, the measured one, the
+profiled one) is a school morning of its own with the caches warmed as before the first bell,
+so with more teachers than a pass has sessions (`--schools`) each marks a class not yet taken.
+`--fresh`: each teacher dials once and the caches are cold, so before every session the
 bench forgets the teacher (this process's names, schools and rosters; the cached caller and
 class list in Redis), and the figures show what a first-time session costs. The bench's own
 GET/DEL for that are taken out of the Redis counts.
@@ -34,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.capacity_bench import _pg_counters, redis_commands  # noqa: E402
-from bench.spike_world import world  # noqa: E402
+from bench.spike_world import school_morning, world  # noqa: E402
 
 AREAS = (  # (label, substring of a profiled file's path); first match wins
     ("werkzeug/flask request", ("werkzeug", "flask")),
@@ -49,7 +52,18 @@ AREAS = (  # (label, substring of a profiled file's path); first match wins
 )
 
 
+def _untaken_class(body: str) -> str:
+    """The key of the first class on a class menu not taken today (no ✓), else "1"."""
+    for line in body.split("\n")[1:]:
+        key, _, name = line.partition(" ")
+        if key in ("1", "2", "3") and not name.startswith("✓"):
+            return key
+    return "1"
+
+
 def _next_input(body: str) -> str:
+    if "اختر الفصل" in body:
+        return _untaken_class(body)
     for needle, answer in (("اختر الفصل", "1"), ("الغياب: ", "0103"), ("الغائبون؟", "0103"), ("سُجّل حضور اليوم", "1"),
                            ("المتأخرون؟", f"{random.randint(4, 29):02d}"), ("تأخير: ", "1")):
         if needle in body:
@@ -166,6 +180,22 @@ def _count_round_trips(engine):  # type: ignore[no-untyped-def]
     return checkouts, statements, trips
 
 
+def _mornings(app):  # type: ignore[no-untyped-def]
+    """A callable that moves the app's clock to the next school morning and warms the hop
+    caches for it, as the scheduler does before the first bell (--mornings)."""
+    from core import calendar
+    from ussd.warmup import warm_now
+
+    rt, n = app.extensions["hudoor"], [0]
+
+    def advance() -> None:
+        n[0] += 1
+        rt.clock = calendar.moving_clock(school_morning(n[0]))
+        warm_now(rt)
+
+    return advance
+
+
 def _areas(stats: pstats.Stats) -> dict[str, float]:
     own: dict[str, float] = {}
     total = 0.0
@@ -185,7 +215,10 @@ def main() -> None:
                     help="the figures only (A/B runs): no cProfile pass after them")
     ap.add_argument("--dump", metavar="FILE", help="also write the profile's stats to FILE (pstats)")
     ap.add_argument("--fresh", action="store_true",
-                    help="every session a teacher this process has not seen (the spike's mix)")
+                    help="every session a teacher this process has not seen, caches cold")
+    ap.add_argument("--mornings", action="store_true",
+                    help="each pass (warm-up, measured, profiled) a school morning of its own, "
+                         "the caches warmed as before the first bell: the spike's marking")
     args = ap.parse_args()
     with world("hopprofile", args.schools, extra_env={"HUDOOR_SHED_HOPS_PER_SECOND": "0"}) as w:
         os.environ.update(w.env)
@@ -202,7 +235,10 @@ def main() -> None:
 
             secret = app.extensions["hudoor"].config.secret_key
             fresh = (redis.Redis.from_url(w.redis_url), lambda p: msisdn_ref(secret, p))
+        next_morning = _mornings(app) if args.mornings else lambda: None
+        next_morning()
         play(app, phones, 500, fresh)  # warm: imports, caches, connections
+        next_morning()
         checkouts, statements, trips = _count_round_trips(app.extensions["hudoor"].engine)
         cpu0, hop0, pg0, cmds0 = APP_CPU[0], HOP_CPU[0], _pg_counters(w.dsn), redis_commands(w.redis_url)
         forgot0, out0, sql0, trips0 = FORGOTTEN[0], checkouts[0], statements[0], trips[0]
@@ -228,6 +264,7 @@ def main() -> None:
         print(f"  screens (first line): {SCREENS.most_common(12)}")
         if args.no_cprofile:
             return
+        next_morning()
         prof = cProfile.Profile(time.process_time)  # CPU, not waiting on Redis
         PROFILE[0] = prof
         play(app, phones, args.hops, fresh)

@@ -36,15 +36,29 @@ SUNDAY_MORNING = "2026-11-29T08:00:00+02:00"
 
 
 def school_morning(n: int) -> str:
-    """The n-th school morning from SUNDAY_MORNING on (Sun-Thu; no holiday in those weeks).
+    """The n-th school morning from SUNDAY_MORNING on: Sun-Thu, in term, no holiday.
 
-    Each server a bench compares gets a morning of its own: on the same morning, a server
-    measured later finds its classes taken and late arrivals already marked, so its hops
-    write less (a lighter mix than the first server's)."""
+    Each server (and, in bench/capacity_bench.py, each run) a bench measures gets a morning
+    of its own: on the same morning, a server measured later finds its classes taken and
+    late arrivals already marked, so its hops write less (a lighter mix than the first's)."""
     from datetime import datetime, timedelta
 
-    week, day = divmod(n, 5)
-    return (datetime.fromisoformat(SUNDAY_MORNING) + timedelta(days=7 * week + day)).isoformat()
+    from core.calendar_seed import TERMS, holidays_for
+
+    first = datetime.fromisoformat(SUNDAY_MORNING)
+    closed = {h.day for year in (first.year, first.year + 1, first.year + 2)
+              for h in holidays_for(year)}
+    morning, left = first, n
+    while True:
+        day = morning.date()
+        if (day.weekday() not in (4, 5) and day not in closed
+                and any(start <= day <= end for _, start, end in TERMS)):
+            if left == 0:
+                return morning.isoformat()
+            left -= 1
+        morning += timedelta(days=1)
+
+
 HUDOOR_APP, BARE_APP = "wsgi:app", "bench.bare_app:app"
 SERVERS = ("gunicorn", "granian", "uwsgi")
 GRANIAN_EXTRA: list[str] = []  # set by a bench's --granian-args
@@ -165,7 +179,8 @@ def bind_teachers(url: str) -> list[str]:
     """Give every teacher a bound SIM, as activation over USSD would (setup, not measured)."""
     engine = make_engine(url)
     with make_sessionmaker(engine)() as s, s.begin():
-        teachers = s.scalars(select(Person.id).where(Person.role == Role.TEACHER.value)).all()
+        teachers = s.scalars(select(Person.id).where(Person.role == Role.TEACHER.value)
+                             .order_by(Person.id)).all()  # school by school, as synced
         msisdns = [f"+2010{7000000 + i:08d}" for i in range(len(teachers))]
         s.add_all(Contact(person_id=pid, msisdn=m, kind=ContactKind.STAFF.value)
                   for pid, m in zip(teachers, msisdns))
@@ -182,6 +197,7 @@ class World:
     redis_url: str
     env: dict[str, str]  # what an app process (or a CLI run) gets
     phones: Path  # one bound teacher MSISDN a line, for wrk
+    warm_phones: Path  # the last tenth of the schools' teachers, apart (a server's warm-up)
     tmp: Path
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     pg_pid: int = 0  # the cluster's first process (postmaster, or runuser above it): its tree is PostgreSQL
@@ -250,7 +266,7 @@ def world(name: str, schools: int, *, extra_env: dict[str, str] | None = None) -
         sandbox_port = free_port()
         sandbox = subprocess.Popen(
             [str(BIN / "hudoor"), "sandbox", "serve", "--district", "national", "--port",
-             str(sandbox_port), "--schools", str(schools), "--students", "400", "--teachers", "24"],
+             str(sandbox_port), "--schools", str(schools), "--students", "800", "--teachers", "20"],
             stdout=subprocess.DEVNULL)
         wait_http(f"http://127.0.0.1:{sandbox_port}/v1/schools")
         base = {k: v for k, v in os.environ.items() if not k.startswith("HUDOOR_")}
@@ -258,10 +274,13 @@ def world(name: str, schools: int, *, extra_env: dict[str, str] | None = None) -
                "HUDOOR_VAR_DIR": str(tmp), "HUDOOR_UPSTREAM_URL": f"http://127.0.0.1:{sandbox_port}",
                "HUDOOR_USSD_CALLBACK_TOKEN": "bench", "HUDOOR_FAKE_NOW": SUNDAY_MORNING,
                **(extra_env or {})}
-        w = World(url, libpq(url)[0], rds.url, env, tmp / "phones", tmp, [sandbox],
-                  pg.proc.pid, rds.proc.pid)
+        w = World(url, libpq(url)[0], rds.url, env, tmp / "phones", tmp / "warm-phones", tmp,
+                  [sandbox], pg.proc.pid, rds.proc.pid)
         w.hudoor("sync", "full")
-        w.phones.write_text("\n".join(bind_teachers(url)) + "\n")
+        phones = bind_teachers(url)
+        cut = len(phones) - max(1, len(phones) // 10)
+        w.phones.write_text("\n".join(phones[:cut]) + "\n")
+        w.warm_phones.write_text("\n".join(phones[cut:]) + "\n")
         w.hudoor("ussd-warm")  # as production's scheduler does before the first bell
         create_table(w.dsn)
         yield w

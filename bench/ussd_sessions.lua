@@ -1,9 +1,10 @@
 -- wrk script: every connection is one teacher's phone running complete USSD sessions.
 -- Run with as many threads as connections (-t N -c N): wrk keeps Lua state per thread.
--- Answers each Arabic screen the way a teacher marking two absentees would; a class
--- already taken today goes through late arrivals instead, each for a student picked at
--- random among the present ones (04-29, classes hold 30 or more: always the same one was late already after the
--- first time, and the session wrote nothing); END starts the next session.
+-- Answers each Arabic screen the way a teacher marking two absentees would, choosing the
+-- first of their classes not yet taken today (no ✓) as a teacher marks their own class; when
+-- all are taken, late arrivals instead, each for a student picked at random among the
+-- present ones (04-29, classes hold 30 or more: always the same one was late already after
+-- the first time, and the session wrote nothing); END starts the next session.
 
 local msisdns = {}
 local counter = 0
@@ -45,12 +46,22 @@ end
 
 local function has(body, s) return body:find(s, 1, true) ~= nil end
 
+local TICK = "\226\156\147"  -- ✓ in UTF-8: a class taken today
+
+-- The key of the first class on a class menu (keys 1-3: a page) not taken today, else "1".
+local function untaken_class(body)
+  for key, name in body:gmatch("\n([123]) ([^\n]*)") do
+    if name:sub(1, #TICK) ~= TICK then return key end
+  end
+  return "1"
+end
+
 function response(status, headers, body)
   if status ~= 200 then errors = errors + 1; new_session(); return end
   if body:sub(1, 3) == "END" then ends = ends + 1; new_session(); return end
   if #inputs >= 12 then new_session(); return end
   local nxt = "1"
-  if has(body, "اختر الفصل") then nxt = "1"
+  if has(body, "اختر الفصل") then nxt = untaken_class(body)
   elseif has(body, "الغياب: ") or has(body, "الغائبون؟") then nxt = "0103"
   elseif has(body, "غياب ") and has(body, "1 تأكيد") then nxt = "1"
   elseif has(body, "سُجّل حضور اليوم") then nxt = "1"
