@@ -256,7 +256,8 @@ def _result(rows: list[dict[str, float]], grown: list[dict[str, float]], seconds
 def measure_together(w: World, kind: str, apps: list[str], workers: int, threads: int, seconds: int,
                      conns: int, runs: int, backpressure: int | None = None,
                      profile: Path | None = None,
-                     mornings: Callable[[], dict[str, str]] | None = None) -> list[dict[str, object]] | None:
+                     mornings: Callable[[], dict[str, str]] | None = None,
+                     ) -> list[dict[str, object]] | None:
     """Run the peak `runs` times on each of `apps` served by `kind`, the apps' runs interleaved
     (A B, then B A, …); return each app's figures and work per hop.
 
