@@ -276,6 +276,7 @@ def measure_together(w: World, kind: str, apps: list[str], workers: int, threads
     """
     rows: list[list[dict[str, float]]] = [[] for _ in apps]
     grown: list[list[dict[str, float]]] = [[] for _ in apps]
+    teachers = len(w.phones.read_text().split())
     for n in range(runs):
         order = range(len(apps)) if n % 2 == 0 else reversed(range(len(apps)))
         for i in order:
@@ -293,6 +294,10 @@ def measure_together(w: World, kind: str, apps: list[str], workers: int, threads
                     spy = spike_profile.start(proc.pid, profile)
                 figures, growth = _counted(w, proc.pid,
                                            lambda base=base: wrk(base, conns, seconds, w.phones))
+                if apps[i] == HUDOOR_APP and figures["sessions"] > teachers:
+                    print(f"  note: {figures['sessions']:,.0f} sessions for {teachers:,} teachers: "
+                          "some redialled and found their class taken (raise --schools)",
+                          flush=True)
                 if spy is not None:
                     spike_profile.finish(spy)
             finally:
