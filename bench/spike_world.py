@@ -9,6 +9,7 @@ here once; each bench measures its own thing on top.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -17,6 +18,7 @@ import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Iterator
 
@@ -43,11 +45,10 @@ def school_morning(n: int) -> str:
     late arrivals already marked, so its hops write less (a lighter mix than the first's)."""
     from datetime import datetime, timedelta
 
-    from core.calendar_seed import TERMS, holidays_for
+    from core.calendar_seed import TERMS
 
     first = datetime.fromisoformat(SUNDAY_MORNING)
-    closed = {h.day for year in (first.year, first.year + 1, first.year + 2)
-              for h in holidays_for(year)}
+    closed = _closed_days(first.year)
     morning, left = first, n
     while True:
         day = morning.date()
@@ -57,6 +58,14 @@ def school_morning(n: int) -> str:
                 return morning.isoformat()
             left -= 1
         morning += timedelta(days=1)
+
+
+@functools.cache
+def _closed_days(year: int) -> frozenset[date]:
+    """Egypt's holidays of `year` and the two after it (school_morning asks once a run)."""
+    from core.calendar_seed import holidays_for
+
+    return frozenset(h.day for y in (year, year + 1, year + 2) for h in holidays_for(y))
 
 
 HUDOOR_APP, BARE_APP = "wsgi:app", "bench.bare_app:app"

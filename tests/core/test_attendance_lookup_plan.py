@@ -18,28 +18,19 @@ from sqlalchemy import text
 
 from core import attendance
 from core.db import make_engine
+from tests.support.school_day import build_school
 
 DAY = date(2026, 11, 29)
 CLASSES = 400
 
-_WORLD = [
-    """INSERT INTO schools (upstream_id, name, governorate, active, created_at, updated_at)
-       VALUES ('P-SCH', 'مدرسة', 'القاهرة', true, now(), now())""",
-    """INSERT INTO people (upstream_id, school_id, role, display_name, name_key, status, active,
-                           created_at, updated_at)
-       SELECT 'P-T', id, 'teacher', 'معلم', 'معلم', 'active', true, now(), now()
-       FROM schools WHERE upstream_id = 'P-SCH'""",
-    """INSERT INTO classes (upstream_id, school_id, name, grade, active, created_at, updated_at)
-       SELECT 'P-C' || g, s.id, 'C' || g, 1, true, now(), now()
-       FROM schools s, generate_series(1, :classes) g WHERE s.upstream_id = 'P-SCH'""",
-    """INSERT INTO enrolments (person_id, class_id, started_at)
-       SELECT t.id, c.id, now() FROM people t, classes c WHERE t.upstream_id = 'P-T'""",
-]
+# The teacher may take every class of the school (tests/support/school_day).
+_TEACHES_ALL = """INSERT INTO enrolments (person_id, class_id, started_at)
+                  SELECT t.id, c.id, now() FROM people t, classes c WHERE t.upstream_id = 'B-T'"""
 # Every class but the last taken today: the lookup asks for the one that is not.
 _TAKEN = """INSERT INTO attendance_records (class_id, day, taken_by, class_size, confirmed_at,
                                             session_id, msisdn)
             SELECT c.id, :day, t.id, 30, now(), 'taken-' || c.id, 'ref'
-            FROM classes c, people t WHERE t.upstream_id = 'P-T' AND c.upstream_id <> :last"""
+            FROM classes c, people t WHERE t.upstream_id = 'B-T' AND c.upstream_id <> :last"""
 
 
 def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -55,12 +46,12 @@ def test_the_lookup_reads_one_record_of_a_full_day(db_url: str) -> None:
     engine = make_engine(db_url)
     try:
         with engine.begin() as conn:
-            for statement in _WORLD:
-                conn.execute(text(statement), {"classes": CLASSES})
-            conn.execute(text(_TAKEN), {"day": DAY, "last": f"P-C{CLASSES}"})
+            build_school(conn, CLASSES)
+            conn.execute(text(_TEACHES_ALL))
+            conn.execute(text(_TAKEN), {"day": DAY, "last": f"B-C{CLASSES}"})
             staff, cls = conn.execute(text(
-                "SELECT t.id, c.id FROM people t, classes c WHERE t.upstream_id = 'P-T' "
-                "AND c.upstream_id = :last"), {"last": f"P-C{CLASSES}"}).one()
+                "SELECT t.id, c.id FROM people t, classes c WHERE t.upstream_id = 'B-T' "
+                "AND c.upstream_id = :last"), {"last": f"B-C{CLASSES}"}).one()
         compiled = attendance._LOOKUP.compiled(engine.dialect)
         sql, params = compiled.statement_and_parameters(
             {"staff": staff, "cls": cls, "day": DAY,

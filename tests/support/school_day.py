@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 CLASS_SIZE = 40
 CONFIRMED = "06:00:00+00"  # 08:00 Cairo: before the 15:30 cut-off
 
-_STATEMENTS = [
+# The school, its teacher ('B-T') and its classes ('B-C1' …): what a day is built on.
+_SCHOOL = [
     """INSERT INTO schools (upstream_id, name, governorate, active, created_at, updated_at)
        VALUES ('B-SCH', 'مدرسة', 'القاهرة', true, now(), now())""",
     """INSERT INTO people (upstream_id, school_id, role, display_name, name_key, status, active,
@@ -25,6 +26,9 @@ _STATEMENTS = [
     """INSERT INTO classes (upstream_id, school_id, name, grade, active, created_at, updated_at)
        SELECT 'B-C' || g, s.id, 'C' || g, 1, true, now(), now()
        FROM schools s, generate_series(1, :classes) g WHERE s.upstream_id = 'B-SCH'""",
+]
+_STATEMENTS = [
+    *_SCHOOL,
     """INSERT INTO people (upstream_id, school_id, role, display_name, name_key, status, active,
                            created_at, updated_at)
        SELECT 'B-S' || g, s.id, 'student',
@@ -60,6 +64,12 @@ _STATEMENTS = [
        JOIN attendance_records r ON r.class_id = e.class_id AND r.day = CAST(:day AS date)
        WHERE p.n % 20 = 0 OR p.n % 50 = 1""",
 ]
+
+
+def build_school(conn: Connection, classes: int) -> None:
+    """Insert the school, its teacher 'B-T' and `classes` classes 'B-C1' … (no students)."""
+    for statement in _SCHOOL:
+        conn.execute(text(statement), {"classes": classes})
 
 
 def build(engine: Engine, students: int, day: date) -> int:
