@@ -80,9 +80,8 @@ def _forget(rds, sim_ref: str) -> None:  # type: ignore[no-untyped-def]
 
     from ussd import cache, keys
 
-    cache._NAMES.clear()
-    cache._SCHOOLS.clear()
-    cache._ROSTERS.clear()
+    cache._ROSTERS.clear()  # the staff book stays: it is loaded whole, every BOOK_TTL
+    cache._ROLLS.clear()
     raw = rds.get(keys.caller(sim_ref))
     staff = json.loads(raw).get("staff_id") if raw else None
     rds.delete(keys.caller(sim_ref), *([keys.classes(staff)] if staff else []))

@@ -33,18 +33,12 @@ def _fresh_process_caches() -> Iterator[None]:
     from gateway.ussd import HOPS
     from ussd import cache, service
 
-    cache._ROSTERS.clear()
-    cache._NAMES.clear()
-    cache._SCHOOLS.clear()
-    cache._TAKEN_BUILT.clear()
+    cache.forget_process_caches()
     service._CLASS_READERS.clear()
     calendar_store.forget()
     HOPS.forget()  # one test's unflushed hop counts must not land in the next one's Redis
     yield
-    cache._ROSTERS.clear()
-    cache._NAMES.clear()
-    cache._SCHOOLS.clear()
-    cache._TAKEN_BUILT.clear()
+    cache.forget_process_caches()
     service._CLASS_READERS.clear()
     calendar_store.forget()
     HOPS.forget()

@@ -1,9 +1,11 @@
-"""Caches that keep a USSD hop off the database: caller and classes in Redis, rosters in-process.
+"""Caches that keep a USSD hop off the database: caller, classes and rolls in Redis, names here.
 
 Every cache is short-lived and invalidated by the writes that change it, so the worst
 staleness is one TTL (a revoked teacher's access ends within CALLER_TTL more seconds).
-Redis holds no phone number and no person's name: a SIM is keyed by its keyed hash and
-the cached caller is ids and flags; names stay in this process (rosters, staff names).
+Redis holds no phone number and no person's name: a SIM is keyed by its keyed hash, the
+cached caller is ids and flags, a roll is ids; names stay in this process (rosters, the
+staff book). A roll may be stale by ROLL_TTL: a save maps roll numbers on the database's
+own roll (flow_attendance._saving_roll), so staleness costs a "list changed", not a mark.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from redis.exceptions import NoScriptError
 
 from core.redis_wire import Command
 from ussd import keys
-from ussd.ports import Caller, ClassInfo, Roster
+from ussd.ports import Caller, ClassInfo, Roll, Roster
 
 V = TypeVar("V")
 
@@ -28,6 +30,8 @@ CALLER_TTL = 60
 CLASSES_TTL = 60
 TAKEN_TTL = 3 * 86400
 ROSTER_TTL = 60.0
+ROLL_TTL = 1200  # Redis: a whole morning's spike (the warm job writes them before it)
+BOOK_TTL = 300.0  # the staff book: names and schools of every staff member with a SIM
 _MEMO_MAX = 20_000
 _UNFETCHED = object()
 _PRIVATE = ("msisdn", "staff_name")  # never written to Redis
@@ -55,6 +59,10 @@ class _Memo(Generic[V]):
             self._items.clear()
         self._items[key] = (time.monotonic() + self._ttl, value)
 
+    def peek(self, key: int) -> V | None:
+        hit = self._items.get(key)
+        return hit[1] if hit and hit[0] > time.monotonic() else None
+
     def has(self, key: int) -> bool:
         hit = self._items.get(key)
         return bool(hit and hit[0] > time.monotonic())
@@ -76,8 +84,51 @@ def _seen_built(taken_key: str) -> None:
 
 
 _ROSTERS: _Memo[Roster] = _Memo(ROSTER_TTL)  # class id -> roster, this process only
-_NAMES: _Memo[str] = _Memo(CALLER_TTL)  # staff id -> display name, this process only
-_SCHOOLS: _Memo[int | None] = _Memo(CALLER_TTL)  # staff id -> school id, this process only
+_ROLLS: _Memo[Roll] = _Memo(ROSTER_TTL)  # class id -> roll, read from Redis or SQL
+
+Staff = tuple[str, int | None]  # a staff member's display name and school
+
+
+class _StaffBook:
+    """Every dialling staff member's name and school, loaded in bulk, this process only.
+
+    In the morning spike nearly every teacher's first hop in a process is the first this
+    process sees of them: one statement for the whole book (20,000 rows nationally) every
+    BOOK_TTL seconds costs less than one for each of them. One missing (bound since the
+    last load) is read alone and added. A name only titles the menu and a school decides
+    the day (its week and hours), so a change shows within BOOK_TTL; access is the
+    cached caller's to decide, never the book's.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[int, Staff] = {}
+        self.until = 0.0
+
+    def get(self, staff_id: int, load_all: Callable[[], dict[int, Staff]],
+            load_one: Callable[[int], Staff]) -> Staff:
+        if self.until <= time.monotonic():
+            self.rows, self.until = load_all(), time.monotonic() + BOOK_TTL
+        hit = self.rows.get(staff_id)
+        if hit is None:
+            hit = self.rows[staff_id] = load_one(staff_id)
+        return hit
+
+    def put(self, staff_id: int, name: str, school_id: int | None) -> None:
+        self.rows[staff_id] = (name, school_id)
+
+    def clear(self) -> None:
+        self.rows, self.until = {}, 0.0
+
+
+_BOOK = _StaffBook()
+
+
+def forget_process_caches() -> None:
+    """Drop what this process holds (tests, benches: a process that never saw anyone)."""
+    _ROSTERS.clear()
+    _ROLLS.clear()
+    _BOOK.clear()
+    _TAKEN_BUILT.clear()
 
 
 def caller_value(caller: Caller) -> str:
@@ -85,23 +136,25 @@ def caller_value(caller: Caller) -> str:
     return orjson.dumps({k: v for k, v in caller.__dict__.items() if k not in _PRIVATE}).decode()
 
 
-def staff_name(staff_id: int, load: Callable[[int], str]) -> str:
-    """Return a staff member's display name from this process's cache (loaded once a minute)."""
-    return _NAMES.get(staff_id, lambda: load(staff_id))
+def staff(staff_id: int, load_all: Callable[[], dict[int, Staff]],
+          load_one: Callable[[int], Staff]) -> Staff:
+    """Return a staff member's name and school from this process's staff book."""
+    return _BOOK.get(staff_id, load_all, load_one)
 
 
-def remember_school(staff_id: int, school_id: int | None) -> None:
-    """Keep a staff member's school read beside another row (their name, their contact)."""
-    _SCHOOLS.put(staff_id, school_id)
+def remember_staff(staff_id: int, name: str, school_id: int | None) -> None:
+    """Keep a staff member's name and school read beside another row (their contact)."""
+    _BOOK.put(staff_id, name, school_id)
 
 
-def school_of(staff_id: int, load: Callable[[int], int | None]) -> int | None:
-    """Return a staff member's school from this process's cache (loaded once a minute).
+def roll_value(roll: Roll) -> bytes:
+    """Return what Redis keeps of a roll: ids, fingerprint and the class's name, no person's."""
+    return orjson.dumps([roll.fingerprint, roll.name, roll.ids])
 
-    Its week and hours decide the day on every staff hop; kept here, not in the cached
-    caller, so a process of the previous release still reads the caller Redis holds.
-    """
-    return _SCHOOLS.get(staff_id, lambda: load(staff_id))
+
+def roll_from(class_id: int, raw: bytes) -> Roll:
+    fingerprint, name, ids = orjson.loads(raw)
+    return Roll(class_id, tuple(ids), fingerprint, name)
 
 
 # The cached class list and each class's taken-today flag in one round trip and two
@@ -159,6 +212,31 @@ class HopCache:
             self.conn.script_load(_CLASSES_LUA)
             return self.conn.evalsha(_CLASSES_SHA, len(names), *names)  # type: ignore[no-any-return]
 
+    def roll(self, class_id: int, load: Callable[[], Roll]) -> Roll:
+        """Return a class's roll: this process's, else Redis's, else `load`'s (then kept both)."""
+        hit = _ROLLS.peek(class_id)
+        if hit is not None:
+            return hit
+        raw = self.conn.get(keys.roll(class_id))
+        found = roll_from(class_id, raw) if raw else None
+        if found is None:
+            found = load()
+            self.remember_roll(found)
+        _ROLLS.put(class_id, found)
+        return found
+
+    def remember_roll(self, roll: Roll) -> None:
+        """Cache a roll read from SQL, here and in Redis (with the session's save)."""
+        _ROLLS.put(roll.class_id, roll)
+        key = keys.roll(roll.class_id)
+        self.pending[key] = (("SET", key, roll_value(roll), "EX", ROLL_TTL),)
+
+    def forget_roll(self, class_id: int) -> None:
+        key = keys.roll(class_id)
+        self.pending.pop(key, None)
+        _ROLLS.forget(class_id)
+        self.conn.delete(key)
+
     def caller(self, sim_ref: str, msisdn: str, load: Callable[[], Caller],
                name_of: Callable[[int], str], raw: bytes | None | object = _UNFETCHED) -> Caller:
         """Return the cached caller (`raw`: the key's value when already fetched), or load it.
@@ -170,11 +248,8 @@ class HopCache:
         if raw:
             data = {k: v for k, v in orjson.loads(raw).items() if k in _CALLER_FIELDS}
             staff_id = data.get("staff_id")
-            return Caller(msisdn=msisdn, staff_name=staff_name(staff_id, name_of) if staff_id else "",
-                          **data)
+            return Caller(msisdn=msisdn, staff_name=name_of(staff_id) if staff_id else "", **data)
         found = load()
-        if found.staff_id:
-            _NAMES.put(found.staff_id, found.staff_name)
         key, value = keys.caller(sim_ref), caller_value(found)
         self.pending[key] = (("SET", key, value, "EX", CALLER_TTL),)
         return found
@@ -269,3 +344,4 @@ def remember_roster(value: Roster) -> None:
 
 def forget_roster(class_id: int) -> None:
     _ROSTERS.forget(class_id)
+    _ROLLS.forget(class_id)

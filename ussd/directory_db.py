@@ -11,15 +11,15 @@ from core import (adjustments, assessments, attendance, calendar, calendar_store
                   delegation, privacy, support_access)
 from core.config import Config
 from core.driver_sql import DriverStatement
-from core.models import (AttendanceAdjustment, CentralStaff, CodeKind, Person, SchoolClass,
-                         SupportGrant)
+from core.models import (AttendanceAdjustment, CentralStaff, CodeKind, Contact, ContactKind, Person,
+                         SchoolClass, SupportGrant)
 from core.pseudonyms import msisdn_ref
 from ussd.ports import (Caller, ClassInfo, CodeRefused, DelegationInfo, Found, GuardianSummary,
-                        PendingAdjustment, Roster, SupportItem)
+                        PendingAdjustment, Roll, Roster, SupportItem)
 from ussd import cache as hop_caches
 from ussd.cache import HopCache
+from ussd.cache import Staff
 from ussd.cache import roster as roster_cache
-from ussd.cache import school_of
 from ussd.store import SessionStore
 
 MAX_CODE_FAILURES = 10  # per SIM per hour, across sessions: guessing a code stays hopeless
@@ -29,13 +29,27 @@ PRELOAD_ROSTERS = 4  # classes whose rosters a staff session loads with its firs
 # Built once: a fresh teacher's first hop asks it (a statement object keeps its cache key).
 _NAME_AND_SCHOOL = DriverStatement(
     select(Person.display_name, Person.school_id).where(Person.id == bindparam("id")))
+# The staff book (ussd.cache._StaffBook): everyone who may dial as staff, a SIM bound.
+_STAFF_BOOK = DriverStatement(
+    select(Person.id, Person.display_name, Person.school_id)
+    .join(Contact, Contact.person_id == Person.id)
+    .where(Contact.kind == ContactKind.STAFF.value, Contact.revoked_at.is_(None)))
+
+
+def _staff_book(session: Session) -> dict[int, Staff]:
+    return {pid: (name, school) for pid, name, school in _STAFF_BOOK.all(session, {})}
+
+
+def _one_staff(session: Session, staff_id: int) -> Staff:
+    row = _NAME_AND_SCHOOL.first(session, {"id": staff_id})
+    return (row[0], row[1]) if row else ("", None)
 
 
 def caller_for(session: Session, msisdn: str) -> Caller:
     """Return who is dialling."""
     rec = contacts.lookup(session, msisdn)
-    if rec.staff:  # the school is on the row just read: the next hop needs it for the day
-        hop_caches.remember_school(rec.staff.id, rec.staff.school_id)
+    if rec.staff:  # name and school are on the row just read: the next hop needs them
+        hop_caches.remember_staff(rec.staff.id, rec.staff.display_name, rec.staff.school_id)
     return Caller(msisdn=msisdn, staff_id=rec.staff.id if rec.staff else None,
                   staff_name=rec.staff.display_name if rec.staff else "",
                   guardian=bool(rec.guardian_of), opted_out=rec.opted_out, lang=rec.lang,
@@ -53,6 +67,7 @@ class DbDirectory:
         # cost two update_wrapper calls a hop for lookups most hops never make).
         self._classes: dict[int, list[ClassInfo]] = {}
         self._rosters: dict[int, Roster] = {}
+        self._rolls: dict[int, Roll] = {}
 
     def today(self) -> date:
         """The request's day in Cairo (asked a few times a hop; `now` is fixed for it)."""
@@ -64,18 +79,16 @@ class DbDirectory:
     def _school(self) -> int | None:
         """The caller's school (its week, governorate and hours decide the day)."""
         if "_school_id" not in self.__dict__:
-            def load(staff_id: int) -> int | None:
-                person = self.session.get(Person, staff_id)
-                return person.school_id if person else None
-
-            self.__dict__["_school_id"] = school_of(self.staff_id, load) if self.staff_id else None
+            self.__dict__["_school_id"] = self._staff(self.staff_id)[1] if self.staff_id else None
         return self.__dict__["_school_id"]  # type: ignore[no-any-return]
 
+    def _staff(self, staff_id: int) -> Staff:
+        return hop_caches.staff(staff_id, lambda: _staff_book(self.session),
+                                lambda sid: _one_staff(self.session, sid))
+
     def staff_name(self, staff_id: int) -> str:
-        """A cached staff caller's name, read with their school (the next hop needs it)."""
-        row = _NAME_AND_SCHOOL.first(self.session, {"id": staff_id})
-        hop_caches.remember_school(staff_id, row[1] if row else None)
-        return row[0] if row else ""
+        """A cached staff caller's name, from this process's staff book."""
+        return self._staff(staff_id)[0]
 
     def open_staff_session(self) -> None:
         """Read what a staff session's next hops need, in the connection this hop already took.
@@ -96,7 +109,15 @@ class DbDirectory:
                                         lambda: attendance.taken_on(self.session, self.today()))
         names = {c.id: c.name for c in mine[:PRELOAD_ROSTERS] if not hop_caches.has_roster(c.id)}
         for cid, (students, fingerprint) in attendance.rosters(self.session, list(names)).items():
-            hop_caches.remember_roster(Roster(cid, students, fingerprint, names[cid]))
+            self._keep(Roster(cid, students, fingerprint, names[cid]))
+
+    def _keep(self, roster: Roster) -> Roll:
+        """Cache a roster read from SQL here, and its roll (no names) in Redis too."""
+        hop_caches.remember_roster(roster)
+        roll = Roll(roster.class_id, tuple(pid for pid, _ in roster.students), roster.fingerprint,
+                    roster.name)
+        self.hop_cache.remember_roll(roll)
+        return roll
 
     def school_day(self) -> bool:
         cal = calendar_store.current(self.session, self.cfg)
@@ -123,16 +144,30 @@ class DbDirectory:
         """Ask the class lists again (a write this request made changed a taken flag)."""
         self._classes.clear()
 
-    def roster(self, class_id: int) -> Roster:
-        """A class's roster (asked once a request; this process's cache behind it)."""
-        if class_id not in self._rosters:
-            def load() -> Roster:
-                students, fingerprint = attendance.roster(self.session, class_id)
-                cls = self.session.get(SchoolClass, class_id)
-                return Roster(class_id, students, fingerprint, cls.name if cls else "")
+    def _load_roster(self, class_id: int) -> Roster:
+        students, fingerprint = attendance.roster(self.session, class_id)
+        cls = self.session.get(SchoolClass, class_id)
+        return Roster(class_id, students, fingerprint, cls.name if cls else "")
 
-            self._rosters[class_id] = roster_cache(class_id, load)
+    def roster(self, class_id: int) -> Roster:
+        """A class's roster with names, for the lists (asked once a request; a process cache)."""
+        if class_id not in self._rosters:
+            self._rosters[class_id] = roster_cache(class_id, lambda: self._load_roster(class_id))
         return self._rosters[class_id]
+
+    def roll(self, class_id: int) -> Roll:
+        """A class's roll, for marking: this process's, Redis's (warmed before the spike), SQL's."""
+        if class_id not in self._rolls:
+            self._rolls[class_id] = self.hop_cache.roll(
+                class_id, lambda: self._keep(self._load_roster(class_id)))
+        return self._rolls[class_id]
+
+    def forget_roll(self, class_id: int) -> None:
+        """The save found the class's roll changed: read it afresh (SQL) at its next ask."""
+        self._rolls.pop(class_id, None)
+        self._rosters.pop(class_id, None)
+        hop_caches.forget_roster(class_id)
+        self.hop_cache.forget_roll(class_id)
 
     def _check(self, kind: CodeKind, msisdn: str, number: str, code: str) -> Found | CodeRefused:
         """Check a code; wrong tries count per SIM (Redis, an hour) and per code (SQL, for good)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -32,6 +33,7 @@ from ussd.ports import (
     SetOptOut,
 )
 from ussd.cache import HopCache
+from ussd.flow_attendance import roll_changed
 from ussd.state import State
 
 
@@ -65,10 +67,11 @@ def _apply_one(session: Session, cfg: Config, hop: HopInfo, effect: Effect, day,
     if isinstance(effect, ConfirmAttendance):
         attendance.confirm(session, class_id=effect.class_id, staff_id=effect.staff_id, day=day,
                            absent=effect.absent, late=effect.late, session_id=hop.session_id,
-                           msisdn=hop.sim_ref, now=now)
+                           msisdn=hop.sim_ref, now=now, fingerprint=effect.fingerprint)
     elif isinstance(effect, MarkLate):
         attendance.mark_late(session, class_id=effect.class_id, staff_id=effect.staff_id, day=day,
-                             late=effect.late, session_id=hop.session_id)
+                             late=effect.late, session_id=hop.session_id,
+                             fingerprint=effect.fingerprint)
     elif isinstance(effect, DecideAdjustment):
         try:
             adjustments.decide(session, cfg, effect.adjustment_id, approver_id=effect.staff_id,
@@ -164,11 +167,14 @@ def _request_correction(session: Session, cfg: Config, effect: RequestCorrection
 
 
 def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], after: State,
-          before: State, day, now=None) -> tuple[State, bool]:  # type: ignore[no-untyped-def]
+          before: State, day, now=None,  # type: ignore[no-untyped-def]
+          forget_roll: Callable[[int], None] = lambda _class_id: None) -> tuple[State, bool]:
     """Commit the effects, or undo them and return the state that tells the caller what happened.
 
     A database failure returns to the screen before the confirming input with a notice,
-    keeping every mark typed so far: a failure never turns into a silent loss.
+    keeping every mark typed so far: a failure never turns into a silent loss. A roll that
+    changed since the caller's cache read it (`forget_roll` drops that cache) returns to
+    the review with the numbers still on the roll, and the notice that it changed.
     """
     try:
         for effect in effects:
@@ -178,6 +184,11 @@ def apply(session: Session, cfg: Config, hop: HopInfo, effects: list[Effect], af
     except attendance.AlreadyTaken:
         end_refused(session)
         return after.with_(step="att_conflict"), False
+    except attendance.RollChanged as exc:
+        end_refused(session)
+        forget_roll(exc.class_id)
+        return roll_changed(before, exc.fingerprint, exc.size).with_(
+            hops=after.hops, digest=after.digest), False
     except EffectEnded as exc:
         end_refused(session)
         return after.with_(step=exc.step), False

@@ -8,9 +8,10 @@ from ussd.common import (NOTICES, Ctx, Outcome, Step, end, goto, home, invalid, 
                          paged, pick, prompt)
 from core.i18n import _
 from ussd.paging import fits_screen, split_pages
-from ussd.ports import ClassInfo, ConfirmAttendance, MarkLate, RequestLateAdjustment, Roster
+from ussd.ports import ClassInfo, ConfirmAttendance, MarkLate, RequestLateAdjustment, Roll
 from ussd.rolls import BadRolls, format_rolls, parse_rolls
 from ussd.screens import Kind, Part, Screen, ScreenTooLong, fit
+from ussd.state import State
 from ussd.titles import short_class_name
 
 RESUMABLE = frozenset({"att_absent", "att_review", "att_late", "list"})
@@ -26,19 +27,18 @@ def _classes(c: Ctx) -> list[ClassInfo]:
 def _class(c: Ctx) -> ClassInfo:
     """The class being marked, for its title and size (no taken flag: a title needs none).
 
-    The roster (cached in this process, as the roll numbers are) carries the name and is
-    the size, so a marking hop reads no class list from Redis; a roster without a name
-    takes the name from the list.
+    The roll (cached with the roll numbers) carries the name and is the size, so a marking
+    hop reads no class list; a roll without a name takes the name from the list.
     """
-    roster = c.directory.roster(c.state.class_id)
-    if roster.name and c.caller.staff_id is not None:
-        return ClassInfo(c.state.class_id, roster.name, roster.size)
+    roll = c.directory.roll(c.state.class_id)
+    if roll.name and c.caller.staff_id is not None:
+        return ClassInfo(c.state.class_id, roll.name, roll.size)
     name = next((cls.name for cls in _classes(c) if cls.id == c.state.class_id), "?")
-    return ClassInfo(c.state.class_id, name, roster.size)
+    return ClassInfo(c.state.class_id, name, roll.size)
 
 
 def _size(c: Ctx) -> int:
-    return c.directory.roster(c.state.class_id).size
+    return c.directory.roll(c.state.class_id).size
 
 
 def _title(c: Ctx, dated: bool = True) -> Part:
@@ -56,8 +56,22 @@ def _titled(c: Ctx, build: Callable[[Part], Screen]) -> Screen:
     return build(_title(c, dated=False))
 
 
-def _ids(roster: Roster, rolls: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(roster.students[r - 1][0] for r in sorted(rolls) if r <= roster.size)
+def _ids(roll: Roll, rolls: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(roll.ids[r - 1] for r in sorted(rolls) if r <= roll.size)
+
+
+def roll_changed(state: State, fingerprint: str, size: int) -> State:
+    """Where a changed roll leads: its review again, keeping the roll numbers still on it.
+
+    Asked here when this process's roll changed under the session, and by the save when the
+    database's roll is not the cached one the numbers were typed on (a sync since): either
+    way no mark lands on the wrong child, and the teacher checks again.
+    """
+    if state.step in ("late_review", "late_rolls", "late_done", "late_requested"):
+        return state.with_(step="late_rolls", fp=fingerprint, late=(), notice="list_changed")
+    return state.with_(step="att_review", fp=fingerprint, page=0, notice="list_changed",
+                       absent=tuple(r for r in state.absent if r <= size),
+                       late=tuple(r for r in state.late if r <= size))
 
 
 # -- choosing a class ----------------------------------------------------------------
@@ -76,8 +90,8 @@ def begin_attendance(c: Ctx) -> Outcome:
 def _choose(c: Ctx, cls: ClassInfo) -> Outcome:
     if cls.taken:
         return goto(c, "att_taken", class_id=cls.id, page=0)
-    roster = c.directory.roster(cls.id)
-    return goto(c, "att_absent", class_id=cls.id, fp=roster.fingerprint, absent=(), late=(), page=0)
+    roll = c.directory.roll(cls.id)
+    return goto(c, "att_absent", class_id=cls.id, fp=roll.fingerprint, absent=(), late=(), page=0)
 
 
 def class_menu(c: Ctx, classes: list[ClassInfo]) -> Screen:
@@ -125,8 +139,8 @@ def _taken_handle(c: Ctx, inp: str) -> Outcome:
     if inp == "1":
         if not c.directory.school_day():  # after the cut-off it becomes an adjustment request
             return goto(c, "late_closed")
-        roster = c.directory.roster(c.state.class_id)
-        return goto(c, "late_rolls", fp=roster.fingerprint, late=())
+        roll = c.directory.roll(c.state.class_id)
+        return goto(c, "late_rolls", fp=roll.fingerprint, late=())
     if inp == "0":
         return home(c)
     return invalid(c)
@@ -147,7 +161,7 @@ def _rolls_input(c: Ctx, inp: str, field: str, back: str) -> Outcome:
     if inp == "9":
         return goto(c, "list", back=back, page=0)
     try:
-        rolls = parse_rolls(inp, c.directory.roster(c.state.class_id).size)
+        rolls = parse_rolls(inp, c.directory.roll(c.state.class_id).size)
     except BadRolls:
         return invalid(c, "bad_rolls")
     if field == "late":
@@ -233,14 +247,12 @@ def _review_handle(c: Ctx, inp: str) -> Outcome:
     if inp == "1" and s.page < pages - 1:
         return invalid(c)  # rolls not yet shown: Confirm is on the last page
     if inp == "1":
-        roster = c.directory.roster(s.class_id)
-        if roster.fingerprint != s.fp:
-            keep = tuple(r for r in s.absent if r <= roster.size)
-            return goto(c, "att_review", fp=roster.fingerprint, absent=keep, page=0,
-                        late=tuple(r for r in s.late if r <= roster.size), notice="list_changed")
+        roll = c.directory.roll(s.class_id)
+        if roll.fingerprint != s.fp:
+            return Outcome(roll_changed(s, roll.fingerprint, roll.size))
         assert c.caller.staff_id is not None
-        effect = ConfirmAttendance(s.class_id, c.caller.staff_id, _ids(roster, s.absent),
-                                   _ids(roster, s.late), roster.fingerprint)
+        effect = ConfirmAttendance(s.class_id, c.caller.staff_id, _ids(roll, s.absent),
+                                   _ids(roll, s.late), roll.fingerprint)
         return Outcome(s.with_(step="att_done"), (effect,))
     if inp == "2":
         return goto(c, "att_late")
@@ -291,8 +303,8 @@ def begin_late(c: Ctx) -> Outcome:
     if not taken:
         return goto(c, "late_none")
     if len(taken) == 1:
-        roster = c.directory.roster(taken[0].id)
-        return goto(c, "late_rolls", class_id=taken[0].id, fp=roster.fingerprint, late=())
+        roll = c.directory.roll(taken[0].id)
+        return goto(c, "late_rolls", class_id=taken[0].id, fp=roll.fingerprint, late=())
     return goto(c, "late_class")
 
 
@@ -304,8 +316,8 @@ def _late_class_handle(c: Ctx, inp: str) -> Outcome:
     chosen = class_choice(c, [cls for cls in _classes(c) if cls.taken], inp)
     if not isinstance(chosen, ClassInfo):
         return chosen
-    roster = c.directory.roster(chosen.id)
-    return goto(c, "late_rolls", class_id=chosen.id, fp=roster.fingerprint, late=(), page=0)
+    roll = c.directory.roll(chosen.id)
+    return goto(c, "late_rolls", class_id=chosen.id, fp=roll.fingerprint, late=(), page=0)
 
 
 def _late_rolls_render(c: Ctx) -> Screen:
@@ -317,7 +329,7 @@ def _late_rolls_handle(c: Ctx, inp: str) -> Outcome:
     if inp == "0":
         return home(c)
     try:
-        rolls = parse_rolls(inp, c.directory.roster(c.state.class_id).size)
+        rolls = parse_rolls(inp, c.directory.roll(c.state.class_id).size)
     except BadRolls:
         return invalid(c, "bad_rolls")
     return goto(c, "late_review", late=rolls, page=0)
@@ -354,18 +366,19 @@ def _late_review_handle(c: Ctx, inp: str) -> Outcome:
         return goto(c, "late_rolls", late=())
     if inp != "1" or c.state.page < pages - 1:
         return invalid(c)
-    roster = c.directory.roster(c.state.class_id)
-    if roster.fingerprint != c.state.fp:
-        return goto(c, "late_rolls", fp=roster.fingerprint, late=(), notice="list_changed")
+    roll = c.directory.roll(c.state.class_id)
+    if roll.fingerprint != c.state.fp:
+        return Outcome(roll_changed(c.state, roll.fingerprint, roll.size))
     assert c.caller.staff_id is not None
     if not c.directory.late_allowed():
         if not c.directory.school_day():
             return goto(c, "late_closed")
         # Past the digest cut-off: parents were told; the change needs an approver (U2, U3).
         return Outcome(c.state.with_(step="late_requested"), (RequestLateAdjustment(
-            c.state.class_id, c.caller.staff_id, _ids(roster, c.state.late)),))
+            c.state.class_id, c.caller.staff_id, _ids(roll, c.state.late)),))
     return Outcome(c.state.with_(step="late_done"),
-                   (MarkLate(c.state.class_id, c.caller.staff_id, _ids(roster, c.state.late)),))
+                   (MarkLate(c.state.class_id, c.caller.staff_id, _ids(roll, c.state.late),
+                             roll.fingerprint),))
 
 
 def _late_done_render(c: Ctx) -> Screen:

@@ -22,9 +22,9 @@ def failures(sim_ref: str) -> str:
     return f"{PREFIX}:f:{sim_ref}"
 
 
-def roster(class_id: int) -> str:
-    """A cached class roster (roll order + fingerprint)."""
-    return f"{PREFIX}:roster:{class_id}"
+def roll(class_id: int) -> str:
+    """A class's cached roll: its students' ids in roll order and the fingerprint, no name."""
+    return f"{PREFIX}:roll:{class_id}"
 
 
 def caller(sim_ref: str) -> str:

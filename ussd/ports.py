@@ -44,6 +44,24 @@ class Roster:
 
 
 @dataclass(frozen=True)
+class Roll:
+    """What marking needs of a class: its students' ids in roll order, no name of theirs.
+
+    Roll number = position + 1; the fingerprint is the roster's (they change together).
+    A cache may keep a roll where names may not go (Redis).
+    """
+
+    class_id: int
+    ids: tuple[int, ...]
+    fingerprint: str
+    name: str = ""  # the class's name, for screen titles ("" when not known)
+
+    @property
+    def size(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
 class Found:
     """A person found by number + code (or by number alone, for a substitute)."""
 
@@ -95,6 +113,7 @@ class Directory(Protocol):
     def late_allowed(self) -> bool: ...
     def classes_for(self, staff_id: int) -> list[ClassInfo]: ...
     def roster(self, class_id: int) -> Roster: ...
+    def roll(self, class_id: int) -> Roll: ...
     def check_staff_code(self, msisdn: str, number: str, code: str) -> Found | CodeRefused | None: ...
     def check_slip_code(self, msisdn: str, number: str, code: str) -> Found | CodeRefused | None: ...
     def staff_by_number(self, staff_id: int, number: str) -> Found | None: ...
@@ -126,6 +145,7 @@ class MarkLate:
     class_id: int
     staff_id: int
     late: tuple[int, ...]
+    fingerprint: str | None = None  # the roll the numbers were typed on (checked at the save)
 
 
 @dataclass(frozen=True)

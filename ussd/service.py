@@ -93,7 +93,8 @@ def handle(hop: Hop, rt: Runtime) -> Screen:
         state = state.with_(digest=_digest(inputs[:state.hops]))
         if effects:
             state, committed = effect_writer.apply(session, cfg, info, effects, state, before,
-                                                   directory.today(), directory.now)
+                                                   directory.today(), directory.now,
+                                                   forget_roll=directory.forget_roll)
             if committed:
                 changed = effect_writer.invalidate(hop_cache, info, effects, directory.today())
                 directory.forget_classes()

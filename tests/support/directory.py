@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from ussd.ports import (ClassInfo, CodeRefused, DelegationInfo, Found, GuardianSummary,
-                        PendingAdjustment, Roster, SupportItem)
+                        PendingAdjustment, Roll, Roster, SupportItem)
 
 # Codes the in-memory directory refuses the way the database one can: burned, rate-limited.
 REFUSALS = {"999999": CodeRefused("burned"), "888888": CodeRefused("limited", 23 * 60 + 59)}
@@ -43,6 +43,11 @@ class MemoryDirectory:
 
     def roster(self, class_id: int) -> Roster:
         return self.rosters.get(class_id, Roster(class_id, (), "empty"))
+
+    def roll(self, class_id: int) -> Roll:
+        roster = self.roster(class_id)
+        return Roll(class_id, tuple(pid for pid, _ in roster.students), roster.fingerprint,
+                    roster.name)
 
     def check_staff_code(self, msisdn: str, number: str, code: str) -> Found | CodeRefused | None:
         return REFUSALS.get(code) or self.staff_codes.get((number, code))

@@ -14,9 +14,9 @@ from ussd import cache, keys
 
 def _forget_the_teacher(runtime, phone, *, caller_too: bool) -> None:  # type: ignore[no-untyped-def]
     """Forget what the activation left warm in this process and (optionally) in Redis."""
-    cache._NAMES.clear()
-    cache._SCHOOLS.clear()
     cache._ROSTERS.clear()
+    cache._ROLLS.clear()
+    cache._BOOK.clear()  # today's taken set stays known as built (_TAKEN_BUILT)
     if caller_too:
         runtime.redis.delete(keys.caller(msisdn_ref(runtime.config.secret_key, phone.msisdn)))
     for key in runtime.redis.scan_iter(keys.classes(0)[:-1] + "*"):
@@ -191,8 +191,11 @@ def test_a_fresh_teachers_confirming_session_makes_one_durable_commit_and_no_rol
     assert phone.send("1").startswith("END")
     assert seen.autocommit == [] and seen.rolled_back == []
     assert len(seen.writing_commits()) == 1 and len(seen.committed) == 2
-    # the lookup, the record, the marks, the chain's lock and head (one query), the audit link
-    assert len(seen.writing_commits()[0]) == 5, seen.writing_commits()[0]
+    # the lookup, the roll (ids: its size, who may be marked, the check of the cached roll
+    # the numbers were typed on), the record, the marks, the chain's lock and head (one
+    # query), the audit link
+    assert len(seen.writing_commits()[0]) == 6, seen.writing_commits()[0]
+    assert "people.id" in seen.writing_commits()[0][1]
 
 
 def test_a_confirm_refused_because_the_class_was_taken_meanwhile_ends_without_a_rollback(  # type: ignore[no-untyped-def]
@@ -300,13 +303,15 @@ def test_the_hops_of_a_marking_session_take_no_redis_connection_from_the_pool(  
     assert checkouts == []
 
 
-def test_a_late_arrivals_save_makes_five_round_trips_to_the_database(  # type: ignore[no-untyped-def]
+def test_a_late_arrivals_save_makes_six_round_trips_to_the_database(  # type: ignore[no-untyped-def]
         teacher_phone, synced, monkeypatch) -> None:
-    """The save of a late arrival asks in one statement whether the teacher may take the
-    class, the day's record and the late student's mark now (two before: the lookup, then
-    the marks by the record it found); writes the mark and the record's revision; and
-    appends the audit link, on PostgreSQL after taking the chain's lock and reading its
-    head in one round trip (two before). Counted at the driver on PostgreSQL: 7 -> 5."""
+    """The save of a late arrival reads the class's roll the roll numbers are mapped on
+    (ids only: a cached roll may be stale); asks in one statement whether the teacher may
+    take the class, the day's record and the late student's mark now (two before: the
+    lookup, then the marks by the record it found); writes the mark and the record's
+    revision; and appends the audit link, on PostgreSQL after taking the chain's lock and
+    reading its head in one round trip (two before). At the driver on PostgreSQL: 7 -> 5,
+    then 6 with the roll."""
     from core.models import AttendanceMark, MarkStatus
 
     phone, _ = teacher_phone
@@ -338,9 +343,10 @@ def test_a_late_arrivals_save_makes_five_round_trips_to_the_database(  # type: i
         assert len(driver.committed) == 1, driver.committed
         statements = [" ".join(q.split()).upper() for q in driver.committed[0]]
     first_write = next(i for i, q in enumerate(statements) if q.startswith(("INSERT", "UPDATE")))
-    assert first_write == 1, statements  # the one read: may, record, the student's mark
-    # the read, the mark, the revision, the chain's head (and lock), the audit link
-    assert len(statements) == 5, statements
+    assert first_write == 2, statements  # the roll; may, record, the student's mark
+    assert statements[0].startswith("SELECT ENROLMENTS.CLASS_ID, PEOPLE.ID FROM"), statements
+    # the reads, the mark, the revision, the chain's head (and lock), the audit link
+    assert len(statements) == 6, statements
     with synced.sessions() as s:
         statuses = s.execute(select(AttendanceMark.status).where(
             AttendanceMark.session_id == phone.session_id)).scalars().all()
