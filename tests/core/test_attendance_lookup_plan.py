@@ -40,7 +40,8 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 @pytest.mark.postgres
-def test_the_lookup_reads_one_record_of_a_full_day(db_url: str) -> None:
+@pytest.mark.parametrize("lookup", ["_LOOKUP", "_LOOKUP_ROLL"])  # alone, and with the roll
+def test_the_lookup_reads_one_record_of_a_full_day(db_url: str, lookup: str) -> None:
     if not db_url.startswith("postgresql"):
         pytest.skip("a PostgreSQL plan")
     engine = make_engine(db_url)
@@ -52,7 +53,7 @@ def test_the_lookup_reads_one_record_of_a_full_day(db_url: str) -> None:
             staff, cls = conn.execute(text(
                 "SELECT t.id, c.id FROM people t, classes c WHERE t.upstream_id = 'B-T' "
                 "AND c.upstream_id = :last"), {"last": f"B-C{CLASSES}"}).one()
-        compiled = attendance._LOOKUP.compiled(engine.dialect)
+        compiled = getattr(attendance, lookup).compiled(engine.dialect)
         sql, params = compiled.statement_and_parameters(
             {"staff": staff, "cls": cls, "day": DAY,
              "now": datetime(2026, 11, 29, 7, 30, tzinfo=timezone.utc)})

@@ -191,11 +191,11 @@ def test_a_fresh_teachers_confirming_session_makes_one_durable_commit_and_no_rol
     assert phone.send("1").startswith("END")
     assert seen.autocommit == [] and seen.rolled_back == []
     assert len(seen.writing_commits()) == 1 and len(seen.committed) == 2
-    # the lookup, the roll (ids: its size, who may be marked, the check of the cached roll
-    # the numbers were typed on), the record, the marks, the chain's lock and head (one
-    # query), the audit link
-    assert len(seen.writing_commits()[0]) == 6, seen.writing_commits()[0]
-    assert "people.id" in seen.writing_commits()[0][1]
+    # the lookup with the roll (ids: its size, who may be marked, the check of the cached
+    # roll the numbers were typed on), the record, the marks, the chain's lock and head
+    # (one query), the audit link
+    assert len(seen.writing_commits()[0]) == 5, seen.writing_commits()[0]
+    assert "roll.id" in seen.writing_commits()[0][0]
 
 
 def test_a_confirm_refused_because_the_class_was_taken_meanwhile_ends_without_a_rollback(  # type: ignore[no-untyped-def]
