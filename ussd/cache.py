@@ -218,11 +218,12 @@ class HopCache:
         if hit is not None:
             return hit
         raw = self.conn.get(keys.roll(class_id))
-        found = roll_from(class_id, raw) if raw else None
-        if found is None:
+        if raw:
+            found = roll_from(class_id, raw)
+            _ROLLS.put(class_id, found)
+        else:
             found = load()
             self.remember_roll(found)
-        _ROLLS.put(class_id, found)
         return found
 
     def remember_roll(self, roll: Roll) -> None:

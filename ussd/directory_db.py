@@ -109,15 +109,9 @@ class DbDirectory:
                                         lambda: attendance.taken_on(self.session, self.today()))
         names = {c.id: c.name for c in mine[:PRELOAD_ROSTERS] if not hop_caches.has_roster(c.id)}
         for cid, (students, fingerprint) in attendance.rosters(self.session, list(names)).items():
-            self._keep(Roster(cid, students, fingerprint, names[cid]))
-
-    def _keep(self, roster: Roster) -> Roll:
-        """Cache a roster read from SQL here, and its roll (no names) in Redis too."""
-        hop_caches.remember_roster(roster)
-        roll = Roll(roster.class_id, tuple(pid for pid, _ in roster.students), roster.fingerprint,
-                    roster.name)
-        self.hop_cache.remember_roll(roll)
-        return roll
+            roster = Roster(cid, students, fingerprint, names[cid])
+            hop_caches.remember_roster(roster)
+            self.hop_cache.remember_roll(roster.roll)  # Redis too: the roll has no names
 
     def school_day(self) -> bool:
         cal = calendar_store.current(self.session, self.cfg)
@@ -158,8 +152,8 @@ class DbDirectory:
     def roll(self, class_id: int) -> Roll:
         """A class's roll, for marking: this process's, Redis's (warmed before the spike), SQL's."""
         if class_id not in self._rolls:
-            self._rolls[class_id] = self.hop_cache.roll(
-                class_id, lambda: self._keep(self._load_roster(class_id)))
+            self._rolls[class_id] = self.hop_cache.roll(class_id,
+                                                        lambda: self.roster(class_id).roll)
         return self._rolls[class_id]
 
     def forget_roll(self, class_id: int) -> None:

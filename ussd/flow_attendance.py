@@ -67,7 +67,7 @@ def roll_changed(state: State, fingerprint: str, size: int) -> State:
     database's roll is not the cached one the numbers were typed on (a sync since): either
     way no mark lands on the wrong child, and the teacher checks again.
     """
-    if state.step in ("late_review", "late_rolls", "late_done", "late_requested"):
+    if state.step.startswith("late_"):
         return state.with_(step="late_rolls", fp=fingerprint, late=(), notice="list_changed")
     return state.with_(step="att_review", fp=fingerprint, page=0, notice="list_changed",
                        absent=tuple(r for r in state.absent if r <= size),

@@ -45,9 +45,7 @@ class MemoryDirectory:
         return self.rosters.get(class_id, Roster(class_id, (), "empty"))
 
     def roll(self, class_id: int) -> Roll:
-        roster = self.roster(class_id)
-        return Roll(class_id, tuple(pid for pid, _ in roster.students), roster.fingerprint,
-                    roster.name)
+        return self.roster(class_id).roll
 
     def check_staff_code(self, msisdn: str, number: str, code: str) -> Found | CodeRefused | None:
         return REFUSALS.get(code) or self.staff_codes.get((number, code))

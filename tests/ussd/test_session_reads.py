@@ -23,6 +23,33 @@ def _forget_the_teacher(runtime, phone, *, caller_too: bool) -> None:  # type: i
         runtime.redis.delete(key)
 
 
+def marking_checkouts(engine, phone: Phone) -> tuple[list[int], list[str]]:  # type: ignore[no-untyped-def]
+    """Play a marking session (dial, attendance, class, absentees 01 02, confirm); return the
+    database connections each hop checked out, and each hop's screen."""
+    per_hop: list[int] = []
+    screens: list[str] = []
+
+    def count(*_args) -> None:  # type: ignore[no-untyped-def]
+        per_hop[-1] += 1
+
+    def hop(send, *args) -> str:  # type: ignore[no-untyped-def]
+        per_hop.append(0)
+        screens.append(send(*args))
+        return screens[-1]
+
+    event.listen(engine, "checkout", count)
+    try:
+        assert "Attendance" in hop(phone.dial)
+        if "Choose class" in hop(phone.send, "1"):
+            hop(phone.send, "1")
+        assert "Absent" in screens[-1], screens[-1]
+        hop(phone.send, "0102")
+        assert hop(phone.send, "1").startswith("END")
+    finally:
+        event.remove(engine, "checkout", count)
+    return per_hop, screens
+
+
 @pytest.mark.parametrize("caller_too", [True, False], ids=["nothing-cached", "caller-cached-elsewhere"])
 def test_a_fresh_teachers_marking_session_checks_out_one_connection_before_its_save(  # type: ignore[no-untyped-def]
         teacher_phone, synced, caller_too) -> None:
@@ -30,27 +57,7 @@ def test_a_fresh_teachers_marking_session_checks_out_one_connection_before_its_s
     checkout (name, school, calendar, classes, rosters), the save takes the other."""
     phone, _ = teacher_phone
     _forget_the_teacher(synced, phone, caller_too=caller_too)
-    per_hop: list[int] = []
-
-    def count(*_args) -> None:  # type: ignore[no-untyped-def]
-        per_hop[-1] += 1
-
-    event.listen(synced.engine, "checkout", count)
-    try:
-        per_hop.append(0)
-        assert "Attendance" in phone.dial()
-        per_hop.append(0)
-        screen = phone.send("1")
-        if "Choose class" in screen:
-            per_hop.append(0)
-            screen = phone.send("1")
-        assert "Absent" in screen, screen
-        per_hop.append(0)
-        phone.send("0102")
-        per_hop.append(0)
-        assert phone.send("1").startswith("END")
-    finally:
-        event.remove(synced.engine, "checkout", count)
+    per_hop, _screens = marking_checkouts(synced.engine, phone)
     assert per_hop[0] == 1 and per_hop[-1] == 1, per_hop
     assert sum(per_hop) == 2, per_hop  # was 4: the school, then the roster, each on its own hop
 
