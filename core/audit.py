@@ -11,8 +11,8 @@ from typing import Any, Iterator, Protocol, Sequence
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from core.db import core_execute, session_connection
-from core.driver_sql import DriverStatement
+from core.db import core_execute
+from core.driver_sql import DriverStatement, run_script
 from core.models import AuditEntry, utcnow
 
 GENESIS = "0" * 64
@@ -77,15 +77,10 @@ _LOCK_THEN_HEAD = (f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY}); "
 
 def _head(session: Session) -> tuple[int, str]:
     if session.get_bind().dialect.name == "postgresql":
-        # The driver's cursor on the session's connection and transaction: SQLAlchemy
-        # reads only a query's first result (here the lock's).
-        cursor = session_connection(session).connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(_LOCK_THEN_HEAD)  # no parameters: the simple query protocol
-            cursor.nextset()
-            row = cursor.fetchone()
-        finally:
-            cursor.close()
+        # On the driver's cursor (SQLAlchemy reads only a query's first result: the lock's),
+        # its errors raised as SQLAlchemy's, as every statement's are.
+        rows = run_script(session, _LOCK_THEN_HEAD)
+        row = rows[0] if rows else None
     else:
         row = core_execute(session, _HEAD).first()
     return (row[0], row[1]) if row else (0, GENESIS)

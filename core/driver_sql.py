@@ -164,8 +164,19 @@ def compile_all(dialect: Dialect) -> int:
     return len(mine)
 
 
-def _run(conn: Connection, sql: str, params: dict[str, Any], *, fetch: bool) -> Any:
-    """Execute on the connection's driver cursor, as Connection.execute would for a string."""
+def run_script(session: Session, sql: str) -> Sequence[Sequence[Any]]:
+    """Run statements without parameters in one query (PostgreSQL's simple query protocol:
+    each statement takes its own snapshot as it starts) in the session's transaction;
+    return the last statement's rows. Cursor events fire and errors are raised as for a
+    driver statement."""
+    return _run(session_connection(session), sql, None, fetch=True)  # type: ignore[no-any-return]
+
+
+def _run(conn: Connection, sql: str, params: dict[str, Any] | None, *, fetch: bool) -> Any:
+    """Execute on the connection's driver cursor, as Connection.execute would for a string.
+
+    Without parameters (None), `sql` may be several statements: the rows are the last one's.
+    """
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     events = conn._has_events or conn.engine._has_events
     try:
@@ -174,7 +185,11 @@ def _run(conn: Connection, sql: str, params: dict[str, Any], *, fetch: bool) -> 
         cursor.execute(sql, params)
         if events:
             conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, False)
-        return cursor.fetchall() if fetch else cursor.rowcount
+        if not fetch:
+            return cursor.rowcount
+        while params is None and cursor.nextset():
+            pass
+        return cursor.fetchall()
     except conn.dialect.loaded_dbapi.Error as e:
         gone = conn.dialect.is_disconnect(e, conn.connection.dbapi_connection, cursor)
         wrapped = exc.DBAPIError.instance(sql, params, e, conn.dialect.loaded_dbapi.Error,

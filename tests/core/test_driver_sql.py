@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from core import attendance, contacts
 from core.db import core_execute, make_engine
-from core.driver_sql import DriverStatement, NotForTheDriver
+from core.driver_sql import DriverStatement, NotForTheDriver, run_script
 from core.models import (AttendanceMark, AuditEntry, Contact, Enrolment, Person, School,
                          SchoolClass)
 
@@ -150,6 +150,35 @@ def test_a_connection_postgresql_closed_is_reported_and_dropped(synced) -> None:
         s.rollback()
     with synced.sessions() as s:  # the pool hands out a working connection
         assert contacts.lookup(s, "+201001234567").staff is None
+
+
+def test_a_script_gives_its_last_statements_rows_shows_itself_and_fails_as_sqlalchemy(  # type: ignore[no-untyped-def]
+        synced) -> None:
+    """run_script (the audit chain's lock and head, one simple query): the rows are the last
+    statement's, the cursor events see it once, and a connection PostgreSQL closed is
+    SQLAlchemy's error with the connection dropped, as for a driver statement."""
+    _postgres_only(synced)
+    seen: list[str] = []
+
+    def before(_conn, _cursor, statement, *_rest) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(synced.engine, "before_cursor_execute", before)
+    try:
+        with synced.sessions() as s:
+            assert run_script(s, "SELECT 1; SELECT 2, 'two' UNION ALL SELECT 3, 'three'") == [
+                (2, "two"), (3, "three")]
+            assert run_script(s, "SELECT 1 WHERE false") == []
+            pid = s.execute(text("SELECT pg_backend_pid()")).scalar()
+            _terminate(synced, pid)
+            with pytest.raises(DBAPIError) as caught:
+                run_script(s, "SELECT 1; SELECT 2")
+            assert caught.value.connection_invalidated
+            s.rollback()
+    finally:
+        event.remove(synced.engine, "before_cursor_execute", before)
+    assert seen[:2] == ["SELECT 1; SELECT 2, 'two' UNION ALL SELECT 3, 'three'",
+                        "SELECT 1 WHERE false"]
 
 
 def test_a_statement_needing_a_default_per_row_is_refused_not_run_differently() -> None:
