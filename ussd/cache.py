@@ -4,8 +4,9 @@ Every cache is short-lived and invalidated by the writes that change it, so the 
 staleness is one TTL (a revoked teacher's access ends within CALLER_TTL more seconds).
 Redis holds no phone number and no person's name: a SIM is keyed by its keyed hash, the
 cached caller is ids and flags, a roll is ids; names stay in this process (rosters, the
-staff book). A roll may be stale by ROLL_TTL: a save maps roll numbers on the database's
-own roll (flow_attendance._saving_roll), so staleness costs a "list changed", not a mark.
+staff book). A roll may be stale by ROLL_TTL: the save checks the fingerprint the numbers
+were typed on against the database's roll (attendance.confirm, mark_late), so staleness
+costs a "list changed", never a mark on the wrong child.
 """
 
 from __future__ import annotations
@@ -64,8 +65,7 @@ class _Memo(Generic[V]):
         return hit[1] if hit and hit[0] > time.monotonic() else None
 
     def has(self, key: int) -> bool:
-        hit = self._items.get(key)
-        return bool(hit and hit[0] > time.monotonic())
+        return self.peek(key) is not None
 
     def forget(self, key: int) -> None:
         self._items.pop(key, None)
@@ -344,5 +344,4 @@ def remember_roster(value: Roster) -> None:
 
 
 def forget_roster(class_id: int) -> None:
-    _ROSTERS.forget(class_id)
-    _ROLLS.forget(class_id)
+    _ROSTERS.forget(class_id)  # its roll: HopCache.forget_roll

@@ -17,8 +17,7 @@ from core.pseudonyms import msisdn_ref
 from ussd.ports import (Caller, ClassInfo, CodeRefused, DelegationInfo, Found, GuardianSummary,
                         PendingAdjustment, Roll, Roster, SupportItem)
 from ussd import cache as hop_caches
-from ussd.cache import HopCache
-from ussd.cache import Staff
+from ussd.cache import HopCache, Staff
 from ussd.cache import roster as roster_cache
 from ussd.store import SessionStore
 

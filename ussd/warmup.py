@@ -5,7 +5,7 @@ Run by the scheduler before the first bell (and by `hudoor ussd warm`). Warm ent
 WARM_TTL seconds: with the delta sync every 5 minutes, a revoked teacher's menu can live
 at most sync interval + WARM_TTL — 25 minutes, inside the one-hour promise. Each class's
 roll goes in too, ids only (ussd.cache.roll_value): a roll the sync changed meanwhile is
-caught at the save, which maps roll numbers on the database's roll.
+caught at the save, which checks it against the database's roll.
 """
 
 from __future__ import annotations
